@@ -1,0 +1,94 @@
+// Package jobs is sitrep's durable work queue: work that must happen even if
+// the process dies half-way (a channel not yet created, a deadline that will
+// pass) is a row in the store, claimed and run by a sweeper.
+//
+// The package defines the Job, the Queue interface that storage satisfies, and
+// the Runner that claims due jobs and hands them to handlers by kind.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// State is where a job is in its life.
+type State string
+
+// The states of a job. A job is never dropped: a failing handler sends it back
+// to pending with a later due time; only a permanent error marks it failed,
+// and a failed job stays in the table for people to read.
+const (
+	StatePending State = "pending"
+	StateRunning State = "running"
+	StateDone    State = "done"
+	StateFailed  State = "failed"
+)
+
+// Job is one unit of durable work.
+type Job struct {
+	ID int64
+	// Kind names the handler that runs the job, e.g. "incident.provision".
+	Kind string
+	// Key, when not empty, is unique among jobs: enqueueing a job whose key
+	// exists already is a no-op, so retried requests do not double the work.
+	Key string
+	// Payload is the handler's input, usually JSON.
+	Payload []byte
+	// DueAt is the earliest time the job may run (UTC).
+	DueAt time.Time
+	State State
+	// Attempts counts the claims so far, including the current one.
+	Attempts int
+	// LastError is the error of the last failed attempt, if any.
+	LastError string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Queue stores jobs. storage satisfies it on SQLite and PostgreSQL; each
+// claim is atomic, so a job is claimed by one runner at a time even with
+// several processes on one database.
+type Queue interface {
+	// Enqueue stores j as pending and returns its ID. If j.Key is not empty
+	// and a job with that key exists, Enqueue stores nothing and returns the
+	// existing job's ID.
+	Enqueue(ctx context.Context, j Job) (int64, error)
+	// ClaimDue claims up to limit jobs that are pending and due at now, or
+	// running with an expired lease (their runner died), oldest due first. A
+	// claimed job is running, leased until now+lease, with Attempts one higher.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Job, error)
+	// Claim claims the job with this ID under the same rules as ClaimDue,
+	// except that a pending job need not be due yet. ok is false if the job
+	// is done, failed, or leased by another runner.
+	Claim(ctx context.Context, id int64, now time.Time, lease time.Duration) (j Job, ok bool, err error)
+	// Complete marks a claimed job done.
+	Complete(ctx context.Context, id int64, now time.Time) error
+	// Retry sends a claimed job back to pending, due at due, recording why.
+	Retry(ctx context.Context, id int64, due time.Time, reason string) error
+	// Fail marks a claimed job failed for good, recording why. It stays in
+	// the table.
+	Fail(ctx context.Context, id int64, now time.Time, reason string) error
+}
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent wraps err so that the Runner marks the job failed instead of
+// retrying it. Use it only when a retry can never succeed (the incident the
+// job was about no longer exists).
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was wrapped by Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
