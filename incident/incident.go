@@ -37,8 +37,9 @@ func (s Severity) Label() string { return "SEV" + strconv.Itoa(int(s)) }
 // ParseSeverity reads "sev1", "SEV1", "sev-1" or "1" (through 4).
 func ParseSeverity(text string) (Severity, error) {
 	t := strings.ToLower(strings.TrimSpace(text))
-	t = strings.TrimPrefix(t, "sev")
-	t = strings.TrimPrefix(t, "-")
+	if rest, ok := strings.CutPrefix(t, "sev"); ok {
+		t = strings.TrimPrefix(rest, "-")
+	}
 	n, err := strconv.Atoi(t)
 	if err != nil || !Severity(n).Valid() {
 		return 0, fmt.Errorf("severity %q is not one of sev1, sev2, sev3, sev4 (sev1 is the worst)", text)

@@ -61,32 +61,41 @@ func ParseSystems(list string) ([]string, error) {
 	return out, nil
 }
 
-// Validate normalises the request in place and returns a *FieldError for the
-// first field that is wrong.
+// Validate normalises the request in place and returns the first problem,
+// a *FieldError, or nil.
 func (r *OpenRequest) Validate() error {
+	if p := r.Problems(); len(p) > 0 {
+		return p[0]
+	}
+	return nil
+}
+
+// Problems normalises the request in place and returns every field that is
+// wrong, in form order (title, severity, systems, description, reporter), so
+// a form can mark each one.
+func (r *OpenRequest) Problems() []*FieldError {
+	var out []*FieldError
 	r.Title = NormalizeTitle(r.Title)
 	switch n := utf8.RuneCountInString(r.Title); {
 	case n == 0:
-		return &FieldError{"title", "a title is required: say in a few words what customers see, e.g. \"checkout fails for card payments\""}
+		out = append(out, &FieldError{"title", "a title is required: say in a few words what customers see, e.g. \"checkout fails for card payments\""})
 	case n > MaxTitle:
-		return &FieldError{"title", fmt.Sprintf("the title is %d characters; keep it to %d and put details in the description", n, MaxTitle)}
+		out = append(out, &FieldError{"title", fmt.Sprintf("the title is %d characters; keep it to %d and put details in the description", n, MaxTitle)})
 	}
 	if r.Severity == 0 {
 		r.Severity = DefaultSeverity
 	}
 	if !r.Severity.Valid() {
-		return &FieldError{"severity", fmt.Sprintf("severity %d is not one of sev1, sev2, sev3, sev4", int(r.Severity))}
-	}
-	r.Description = strings.TrimSpace(r.Description)
-	if n := utf8.RuneCountInString(r.Description); n > MaxDescription {
-		return &FieldError{"description", fmt.Sprintf("the description is %d characters; keep it to %d", n, MaxDescription)}
+		out = append(out, &FieldError{"severity", fmt.Sprintf("severity %d is not one of sev1, sev2, sev3, sev4", int(r.Severity))})
 	}
 	systems := make([]string, 0, len(r.Systems))
 	seen := map[string]bool{}
 	for _, s := range r.Systems {
 		n, err := NormalizeSystem(s)
 		if err != nil {
-			return &FieldError{"systems", err.Error()}
+			out = append(out, &FieldError{"systems", err.Error()})
+			systems = nil
+			break
 		}
 		if !seen[n] {
 			seen[n] = true
@@ -94,11 +103,15 @@ func (r *OpenRequest) Validate() error {
 		}
 	}
 	if len(systems) > MaxSystems {
-		return &FieldError{"systems", fmt.Sprintf("%d systems named; at most %d", len(systems), MaxSystems)}
+		out = append(out, &FieldError{"systems", fmt.Sprintf("%d systems named; at most %d", len(systems), MaxSystems)})
 	}
 	r.Systems = systems
-	if r.Reporter == "" {
-		return &FieldError{"reporter", "the reporter is unknown"}
+	r.Description = strings.TrimSpace(r.Description)
+	if n := utf8.RuneCountInString(r.Description); n > MaxDescription {
+		out = append(out, &FieldError{"description", fmt.Sprintf("the description is %d characters; keep it to %d", n, MaxDescription)})
 	}
-	return nil
+	if r.Reporter == "" {
+		out = append(out, &FieldError{"reporter", "the reporter is unknown"})
+	}
+	return out
 }

@@ -88,6 +88,18 @@ func (r *Runner) RunNow(ctx context.Context, id int64) (ran bool, err error) {
 	return true, r.run(ctx, j)
 }
 
+// RunJob runs j at once: it enqueues j (a no-op returning the stored job
+// when j.Key exists, so j may already be in the queue) and then runs it as
+// RunNow does. Use it to do durable work inline, with the queue as the
+// fallback when it fails.
+func (r *Runner) RunJob(ctx context.Context, j Job) (ran bool, err error) {
+	id, err := r.Enqueue(ctx, j)
+	if err != nil {
+		return false, fmt.Errorf("enqueueing %s job: %w", j.Kind, err)
+	}
+	return r.RunNow(ctx, id)
+}
+
 // Sweep claims the jobs due now and runs them one after another. It returns
 // how many it ran; handler errors are logged and the jobs retried, not
 // returned.

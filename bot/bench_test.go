@@ -1,0 +1,83 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkOpenIncident opens incidents one after another through the
+// simulator: each op is a full /incident open, from the slash command to the
+// room being ready (channel, invite, topic, header, pin, announcement,
+// answer). Allocations count the simulator's too.
+func BenchmarkOpenIncident(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchOpen(b, newHarness(b)) })
+	b.Run("postgres", func(b *testing.B) {
+		url := os.Getenv("SITREP_TEST_DATABASE_URL")
+		if url == "" {
+			b.Skip("SITREP_TEST_DATABASE_URL not set: skipping the PostgreSQL benchmark")
+		}
+		benchOpen(b, newHarness(b, withDatabase(pgSchemaURL(b, url))))
+	})
+}
+
+func benchOpen(b *testing.B, h *harness) {
+	// Warm caches (the incidents channel, user names) outside the timing.
+	h.slash(alice, h.general, "/incident", "open warm up")
+	callsBefore := h.sim.TotalCalls()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		h.slash(alice, h.general, "/incident", fmt.Sprintf("open bench incident %d sev2 systems:web", i))
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(h.sim.TotalCalls()-callsBefore)/float64(b.N), "slack-calls/op")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "opens/s")
+}
+
+// BenchmarkAckLatency fires 200 /incident open commands at once and measures,
+// for each, the time from the envelope leaving the simulator to its ack
+// arriving. Reported: p50 and p99 in milliseconds over all ops.
+func BenchmarkAckLatency(b *testing.B) {
+	h := newHarness(b)
+	const burst = 200
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for j := range burst {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				d, err := h.sim.SlashCommand(ctx, alice, h.general, "/incident", fmt.Sprintf("open burst %d-%d", i, j))
+				if err != nil || !d.Acked {
+					b.Errorf("command %d-%d: acked=%v err=%v", i, j, d != nil && d.Acked, err)
+					return
+				}
+				mu.Lock()
+				lat = append(lat, d.AckedAt.Sub(d.SentAt))
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		h.idle()
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		b.Fatal("no acks measured")
+	}
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+}

@@ -1,0 +1,315 @@
+// Package bot is sitrep's Slack adapter. It reads Socket Mode envelopes,
+// acks each one at once, parses slash commands and interactions into typed
+// requests, calls the domain use cases, and renders their results as Block
+// Kit. Slack calls go through one retrying caller; work that must survive a
+// crash runs as durable jobs.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// Deliveries remembers which envelopes were handled, so that one Slack
+// redelivers is processed once. storage satisfies it.
+type Deliveries interface {
+	// FirstDelivery records key and reports whether this is its first
+	// sighting.
+	FirstDelivery(ctx context.Context, key string, at time.Time) (bool, error)
+}
+
+// Rooms stores incident rooms. storage satisfies it (it is part of
+// incident.Store).
+type Rooms interface {
+	Room(ctx context.Context, incidentID int64) (*incident.Room, error)
+	RoomByChannel(ctx context.Context, channelID string) (*incident.Room, error)
+	SaveRoom(ctx context.Context, r *incident.Room) error
+}
+
+// Config holds the bot's settings. The zero value of each field has a
+// working default (see Defaults).
+type Config struct {
+	// IncidentsChannel is the name of the channel where new incidents are
+	// announced, without '#'. Default "incidents"; created if missing.
+	IncidentsChannel string
+	// Workers bounds how many envelopes are handled at once. Default 32.
+	Workers int
+	// DrainTimeout bounds how long Run waits for in-flight work on shutdown.
+	// Default 10s.
+	DrainTimeout time.Duration
+	// SweepSpec is the cron spec of the durable job sweeper. Default
+	// "@every 5s".
+	SweepSpec string
+}
+
+func (c *Config) defaults() {
+	if c.IncidentsChannel == "" {
+		c.IncidentsChannel = "incidents"
+	}
+	if c.Workers <= 0 {
+		c.Workers = 32
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 10 * time.Second
+	}
+	if c.SweepSpec == "" {
+		c.SweepSpec = "@every 5s"
+	}
+}
+
+// Deps are what the bot is built from.
+type Deps struct {
+	// API is the Slack Web API client (with the bot token and, for Socket
+	// Mode, the app-level token).
+	API        *slack.Client
+	Incidents  *incident.Service
+	Rooms      Rooms
+	Deliveries Deliveries
+	Jobs       *jobs.Runner
+	Clock      clock.Clock
+	Log        *slog.Logger
+	// SocketOptions are passed to socketmode.New (tests shorten pings).
+	SocketOptions []socketmode.Option
+}
+
+// Bot is a running sitrep Slack bot.
+type Bot struct {
+	cfg        Config
+	api        *slack.Client
+	incidents  *incident.Service
+	rooms      Rooms
+	deliveries Deliveries
+	jobs       *jobs.Runner
+	clock      clock.Clock
+	log        *slog.Logger
+	socketOpts []socketmode.Option
+	slack      *slackCaller
+
+	sem      chan struct{}
+	inflight sync.WaitGroup
+	busy     atomic.Int64
+	idle     chan struct{} // closed and replaced when busy drops to 0
+	idleMu   sync.Mutex
+
+	connected atomic.Bool
+	// connectedCh is closed the first time the socket connects.
+	connectedCh   chan struct{}
+	connectedOnce sync.Once
+
+	channelMu sync.Mutex
+	channels  map[string]string // channel name → ID, for the incidents channel
+	usersMu   sync.Mutex
+	users     map[string]userInfo
+}
+
+type userInfo struct {
+	name    string
+	fetched time.Time
+}
+
+// New builds a Bot. It registers its job handlers on d.Jobs.
+func New(cfg Config, d Deps) *Bot {
+	cfg.defaults()
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	b := &Bot{
+		cfg:         cfg,
+		api:         d.API,
+		incidents:   d.Incidents,
+		rooms:       d.Rooms,
+		deliveries:  d.Deliveries,
+		jobs:        d.Jobs,
+		clock:       d.Clock,
+		log:         d.Log,
+		socketOpts:  d.SocketOptions,
+		slack:       newSlackCaller(d.Log),
+		sem:         make(chan struct{}, cfg.Workers),
+		idle:        make(chan struct{}),
+		connectedCh: make(chan struct{}),
+		channels:    map[string]string{},
+		users:       map[string]userInfo{},
+	}
+	close(b.idle)
+	b.jobs.Handle(incident.JobProvision, b.provisionJob)
+	return b
+}
+
+// Run connects over Socket Mode and handles envelopes until ctx is done,
+// then stops taking new work, waits up to DrainTimeout for in-flight work and
+// returns. It reconnects by itself after disconnects.
+func (b *Bot) Run(ctx context.Context) error {
+	client := socketmode.New(b.api, b.socketOpts...)
+	sockCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	sockErr := make(chan error, 1)
+	go func() { sockErr <- b.runSocket(sockCtx, client) }()
+
+	// In-flight work outlives ctx for a bounded drain.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	if err := b.jobs.Start(work, b.cfg.SweepSpec); err != nil {
+		return err
+	}
+	defer b.jobs.Stop()
+
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-sockErr:
+			runErr = err
+			break loop
+		case evt, ok := <-client.Events:
+			if !ok {
+				break loop
+			}
+			b.handleEvent(work, client, evt)
+		}
+	}
+	stopSocket()
+	b.log.Info("shutting down: waiting for in-flight work", "in_flight", b.busy.Load())
+	done := make(chan struct{})
+	go func() { b.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(b.cfg.DrainTimeout):
+		b.log.Warn("drain timed out; unfinished work stays in the job queue", "in_flight", b.busy.Load())
+		cancelWork()
+		<-done
+	}
+	return runErr
+}
+
+// runSocket keeps the Socket Mode connection up. slack-go reconnects after a
+// disconnect frame; if it gives up, we back off and start it again.
+func (b *Bot) runSocket(ctx context.Context, client *socketmode.Client) error {
+	delay := time.Second
+	for {
+		err := client.RunContext(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if isAuthError(err) {
+			return fmt.Errorf("socket mode: %w", err)
+		}
+		b.connected.Store(false)
+		b.log.Warn("socket mode connection lost, reconnecting", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, time.Minute)
+	}
+}
+
+func isAuthError(err error) bool {
+	switch slackCode(err) {
+	case "invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive", "token_revoked":
+		return true
+	}
+	return false
+}
+
+// Connected is closed once the bot first holds a Socket Mode connection.
+func (b *Bot) Connected() <-chan struct{} { return b.connectedCh }
+
+// WaitIdle returns when no envelope is being handled, or when ctx is done.
+func (b *Bot) WaitIdle(ctx context.Context) error {
+	for {
+		b.idleMu.Lock()
+		ch := b.idle
+		b.idleMu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+			if b.busy.Load() == 0 {
+				return nil
+			}
+		}
+	}
+}
+
+// SlackCalls returns how many Slack Web API calls the bot made, and how many
+// of them were retries.
+func (b *Bot) SlackCalls() (calls, retries int64) {
+	return b.slack.calls.Load(), b.slack.retries.Load()
+}
+
+// startWork marks one unit of work in flight; the returned func ends it.
+func (b *Bot) startWork() func() {
+	b.inflight.Add(1)
+	if b.busy.Add(1) == 1 {
+		b.idleMu.Lock()
+		b.idle = make(chan struct{})
+		b.idleMu.Unlock()
+	}
+	return func() {
+		if b.busy.Add(-1) == 0 {
+			b.idleMu.Lock()
+			select {
+			case <-b.idle:
+			default:
+				close(b.idle)
+			}
+			b.idleMu.Unlock()
+		}
+		b.inflight.Done()
+	}
+}
+
+// spawn runs f in a goroutine, at most Workers at once.
+func (b *Bot) spawn(ctx context.Context, done func(), f func(context.Context)) {
+	go func() {
+		defer done()
+		defer func() {
+			if p := recover(); p != nil {
+				b.log.Error("handler panicked", "panic", p)
+			}
+		}()
+		select {
+		case b.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-b.sem }()
+		f(ctx)
+	}()
+}
+
+// errAlreadyHandled marks an envelope seen before.
+var errAlreadyHandled = errors.New("envelope already handled")
+
+// firstDelivery reports whether the envelope with this key is new. If the
+// store cannot say, the envelope is handled (better twice than never).
+func (b *Bot) firstDelivery(ctx context.Context, key string) bool {
+	first, err := b.deliveries.FirstDelivery(ctx, key, b.clock.Now())
+	if err != nil {
+		b.log.Error("recording envelope delivery", "key", key, "err", err)
+		return true
+	}
+	if !first {
+		b.log.Info("ignoring redelivered envelope", "key", key)
+	}
+	return first
+}

@@ -1,0 +1,112 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+func TestParseIncident(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		text    string
+		want    incidentCommand
+		wantErr string // substring of the problem; empty means no error
+	}{
+		{name: "empty is help", text: "", want: helpCommand{}},
+		{name: "help", text: "help", want: helpCommand{}},
+		{name: "help upper case", text: "  HELP ", want: helpCommand{}},
+		{name: "open bare is modal", text: "open", want: openCommand{Modal: true}},
+		{name: "open title only", text: "open db is down", want: openCommand{Title: "db is down"}},
+		{name: "open all arguments", text: "open db is down sev1 systems:web,DB",
+			want: openCommand{Title: "db is down", Severity: incident.Sev1, Systems: []string{"web", "db"}}},
+		{name: "severity first", text: "open SEV2 checkout slow",
+			want: openCommand{Title: "checkout slow", Severity: incident.Sev2}},
+		{name: "severity with dash", text: "open checkout slow sev-4",
+			want: openCommand{Title: "checkout slow", Severity: incident.Sev4}},
+		{name: "several is a title word", text: "open several users locked out",
+			want: openCommand{Title: "several users locked out"}},
+		{name: "quoted title", text: `open "db is down" sev1`,
+			want: openCommand{Title: "db is down", Severity: incident.Sev1}},
+		{name: "whitespace folded", text: "open   db \t is\tdown ",
+			want: openCommand{Title: "db is down"}},
+		{name: "system singular", text: "open x system:api",
+			want: openCommand{Title: "x", Systems: []string{"api"}}},
+		{name: "duplicate systems folded", text: "open x systems:web,web",
+			want: openCommand{Title: "x", Systems: []string{"web"}}},
+		{name: "declare alias", text: "declare api errors", want: openCommand{Title: "api errors"}},
+		{name: "bad severity", text: "open db down sev5", wantErr: "`sev5` is not a severity"},
+		{name: "severity zero", text: "open db down sev0", wantErr: "`sev0` is not a severity"},
+		{name: "two severities", text: "open db down sev1 sev2", wantErr: "severity once"},
+		{name: "empty title with severity", text: "open sev1", wantErr: "title is required"},
+		{name: "empty title with systems", text: "open systems:web", wantErr: "title is required"},
+		{name: "empty systems", text: "open db systems:", wantErr: "names no system"},
+		{name: "bad system name", text: "open db systems:we/b", wantErr: "may hold only"},
+		{name: "empty system in list", text: "open db systems:web,,db", wantErr: "empty"},
+		{name: "two systems words", text: "open db systems:a systems:b", wantErr: "systems once"},
+		{name: "unknown verb", text: "frobnicate now", wantErr: "`frobnicate` is not an /incident command"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := parseIncident(tc.text)
+			if tc.wantErr != "" {
+				if err == nil {
+					t.Fatalf("parseIncident(%q) = %#v, want error containing %q", tc.text, got, tc.wantErr)
+				}
+				if !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parseIncident(%q) error = %q, want it to contain %q", tc.text, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseIncident(%q): %v", tc.text, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("parseIncident(%q) mismatch (-want +got):\n%s", tc.text, diff)
+			}
+		})
+	}
+}
+
+// FuzzParseIncident checks that the parser never panics, that every error is
+// a usage error with a form to write, and that what it accepts is valid.
+func FuzzParseIncident(f *testing.F) {
+	for _, s := range []string{"", "help", "open", "open db is down sev1 systems:web,db",
+		"open sev9", "open systems:", "open \"x\"", "open ÿ sev-1", "open <!channel> sev1", "open “quoted”"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		cmd, err := parseIncident(text)
+		if err != nil {
+			ue, ok := err.(*usageError)
+			if !ok || ue.Problem == "" || ue.Usage == "" {
+				t.Fatalf("parseIncident(%q) error %#v is not a usage error with a usage line", text, err)
+			}
+			return
+		}
+		open, ok := cmd.(openCommand)
+		if !ok {
+			return
+		}
+		if open.Severity != 0 && !open.Severity.Valid() {
+			t.Fatalf("parseIncident(%q) accepted severity %d", text, open.Severity)
+		}
+		for _, s := range open.Systems {
+			if n, err := incident.NormalizeSystem(s); err != nil || n != s {
+				t.Fatalf("parseIncident(%q) accepted system %q (%v)", text, s, err)
+			}
+		}
+		if open.Modal != (open.Title == "") {
+			t.Fatalf("parseIncident(%q) = %#v: modal only without a title", text, open)
+		}
+		if utf8.ValidString(text) && !utf8.ValidString(open.Title) {
+			t.Fatalf("parseIncident(%q) made an invalid UTF-8 title", text)
+		}
+	})
+}

@@ -1,0 +1,146 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// handleEvent is called for each event of the socketmode client, in order.
+// It acks every envelope before any database or Slack call, then hands the
+// work to a goroutine. Only view submissions are checked before the ack, so
+// that the ack can carry the form's errors; that check is pure.
+func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.log.Info("connecting to Slack over Socket Mode")
+	case socketmode.EventTypeConnected:
+		b.connected.Store(true)
+		b.connectedOnce.Do(func() { close(b.connectedCh) })
+		b.log.Info("connected to Slack")
+	case socketmode.EventTypeConnectionError:
+		b.log.Warn("socket mode connection error", "err", evt.Data)
+	case socketmode.EventTypeDisconnect:
+		b.log.Info("Slack asked us to reconnect")
+	case socketmode.EventTypeSlashCommand:
+		done := b.startWork()
+		b.ack(client, evt.Request, nil)
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			done()
+			return
+		}
+		key := deliveryKey("cmd", cmd.TriggerID, evt.Request)
+		b.spawn(ctx, done, func(ctx context.Context) {
+			if b.firstDelivery(ctx, key) {
+				b.onSlashCommand(ctx, key, cmd)
+			}
+		})
+	case socketmode.EventTypeInteractive:
+		done := b.startWork()
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok {
+			b.ack(client, evt.Request, nil)
+			done()
+			return
+		}
+		var response any
+		var work func(context.Context, string)
+		switch cb.Type {
+		case slack.InteractionTypeViewSubmission:
+			response, work = b.onViewSubmission(cb)
+		case slack.InteractionTypeBlockActions:
+			work = func(ctx context.Context, _ string) { b.onBlockActions(ctx, cb) }
+		}
+		b.ack(client, evt.Request, response)
+		if work == nil {
+			done()
+			return
+		}
+		key := deliveryKey("int", cb.TriggerID, evt.Request)
+		b.spawn(ctx, done, func(ctx context.Context) {
+			if b.firstDelivery(ctx, key) {
+				work(ctx, key)
+			}
+		})
+	case socketmode.EventTypeEventsAPI:
+		// No Events API event is handled yet; ack so Slack does not retry.
+		b.ack(client, evt.Request, nil)
+	}
+}
+
+// ack acknowledges an envelope, with payload when it is not nil.
+func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload any) {
+	if req == nil {
+		return
+	}
+	var err error
+	if payload != nil {
+		err = client.Ack(*req, payload)
+	} else {
+		err = client.Ack(*req)
+	}
+	if err != nil {
+		b.log.Error("acking envelope", "envelope", req.EnvelopeID, "err", err)
+	}
+}
+
+// deliveryKey identifies an envelope across redeliveries: by the trigger ID
+// Slack gave the user's action when there is one, else by the envelope ID.
+func deliveryKey(kind, triggerID string, req *socketmode.Request) string {
+	if triggerID != "" {
+		return kind + ":" + triggerID
+	}
+	if req != nil {
+		var p struct {
+			EventID string `json:"event_id"`
+		}
+		if json.Unmarshal(req.Payload, &p) == nil && p.EventID != "" {
+			return kind + ":" + p.EventID
+		}
+		return kind + ":env:" + req.EnvelopeID
+	}
+	return ""
+}
+
+// onSlashCommand routes a slash command by name.
+func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCommand) {
+	switch cmd.Command {
+	case "/incident":
+		b.onIncidentCommand(ctx, key, cmd)
+	default:
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID,
+			"sitrep does not handle `"+escape(cmd.Command)+"` yet.", "/incident help")
+	}
+}
+
+// onBlockActions handles button clicks. No message of this version carries
+// buttons; a click on an old message is answered, not dropped.
+func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) {
+	for _, a := range cb.ActionCallback.BlockActions {
+		b.log.Info("button not handled by this version", "action_id", a.ActionID)
+	}
+	if cb.Channel.ID != "" {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button is not handled by this version of sitrep.", "/incident help")
+	}
+}
+
+// onViewSubmission checks a submitted form. It returns the ack payload (the
+// form's errors, or nil to close it) and the work to do once acked.
+func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.Context, string)) {
+	switch cb.View.CallbackID {
+	case callbackOpenIncident:
+		req, problems := openRequestFromView(cb)
+		if len(problems) > 0 {
+			return slack.NewErrorsViewSubmissionResponse(problems), nil
+		}
+		return nil, func(ctx context.Context, key string) {
+			req.RequestKey = key
+			b.openIncident(ctx, req)
+		}
+	}
+	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
+	return nil, nil
+}

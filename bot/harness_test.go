@@ -1,0 +1,276 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/sitrep/sitrep/bot"
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/blockkit"
+	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/jobs"
+	"github.com/sitrep/sitrep/internal/slacksim"
+	"github.com/sitrep/sitrep/storage"
+)
+
+// Seeded workspace: two people and a #general channel.
+const (
+	alice = "U0ALICE"
+	bob   = "U0BOB"
+)
+
+// epoch is the fake clock's start, so headers render the same every run.
+var epoch = time.Date(2026, 11, 24, 3, 4, 5, 0, time.UTC)
+
+// harness is sitrep running against the Slack simulator, over a real
+// WebSocket, with a real store.
+type harness struct {
+	t       testing.TB
+	sim     *slacksim.Sim
+	store   *storage.Store
+	bot     *bot.Bot
+	runner  *jobs.Runner
+	clock   *clock.Fake
+	general string
+	ctx     context.Context
+}
+
+type harnessOption func(*harnessConfig)
+
+type harnessConfig struct {
+	dbURL    string
+	simOpts  slacksim.Options
+	seedChan []string
+}
+
+// withDatabase runs the harness on this database URL instead of a fresh
+// SQLite file.
+func withDatabase(url string) harnessOption { return func(c *harnessConfig) { c.dbURL = url } }
+
+// withChannel seeds an extra channel of this name.
+func withChannel(name string) harnessOption {
+	return func(c *harnessConfig) { c.seedChan = append(c.seedChan, name) }
+}
+
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
+	t.Helper()
+	cfg := harnessConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.dbURL == "" {
+		cfg.dbURL = "sqlite:" + filepath.Join(t.TempDir(), "sitrep.db")
+	}
+	log := testLogger()
+	cfg.simOpts.Log = log
+	sim := slacksim.New(cfg.simOpts)
+	if err := sim.Start(); err != nil {
+		t.Fatalf("starting the simulator: %v", err)
+	}
+	t.Cleanup(sim.Close)
+	sim.AddUser(slacksim.User{ID: alice, Name: "alice", RealName: "Alice Liddell", TZ: "Europe/London"})
+	sim.AddUser(slacksim.User{ID: bob, Name: "bob", RealName: "Bob Dobbs", TZ: "America/New_York"})
+	general := sim.AddChannel("general", alice, bob)
+	for _, name := range cfg.seedChan {
+		sim.AddChannel(name, alice)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := storage.Open(ctx, cfg.dbURL)
+	if err != nil {
+		t.Fatalf("opening store: %v", err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatalf("migrating store: %v", err)
+	}
+	clk := clock.NewFake(epoch)
+	runner := jobs.NewRunner(store, clk, log)
+	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()))
+	b := bot.New(bot.Config{SweepSpec: "@every 1h"}, bot.Deps{
+		API:           api,
+		Incidents:     incident.NewService(store, clk),
+		Rooms:         store,
+		Deliveries:    store,
+		Jobs:          runner,
+		Clock:         clk,
+		Log:           log,
+		SocketOptions: []socketmode.Option{socketmode.OptionPingInterval(30 * time.Second)},
+	})
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("bot.Run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("bot.Run did not return after cancel")
+		}
+		store.Close()
+	})
+	select {
+	case <-b.Connected():
+	case <-time.After(10 * time.Second):
+		t.Fatal("bot did not connect to the simulator")
+	}
+	h := &harness{t: t, sim: sim, store: store, bot: b, runner: runner, clock: clk, general: general, ctx: context.Background()}
+	t.Cleanup(h.checkBlockKit)
+	return h
+}
+
+// checkBlockKit fails the test if any message or view the bot sent broke
+// Slack's Block Kit limits.
+func (h *harness) checkBlockKit() {
+	for _, err := range h.sim.BlockKitErrors() {
+		h.t.Errorf("Block Kit rejected by the simulator: %v", err)
+	}
+	for _, ch := range h.sim.Channels() {
+		for _, m := range h.sim.Messages(ch.ID) {
+			if len(m.Blocks) == 0 {
+				continue
+			}
+			if err := blockkit.CheckMessage(m.Blocks); err != nil {
+				h.t.Errorf("message %s in #%s breaks Block Kit limits: %v", m.TS, ch.Name, err)
+			}
+		}
+	}
+}
+
+// slash types a slash command as user in channel and waits until the bot
+// has finished with it.
+func (h *harness) slash(user, channel, command, text string) *slacksim.Delivery {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	defer cancel()
+	d, err := h.sim.SlashCommand(ctx, user, channel, command, text)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", command, text, err)
+	}
+	if !d.Acked {
+		h.t.Fatalf("%s %s was not acked", command, text)
+	}
+	h.idle()
+	return d
+}
+
+// idle waits until the bot has no work in flight.
+func (h *harness) idle() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	defer cancel()
+	if err := h.bot.WaitIdle(ctx); err != nil {
+		h.t.Fatalf("bot did not go idle: %v", err)
+	}
+}
+
+// wait waits until cond holds.
+func (h *harness) wait(what string, cond func() bool) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	defer cancel()
+	if err := h.sim.Wait(ctx, cond); err != nil {
+		h.t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// ephemeralTexts returns the text of every ephemeral message user got.
+func (h *harness) ephemeralTexts(user string) []string {
+	var out []string
+	for _, e := range h.sim.Ephemerals(user) {
+		out = append(out, e.Text)
+	}
+	return out
+}
+
+// lastEphemeral returns the latest ephemeral text user got, failing if none.
+func (h *harness) lastEphemeral(user string) string {
+	h.t.Helper()
+	all := h.ephemeralTexts(user)
+	if len(all) == 0 {
+		h.t.Fatalf("%s got no ephemeral message", user)
+	}
+	return all[len(all)-1]
+}
+
+// incidentCount counts the incidents in the store.
+func (h *harness) incidentCount() int {
+	h.t.Helper()
+	list, err := h.store.ListIncidents(h.ctx, 1000)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return len(list)
+}
+
+// room returns the room of INC-number from the store.
+func (h *harness) room(number int64) *incident.Room {
+	h.t.Helper()
+	inc, err := h.store.IncidentByNumber(h.ctx, number)
+	if err != nil {
+		h.t.Fatalf("INC-%d: %v", number, err)
+	}
+	r, err := h.store.Room(h.ctx, inc.ID)
+	if errors.Is(err, incident.ErrNotFound) {
+		return &incident.Room{IncidentID: inc.ID}
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+// allText is every message text and block of every channel, for checks
+// that must hold everywhere (no unescaped <!channel>).
+func (h *harness) allText() string {
+	var b strings.Builder
+	for _, ch := range h.sim.Channels() {
+		for _, m := range h.sim.Messages(ch.ID) {
+			b.WriteString(m.Text)
+			b.Write(m.Blocks)
+			b.WriteString("\n")
+		}
+	}
+	for _, u := range []string{alice, bob} {
+		for _, e := range h.sim.Ephemerals(u) {
+			b.WriteString(e.Text)
+			b.Write(e.Blocks)
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+// testLogger discards logs unless SITREP_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("SITREP_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// indentJSON pretty-prints raw JSON for golden files.
+func indentJSON(t testing.TB, raw []byte) []byte {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, raw)
+	}
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, '\n')
+}

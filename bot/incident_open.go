@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"context"
+	"errors"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// onIncidentCommand handles /incident.
+func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.SlashCommand) {
+	parsed, err := parseIncident(cmd.Text)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, ue.Problem, ue.Usage)
+		return
+	}
+	switch c := parsed.(type) {
+	case helpCommand:
+		text, blocks := helpView()
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+	case openCommand:
+		if c.Modal {
+			b.openIncidentModal(ctx, cmd)
+			return
+		}
+		b.openIncident(ctx, incident.OpenRequest{
+			Title:      c.Title,
+			Severity:   c.Severity,
+			Systems:    c.Systems,
+			Reporter:   cmd.UserID,
+			ReportedIn: cmd.ChannelID,
+			RequestKey: key,
+		})
+	}
+}
+
+// openIncidentModal shows the open-incident form.
+func (b *Bot) openIncidentModal(ctx context.Context, cmd slack.SlashCommand) {
+	view := openModal(cmd.ChannelID)
+	err := b.slack.do(ctx, "views.open", func(ctx context.Context) error {
+		_, err := b.api.OpenViewContext(ctx, cmd.TriggerID, view)
+		return err
+	})
+	if err == nil {
+		return
+	}
+	b.log.Error("opening the incident form", "err", err)
+	problem := "Slack would not show the form (" + escape(err.Error()) + ")."
+	if c := slackCode(err); c == "expired_trigger_id" || c == "invalid_trigger_id" {
+		problem = "The form took too long to open. Type the incident on one line instead."
+	}
+	b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, problem, usageOpen)
+}
+
+// openIncident records the incident, then sets up its room at once through
+// the durable provisioning job; if Slack is down the job finishes later.
+func (b *Bot) openIncident(ctx context.Context, req incident.OpenRequest) {
+	inc, created, err := b.incidents.Open(ctx, req)
+	var fe *incident.FieldError
+	switch {
+	case errors.As(err, &fe):
+		b.replyUsage(ctx, req.ReportedIn, req.Reporter, capitalize(escape(fe.Problem))+".", usageOpen)
+		return
+	case err != nil:
+		b.log.Error("opening incident", "err", err)
+		b.replyUsage(ctx, req.ReportedIn, req.Reporter,
+			"sitrep could not record the incident ("+escape(err.Error())+"); nothing was opened. Please try again.", usageOpen)
+		return
+	case !created:
+		b.log.Info("incident already opened by this request", "incident", inc.Ref())
+		return
+	}
+	b.log.Info("incident opened", "incident", inc.Ref(), "severity", inc.Severity.String(), "reporter", inc.ReporterID)
+	if _, err := b.jobs.RunJob(ctx, incident.ProvisionJob(inc, b.clock)); err != nil {
+		b.log.Warn("incident room not ready yet; the job queue will finish it", "incident", inc.Ref(), "err", err)
+	}
+}
+
+// openRequestFromView reads the open-incident form. problems maps each
+// wrong field's block ID to what is wrong with it.
+func openRequestFromView(cb slack.InteractionCallback) (incident.OpenRequest, map[string]string) {
+	values := cb.View.State.Values
+	get := func(block string) slack.BlockAction { return values[block][block] }
+	req := incident.OpenRequest{
+		Title:       get(blockTitle).Value,
+		Description: get(blockDescription).Value,
+		Reporter:    cb.User.ID,
+		ReportedIn:  cb.View.PrivateMetadata,
+	}
+	problems := map[string]string{}
+	if sel := get(blockSeverity).SelectedOption.Value; sel != "" {
+		sev, err := incident.ParseSeverity(sel)
+		if err != nil {
+			problems[blockSeverity] = "Choose sev1, sev2, sev3 or sev4."
+		}
+		req.Severity = sev
+	}
+	systems, err := incident.ParseSystems(get(blockSystems).Value)
+	if err != nil {
+		problems[blockSystems] = capitalize(err.Error()) + "."
+	}
+	req.Systems = systems
+	for _, p := range req.Problems() {
+		if _, seen := problems[p.Field]; !seen && p.Field != "reporter" {
+			problems[p.Field] = capitalize(p.Problem) + "."
+		}
+	}
+	if len(problems) > 0 {
+		return req, problems
+	}
+	return req, nil
+}

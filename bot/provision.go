@@ -1,0 +1,316 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// The steps of setting up an incident room, in order. Each is recorded in
+// the store as soon as it is done, so a retry (after a crash, or Slack
+// failing) never repeats one.
+const (
+	stepChannel  = "channel"
+	stepInvite   = "invite"
+	stepTopic    = "topic"
+	stepHeader   = "header"
+	stepPin      = "pin"
+	stepAnnounce = "announce"
+	stepNotify   = "notify"
+)
+
+// maxNameSuffix bounds the suffixes tried when a channel name is taken.
+const maxNameSuffix = 20
+
+// provisionJob runs the incident.JobProvision job: set up the incident's room.
+func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
+	var p incident.ProvisionPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading provision job payload: %w", err))
+	}
+	inc, err := b.incidents.Incident(ctx, p.IncidentID)
+	if errors.Is(err, incident.ErrNotFound) {
+		return jobs.Permanent(fmt.Errorf("incident %d: %w", p.IncidentID, err))
+	}
+	if err != nil {
+		return fmt.Errorf("loading incident %d: %w", p.IncidentID, err)
+	}
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if errors.Is(err, incident.ErrNotFound) {
+		room = &incident.Room{IncidentID: inc.ID}
+	} else if err != nil {
+		return fmt.Errorf("loading the room of %s: %w", inc.Ref(), err)
+	}
+	err = b.provision(ctx, inc, room)
+	if err != nil && !room.Did(stepChannel) && j.Attempts == 1 {
+		// Tell the reporter once; the success message follows when a
+		// later attempt gets through.
+		text, blocks := usageReply(provisionDelayedReply(inc, err), "")
+		b.reply(ctx, inc.ReportedIn, inc.ReporterID, text, blocks)
+	}
+	return err
+}
+
+// provision does the room's remaining steps.
+func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	steps := []struct {
+		name string
+		do   func(context.Context, *incident.Incident, *incident.Room) error
+		// optional steps that fail for good are logged and skipped: the
+		// room is usable without them.
+		optional bool
+	}{
+		{stepChannel, b.createChannel, false},
+		{stepInvite, b.inviteResponders, false},
+		{stepTopic, b.setTopic, true},
+		{stepHeader, b.postHeader, false},
+		{stepPin, b.pinHeader, true},
+		{stepAnnounce, b.announce, true},
+		{stepNotify, b.notifyReporter, true},
+	}
+	for _, s := range steps {
+		if room.Did(s.name) {
+			continue
+		}
+		if err := s.do(ctx, inc, room); err != nil {
+			if !s.optional || isTransient(err) {
+				return fmt.Errorf("setting up %s (%s): %w", inc.Ref(), s.name, err)
+			}
+			b.log.Error("incident room step failed for good; skipped", "incident", inc.Ref(), "step", s.name, "err", err)
+		}
+		room.Mark(s.name)
+		if err := b.saveRoom(ctx, room); err != nil {
+			return err
+		}
+	}
+	if !room.Ready {
+		room.Ready = true
+		return b.saveRoom(ctx, room)
+	}
+	return nil
+}
+
+func (b *Bot) saveRoom(ctx context.Context, room *incident.Room) error {
+	room.UpdatedAt = b.clock.Now()
+	if err := b.rooms.SaveRoom(ctx, room); err != nil {
+		return fmt.Errorf("saving room of incident %d: %w", room.IncidentID, err)
+	}
+	return nil
+}
+
+// isTransient reports whether a failed Slack call may succeed later.
+func isTransient(err error) bool {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	_, retry := (&slackCaller{backoff: func(int) time.Duration { return 0 }}).retryAfter(err, 1)
+	return retry
+}
+
+// createChannel creates inc-<n>-<slug>, with a suffix if the name is taken.
+func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	for suffix := 1; suffix <= maxNameSuffix; suffix++ {
+		name := channelName(inc.Number, inc.Title, suffix)
+		var ch *slack.Channel
+		err := b.slack.do(ctx, "conversations.create", func(ctx context.Context) error {
+			var err error
+			ch, err = b.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+			return err
+		})
+		if slackCode(err) == "name_taken" {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		room.ChannelID, room.ChannelName = ch.ID, ch.Name
+		return nil
+	}
+	return fmt.Errorf("every channel name from %s to -%d is taken", channelName(inc.Number, inc.Title, 1), maxNameSuffix)
+}
+
+// inviteResponders invites the reporter and the TDO.
+func (b *Bot) inviteResponders(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	users := []string{inc.ReporterID}
+	if inc.TDOID != "" && inc.TDOID != inc.ReporterID {
+		users = append(users, inc.TDOID)
+	}
+	err := b.slack.do(ctx, "conversations.invite", func(ctx context.Context) error {
+		_, err := b.api.InviteUsersToConversationContext(ctx, room.ChannelID, users...)
+		return err
+	})
+	switch slackCode(err) {
+	case "already_in_channel", "cant_invite_self":
+		return nil
+	}
+	return err
+}
+
+// setTopic sets the channel topic: severity, status, TDO.
+func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	topic := topicText(inc, b.userName(ctx, inc.TDOID))
+	return b.slack.do(ctx, "conversations.setTopic", func(ctx context.Context) error {
+		_, err := b.api.SetTopicOfConversationContext(ctx, room.ChannelID, topic)
+		return err
+	})
+}
+
+// postHeader posts the header message that the room keeps pinned.
+func (b *Bot) postHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	text, blocks := headerView(inc, inc.ReportedIn)
+	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err == nil {
+			room.HeaderTS = ts
+		}
+		return err
+	})
+}
+
+// pinHeader pins the header.
+func (b *Bot) pinHeader(ctx context.Context, _ *incident.Incident, room *incident.Room) error {
+	err := b.slack.do(ctx, "pins.add", func(ctx context.Context) error {
+		return b.api.AddPinContext(ctx, room.ChannelID, slack.NewRefToMessage(room.ChannelID, room.HeaderTS))
+	})
+	if slackCode(err) == "already_pinned" {
+		return nil
+	}
+	return err
+}
+
+// announce posts the new incident in the incidents channel.
+func (b *Bot) announce(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	channel, err := b.incidentsChannel(ctx)
+	if err != nil {
+		return err
+	}
+	text, blocks := announcementView(inc, room.ChannelID)
+	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, ts, err := b.api.PostMessageContext(ctx, channel,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err == nil {
+			room.AnnouncementTS = ts
+		}
+		return err
+	})
+}
+
+// notifyReporter tells the reporter, where they reported it, that the room is
+// ready.
+func (b *Bot) notifyReporter(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	channel := inc.ReportedIn
+	if channel == "" {
+		channel = room.ChannelID
+	}
+	b.reply(ctx, channel, inc.ReporterID, openedReply(inc, room.ChannelID), nil)
+	return nil
+}
+
+// incidentsChannel returns the ID of the configured incidents channel,
+// creating it or joining it the first time if need be.
+func (b *Bot) incidentsChannel(ctx context.Context) (string, error) {
+	name := b.cfg.IncidentsChannel
+	b.channelMu.Lock()
+	defer b.channelMu.Unlock()
+	if id, ok := b.channels[name]; ok {
+		return id, nil
+	}
+	id, member, err := b.findChannel(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case id == "":
+		err = b.slack.do(ctx, "conversations.create", func(ctx context.Context) error {
+			ch, err := b.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+			if err == nil {
+				id = ch.ID
+			}
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("creating the incidents channel #%s: %w", name, err)
+		}
+		b.log.Info("created the incidents channel", "channel", name, "id", id)
+	case !member:
+		err = b.slack.do(ctx, "conversations.join", func(ctx context.Context) error {
+			_, _, _, err := b.api.JoinConversationContext(ctx, id)
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("joining the incidents channel #%s: %w", name, err)
+		}
+	}
+	b.channels[name] = id
+	return id, nil
+}
+
+// findChannel looks a public channel up by name.
+func (b *Bot) findChannel(ctx context.Context, name string) (id string, member bool, err error) {
+	cursor := ""
+	for {
+		var page []slack.Channel
+		err := b.slack.do(ctx, "conversations.list", func(ctx context.Context) error {
+			var err error
+			page, cursor, err = b.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
+				Cursor: cursor, Limit: 200, ExcludeArchived: true, Types: []string{"public_channel"},
+			})
+			return err
+		})
+		if err != nil {
+			return "", false, fmt.Errorf("looking for channel #%s: %w", name, err)
+		}
+		for _, ch := range page {
+			if ch.Name == name {
+				return ch.ID, ch.IsMember, nil
+			}
+		}
+		if cursor == "" {
+			return "", false, nil
+		}
+	}
+}
+
+// userName returns a user's display name for plain text (topics), from a
+// cache refreshed hourly; on failure it falls back to the user ID.
+func (b *Bot) userName(ctx context.Context, id string) string {
+	b.usersMu.Lock()
+	u, ok := b.users[id]
+	b.usersMu.Unlock()
+	if ok && b.clock.Now().Sub(u.fetched) < time.Hour {
+		return u.name
+	}
+	var user *slack.User
+	err := b.slack.do(ctx, "users.info", func(ctx context.Context) error {
+		var err error
+		user, err = b.api.GetUserInfoContext(ctx, id)
+		return err
+	})
+	if err != nil {
+		b.log.Warn("looking up user name", "user", id, "err", err)
+		return id
+	}
+	name := user.Profile.DisplayName
+	if name == "" {
+		name = user.RealName
+	}
+	if name == "" {
+		name = user.Name
+	}
+	b.usersMu.Lock()
+	b.users[id] = userInfo{name: name, fetched: b.clock.Now()}
+	b.usersMu.Unlock()
+	return name
+}

@@ -1,0 +1,105 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// slackCaller runs Slack Web API calls with retries: a 429 waits as long as
+// Retry-After says; a 5xx, a network error or one of Slack's transient error
+// codes backs off; anything else is returned at once. It counts calls and
+// retries for metrics.
+type slackCaller struct {
+	log *slog.Logger
+	// attempts is how many times one call is tried at most.
+	attempts int
+	// maxWait is the longest Retry-After honoured inline; a longer one is
+	// returned as an error for the durable job to retry later.
+	maxWait time.Duration
+	// backoff is the wait before retry n (1-based) of a transient error.
+	backoff func(n int) time.Duration
+
+	calls   atomic.Int64
+	retries atomic.Int64
+}
+
+func newSlackCaller(log *slog.Logger) *slackCaller {
+	return &slackCaller{
+		log:      log,
+		attempts: 4,
+		maxWait:  30 * time.Second,
+		backoff:  func(n int) time.Duration { return time.Duration(1<<(n-1)) * 200 * time.Millisecond },
+	}
+}
+
+// do runs f, the call of method, until it succeeds, fails for good, or runs
+// out of attempts. The error names the method.
+func (c *slackCaller) do(ctx context.Context, method string, f func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		c.calls.Add(1)
+		err := f(ctx)
+		if err == nil {
+			return nil
+		}
+		wait, retry := c.retryAfter(err, attempt)
+		if !retry || attempt >= c.attempts {
+			if retry {
+				return fmt.Errorf("slack %s: gave up after %d attempts: %w", method, attempt, err)
+			}
+			return fmt.Errorf("slack %s: %w", method, err)
+		}
+		if wait > c.maxWait {
+			return fmt.Errorf("slack %s: rate limited for %s, longer than we wait inline: %w", method, wait, err)
+		}
+		c.retries.Add(1)
+		c.log.Warn("slack call failed, retrying", "method", method, "attempt", attempt, "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("slack %s: %w (after %v)", method, ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// retryAfter says whether err is worth another try and how long to wait.
+func (c *slackCaller) retryAfter(err error, attempt int) (time.Duration, bool) {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return max(rl.RetryAfter, 100*time.Millisecond), true
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) && sc.Code >= 500 {
+		return c.backoff(attempt), true
+	}
+	if slackCode(err) != "" {
+		switch slackCode(err) {
+		case "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited":
+			return c.backoff(attempt), true
+		}
+		return 0, false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return c.backoff(attempt), true
+	}
+	return 0, false
+}
+
+// slackCode returns Slack's error code ("name_taken") if err carries one.
+func slackCode(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return ""
+}

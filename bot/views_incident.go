@@ -1,0 +1,167 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// All Block Kit the bot builds for incidents is rendered here, from domain
+// values. Every piece of user text passes through escape (mrkdwn) or goes
+// into plain_text, and every length is cut to Slack's limits.
+
+// Action, block and callback IDs the bot listens for.
+const (
+	callbackOpenIncident = "incident_open"
+
+	blockTitle       = "title"
+	blockSeverity    = "severity"
+	blockSystems     = "systems"
+	blockDescription = "description"
+)
+
+// headerView is the pinned header of an incident channel.
+func headerView(inc *incident.Incident, reportedIn string) (text string, blocks []slack.Block) {
+	title := truncate(inc.Ref()+": "+inc.Title, 150)
+	systems := "none named"
+	if len(inc.Systems) > 0 {
+		systems = escape(strings.Join(inc.Systems, ", "))
+	}
+	fields := []*slack.TextBlockObject{
+		mrkdwn("*Severity*\n" + inc.Severity.Label()),
+		mrkdwn("*Status*\n" + inc.Status.Label()),
+		mrkdwn("*Technical duty officer*\n<@" + inc.TDOID + ">"),
+		mrkdwn("*Systems*\n" + systems),
+		mrkdwn("*Opened*\n" + slackDate(inc.OpenedAt)),
+		mrkdwn("*Reported by*\n<@" + inc.ReporterID + ">"),
+	}
+	blocks = []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)),
+		slack.NewSectionBlock(nil, fields, nil),
+	}
+	if inc.Description != "" {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(escape(inc.Description), 3000)), nil, nil))
+	}
+	ctx := "Type `/incident help` in this channel for what you can do."
+	if reportedIn != "" {
+		ctx = "Reported in <#" + reportedIn + ">. " + ctx
+	}
+	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(ctx)))
+	text = fmt.Sprintf("%s %s %s: %s", inc.Ref(), inc.Severity.Label(), inc.Status.Label(), escape(inc.Title))
+	return truncate(text, 3000), blocks
+}
+
+// topicText is the incident channel's topic: severity, status and TDO.
+func topicText(inc *incident.Incident, tdoName string) string {
+	return truncate(fmt.Sprintf("%s · %s · TDO: %s · %s", inc.Severity.Label(), inc.Status.Label(), tdoName, inc.Title), 250)
+}
+
+// announcementView is posted in the incidents channel when an incident opens.
+func announcementView(inc *incident.Incident, channelID string) (text string, blocks []slack.Block) {
+	line := fmt.Sprintf(":rotating_light: *%s* · *%s* · %s", inc.Ref(), inc.Severity.Label(), escape(truncate(inc.Title, 200)))
+	detail := fmt.Sprintf("Join <#%s> · TDO <@%s> · reported by <@%s>", channelID, inc.TDOID, inc.ReporterID)
+	if len(inc.Systems) > 0 {
+		detail += " · systems: " + escape(strings.Join(inc.Systems, ", "))
+	}
+	blocks = []slack.Block{slack.NewSectionBlock(mrkdwn(line+"\n"+detail), nil, nil)}
+	text = fmt.Sprintf("%s %s opened: %s", inc.Ref(), inc.Severity.Label(), escape(inc.Title))
+	return text, blocks
+}
+
+// openedReply tells the reporter where their incident lives.
+func openedReply(inc *incident.Incident, channelID string) string {
+	return fmt.Sprintf("%s is open: <#%s>. You are its technical duty officer until you hand over.", inc.Ref(), channelID)
+}
+
+// provisionDelayedReply tells the reporter the incident is recorded but its
+// channel is not there yet.
+func provisionDelayedReply(inc *incident.Incident, err error) string {
+	return fmt.Sprintf("%s is recorded, but Slack would not create its channel yet (%s). sitrep keeps trying and will tell you when it is ready.",
+		inc.Ref(), escape(truncate(err.Error(), 300)))
+}
+
+// usageReply explains a mistake and shows the right form.
+func usageReply(problem, usage string) (text string, blocks []slack.Block) {
+	text = ":warning: " + problem
+	if usage != "" {
+		text += "\nWrite: `" + usage + "`"
+	}
+	return text, []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, nil)}
+}
+
+// helpView lists the /incident forms this version understands.
+func helpView() (text string, blocks []slack.Block) {
+	forms := strings.Join([]string{
+		"`/incident open <title> [sev1|sev2|sev3|sev4] [systems:web,db]` open an incident: a channel, a pinned header, an announcement. Severity defaults to sev3; sev1 is the worst.",
+		"`/incident open` with no title: a form to fill in.",
+		"`/incident help` this message.",
+	}, "\n")
+	example := "Example: `/incident open checkout fails for card payments sev1 systems:payments,web`"
+	text = "sitrep /incident commands"
+	blocks = []slack.Block{
+		slack.NewSectionBlock(mrkdwn("*sitrep: /incident*\n"+forms), nil, nil),
+		slack.NewContextBlock("", mrkdwn(example)),
+	}
+	return text, blocks
+}
+
+// openModal is the form behind /incident open with no title. metadata is the
+// channel the command was typed in.
+func openModal(metadata string) slack.ModalViewRequest {
+	titleInput := slack.NewPlainTextInputBlockElement(plain("What do customers see?"), blockTitle)
+	titleInput.MaxLength = incident.MaxTitle
+	var options []*slack.OptionBlockObject
+	for s := incident.Sev1; s <= incident.Sev4; s++ {
+		o := slack.NewOptionBlockObject(s.String(), plain(s.Label()+" "+severityHint(s)), nil)
+		options = append(options, o)
+	}
+	sev := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Severity"), blockSeverity, options...)
+	sev.InitialOption = options[incident.DefaultSeverity-1]
+	systems := slack.NewPlainTextInputBlockElement(plain("web, db"), blockSystems)
+	desc := slack.NewPlainTextInputBlockElement(plain("What is known so far"), blockDescription)
+	desc.Multiline = true
+	desc.MaxLength = incident.MaxDescription
+
+	systemsBlock := slack.NewInputBlock(blockSystems, plain("Affected systems"), plain("Comma-separated, e.g. web, db"), systems)
+	systemsBlock.Optional = true
+	descBlock := slack.NewInputBlock(blockDescription, plain("Description"), nil, desc)
+	descBlock.Optional = true
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      callbackOpenIncident,
+		Title:           plain("Open an incident"),
+		Submit:          plain("Open"),
+		Close:           plain("Cancel"),
+		PrivateMetadata: metadata,
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewInputBlock(blockTitle, plain("Title"), nil, titleInput),
+			slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
+			systemsBlock,
+			descBlock,
+		}},
+	}
+}
+
+func severityHint(s incident.Severity) string {
+	switch s {
+	case incident.Sev1:
+		return "· critical, most customers hit"
+	case incident.Sev2:
+		return "· major, many customers hit"
+	case incident.Sev3:
+		return "· minor, some customers hit"
+	default:
+		return "· low, few or no customers hit"
+	}
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}

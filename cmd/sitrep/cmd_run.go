@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/config"
+)
+
+// runBot is `sitrep run`: connect to a Slack workspace and serve until
+// SIGINT or SIGTERM, then drain in-flight work and close the database.
+func runBot(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: sitrep run\n\nConnects to Slack with SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see the README).") }
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	started := time.Now()
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Slack.CheckSlack(); err != nil {
+		return fmt.Errorf("cannot connect to Slack:\n%w", err)
+	}
+	log, err := newLogger(stderr, getenv)
+	if err != nil {
+		return err
+	}
+	opts := []slack.Option{slack.OptionAppLevelToken(cfg.Slack.AppToken)}
+	if cfg.Slack.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
+	}
+	api := slack.New(cfg.Slack.BotToken, opts...)
+	auth, err := api.AuthTestContext(ctx)
+	if err != nil {
+		return fmt.Errorf("checking SLACK_BOT_TOKEN with Slack (auth.test): %w", err)
+	}
+	log.Info("authenticated with Slack", "team", auth.Team, "bot_user", auth.UserID)
+
+	store, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log.Info("database ready", "dialect", store.Dialect())
+
+	a := newApp(cfg, store, api, clock.Real{}, log)
+	go func() {
+		select {
+		case <-a.bot.Connected():
+			log.Info("sitrep is running", "start_to_connected", time.Since(started).Round(time.Millisecond))
+		case <-ctx.Done():
+		}
+	}()
+	err = a.bot.Run(ctx)
+	log.Info("sitrep stopped")
+	return err
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/sitrep/sitrep/bot"
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/config"
+	"github.com/sitrep/sitrep/internal/jobs"
+	"github.com/sitrep/sitrep/storage"
+)
+
+// app is sitrep wired together: the store, the job runner and the bot.
+type app struct {
+	store *storage.Store
+	bot   *bot.Bot
+}
+
+// openStore opens and migrates the configured database.
+func openStore(ctx context.Context, url string) (*storage.Store, error) {
+	store, err := storage.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// newApp wires a bot over store talking to Slack through api.
+func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk clock.Clock, log *slog.Logger, sockOpts ...socketmode.Option) *app {
+	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
+	b := bot.New(bot.Config{IncidentsChannel: cfg.Channels.Incidents}, bot.Deps{
+		API:           api,
+		Incidents:     incident.NewService(store, clk),
+		Rooms:         store,
+		Deliveries:    store,
+		Jobs:          runner,
+		Clock:         clk,
+		Log:           log.With("component", "bot"),
+		SocketOptions: sockOpts,
+	})
+	return &app{store: store, bot: b}
+}
+
+// newLogger returns a text logger at the level SITREP_LOG_LEVEL names.
+func newLogger(w io.Writer, getenv func(string) string) (*slog.Logger, error) {
+	var level slog.Level
+	if v := strings.TrimSpace(getenv("SITREP_LOG_LEVEL")); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return nil, fmt.Errorf("SITREP_LOG_LEVEL %q: use debug, info, warn or error", v)
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}

@@ -1,0 +1,167 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+func TestParseSeverity(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Severity{"sev1": Sev1, "SEV2": Sev2, "sev-3": Sev3, "4": Sev4, " Sev4 ": Sev4} {
+		got, err := ParseSeverity(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSeverity(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "sev0", "sev5", "sevx", "high", "-1"} {
+		if got, err := ParseSeverity(in); err == nil {
+			t.Errorf("ParseSeverity(%q) = %v, want an error", in, got)
+		}
+	}
+}
+
+func TestParseSystems(t *testing.T) {
+	t.Parallel()
+	got, err := ParseSystems(" Web, db ,web,api-gw,k8s.prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"web", "db", "api-gw", "k8s.prod"}, got); diff != "" {
+		t.Errorf("ParseSystems (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"web,", "-web", "we b", "a/b", strings.Repeat("x", 41), "a,b,c,d,e,f,g,h,i,j,k"} {
+		if _, err := ParseSystems(bad); err == nil {
+			t.Errorf("ParseSystems(%q) accepted", bad)
+		}
+	}
+}
+
+func TestOpenRequestProblems(t *testing.T) {
+	t.Parallel()
+	r := OpenRequest{Title: "  ", Severity: 7, Systems: []string{"ok", "b@d"}, Description: strings.Repeat("d", MaxDescription+1)}
+	var fields []string
+	for _, p := range r.Problems() {
+		fields = append(fields, p.Field)
+	}
+	if diff := cmp.Diff([]string{"title", "severity", "systems", "description", "reporter"}, fields); diff != "" {
+		t.Errorf("problem fields (-want +got):\n%s", diff)
+	}
+	long := OpenRequest{Title: strings.Repeat("é", MaxTitle+1), Reporter: "U1"}
+	if err := long.Validate(); err == nil || !strings.Contains(err.Error(), "121 characters") {
+		t.Errorf("Validate(long title) = %v, want the length named", err)
+	}
+	ok := OpenRequest{Title: " db   down ", Reporter: "U1", Systems: []string{"DB", "db"}}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if ok.Title != "db down" || ok.Severity != DefaultSeverity || len(ok.Systems) != 1 || ok.Systems[0] != "db" {
+		t.Errorf("Validate did not normalise: %+v", ok)
+	}
+}
+
+// memStore is an in-memory Store for the use-case tests.
+type memStore struct {
+	mu        sync.Mutex
+	incidents []*Incident
+	jobs      []jobs.Job
+	failNext  error
+}
+
+func (m *memStore) CreateIncident(_ context.Context, inc *Incident, follow func(*Incident) []jobs.Job) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failNext != nil {
+		err := m.failNext
+		m.failNext = nil
+		return err
+	}
+	for _, old := range m.incidents {
+		if inc.RequestKey != "" && old.RequestKey == inc.RequestKey {
+			*inc = *old
+			return ErrDuplicate
+		}
+	}
+	inc.ID = int64(len(m.incidents) + 100)
+	inc.Number = int64(len(m.incidents) + 1)
+	c := *inc
+	m.incidents = append(m.incidents, &c)
+	m.jobs = append(m.jobs, follow(inc)...)
+	return nil
+}
+
+func (m *memStore) Incident(_ context.Context, id int64) (*Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, i := range m.incidents {
+		if i.ID == id {
+			c := *i
+			return &c, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+func (m *memStore) IncidentByNumber(_ context.Context, n int64) (*Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, i := range m.incidents {
+		if i.Number == n {
+			c := *i
+			return &c, nil
+		}
+	}
+	return nil, ErrNotFound
+}
+
+func (m *memStore) Room(context.Context, int64) (*Room, error)           { return nil, ErrNotFound }
+func (m *memStore) RoomByChannel(context.Context, string) (*Room, error) { return nil, ErrNotFound }
+func (m *memStore) SaveRoom(context.Context, *Room) error                { return nil }
+
+func TestServiceOpen(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	store := &memStore{}
+	svc := NewService(store, clock.NewFake(now))
+	ctx := context.Background()
+
+	inc, created, err := svc.Open(ctx, OpenRequest{Title: "db is down", Severity: Sev1, Systems: []string{"db"}, Reporter: "U1", ReportedIn: "C1", RequestKey: "k1"})
+	if err != nil || !created {
+		t.Fatalf("Open = %v, %v", created, err)
+	}
+	want := &Incident{ID: 100, Number: 1, Title: "db is down", Severity: Sev1, Status: StatusInvestigating,
+		Systems: []string{"db"}, ReporterID: "U1", TDOID: "U1", ReportedIn: "C1", RequestKey: "k1", OpenedAt: now}
+	if diff := cmp.Diff(want, inc); diff != "" {
+		t.Errorf("opened incident (-want +got):\n%s", diff)
+	}
+	if len(store.jobs) != 1 || store.jobs[0].Kind != JobProvision || store.jobs[0].Key != "incident.provision:100" || !store.jobs[0].DueAt.Equal(now) {
+		t.Errorf("follow-up jobs = %+v, want one provision job for incident 100 due now", store.jobs)
+	}
+
+	again, created, err := svc.Open(ctx, OpenRequest{Title: "something else", Reporter: "U2", RequestKey: "k1"})
+	if err != nil || created || again.Number != 1 {
+		t.Errorf("Open with a used key = %+v, created=%v, %v; want INC-1 back, not created", again, created, err)
+	}
+
+	_, _, err = svc.Open(ctx, OpenRequest{Title: "", Reporter: "U1"})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "title" {
+		t.Errorf("Open(no title) error = %v, want a title FieldError", err)
+	}
+
+	store.failNext = errors.New("disk full")
+	if _, _, err = svc.Open(ctx, OpenRequest{Title: "x", Reporter: "U1"}); err == nil || !strings.Contains(err.Error(), "recording the incident: disk full") {
+		t.Errorf("Open on a failing store = %v, want it wrapped", err)
+	}
+	if len(store.incidents) != 1 {
+		t.Errorf("store holds %d incidents, want 1", len(store.incidents))
+	}
+}

@@ -1,0 +1,143 @@
+// Package config reads sitrep's settings: defaults, then an optional YAML
+// file, then the environment. Secrets and addresses come from the
+// environment; channels and other team settings from the file. A wrong
+// setting is an error that names it.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is sitrep's whole configuration.
+type Config struct {
+	// Slack holds the tokens and API address (environment only).
+	Slack Slack `yaml:"-"`
+	// DatabaseURL is postgres://… for PostgreSQL, or sqlite:PATH (default
+	// sqlite:sitrep.db) for the embedded database. SITREP_DATABASE_URL.
+	DatabaseURL string `yaml:"-"`
+	// File is the configuration file read, if any.
+	File string `yaml:"-"`
+
+	Channels Channels `yaml:"channels"`
+}
+
+// Slack holds what sitrep needs to reach a Slack workspace.
+type Slack struct {
+	// BotToken (xoxb-…) calls the Web API. SLACK_BOT_TOKEN.
+	BotToken string
+	// AppToken (xapp-…) opens Socket Mode connections. SLACK_APP_TOKEN.
+	AppToken string
+	// APIURL overrides Slack's API base, e.g. a simulator. SLACK_API_URL.
+	APIURL string
+}
+
+// Channels names the channels sitrep posts to.
+type Channels struct {
+	// Incidents is where new incidents are announced. Default "incidents".
+	Incidents string `yaml:"incidents"`
+}
+
+// DefaultFile is the configuration file read when SITREP_CONFIG is unset; it
+// may be absent.
+const DefaultFile = "sitrep.yaml"
+
+// Default returns the configuration with every default set.
+func Default() Config {
+	return Config{
+		DatabaseURL: "sqlite:sitrep.db",
+		Channels:    Channels{Incidents: "incidents"},
+	}
+}
+
+// Load builds the configuration from defaults, the file named by
+// SITREP_CONFIG (or sitrep.yaml if it exists) and the environment.
+func Load(getenv func(string) string) (Config, error) {
+	cfg := Default()
+	path, explicit := getenv("SITREP_CONFIG"), true
+	if path == "" {
+		path, explicit = DefaultFile, false
+	}
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		defer f.Close()
+		if err := cfg.readFile(path, f); err != nil {
+			return cfg, err
+		}
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		// No file: defaults and environment only.
+	default:
+		return cfg, fmt.Errorf("SITREP_CONFIG: reading %s: %w", path, err)
+	}
+	if v := getenv("SITREP_DATABASE_URL"); v != "" {
+		cfg.DatabaseURL = v
+	}
+	cfg.Slack = Slack{
+		BotToken: strings.TrimSpace(getenv("SLACK_BOT_TOKEN")),
+		AppToken: strings.TrimSpace(getenv("SLACK_APP_TOKEN")),
+		APIURL:   strings.TrimSpace(getenv("SLACK_API_URL")),
+	}
+	return cfg, cfg.validate()
+}
+
+func (c *Config) readFile(path string, r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	c.File = path
+	return nil
+}
+
+var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,79}$`)
+
+func (c *Config) validate() error {
+	c.Channels.Incidents = strings.TrimPrefix(strings.TrimSpace(c.Channels.Incidents), "#")
+	if !channelName.MatchString(c.Channels.Incidents) {
+		return fmt.Errorf("%s: channels.incidents %q is not a Slack channel name (lowercase letters, digits, - and _, at most 80)", c.where(), c.Channels.Incidents)
+	}
+	return nil
+}
+
+func (c *Config) where() string {
+	if c.File == "" {
+		return "configuration"
+	}
+	return c.File
+}
+
+// CheckSlack reports, in words a person can act on, what is wrong with the
+// Slack tokens: missing, or not the right kind. It never prints a token.
+func (s Slack) CheckSlack() error {
+	var problems []string
+	switch {
+	case s.BotToken == "":
+		problems = append(problems, "SLACK_BOT_TOKEN is not set: install the app (see slack-app-manifest.yaml and the README's \"Connect your workspace\") and copy the Bot User OAuth Token (xoxb-…) from OAuth & Permissions")
+	case !strings.HasPrefix(s.BotToken, "xoxb-"):
+		problems = append(problems, "SLACK_BOT_TOKEN does not start with xoxb-: use the Bot User OAuth Token from OAuth & Permissions, not a user (xoxp-) or app-level (xapp-) token")
+	}
+	switch {
+	case s.AppToken == "":
+		problems = append(problems, "SLACK_APP_TOKEN is not set: in the app's Basic Information, under App-Level Tokens, generate one with the connections:write scope (xapp-…)")
+	case !strings.HasPrefix(s.AppToken, "xapp-"):
+		problems = append(problems, "SLACK_APP_TOKEN does not start with xapp-: use an App-Level Token with the connections:write scope")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	return nil
+}
