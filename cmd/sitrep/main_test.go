@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err = run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestDemoScriptTranscript(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	out, errOut, err := runCLI(t, nil, "demo", "--script", "testdata/demo.script", "--db", db)
+	if err != nil {
+		t.Fatalf("sitrep demo: %v\nstderr:\n%s", err, errOut)
+	}
+	for _, want := range []string{
+		"alice in #general> /incident open db is down sev1 systems:db,api",
+		"#inc-1-db-is-down topic: SEV1 · Investigating · TDO: Alice Liddell · db is down",
+		"== INC-1: db is down ==",
+		"Severity: SEV1",
+		"Technical duty officer: @alice",
+		"Systems: db, api",
+		"(pinned)",
+		"#incidents · ",
+		"Join #inc-1-db-is-down",
+		"(only alice sees, in #general)",
+		"INC-1 is open: #inc-1-db-is-down",
+		"alice in #inc-1-db-is-down> :as bob",
+		"`sev7` is not a severity",
+		"(form for bob) fill it with :submit",
+		"== INC-2: checkout fails <!channel> ==",
+		"#inc-2-checkout-fails-channel",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("transcript:\n%s\nstderr:\n%s", out, errOut)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("--db file not kept: %v", err)
+	}
+}
+
+func TestRunRefusesMissingTokens(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, _, err := runCLI(t, map[string]string{"SLACK_APP_TOKEN": "xoxb-wrong-kind-secret"}, "run")
+	if err == nil {
+		t.Fatal("sitrep run started without tokens")
+	}
+	msg := err.Error()
+	for _, want := range []string{"SLACK_BOT_TOKEN is not set", "SLACK_APP_TOKEN does not start with xapp-"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "secret") {
+		t.Errorf("error %q shows the token", msg)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if _, stderr, err := runCLI(t, nil); err == nil || !strings.Contains(stderr, "sitrep demo") {
+		t.Errorf("no arguments: err=%v, stderr=%q; want usage", err, stderr)
+	}
+	if _, stderr, err := runCLI(t, nil, "frob"); err == nil || !strings.Contains(stderr, `unknown command "frob"`) {
+		t.Errorf("unknown command: err=%v, stderr=%q", err, stderr)
+	}
+	if out, _, err := runCLI(t, nil, "version"); err != nil || !strings.HasPrefix(out, "sitrep ") {
+		t.Errorf("version: %q, %v", out, err)
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "m.db")
+	env := map[string]string{"SITREP_DATABASE_URL": "sqlite:" + db, "SITREP_CONFIG": filepath.Join(t.TempDir(), "none.yaml")}
+	if _, _, err := runCLI(t, env, "migrate"); err == nil || !strings.Contains(err.Error(), "SITREP_CONFIG") {
+		t.Errorf("migrate with a missing config file: %v, want SITREP_CONFIG named", err)
+	}
+	delete(env, "SITREP_CONFIG")
+	t.Chdir(t.TempDir())
+	for range 2 {
+		out, stderr, err := runCLI(t, env, "migrate")
+		if err != nil || !strings.Contains(out, "database sqlite is up to date") {
+			t.Fatalf("migrate: %q %q %v", out, stderr, err)
+		}
+	}
+}

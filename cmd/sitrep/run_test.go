@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sitrep/sitrep/internal/slacksim"
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startSim(t testing.TB) *slacksim.Sim {
+	t.Helper()
+	sim := slacksim.New(slacksim.Options{})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sim.AddUser(slacksim.User{ID: "U0ALICE", Name: "alice", RealName: "Alice Liddell"})
+	return sim
+}
+
+// TestRunServesAndDrains runs `sitrep run` against the simulator: it
+// connects, opens an incident, and on cancel (what SIGINT/SIGTERM do) stops
+// cleanly, with no token in its logs.
+func TestRunServesAndDrains(t *testing.T) {
+	sim := startSim(t)
+	general := sim.AddChannel("general", "U0ALICE")
+	env := map[string]string{
+		"SLACK_BOT_TOKEN":     sim.BotToken(),
+		"SLACK_APP_TOKEN":     sim.AppToken(),
+		"SLACK_API_URL":       sim.APIURL(),
+		"SITREP_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "run.db"),
+		"SITREP_LOG_LEVEL":    "debug",
+	}
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run"}, func(k string) string { return env[k] }, strings.NewReader(""), &logs, &logs)
+	}()
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	if err := sim.Wait(wctx, func() bool { return sim.Connections() == 1 }); err != nil {
+		t.Fatalf("sitrep run did not connect: %v\nlogs:\n%s", err, logs.String())
+	}
+	if _, err := sim.SlashCommand(wctx, "U0ALICE", general, "/incident", "open run test sev2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Wait(wctx, func() bool { return len(sim.Ephemerals("U0ALICE")) == 1 }); err != nil {
+		t.Fatalf("no answer to the reporter: %v\nlogs:\n%s", err, logs.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("sitrep run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("sitrep run did not stop after cancel")
+	}
+	out := logs.String()
+	for _, secret := range []string{sim.BotToken(), sim.AppToken()} {
+		if strings.Contains(out, secret) {
+			t.Errorf("a token appears in the logs:\n%s", out)
+		}
+	}
+	for _, want := range []string{"sitrep is running", "incident opened", "sitrep stopped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %q:\n%s", want, out)
+		}
+	}
+}
+
+// BenchmarkRunIdle builds the sitrep binary, runs `sitrep run` against the
+// simulator and reports the time from exec to a Socket Mode connection and
+// the resident memory after idling.
+func BenchmarkRunIdle(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "sitrep")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	sim := startSim(b)
+	var connect, rss float64
+	for i := range b.N {
+		cmd := exec.Command(bin, "run")
+		cmd.Dir = b.TempDir()
+		cmd.Env = append(os.Environ(),
+			"SLACK_BOT_TOKEN="+sim.BotToken(), "SLACK_APP_TOKEN="+sim.AppToken(), "SLACK_API_URL="+sim.APIURL(),
+			"SITREP_DATABASE_URL=sqlite:"+filepath.Join(cmd.Dir, "idle.db"))
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := sim.Wait(ctx, func() bool { return sim.Connections() == 1 }); err != nil {
+			b.Fatalf("run %d did not connect: %v", i, err)
+		}
+		cancel()
+		connect += float64(time.Since(start).Microseconds()) / 1000
+		time.Sleep(2 * time.Second)
+		rss += readRSS(b, cmd.Process.Pid)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			b.Fatalf("sitrep run exited with %v after SIGTERM", err)
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+		_ = sim.Wait(ctx, func() bool { return sim.Connections() == 0 })
+		cancel()
+	}
+	b.ReportMetric(connect/float64(b.N), "connect-ms")
+	b.ReportMetric(rss/float64(b.N), "rss-MB")
+}
+
+// readRSS returns a process's resident memory in MB, from /proc.
+func readRSS(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		b.Skipf("no /proc here: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	b.Fatal("no VmRSS in /proc status")
+	return 0
+}

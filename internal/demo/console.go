@@ -1,0 +1,316 @@
+// Package demo is the terminal console of `sitrep demo`: a person types
+// slash commands as a user of the simulated workspace and reads what the bot
+// posts, rendered as text.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sitrep/sitrep/internal/slacksim"
+)
+
+// Help lists the console's own commands.
+const Help = `Type a slash command as the current user, in the current channel:
+  /incident open db is down sev1 systems:db,api
+  /incident help
+Console commands:
+  :as NAME              act as another user (alice, bob, carol)
+  :in #CHANNEL          act in another channel
+  :click N              press button [N] of the output
+  :submit k=v k="a b"   submit the form open for you (field=value)
+  :channels             list channels
+  :help                 this text
+  :quit                 leave
+Lines starting with # are comments.`
+
+// Console drives a simulated workspace and prints what changes in it.
+type Console struct {
+	sim  *slacksim.Sim
+	idle func(context.Context) error
+	out  io.Writer
+
+	user    string // ID
+	channel string // ID
+
+	shownMsgs  map[string]int // channel ID + ts → update count shown
+	shownEph   map[string]int // user ID → ephemerals shown
+	shownViews map[string]bool
+	topics     map[string]string
+	pins       map[string]bool
+	buttons    []button
+}
+
+// New returns a console acting as user in channel (both IDs). idle waits
+// until the bot has finished its work.
+func New(sim *slacksim.Sim, idle func(context.Context) error, out io.Writer, user, channel string) *Console {
+	c := &Console{
+		sim: sim, idle: idle, out: out, user: user, channel: channel,
+		shownMsgs: map[string]int{}, shownEph: map[string]int{}, shownViews: map[string]bool{},
+		topics: map[string]string{}, pins: map[string]bool{},
+	}
+	c.Show() // mark the seeded state as seen
+	return c
+}
+
+// Prompt returns "alice in #general> ".
+func (c *Console) Prompt() string {
+	return c.name("@"+c.user) + " in #" + c.name("#"+c.channel) + "> "
+}
+
+// ErrQuit is returned by Exec for :quit.
+var ErrQuit = errors.New("quit")
+
+// Exec runs one line. Errors are the person's mistakes, to print and go on,
+// except ErrQuit.
+func (c *Console) Exec(ctx context.Context, line string) error {
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "" || strings.HasPrefix(line, "#"):
+		return nil
+	case strings.HasPrefix(line, "/"):
+		cmd, text, _ := strings.Cut(line, " ")
+		if _, err := c.sim.SlashCommand(ctx, c.user, c.channel, cmd, strings.TrimSpace(text)); err != nil {
+			return fmt.Errorf("sending %s: %w", cmd, err)
+		}
+		return c.settle(ctx)
+	case strings.HasPrefix(line, ":"):
+		verb, arg, _ := strings.Cut(line[1:], " ")
+		return c.console(ctx, verb, strings.TrimSpace(arg))
+	default:
+		return fmt.Errorf("type a slash command (/incident help) or a console command (:help)")
+	}
+}
+
+func (c *Console) console(ctx context.Context, verb, arg string) error {
+	switch verb {
+	case "quit", "q", "exit":
+		return ErrQuit
+	case "help", "h":
+		fmt.Fprintln(c.out, Help)
+	case "as":
+		id := c.userID(strings.TrimPrefix(arg, "@"))
+		if id == "" {
+			return fmt.Errorf("no user %q: try %s", arg, strings.Join(c.userNames(), ", "))
+		}
+		c.user = id
+	case "in":
+		ch := c.sim.ChannelByName(strings.TrimPrefix(arg, "#"))
+		if ch == nil {
+			return fmt.Errorf("no channel %q: :channels lists them", arg)
+		}
+		c.channel = ch.ID
+	case "channels":
+		for _, ch := range c.sim.Channels() {
+			fmt.Fprintf(c.out, "  #%s  %d messages  %s\n", ch.Name, len(c.sim.Messages(ch.ID)), c.sim.Topic(ch.ID))
+		}
+	case "click":
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 || n > len(c.buttons) {
+			return fmt.Errorf("no button [%s]: the output shows %d", arg, len(c.buttons))
+		}
+		btn := c.buttons[n-1]
+		if _, err := c.sim.Click(ctx, c.user, btn.channel, btn.ts, btn.actionID, btn.value); err != nil {
+			return fmt.Errorf("clicking [%d] %s: %w", n, btn.label, err)
+		}
+		return c.settle(ctx)
+	case "submit":
+		return c.submit(ctx, arg)
+	default:
+		return fmt.Errorf("unknown console command :%s (:help lists them)", verb)
+	}
+	return nil
+}
+
+func (c *Console) submit(ctx context.Context, arg string) error {
+	views := c.sim.OpenViews(c.user)
+	if len(views) == 0 {
+		return fmt.Errorf("no form is open for %s", c.name("@"+c.user))
+	}
+	pairs, err := splitArgs(arg)
+	if err != nil {
+		return err
+	}
+	values := map[string]map[string]string{}
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			return fmt.Errorf("write field=value, not %q", p)
+		}
+		values[k] = map[string]string{k: v}
+	}
+	view := views[len(views)-1]
+	d, err := c.sim.Submit(ctx, c.user, view.ID, values)
+	if err != nil {
+		return fmt.Errorf("submitting the form: %w", err)
+	}
+	if len(d.AckPayload) > 0 && strings.Contains(string(d.AckPayload), `"errors"`) {
+		fmt.Fprintf(c.out, "form refused: %s\n", d.AckPayload)
+	}
+	return c.settle(ctx)
+}
+
+// settle waits for the bot to finish, then shows what changed.
+func (c *Console) settle(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := c.idle(ctx); err != nil {
+		return fmt.Errorf("waiting for sitrep: %w", err)
+	}
+	c.Show()
+	return nil
+}
+
+// Show prints what changed in the workspace since the last call: new or
+// edited messages, topics, pins, private answers and forms.
+func (c *Console) Show() {
+	first := len(c.shownMsgs) == 0 && len(c.topics) == 0
+	var lines []string
+	c.buttons = c.buttons[:0]
+	for _, ch := range c.sim.Channels() {
+		if topic := c.sim.Topic(ch.ID); topic != c.topics[ch.ID] {
+			c.topics[ch.ID] = topic
+			lines = append(lines, fmt.Sprintf("#%s topic: %s", ch.Name, topic))
+		}
+		pins := c.sim.Pins(ch.ID)
+		for _, m := range c.sim.Messages(ch.ID) {
+			key := ch.ID + "/" + m.TS
+			shown, seen := c.shownMsgs[key]
+			if seen && shown == m.UpdatedCount {
+				continue
+			}
+			c.shownMsgs[key] = m.UpdatedCount
+			head := fmt.Sprintf("#%s · %s · %s", ch.Name, clockTime(m.TS), c.name("@"+m.User))
+			if seen {
+				head += " (edited)"
+			}
+			if slices.Contains(pins, m.TS) {
+				c.pins[key] = true
+				head += " (pinned)"
+			}
+			lines = append(lines, head)
+			lines = append(lines, indent(c.messageLines(ch.ID, m.TS, m.Text, m.Blocks))...)
+		}
+	}
+	for _, u := range c.sim.Users() {
+		eph := c.sim.Ephemerals(u.ID)
+		for _, e := range eph[min(c.shownEph[u.ID], len(eph)):] {
+			lines = append(lines, fmt.Sprintf("(only %s sees, in #%s)", u.Name, c.name("#"+e.Channel)))
+			lines = append(lines, indent(c.messageLines(e.Channel, "", e.Text, e.Blocks))...)
+		}
+		c.shownEph[u.ID] = len(eph)
+		for _, v := range c.sim.OpenViews(u.ID) {
+			if c.shownViews[v.ID] {
+				continue
+			}
+			c.shownViews[v.ID] = true
+			lines = append(lines, fmt.Sprintf("(form for %s) fill it with :submit field=value …", u.Name))
+			lines = append(lines, indent(renderBlocks(viewBlocks(v.Raw), "", "", &c.buttons, c.name))...)
+		}
+	}
+	if first {
+		return // the seeded workspace is not news
+	}
+	for _, l := range lines {
+		fmt.Fprintln(c.out, l)
+	}
+}
+
+func (c *Console) messageLines(channel, ts, text string, blocks []byte) []string {
+	if lines := renderBlocks(blocks, channel, ts, &c.buttons, c.name); len(lines) > 0 {
+		return lines
+	}
+	return splitLines(mrkdwn(text, c.name))
+}
+
+// name resolves "@U123" to a user name and "#C123" to a channel name.
+func (c *Console) name(ref string) string {
+	id := ref[1:]
+	if ref[0] == '@' {
+		for _, u := range c.sim.Users() {
+			if u.ID == id {
+				return u.Name
+			}
+		}
+		if id == "" {
+			return "sitrep"
+		}
+		return id
+	}
+	if ch := c.sim.Channel(id); ch != nil {
+		return ch.Name
+	}
+	return id
+}
+
+func (c *Console) userID(name string) string {
+	for _, u := range c.sim.Users() {
+		if u.Name == name || u.ID == name {
+			return u.ID
+		}
+	}
+	return ""
+}
+
+func (c *Console) userNames() []string {
+	var out []string
+	for _, u := range c.sim.Users() {
+		out = append(out, u.Name)
+	}
+	return out
+}
+
+func indent(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = "  " + l
+	}
+	return out
+}
+
+// viewBlocks extracts the blocks of a view's JSON.
+func viewBlocks(raw []byte) []byte {
+	var v struct {
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil
+	}
+	return v.Blocks
+}
+
+// splitArgs splits `a=1 b="x y"` into fields, honouring double quotes.
+func splitArgs(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inQuote, have := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			inQuote, have = !inQuote, true
+		case r == ' ' && !inQuote:
+			if have {
+				out = append(out, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteRune(r)
+			have = true
+		}
+	}
+	if inQuote {
+		return nil, fmt.Errorf("a quote is not closed in %q", s)
+	}
+	if have {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}

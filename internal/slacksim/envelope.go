@@ -1,0 +1,289 @@
+package slacksim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ErrNotAcked is returned (wrapped) when an envelope was not acknowledged
+// within Options.AckTimeout (for events_api: after every retry).
+var ErrNotAcked = errors.New("slacksim: envelope not acknowledged in time")
+
+// Envelope types.
+const (
+	TypeSlashCommands = "slash_commands"
+	TypeInteractive   = "interactive"
+	TypeEventsAPI     = "events_api"
+)
+
+// Delivery records one envelope sent over Socket Mode and its ack.
+type Delivery struct {
+	// EnvelopeID is the envelope's envelope_id.
+	EnvelopeID string
+	// Type is slash_commands, interactive or events_api.
+	Type string
+	// TriggerID is the trigger_id issued with a slash command or
+	// interaction ("" for events).
+	TriggerID string
+	// Payload is the envelope's payload as sent.
+	Payload json.RawMessage
+	// AcceptsResponsePayload is the envelope's accepts_response_payload.
+	AcceptsResponsePayload bool
+	// RetryAttempt and RetryReason are the envelope's retry fields.
+	RetryAttempt int
+	RetryReason  string
+	// SentAt is when the envelope was written to the WebSocket.
+	SentAt time.Time
+	// Acked is true once the app acknowledged the envelope.
+	Acked bool
+	// AckedAt is when the ack arrived.
+	AckedAt time.Time
+	// AckPayload is the ack's payload, or nil if it had none.
+	AckPayload json.RawMessage
+	// Late is true if no ack arrived within Options.AckTimeout (an ack
+	// may still have come later).
+	Late bool
+}
+
+// envelope is the frame sent on the WebSocket.
+type envelope struct {
+	EnvelopeID             string          `json:"envelope_id"`
+	Type                   string          `json:"type"`
+	Payload                json.RawMessage `json:"payload"`
+	AcceptsResponsePayload bool            `json:"accepts_response_payload"`
+	RetryAttempt           int             `json:"retry_attempt"`
+	RetryReason            string          `json:"retry_reason"`
+}
+
+// record tracks one sent envelope. d is guarded by socket.mu.
+type record struct {
+	d       Delivery
+	acked   chan struct{} // closed on ack
+	expired chan struct{} // closed when the ack timeout passed unacked
+	group   *eventGroup
+	onAck   func(Delivery) // runs once, after the ack, outside locks
+}
+
+// eventGroup ties the attempts of one events_api delivery together.
+type eventGroup struct {
+	done      chan struct{} // closed when any attempt is acked
+	exhausted chan struct{} // closed when the last attempt timed out
+	winner    *record
+}
+
+func (s *Sim) newEnvelopeID() string {
+	s.socket.mu.Lock()
+	defer s.socket.mu.Unlock()
+	s.socket.nextEnv++
+	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%s", s.socket.nextEnv, s.socket.nextEnv&0xffff,
+		s.socket.nextEnv&0xfff, s.socket.nextEnv&0xfff, randomHex(6))
+}
+
+func newRecord(d Delivery) *record {
+	return &record{d: d, acked: make(chan struct{}), expired: make(chan struct{})}
+}
+
+// send writes rec's envelope to one connection (round-robin), waiting for
+// a connection to be open if none is, until ctx ends.
+func (s *Sim) send(ctx context.Context, rec *record) error {
+	st := &s.socket
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if c := s.pickConn(); c != nil {
+			st.mu.Lock()
+			frame := envelope{EnvelopeID: rec.d.EnvelopeID, Type: rec.d.Type, Payload: rec.d.Payload,
+				AcceptsResponsePayload: rec.d.AcceptsResponsePayload, RetryAttempt: rec.d.RetryAttempt,
+				RetryReason: rec.d.RetryReason}
+			rec.d.SentAt = time.Now()
+			st.records[rec.d.EnvelopeID] = rec
+			st.history = append(st.history, rec)
+			st.mu.Unlock()
+			if err := c.write(frame); err != nil {
+				s.log.Warn("slacksim: writing envelope", "conn", c.id, "err", err)
+				st.mu.Lock()
+				st.history = slices.DeleteFunc(st.history, func(r *record) bool { return r == rec })
+				st.mu.Unlock()
+				s.removeConn(c, false)
+				continue
+			}
+			st.mu.Lock()
+			var t *time.Timer
+			t = time.AfterFunc(s.opts.AckTimeout, func() {
+				st.mu.Lock()
+				delete(st.timers, t)
+				st.mu.Unlock()
+				s.ackTimedOut(rec)
+			})
+			st.timers[t] = true
+			st.mu.Unlock()
+			s.log.Debug("slacksim: envelope sent", "type", rec.d.Type, "envelope_id", rec.d.EnvelopeID,
+				"conn", c.id, "retry_attempt", rec.d.RetryAttempt)
+			s.notify()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("slacksim: no socket mode connection to deliver %s: %w", rec.d.Type, ctx.Err())
+		case <-s.closed:
+			return errors.New("slacksim: closed")
+		case <-changed:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// handleAck records the ack for envelopeID.
+func (s *Sim) handleAck(envelopeID string, payload json.RawMessage) {
+	st := &s.socket
+	st.mu.Lock()
+	rec := st.records[envelopeID]
+	if rec == nil || rec.d.Acked {
+		st.mu.Unlock()
+		s.log.Warn("slacksim: ack for unknown or already acked envelope", "envelope_id", envelopeID)
+		return
+	}
+	rec.d.Acked = true
+	rec.d.AckedAt = time.Now()
+	if len(payload) > 0 && string(payload) != "null" {
+		rec.d.AckPayload = slices.Clone(payload)
+	}
+	st.latencies = append(st.latencies, rec.d.AckedAt.Sub(rec.d.SentAt))
+	d := rec.d
+	onAck := rec.onAck
+	rec.onAck = nil
+	st.mu.Unlock()
+	// The ack's effects (a modal closed by a view_submission ack) happen
+	// before anyone waiting for the ack is woken.
+	if onAck != nil {
+		onAck(d)
+	}
+	st.mu.Lock()
+	close(rec.acked)
+	if g := rec.group; g != nil && g.winner == nil {
+		g.winner = rec
+		close(g.done)
+	}
+	st.mu.Unlock()
+	s.notify()
+}
+
+// ackTimedOut marks rec late if it is still unacked, and redelivers an
+// events_api envelope while retries remain.
+func (s *Sim) ackTimedOut(rec *record) {
+	st := &s.socket
+	st.mu.Lock()
+	if rec.d.Acked {
+		st.mu.Unlock()
+		return
+	}
+	rec.d.Late = true
+	st.unacked = append(st.unacked, rec)
+	close(rec.expired)
+	g := rec.group
+	retry := g != nil && g.winner == nil && rec.d.RetryAttempt < s.opts.EventRetries
+	exhausted := g != nil && g.winner == nil && !retry
+	st.mu.Unlock()
+	s.log.Warn("slacksim: envelope not acked in time", "type", rec.d.Type, "envelope_id", rec.d.EnvelopeID,
+		"timeout", s.opts.AckTimeout)
+	if exhausted {
+		close(g.exhausted)
+	}
+	s.notify()
+	if !retry {
+		return
+	}
+	select {
+	case <-s.closed:
+		return
+	default:
+	}
+	// Slack sends a retry as a new envelope with the same payload (and so
+	// the same event_id), counting retry_attempt up.
+	next := newRecord(Delivery{EnvelopeID: s.newEnvelopeID(), Type: rec.d.Type, Payload: rec.d.Payload,
+		RetryAttempt: rec.d.RetryAttempt + 1, RetryReason: "timeout"})
+	next.group = g
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.AckTimeout)
+	defer cancel()
+	if err := s.send(ctx, next); err != nil {
+		s.log.Warn("slacksim: redelivery failed", "err", err)
+		// The attempt counts as failed; time it out so the next one runs.
+		go s.ackTimedOut(next)
+	}
+}
+
+// snapshot returns a copy of rec's delivery.
+func (s *Sim) snapshot(rec *record) *Delivery {
+	s.socket.mu.Lock()
+	defer s.socket.mu.Unlock()
+	d := rec.d
+	d.Payload = slices.Clone(d.Payload)
+	d.AckPayload = slices.Clone(d.AckPayload)
+	return &d
+}
+
+// deliverAndWait sends rec and waits for its ack, its ack timeout, or ctx.
+func (s *Sim) deliverAndWait(ctx context.Context, rec *record) (*Delivery, error) {
+	if err := s.send(ctx, rec); err != nil {
+		return s.snapshot(rec), err
+	}
+	select {
+	case <-rec.acked:
+		return s.snapshot(rec), nil
+	case <-rec.expired:
+		return s.snapshot(rec), fmt.Errorf("%s envelope %s: %w", rec.d.Type, rec.d.EnvelopeID, ErrNotAcked)
+	case <-ctx.Done():
+		return s.snapshot(rec), fmt.Errorf("slacksim: waiting for ack of %s: %w", rec.d.EnvelopeID, ctx.Err())
+	}
+}
+
+// Redeliver sends the envelope of d again, byte for byte the same
+// (envelope_id, payload, retry fields), as Slack may do, and waits for its
+// ack. The earlier Delivery is left as it was.
+func (s *Sim) Redeliver(ctx context.Context, d *Delivery) error {
+	if d == nil {
+		return errors.New("slacksim: redeliver: nil delivery")
+	}
+	rec := newRecord(Delivery{EnvelopeID: d.EnvelopeID, Type: d.Type, TriggerID: d.TriggerID,
+		Payload: slices.Clone(d.Payload), AcceptsResponsePayload: d.AcceptsResponsePayload,
+		RetryAttempt: d.RetryAttempt, RetryReason: d.RetryReason})
+	_, err := s.deliverAndWait(ctx, rec)
+	return err
+}
+
+// Deliveries returns copies of every envelope sent, in send order.
+func (s *Sim) Deliveries() []Delivery {
+	s.socket.mu.Lock()
+	defer s.socket.mu.Unlock()
+	out := make([]Delivery, len(s.socket.history))
+	for i, r := range s.socket.history {
+		out[i] = r.d
+	}
+	return out
+}
+
+// Unacked returns copies of the envelopes that were not acknowledged
+// within Options.AckTimeout (Late is set; Acked tells if an ack came later).
+// For a slash command or interaction that is the failure a user would see.
+func (s *Sim) Unacked() []Delivery {
+	s.socket.mu.Lock()
+	defer s.socket.mu.Unlock()
+	out := make([]Delivery, len(s.socket.unacked))
+	for i, r := range s.socket.unacked {
+		out[i] = r.d
+	}
+	return out
+}
+
+// AckLatencies returns, for each acked envelope, the time from sending it
+// to receiving its ack.
+func (s *Sim) AckLatencies() []time.Duration {
+	s.socket.mu.Lock()
+	defer s.socket.mu.Unlock()
+	return slices.Clone(s.socket.latencies)
+}
