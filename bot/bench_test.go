@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sitrep/sitrep/internal/pgtest"
 )
 
 // BenchmarkOpenIncident opens incidents one after another through the
@@ -21,7 +23,7 @@ func BenchmarkOpenIncident(b *testing.B) {
 		if url == "" {
 			b.Skip("SITREP_TEST_DATABASE_URL not set: skipping the PostgreSQL benchmark")
 		}
-		benchOpen(b, newHarness(b, withDatabase(pgSchemaURL(b, url))))
+		benchOpen(b, newHarness(b, withDatabase(pgtest.SchemaURL(b, url))))
 	})
 }
 

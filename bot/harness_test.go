@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -239,18 +240,56 @@ func (h *harness) allText() string {
 	for _, ch := range h.sim.Channels() {
 		for _, m := range h.sim.Messages(ch.ID) {
 			b.WriteString(m.Text)
-			b.Write(m.Blocks)
+			b.WriteString(plainJSON(h.t, m.Blocks))
 			b.WriteString("\n")
 		}
 	}
 	for _, u := range []string{alice, bob} {
 		for _, e := range h.sim.Ephemerals(u) {
 			b.WriteString(e.Text)
-			b.Write(e.Blocks)
+			b.WriteString(plainJSON(h.t, e.Blocks))
 			b.WriteString("\n")
 		}
 	}
 	return b.String()
+}
+
+// plainJSON decodes raw JSON and writes it again without HTML escaping, so
+// the strings Slack would show can be searched ("<" and not "\u003c").
+func plainJSON(t testing.TB, raw []byte) string {
+	t.Helper()
+	if len(raw) == 0 {
+		return ""
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, raw)
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// withoutKeys drops the named top-level keys of a JSON object: what the
+// simulator assigns (IDs, hashes) is not the bot's output.
+func withoutKeys(t testing.TB, raw []byte, keys ...string) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		delete(m, k)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // testLogger discards logs unless SITREP_TEST_LOG is set.
@@ -268,9 +307,12 @@ func indentJSON(t testing.TB, raw []byte) []byte {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, raw)
 	}
-	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	return append(out, '\n')
+	return b.Bytes()
 }

@@ -283,7 +283,8 @@ func (b *Bot) findChannel(ctx context.Context, name string) (id string, member b
 	}
 }
 
-// userName returns a user's display name for plain text (topics), from a
+// userName returns a user's real name (else display name, else handle)
+// for plain text such as topics, from a
 // cache refreshed hourly; on failure it falls back to the user ID.
 func (b *Bot) userName(ctx context.Context, id string) string {
 	b.usersMu.Lock()
@@ -302,9 +303,9 @@ func (b *Bot) userName(ctx context.Context, id string) string {
 		b.log.Warn("looking up user name", "user", id, "err", err)
 		return id
 	}
-	name := user.Profile.DisplayName
+	name := user.RealName
 	if name == "" {
-		name = user.RealName
+		name = user.Profile.DisplayName
 	}
 	if name == "" {
 		name = user.Name

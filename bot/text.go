@@ -26,6 +26,16 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// escapeFit escapes s and cuts it so that the escaped text is at most n
+// runes, never splitting an entity.
+func escapeFit(s string, n int) string {
+	e := escape(truncate(s, n))
+	for cut := n - 1; utf8.RuneCountInString(e) > n && cut > 1; cut-- {
+		e = escape(truncate(s, cut))
+	}
+	return e
+}
+
 // maxChannelName is Slack's limit on a channel name.
 const maxChannelName = 80
 

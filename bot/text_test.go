@@ -81,6 +81,24 @@ func FuzzChannelName(f *testing.F) {
 	})
 }
 
+func TestEscapeFit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a<b", 10, "a&lt;b"},
+		{"<<<<", 9, "&lt;&lt;…"},
+		{"ab&", 5, "a…"},
+		{"ab&", 7, "ab&amp;"},
+	} {
+		if got := escapeFit(tc.in, tc.n); got != tc.want {
+			t.Errorf("escapeFit(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
 func TestTruncate(t *testing.T) {
 	t.Parallel()
 	if got := truncate("héllo wörld", 5); got != "héll…" {

@@ -25,7 +25,7 @@ const (
 
 // headerView is the pinned header of an incident channel.
 func headerView(inc *incident.Incident, reportedIn string) (text string, blocks []slack.Block) {
-	title := truncate(inc.Ref()+": "+inc.Title, 150)
+	title := escapeFit(inc.Ref()+": "+inc.Title, 150)
 	systems := "none named"
 	if len(inc.Systems) > 0 {
 		systems = escape(strings.Join(inc.Systems, ", "))
@@ -55,6 +55,8 @@ func headerView(inc *incident.Incident, reportedIn string) (text string, blocks 
 }
 
 // topicText is the incident channel's topic: severity, status and TDO.
+// Slack shows a topic as plain text, with no formatting, mentions or
+// entities, so the title goes in as typed (escaping would show "&lt;").
 func topicText(inc *incident.Incident, tdoName string) string {
 	return truncate(fmt.Sprintf("%s · %s · TDO: %s · %s", inc.Severity.Label(), inc.Status.Label(), tdoName, inc.Title), 250)
 }

@@ -12,7 +12,9 @@ import (
 // runMigrate is `sitrep migrate`: apply the database migrations and exit.
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: sitrep migrate\n\nApplies migrations to SITREP_DATABASE_URL (default sqlite:sitrep.db).") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: sitrep migrate\n\nApplies migrations to SITREP_DATABASE_URL (default sqlite:sitrep.db).")
+	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

@@ -17,7 +17,9 @@ import (
 // SIGINT or SIGTERM, then drain in-flight work and close the database.
 func runBot(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: sitrep run\n\nConnects to Slack with SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see the README).") }
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: sitrep run\n\nConnects to Slack with SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see the README).")
+	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

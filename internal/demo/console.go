@@ -43,6 +43,7 @@ type Console struct {
 	shownMsgs  map[string]int // channel ID + ts → update count shown
 	shownEph   map[string]int // user ID → ephemerals shown
 	shownViews map[string]bool
+	started    bool // the seeded workspace has been looked at
 	topics     map[string]string
 	pins       map[string]bool
 	buttons    []button
@@ -109,7 +110,11 @@ func (c *Console) console(ctx context.Context, verb, arg string) error {
 		c.channel = ch.ID
 	case "channels":
 		for _, ch := range c.sim.Channels() {
-			fmt.Fprintf(c.out, "  #%s  %d messages  %s\n", ch.Name, len(c.sim.Messages(ch.ID)), c.sim.Topic(ch.ID))
+			prefix := "#"
+			if ch.IsIM {
+				prefix = "direct message "
+			}
+			fmt.Fprintf(c.out, "  %s%s  %d messages  %s\n", prefix, ch.Name, len(c.sim.Messages(ch.ID)), c.sim.Topic(ch.ID))
 		}
 	case "click":
 		n, err := strconv.Atoi(arg)
@@ -171,10 +176,15 @@ func (c *Console) settle(ctx context.Context) error {
 // Show prints what changed in the workspace since the last call: new or
 // edited messages, topics, pins, private answers and forms.
 func (c *Console) Show() {
-	first := len(c.shownMsgs) == 0 && len(c.topics) == 0
+	first := !c.started
+	c.started = true
 	var lines []string
 	c.buttons = c.buttons[:0]
 	for _, ch := range c.sim.Channels() {
+		where := "#" + ch.Name
+		if ch.IsIM {
+			where = "direct message " + ch.Name
+		}
 		if topic := c.sim.Topic(ch.ID); topic != c.topics[ch.ID] {
 			c.topics[ch.ID] = topic
 			lines = append(lines, fmt.Sprintf("#%s topic: %s", ch.Name, topic))
@@ -187,7 +197,7 @@ func (c *Console) Show() {
 				continue
 			}
 			c.shownMsgs[key] = m.UpdatedCount
-			head := fmt.Sprintf("#%s · %s · %s", ch.Name, clockTime(m.TS), c.name("@"+m.User))
+			head := fmt.Sprintf("%s · %s · %s", where, clockTime(m.TS), c.name("@"+m.User))
 			if seen {
 				head += " (edited)"
 			}

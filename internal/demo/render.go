@@ -64,7 +64,7 @@ func renderBlocks(raw []byte, channel, ts string, buttons *[]button, names func(
 		switch b.Type {
 		case "header":
 			if b.Text != nil {
-				lines = append(lines, "== "+b.Text.Text+" ==")
+				lines = append(lines, "== "+mrkdwn(b.Text.Text, names)+" ==")
 			}
 		case "section":
 			if b.Text != nil {

@@ -13,7 +13,9 @@ import (
 	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
-func plain(s string) *slack.TextBlockObject { return slack.NewTextBlockObject("plain_text", s, false, false) }
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject("plain_text", s, false, false)
+}
 
 func form() slack.ModalViewRequest {
 	sev := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Severity"), "severity",

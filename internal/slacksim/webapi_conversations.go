@@ -21,8 +21,8 @@ func (s *Sim) channelJSONLocked(ch *channel, withMembers bool) map[string]any {
 		"is_shared": false, "is_ext_shared": false, "is_org_shared": false,
 		"created": ch.Created.Unix(), "creator": ch.Creator, "unlinked": 0,
 		"is_member": ch.members[s.opts.BotUserID], "num_members": len(ch.Members),
-		"topic":   map[string]any{"value": ch.Topic, "creator": ch.topicSetBy, "last_set": lastSet(ch)},
-		"purpose": map[string]any{"value": "", "creator": "", "last_set": 0},
+		"topic":           map[string]any{"value": ch.Topic, "creator": ch.topicSetBy, "last_set": lastSet(ch)},
+		"purpose":         map[string]any{"value": "", "creator": "", "last_set": 0},
 		"context_team_id": s.opts.TeamID, "previous_names": []string{},
 	}
 	if ch.IsIM {

@@ -29,9 +29,18 @@ func TestWebAPIErrors(t *testing.T) {
 		call func() error
 		want string
 	}{
-		{"create taken", func() error { _, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "general"}); return err }, "name_taken"},
-		{"create upper", func() error { _, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "Inc-1"}); return err }, "invalid_name_specials"},
-		{"create space", func() error { _, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "inc 1"}); return err }, "invalid_name_specials"},
+		{"create taken", func() error {
+			_, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "general"})
+			return err
+		}, "name_taken"},
+		{"create upper", func() error {
+			_, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "Inc-1"})
+			return err
+		}, "invalid_name_specials"},
+		{"create space", func() error {
+			_, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: "inc 1"})
+			return err
+		}, "invalid_name_specials"},
 		{"create long", func() error {
 			_, err := api.CreateConversation(slack.CreateConversationParams{ChannelName: strings.Repeat("a", 81)})
 			return err
@@ -46,7 +55,10 @@ func TestWebAPIErrors(t *testing.T) {
 		{"invite outside", func() error { _, err := api.InviteUsersToConversation(outside, bob); return err }, "not_in_channel"},
 		{"invite member", func() error { _, err := api.InviteUsersToConversation(general, alice); return err }, "already_in_channel"},
 		{"invite nobody", func() error { _, err := api.InviteUsersToConversation(general, "U404"); return err }, "user_not_found"},
-		{"update missing", func() error { _, _, _, err := api.UpdateMessage(general, "1.000001", slack.MsgOptionText("x", false)); return err }, "message_not_found"},
+		{"update missing", func() error {
+			_, _, _, err := api.UpdateMessage(general, "1.000001", slack.MsgOptionText("x", false))
+			return err
+		}, "message_not_found"},
 		{"pin missing", func() error { return api.AddPin(general, slack.ItemRef{Timestamp: "1.000001"}) }, "message_not_found"},
 		{"pin outside", func() error { return api.AddPin(outside, slack.ItemRef{Timestamp: ts}) }, "not_in_channel"},
 		{"user missing", func() error { _, err := api.GetUserInfo("U404"); return err }, "user_not_found"},

@@ -1,0 +1,439 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+	"github.com/sitrep/sitrep/internal/pgtest"
+	"github.com/sitrep/sitrep/storage"
+)
+
+// The conformance suite: every test runs on SQLite, and on PostgreSQL when
+// SITREP_TEST_DATABASE_URL is set, each on a database of its own.
+
+type opener func(t testing.TB) *storage.Store
+
+func openSQLite(t testing.TB) *storage.Store {
+	return openURL(t, "sqlite:"+filepath.Join(t.TempDir(), "test.db"))
+}
+
+func openPostgres(t testing.TB) *storage.Store { return openURL(t, pgtest.URL(t)) }
+
+func openURL(t testing.TB, url string) *storage.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := storage.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSQLite(t *testing.T)   { t.Parallel(); conformance(t, openSQLite) }
+func TestPostgres(t *testing.T) { t.Parallel(); pgtest.URL(t); conformance(t, openPostgres) }
+
+func conformance(t *testing.T, open opener) {
+	tests := []struct {
+		name string
+		f    func(t *testing.T, s *storage.Store)
+	}{
+		{"MigrateTwice", testMigrateTwice},
+		{"CreateAndRead", testCreateAndRead},
+		{"NotFound", testNotFound},
+		{"RequestKeyDuplicate", testRequestKeyDuplicate},
+		{"ConcurrentNumbers", testConcurrentNumbers},
+		{"ConcurrentSameKey", testConcurrentSameKey},
+		{"JobsInSameTransaction", testJobsInSameTransaction},
+		{"Rooms", testRooms},
+		{"JobLifecycle", testJobLifecycle},
+		{"ConcurrentClaimers", testConcurrentClaimers},
+		{"FirstDelivery", testFirstDelivery},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.f(t, open(t))
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 24, 3, 0, 0, 123456000, time.UTC)
+
+func newIncident(title, key string) *incident.Incident {
+	return &incident.Incident{Title: title, Severity: incident.Sev2, Status: incident.StatusInvestigating,
+		Systems: []string{"web", "db"}, ReporterID: "U1", TDOID: "U1", ReportedIn: "C1", RequestKey: key, OpenedAt: t0}
+}
+
+func testMigrateTwice(t *testing.T, s *storage.Store) {
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+}
+
+func testCreateAndRead(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("db is down", "k1")
+	inc.Description = "since 03:00"
+	inc.OpenedAt = t0.Add(789 * time.Nanosecond) // below PostgreSQL's precision
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	if inc.Number != 1 || inc.ID == 0 {
+		t.Errorf("created %+v, want number 1 and an ID", inc)
+	}
+	for _, get := range []func() (*incident.Incident, error){
+		func() (*incident.Incident, error) { return s.Incident(ctx, inc.ID) },
+		func() (*incident.Incident, error) { return s.IncidentByNumber(ctx, 1) },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := *inc
+		want.OpenedAt = t0
+		if diff := cmp.Diff(&want, got); diff != "" {
+			t.Errorf("read back (-want +got):\n%s", diff)
+		}
+	}
+	noSystems := newIncident("quiet", "")
+	noSystems.Systems = nil
+	if err := s.CreateIncident(ctx, noSystems, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Incident(ctx, noSystems.ID)
+	if len(got.Systems) != 0 || got.RequestKey != "" {
+		t.Errorf("incident without systems or key read back as %+v", got)
+	}
+	list, err := s.ListIncidents(ctx, 10)
+	if err != nil || len(list) != 2 || list[0].Number != 2 {
+		t.Errorf("ListIncidents = %v, %v; want 2 newest first", list, err)
+	}
+}
+
+func testNotFound(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	if _, err := s.Incident(ctx, 42); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("Incident(42) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.IncidentByNumber(ctx, 42); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("IncidentByNumber(42) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Room(ctx, 42); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("Room(42) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.RoomByChannel(ctx, "C404"); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("RoomByChannel = %v, want ErrNotFound", err)
+	}
+}
+
+func testRequestKeyDuplicate(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	first := newIncident("first", "same")
+	if err := s.CreateIncident(ctx, first, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := newIncident("second", "same")
+	err := s.CreateIncident(ctx, second, func(*incident.Incident) []jobs.Job {
+		return []jobs.Job{{Kind: "x", Key: "x:dup", DueAt: t0}}
+	})
+	if !errors.Is(err, incident.ErrDuplicate) {
+		t.Fatalf("second create = %v, want ErrDuplicate", err)
+	}
+	if second.ID != first.ID || second.Title != "first" {
+		t.Errorf("duplicate filled %+v, want the first incident", second)
+	}
+	third := newIncident("third", "other")
+	if err := s.CreateIncident(ctx, third, nil); err != nil || third.Number != 2 {
+		t.Errorf("after a duplicate the next number is %d (%v), want 2: no gap", third.Number, err)
+	}
+	if got, _ := s.ClaimDue(ctx, t0, time.Minute, 10); len(got) != 0 {
+		t.Errorf("a duplicate create stored jobs: %+v", got)
+	}
+}
+
+func testConcurrentNumbers(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	const n = 50
+	numbers := make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			inc := newIncident(fmt.Sprintf("storm %d", i), fmt.Sprintf("key-%d", i))
+			if err := s.CreateIncident(ctx, inc, nil); err != nil {
+				t.Error(err)
+				return
+			}
+			numbers[i] = inc.Number
+		})
+	}
+	wg.Wait()
+	slices.Sort(numbers)
+	for i, got := range numbers {
+		if got != int64(i+1) {
+			t.Fatalf("numbers after %d concurrent creates = %v, want 1..%d each once", n, numbers, n)
+		}
+	}
+}
+
+func testConcurrentSameKey(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ids := map[int64]int{}
+	for i := range 10 {
+		wg.Go(func() {
+			inc := newIncident(fmt.Sprintf("race %d", i), "racing-key")
+			err := s.CreateIncident(ctx, inc, nil)
+			if err != nil && !errors.Is(err, incident.ErrDuplicate) {
+				t.Errorf("create: %v", err)
+				return
+			}
+			mu.Lock()
+			ids[inc.ID]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	list, _ := s.ListIncidents(ctx, 100)
+	if len(list) != 1 || len(ids) != 1 {
+		t.Errorf("10 creates with one key stored %d incidents and returned IDs %v, want 1", len(list), ids)
+	}
+}
+
+func testJobsInSameTransaction(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("with job", "")
+	err := s.CreateIncident(ctx, inc, func(i *incident.Incident) []jobs.Job {
+		return []jobs.Job{{Kind: "incident.provision", Key: fmt.Sprintf("p:%d", i.ID), Payload: []byte(`{"n":1}`), DueAt: t0}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimDue(ctx, t0, time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].Key != fmt.Sprintf("p:%d", inc.ID) || string(got[0].Payload) != `{"n":1}` {
+		t.Fatalf("jobs after create = %+v, %v", got, err)
+	}
+	// A create whose transaction cannot commit (its context is cancelled
+	// while the jobs are built) leaves neither the incident nor its jobs.
+	list, _ := s.ListIncidents(ctx, 10)
+	before := len(list)
+	cctx, cancel := context.WithCancel(ctx)
+	doomed := newIncident("doomed", "")
+	err = s.CreateIncident(cctx, doomed, func(*incident.Incident) []jobs.Job {
+		cancel() // the transaction cannot commit now
+		return []jobs.Job{{Kind: "x", Key: "k-doomed", DueAt: t0}}
+	})
+	if err == nil {
+		t.Fatal("create with a cancelled context succeeded")
+	}
+	list, _ = s.ListIncidents(ctx, 10)
+	if len(list) != before {
+		t.Errorf("incidents = %d, want %d: the failed create must leave nothing", len(list), before)
+	}
+	if j, _ := s.ClaimDue(ctx, t0.Add(time.Hour), time.Minute, 100); slices.ContainsFunc(j, func(j jobs.Job) bool { return j.Key == "k-doomed" }) {
+		t.Error("the failed create left its job behind")
+	}
+}
+
+func testRooms(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("room", "")
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := &incident.Room{IncidentID: inc.ID, UpdatedAt: t0}
+	if err := s.SaveRoom(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	r.ChannelID, r.ChannelName, r.HeaderTS = "C9", "inc-1-room", "1.000100"
+	r.Mark("channel")
+	r.Mark("header")
+	r.Ready = true
+	if err := s.SaveRoom(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, get := range []func() (*incident.Room, error){
+		func() (*incident.Room, error) { return s.Room(ctx, inc.ID) },
+		func() (*incident.Room, error) { return s.RoomByChannel(ctx, "C9") },
+	} {
+		got, err := get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(r, got); diff != "" {
+			t.Errorf("room (-want +got):\n%s", diff)
+		}
+	}
+	other := newIncident("other", "")
+	_ = s.CreateIncident(ctx, other, nil)
+	if err := s.SaveRoom(ctx, &incident.Room{IncidentID: other.ID, ChannelID: "C9", UpdatedAt: t0}); err == nil {
+		t.Error("two rooms share channel C9")
+	}
+}
+
+func testJobLifecycle(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	id, err := s.Enqueue(ctx, jobs.Job{Kind: "k", Key: "once", DueAt: t0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Enqueue(ctx, jobs.Job{Kind: "k", Key: "once", DueAt: t0})
+	if err != nil || again != id {
+		t.Fatalf("re-enqueue with the same key = %d, %v; want %d", again, err, id)
+	}
+	if got, _ := s.ClaimDue(ctx, t0, time.Minute, 10); len(got) != 0 {
+		t.Fatalf("claimed a job not yet due: %+v", got)
+	}
+	got, err := s.ClaimDue(ctx, t0.Add(time.Minute), time.Minute, 10)
+	if err != nil || len(got) != 1 || got[0].ID != id || got[0].State != jobs.StateRunning || got[0].Attempts != 1 {
+		t.Fatalf("ClaimDue = %+v, %v", got, err)
+	}
+	if again, _ := s.ClaimDue(ctx, t0.Add(90*time.Second), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("claimed a leased job: %+v", again)
+	}
+	// The lease runs out: the runner is presumed dead and another claims it.
+	got, _ = s.ClaimDue(ctx, t0.Add(3*time.Minute), time.Minute, 10)
+	if len(got) != 1 || got[0].Attempts != 2 {
+		t.Fatalf("claim after the lease = %+v, want attempt 2", got)
+	}
+	if err := s.Retry(ctx, id, t0.Add(time.Hour), "slack down"); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := s.Job(ctx, id); j.State != jobs.StatePending || j.LastError != "slack down" || !j.DueAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("after Retry: %+v", j)
+	}
+	// Claim by ID ignores the due time.
+	j, ok, err := s.Claim(ctx, id, t0, time.Minute)
+	if err != nil || !ok || j.Attempts != 3 {
+		t.Fatalf("Claim = %+v, %v, %v", j, ok, err)
+	}
+	if _, ok, _ := s.Claim(ctx, id, t0, time.Minute); ok {
+		t.Error("Claim took a job leased by another")
+	}
+	if err := s.Complete(ctx, id, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Claim(ctx, id, t0.Add(time.Hour), time.Minute); ok {
+		t.Error("Claim took a done job")
+	}
+	failed, _ := s.Enqueue(ctx, jobs.Job{Kind: "k", DueAt: t0})
+	if _, ok, _ := s.Claim(ctx, failed, t0, time.Minute); !ok {
+		t.Fatal("Claim of a pending job failed")
+	}
+	if err := s.Fail(ctx, failed, t0, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := s.Job(ctx, failed); j.State != jobs.StateFailed || j.LastError != "gone" {
+		t.Errorf("after Fail: %+v", j)
+	}
+	if err := s.Complete(ctx, 999999, t0); err == nil {
+		t.Error("Complete of a missing job succeeded")
+	}
+}
+
+func testConcurrentClaimers(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	const n = 1000
+	for i := range n {
+		if _, err := s.Enqueue(ctx, jobs.Job{Kind: "k", DueAt: t0.Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				got, err := s.ClaimDue(ctx, t0.Add(time.Hour), time.Hour, 25)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range got {
+					seen[j.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("claimed %d distinct jobs, want %d", len(seen), n)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("job %d claimed %d times", id, c)
+		}
+	}
+}
+
+func testFirstDelivery(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	firsts := 0
+	for range 20 {
+		wg.Go(func() {
+			first, err := s.FirstDelivery(ctx, "cmd:T1", t0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if first {
+				mu.Lock()
+				firsts++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if firsts != 1 {
+		t.Errorf("%d of 20 concurrent callers saw the first delivery, want 1", firsts)
+	}
+	if n, err := s.PruneDeliveries(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("PruneDeliveries = %d, %v; want 1", n, err)
+	}
+	if first, _ := s.FirstDelivery(ctx, "cmd:T1", t0); !first {
+		t.Error("a pruned key is not new again")
+	}
+}
+
+func BenchmarkCreateIncident(b *testing.B) {
+	for _, d := range []struct {
+		name string
+		open opener
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
+		b.Run(d.name, func(b *testing.B) {
+			s := d.open(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				inc := newIncident("bench", fmt.Sprintf("b-%d", i))
+				if err := s.CreateIncident(ctx, inc, func(i *incident.Incident) []jobs.Job {
+					return []jobs.Job{{Kind: "incident.provision", Key: fmt.Sprintf("p:%d", i.ID), DueAt: t0}}
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

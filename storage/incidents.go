@@ -1,0 +1,140 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// incidentRow is an incidents row.
+type incidentRow struct {
+	ID          int64          `db:"id"`
+	Number      int64          `db:"number"`
+	Title       string         `db:"title"`
+	Description string         `db:"description"`
+	Severity    int            `db:"severity"`
+	Status      string         `db:"status"`
+	Systems     string         `db:"systems"`
+	ReporterID  string         `db:"reporter_id"`
+	TDOID       string         `db:"tdo_id"`
+	ReportedIn  string         `db:"reported_in"`
+	RequestKey  sql.NullString `db:"request_key"`
+	OpenedAt    time.Time      `db:"opened_at"`
+}
+
+const incidentColumns = `id, number, title, description, severity, status, systems,
+	reporter_id, tdo_id, reported_in, request_key, opened_at`
+
+func (r incidentRow) incident() *incident.Incident {
+	var systems []string
+	if r.Systems != "" {
+		// System names cannot hold commas (incident.NormalizeSystem).
+		systems = strings.Split(r.Systems, ",")
+	}
+	return &incident.Incident{
+		ID: r.ID, Number: r.Number, Title: r.Title, Description: r.Description,
+		Severity: incident.Severity(r.Severity), Status: incident.Status(r.Status), Systems: systems,
+		ReporterID: r.ReporterID, TDOID: r.TDOID, ReportedIn: r.ReportedIn,
+		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
+	}
+}
+
+// CreateIncident implements incident.Store: the next number from a counter
+// row (locked by the update, so concurrent creates queue and numbers are
+// gapless), the incident, and the follow-up jobs, in one transaction.
+func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, follow func(*incident.Incident) []jobs.Job) error {
+	var existing *incident.Incident
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var number int64
+		if err := tx.GetContext(ctx, &number, tx.Rebind(
+			`UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`)); err != nil {
+			return fmt.Errorf("numbering the incident: %w", err)
+		}
+		if inc.RequestKey != "" {
+			// Checked after the counter lock, so a concurrent create with
+			// the same key has committed by now and is seen.
+			old, err := s.incidentWhere(ctx, tx, "request_key = ?", inc.RequestKey)
+			if err == nil {
+				existing = old
+				return incident.ErrDuplicate
+			}
+			if !errors.Is(err, incident.ErrNotFound) {
+				return err
+			}
+		}
+		inc.Number = number
+		inc.OpenedAt = ts(inc.OpenedAt)
+		err := tx.GetContext(ctx, &inc.ID, tx.Rebind(`INSERT INTO incidents
+			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			inc.Number, inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
+			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
+			nullString(inc.RequestKey), inc.OpenedAt)
+		if err != nil {
+			return fmt.Errorf("inserting the incident: %w", err)
+		}
+		if follow == nil {
+			return nil
+		}
+		for _, j := range follow(inc) {
+			if _, err := enqueue(ctx, tx, j, inc.OpenedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && inc.RequestKey != "" && (errors.Is(err, incident.ErrDuplicate) || isUniqueViolation(err)) {
+		if existing == nil {
+			if existing, err = s.incidentWhere(ctx, s.db, "request_key = ?", inc.RequestKey); err != nil {
+				return fmt.Errorf("reading the incident of request %s: %w", inc.RequestKey, err)
+			}
+		}
+		*inc = *existing
+		return fmt.Errorf("request %s opened %s already: %w", inc.RequestKey, inc.Ref(), incident.ErrDuplicate)
+	}
+	return err
+}
+
+// Incident implements incident.Store.
+func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
+	return s.incidentWhere(ctx, s.db, "id = ?", id)
+}
+
+// IncidentByNumber implements incident.Store.
+func (s *Store) IncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error) {
+	return s.incidentWhere(ctx, s.db, "number = ?", number)
+}
+
+// ListIncidents returns up to limit incidents, newest first.
+func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incident, error) {
+	var rows []incidentRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(
+		`SELECT `+incidentColumns+` FROM incidents ORDER BY number DESC LIMIT ?`), limit); err != nil {
+		return nil, fmt.Errorf("listing incidents: %w", err)
+	}
+	out := make([]incident.Incident, len(rows))
+	for i, r := range rows {
+		out[i] = *r.incident()
+	}
+	return out, nil
+}
+
+func (s *Store) incidentWhere(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*incident.Incident, error) {
+	var r incidentRow
+	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE `+where), arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("incident with %s: %w", strings.ReplaceAll(where, "?", fmt.Sprint(arg)), incident.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading incident: %w", err)
+	}
+	return r.incident(), nil
+}

@@ -1,0 +1,166 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// Store satisfies jobs.Queue.
+var _ jobs.Queue = (*Store)(nil)
+
+type jobRow struct {
+	ID          int64          `db:"id"`
+	Kind        string         `db:"kind"`
+	Key         sql.NullString `db:"key"`
+	Payload     []byte         `db:"payload"`
+	DueAt       time.Time      `db:"due_at"`
+	State       string         `db:"state"`
+	Attempts    int            `db:"attempts"`
+	LastError   string         `db:"last_error"`
+	LockedUntil sql.NullTime   `db:"locked_until"`
+	CreatedAt   time.Time      `db:"created_at"`
+	UpdatedAt   time.Time      `db:"updated_at"`
+}
+
+const jobColumns = `id, kind, key, payload, due_at, state, attempts, last_error, locked_until, created_at, updated_at`
+
+func (r jobRow) job() jobs.Job {
+	return jobs.Job{
+		ID: r.ID, Kind: r.Kind, Key: r.Key.String, Payload: r.Payload, DueAt: r.DueAt.UTC(),
+		State: jobs.State(r.State), Attempts: r.Attempts, LastError: r.LastError,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+// Enqueue implements jobs.Queue.
+func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		id, err = enqueue(ctx, tx, j, time.Now())
+		return err
+	})
+	return id, err
+}
+
+// enqueue inserts j unless its key is taken, and returns its ID (the
+// existing job's when the key is taken).
+func enqueue(ctx context.Context, tx *sqlx.Tx, j jobs.Job, now time.Time) (int64, error) {
+	created := ts(now)
+	if !j.CreatedAt.IsZero() {
+		created = ts(j.CreatedAt)
+	}
+	var ids []int64
+	err := tx.SelectContext(ctx, &ids, tx.Rebind(`INSERT INTO jobs
+		(kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 0, '', ?, ?)
+		ON CONFLICT (key) DO NOTHING RETURNING id`),
+		j.Kind, nullString(j.Key), j.Payload, ts(j.DueAt), string(jobs.StatePending), created, created)
+	if err != nil {
+		return 0, fmt.Errorf("enqueueing %s job: %w", j.Kind, err)
+	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	var id int64
+	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM jobs WHERE key = ?`), j.Key); err != nil {
+		return 0, fmt.Errorf("finding job %s: %w", j.Key, err)
+	}
+	return id, nil
+}
+
+// ClaimDue implements jobs.Queue. On PostgreSQL the candidates are locked
+// with FOR UPDATE SKIP LOCKED, so concurrent claimers take disjoint jobs;
+// on SQLite the single write connection serialises claims.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]jobs.Job, error) {
+	skipLocked := ""
+	if s.dialect == DialectPostgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	now = ts(now)
+	var rows []jobRow
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`UPDATE jobs
+		SET state = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
+		WHERE id IN (
+			SELECT id FROM jobs
+			WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND locked_until < ?)
+			ORDER BY due_at, id LIMIT ?`+skipLocked+`)
+		RETURNING `+jobColumns),
+		ts(now.Add(lease)), now, now, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claiming due jobs: %w", err)
+	}
+	out := make([]jobs.Job, len(rows))
+	for i, r := range rows {
+		out[i] = r.job()
+	}
+	slices.SortFunc(out, func(a, b jobs.Job) int {
+		if c := a.DueAt.Compare(b.DueAt); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	return out, nil
+}
+
+// Claim implements jobs.Queue.
+func (s *Store) Claim(ctx context.Context, id int64, now time.Time, lease time.Duration) (jobs.Job, bool, error) {
+	now = ts(now)
+	var r jobRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`UPDATE jobs
+		SET state = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
+		WHERE id = ? AND (state = 'pending' OR (state = 'running' AND locked_until < ?))
+		RETURNING `+jobColumns),
+		ts(now.Add(lease)), now, id, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return jobs.Job{}, false, nil
+	}
+	if err != nil {
+		return jobs.Job{}, false, fmt.Errorf("claiming job %d: %w", id, err)
+	}
+	return r.job(), true, nil
+}
+
+// Complete implements jobs.Queue.
+func (s *Store) Complete(ctx context.Context, id int64, now time.Time) error {
+	return s.setJob(ctx, id, `state = 'done', locked_until = NULL, updated_at = ?`, ts(now))
+}
+
+// Retry implements jobs.Queue.
+func (s *Store) Retry(ctx context.Context, id int64, due time.Time, reason string) error {
+	return s.setJob(ctx, id, `state = 'pending', locked_until = NULL, due_at = ?, last_error = ?, updated_at = ?`,
+		ts(due), reason, ts(time.Now()))
+}
+
+// Fail implements jobs.Queue.
+func (s *Store) Fail(ctx context.Context, id int64, now time.Time, reason string) error {
+	return s.setJob(ctx, id, `state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?`, reason, ts(now))
+}
+
+// Job returns the job with this ID.
+func (s *Store) Job(ctx context.Context, id int64) (jobs.Job, error) {
+	var r jobRow
+	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+jobColumns+` FROM jobs WHERE id = ?`), id); err != nil {
+		return jobs.Job{}, fmt.Errorf("reading job %d: %w", id, err)
+	}
+	return r.job(), nil
+}
+
+func (s *Store) setJob(ctx context.Context, id int64, set string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE jobs SET `+set+` WHERE id = ?`), append(args, id)...)
+	if err != nil {
+		return fmt.Errorf("updating job %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("updating job %d: no such job", id)
+	}
+	return nil
+}

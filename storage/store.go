@@ -1,0 +1,175 @@
+// Package storage keeps sitrep's state in a SQL database: PostgreSQL (lib/pq)
+// for production and several replicas, or an embedded SQLite file (pure Go)
+// by default. It satisfies the stores the domain packages define
+// (incident.Store, jobs.Queue) and the bot's envelope log. Where the two
+// dialects differ, the difference lives here.
+package storage
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq" // PostgreSQL driver "postgres"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite" // SQLite driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// The dialects a Store speaks.
+const (
+	DialectPostgres = "postgres"
+	DialectSQLite   = "sqlite"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+var bindOnce sync.Once
+
+// Store is sitrep's database.
+type Store struct {
+	db      *sqlx.DB
+	dialect string
+	// where names the database in errors, without a password.
+	where string
+}
+
+// Open connects to the database url names: postgres://… or postgresql://…
+// for PostgreSQL; sqlite:PATH, a plain path, or "" (sqlite:sitrep.db) for
+// SQLite. It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	bindOnce.Do(func() { sqlx.BindDriver("sqlite", sqlx.QUESTION) })
+	s := &Store{}
+	var driver, dsn string
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		s.dialect, driver, dsn, s.where = DialectPostgres, "postgres", rawURL, redact(rawURL)
+	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite:"):
+		return nil, fmt.Errorf("database URL %s: use postgres://… or sqlite:PATH", redact(rawURL))
+	default:
+		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		if path == "" {
+			path = "sitrep.db"
+		}
+		s.dialect, driver, s.where = DialectSQLite, "sqlite", "sqlite:"+path
+		dsn = "file:" + path + "?_time_format=sqlite&_txlock=immediate" +
+			"&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	}
+	db, err := sqlx.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", s.where, err)
+	}
+	if s.dialect == DialectSQLite {
+		// One writer at a time is all SQLite allows; one connection makes
+		// Go queue the work instead of SQLite answering "busy".
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(10)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	s.db = db
+	if err := s.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect returns "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("reaching database %s: %w", s.where, err)
+	}
+	return nil
+}
+
+// Migrate applies the embedded migrations not yet applied, each in a
+// transaction, recorded in goose's version table. On PostgreSQL a session
+// lock makes replicas starting together migrate one at a time.
+func (s *Store) Migrate(ctx context.Context) error {
+	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if s.dialect == DialectPostgres {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrating %s: %w", s.where, err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("migrating %s: %w", s.where, err)
+	}
+	p, err := goose.NewProvider(dialect, s.db.DB, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("migrating %s: %w", s.where, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrating %s: %w", s.where, err)
+	}
+	return nil
+}
+
+// redact hides the password of a database URL.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable database URL)"
+	}
+	return u.Redacted()
+}
+
+// ts prepares a time for storage: UTC, to the microsecond (PostgreSQL's
+// precision), so it reads back equal on both dialects.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// nullString stores "" as NULL, for unique columns where empty means none.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// inTx runs f in a transaction, committing if it returns nil.
+func (s *Store) inTx(ctx context.Context, f func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// isUniqueViolation reports whether err is a unique-constraint violation.
+func isUniqueViolation(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
