@@ -7,13 +7,13 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
@@ -28,7 +28,13 @@ type Deliveries interface {
 	// FirstDelivery records key and reports whether this is its first
 	// sighting.
 	FirstDelivery(ctx context.Context, key string, at time.Time) (bool, error)
+	// PruneDeliveries forgets keys seen before before.
+	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
+
+// deliveryMemory is how long envelope keys are remembered. Slack gives up
+// redelivering within minutes.
+const deliveryMemory = 24 * time.Hour
 
 // Rooms stores incident rooms. storage satisfies it (it is part of
 // incident.Store).
@@ -168,6 +174,13 @@ func (b *Bot) Run(ctx context.Context) error {
 		return err
 	}
 	defer b.jobs.Stop()
+	cronLog := cron.PrintfLogger(slog.NewLogLogger(b.log.Handler(), slog.LevelError))
+	housekeeping := cron.New(cron.WithChain(cron.Recover(cronLog), cron.SkipIfStillRunning(cronLog)))
+	if _, err := housekeeping.AddFunc("@hourly", func() { b.pruneDeliveries(work) }); err != nil {
+		return fmt.Errorf("housekeeping schedule: %w", err)
+	}
+	housekeeping.Start()
+	defer func() { <-housekeeping.Stop().Done() }()
 
 	var runErr error
 loop:
@@ -297,8 +310,15 @@ func (b *Bot) spawn(ctx context.Context, done func(), f func(context.Context)) {
 	}()
 }
 
-// errAlreadyHandled marks an envelope seen before.
-var errAlreadyHandled = errors.New("envelope already handled")
+// pruneDeliveries forgets envelope keys older than deliveryMemory.
+func (b *Bot) pruneDeliveries(ctx context.Context) {
+	n, err := b.deliveries.PruneDeliveries(ctx, b.clock.Now().Add(-deliveryMemory))
+	if err != nil {
+		b.log.Error("pruning the envelope log", "err", err)
+		return
+	}
+	b.log.Debug("pruned the envelope log", "removed", n)
+}
 
 // firstDelivery reports whether the envelope with this key is new. If the
 // store cannot say, the envelope is handled (better twice than never).

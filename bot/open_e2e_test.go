@@ -383,3 +383,21 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("answer = %q", got)
 	}
 }
+
+func TestEventsAreAckedNotRedelivered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	d, err := h.sim.SendEvent(ctx, map[string]any{"type": "reaction_added", "user": alice, "reaction": "pushpin",
+		"item": map[string]any{"type": "message", "channel": h.general, "ts": "1.000001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Acked || d.RetryAttempt != 0 {
+		t.Errorf("event delivery = acked %v, retry %d; want acked on the first attempt", d.Acked, d.RetryAttempt)
+	}
+	if un := h.sim.Unacked(); len(un) != 0 {
+		t.Errorf("unacked envelopes: %+v", un)
+	}
+}

@@ -68,8 +68,12 @@ func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
 
 // Enqueue stores j and returns its ID (the existing one if j.Key is taken).
 func (r *Runner) Enqueue(ctx context.Context, j Job) (int64, error) {
+	now := r.clock.Now()
 	if j.DueAt.IsZero() {
-		j.DueAt = r.clock.Now()
+		j.DueAt = now
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = now
 	}
 	return r.queue.Enqueue(ctx, j)
 }

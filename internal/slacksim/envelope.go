@@ -100,11 +100,15 @@ func (s *Sim) send(ctx context.Context, rec *record) error {
 			frame := envelope{EnvelopeID: rec.d.EnvelopeID, Type: rec.d.Type, Payload: rec.d.Payload,
 				AcceptsResponsePayload: rec.d.AcceptsResponsePayload, RetryAttempt: rec.d.RetryAttempt,
 				RetryReason: rec.d.RetryReason}
-			rec.d.SentAt = time.Now()
 			st.records[rec.d.EnvelopeID] = rec
 			st.history = append(st.history, rec)
 			st.mu.Unlock()
-			if err := c.write(frame); err != nil {
+			stamp := func() {
+				st.mu.Lock()
+				rec.d.SentAt = time.Now()
+				st.mu.Unlock()
+			}
+			if err := c.writeStamped(frame, stamp); err != nil {
 				s.log.Warn("slacksim: writing envelope", "conn", c.id, "err", err)
 				st.mu.Lock()
 				st.history = slices.DeleteFunc(st.history, func(r *record) bool { return r == rec })

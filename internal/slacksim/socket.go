@@ -51,7 +51,12 @@ type conn struct {
 	closeOnce sync.Once
 }
 
-func (c *conn) write(v any) error {
+func (c *conn) write(v any) error { return c.writeStamped(v, nil) }
+
+// writeStamped writes v; stamp, if not nil, runs once the connection is
+// ours, just before the frame goes out, so a send time excludes the wait
+// behind other writers.
+func (c *conn) writeStamped(v any, stamp func()) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -59,6 +64,9 @@ func (c *conn) write(v any) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if stamp != nil {
+		stamp()
+	}
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
