@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/pgtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -399,5 +401,53 @@ func TestEventsAreAckedNotRedelivered(t *testing.T) {
 	}
 	if un := h.sim.Unacked(); len(un) != 0 {
 		t.Errorf("unacked envelopes: %+v", un)
+	}
+}
+
+// TestConcurrentOpens fires 50 /incident open commands at once through the
+// simulator, on SQLite and on PostgreSQL: numbers 1..50 each once, and 50
+// rooms, each ready with its own channel.
+func TestConcurrentOpens(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			var opts []harnessOption
+			if dialect == "postgres" {
+				opts = append(opts, withDatabase(pgtest.URL(t)))
+			}
+			h := newHarness(t, opts...)
+			const n = 50
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
+					defer cancel()
+					if _, err := h.sim.SlashCommand(ctx, alice, h.general, "/incident", fmt.Sprintf("open outage %d sev2", i)); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			h.idle()
+			list, err := h.store.ListIncidents(h.ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != n {
+				t.Fatalf("%d incidents stored, want %d", len(list), n)
+			}
+			channels := map[string]bool{}
+			for i, inc := range list {
+				if want := int64(n - i); inc.Number != want {
+					t.Fatalf("incident numbers (newest first) break at %d: got INC-%d, want INC-%d", i, inc.Number, want)
+				}
+				r := h.room(inc.Number)
+				if !r.Ready || channels[r.ChannelID] {
+					t.Errorf("INC-%d room = %+v: want ready, with a channel of its own", inc.Number, r)
+				}
+				channels[r.ChannelID] = true
+			}
+		})
 	}
 }

@@ -272,7 +272,9 @@ func (c *Console) userID(name string) string {
 func (c *Console) userNames() []string {
 	var out []string
 	for _, u := range c.sim.Users() {
-		out = append(out, u.Name)
+		if !u.IsBot {
+			out = append(out, u.Name)
+		}
 	}
 	return out
 }
