@@ -73,13 +73,23 @@ func (s *Sim) postTargetLocked(ref string) *channel {
 	return nil
 }
 
-func (s *Sim) chatPostMessage(r *request) response {
+// postBody reads the text and blocks of a message to post, or returns the
+// error Slack gives when they are malformed or there is nothing to post.
+func (s *Sim) postBody(r *request) (string, json.RawMessage, response) {
 	text, blocks, _, code := s.messageBody(r)
 	if code != "" {
-		return blockError(code)
+		return "", nil, blockError(code)
 	}
 	if text == "" && len(blocks) == 0 && r.get("attachments") == "" {
-		return fail("no_text")
+		return "", nil, fail("no_text")
+	}
+	return text, blocks, nil
+}
+
+func (s *Sim) chatPostMessage(r *request) response {
+	text, blocks, bad := s.postBody(r)
+	if bad != nil {
+		return bad
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -144,12 +154,9 @@ func (s *Sim) chatUpdate(r *request) response {
 }
 
 func (s *Sim) chatPostEphemeral(r *request) response {
-	text, blocks, _, code := s.messageBody(r)
-	if code != "" {
-		return blockError(code)
-	}
-	if text == "" && len(blocks) == 0 && r.get("attachments") == "" {
-		return fail("no_text")
+	text, blocks, bad := s.postBody(r)
+	if bad != nil {
+		return bad
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
