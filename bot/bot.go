@@ -109,7 +109,6 @@ type Bot struct {
 	idle     chan struct{} // closed and replaced when busy drops to 0
 	idleMu   sync.Mutex
 
-	connected atomic.Bool
 	// connectedCh is closed the first time the socket connects.
 	connectedCh   chan struct{}
 	connectedOnce sync.Once
@@ -224,7 +223,6 @@ func (b *Bot) runSocket(ctx context.Context, client *socketmode.Client) error {
 		if isAuthError(err) {
 			return fmt.Errorf("socket mode: %w", err)
 		}
-		b.connected.Store(false)
 		b.log.Warn("socket mode connection lost, reconnecting", "err", err, "in", delay)
 		select {
 		case <-ctx.Done():

@@ -17,7 +17,6 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 	case socketmode.EventTypeConnecting:
 		b.log.Info("connecting to Slack over Socket Mode")
 	case socketmode.EventTypeConnected:
-		b.connected.Store(true)
 		b.connectedOnce.Do(func() { close(b.connectedCh) })
 		b.log.Info("connected to Slack")
 	case socketmode.EventTypeConnectionError:

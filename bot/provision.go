@@ -105,17 +105,10 @@ func (b *Bot) saveRoom(ctx context.Context, room *incident.Room) error {
 	return nil
 }
 
-// isTransient reports whether a failed Slack call may succeed later.
+// isTransient reports whether a failed step may succeed later: Slack may
+// recover, and a step cut short by shutdown is simply not done yet.
 func isTransient(err error) bool {
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return true
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	_, retry := (&slackCaller{backoff: func(int) time.Duration { return 0 }}).retryAfter(err, 1)
-	return retry
+	return transient(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // createChannel creates inc-<n>-<slug>, with a suffix if the name is taken.

@@ -77,22 +77,33 @@ func (c *slackCaller) retryAfter(err error, attempt int) (time.Duration, bool) {
 	if errors.As(err, &rl) {
 		return max(rl.RetryAfter, 100*time.Millisecond), true
 	}
-	var sc slack.StatusCodeError
-	if errors.As(err, &sc) && sc.Code >= 500 {
-		return c.backoff(attempt), true
-	}
-	if slackCode(err) != "" {
-		switch slackCode(err) {
-		case "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited":
-			return c.backoff(attempt), true
-		}
-		return 0, false
-	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if transient(err) {
 		return c.backoff(attempt), true
 	}
 	return 0, false
+}
+
+// transient reports whether a failed Slack call may succeed if tried again:
+// a rate limit, a 5xx, a network error, or one of Slack's own transient
+// error codes. Anything else (name_taken, channel_not_found, …) is final.
+func transient(err error) bool {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return true
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return sc.Code >= 500 || sc.Code == 429
+	}
+	if code := slackCode(err); code != "" {
+		switch code {
+		case "internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited":
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // slackCode returns Slack's error code ("name_taken") if err carries one.
