@@ -90,6 +90,21 @@ type Incident struct {
 	// retried request opens nothing new. Empty means no key.
 	RequestKey string
 	OpenedAt   time.Time
+	// AcknowledgedAt is the TDO's first action; zero until then.
+	AcknowledgedAt time.Time
+	// RestoredAt is when service was last restored; zero if it is not.
+	RestoredAt time.Time
+	// ResolvedAt is when the incident was last resolved; zero if it is not.
+	ResolvedAt time.Time
+}
+
+// TimeToRestore is how long customers were hurt: opened to restored. ok is
+// false while service is not restored.
+func (i *Incident) TimeToRestore() (d time.Duration, ok bool) {
+	if i.RestoredAt.IsZero() {
+		return 0, false
+	}
+	return i.RestoredAt.Sub(i.OpenedAt), true
 }
 
 // Ref returns the incident's reference, "INC-12".

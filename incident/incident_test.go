@@ -73,6 +73,8 @@ type memStore struct {
 	mu        sync.Mutex
 	incidents []*Incident
 	jobs      []jobs.Job
+	timeline  []TimelineEntry
+	nextEntry int64
 	failNext  error
 }
 
@@ -122,6 +124,45 @@ func (m *memStore) IncidentByNumber(_ context.Context, n int64) (*Incident, erro
 	return nil, ErrNotFound
 }
 
+func (m *memStore) UpdateIncident(_ context.Context, id int64, change func(*Incident) ([]TimelineEntry, error),
+	follow func(*Incident, []TimelineEntry) []jobs.Job) (*Incident, []TimelineEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, stored := range m.incidents {
+		if stored.ID != id {
+			continue
+		}
+		c := *stored
+		entries, err := change(&c)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := range entries {
+			m.nextEntry++
+			entries[i].ID, entries[i].IncidentID = m.nextEntry, id
+		}
+		*stored = c
+		m.timeline = append(m.timeline, entries...)
+		if follow != nil {
+			m.jobs = append(m.jobs, follow(&c, entries)...)
+		}
+		return &c, entries, nil
+	}
+	return nil, nil, ErrNotFound
+}
+
+func (m *memStore) Timeline(_ context.Context, id int64) ([]TimelineEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []TimelineEntry
+	for _, e := range m.timeline {
+		if e.IncidentID == id {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
 func (m *memStore) Room(context.Context, int64) (*Room, error)           { return nil, ErrNotFound }
 func (m *memStore) RoomByChannel(context.Context, string) (*Room, error) { return nil, ErrNotFound }
 func (m *memStore) SaveRoom(context.Context, *Room) error                { return nil }
@@ -163,5 +204,87 @@ func TestServiceOpen(t *testing.T) {
 	}
 	if len(store.incidents) != 1 {
 		t.Errorf("store holds %d incidents, want 1", len(store.incidents))
+	}
+}
+
+func TestSetStatusKeepsTimesAndTimeline(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
+	opened := clk.Now()
+	store := &memStore{}
+	svc := NewService(store, clk)
+	ctx := context.Background()
+	inc, _, err := svc.Open(ctx, OpenRequest{Title: "db down", Reporter: "UTDO"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A bystander's change does not acknowledge; the TDO's first one does.
+	clk.Advance(2 * time.Minute)
+	got, e, err := svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UOTHER", Status: StatusIdentified, Message: " bad   index "})
+	if err != nil || !got.AcknowledgedAt.IsZero() || e.Kind != EntryStatus || e.Text != "Status investigating → identified: bad index" {
+		t.Fatalf("identified by a bystander = %+v, %+v, %v", got, e, err)
+	}
+	clk.Advance(3 * time.Minute)
+	got, _, err = svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UTDO", Status: StatusRestored})
+	if err != nil || !got.AcknowledgedAt.Equal(clk.Now()) || !got.RestoredAt.Equal(clk.Now()) {
+		t.Fatalf("restored by the TDO = %+v, %v", got, err)
+	}
+	if ttr, ok := got.TimeToRestore(); !ok || ttr != 5*time.Minute {
+		t.Errorf("TimeToRestore = %v, %v; want 5m", ttr, ok)
+	}
+	if _, _, err = svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UTDO", Status: StatusRestored}); !errors.Is(err, ErrNoChange) {
+		t.Errorf("same status again = %v, want ErrNoChange", err)
+	}
+	clk.Advance(time.Hour)
+	got, _, _ = svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UTDO", Status: StatusResolved})
+	if !got.ResolvedAt.Equal(clk.Now()) || !got.RestoredAt.Equal(opened.Add(5*time.Minute)) {
+		t.Errorf("resolved = %+v: resolved now, restored kept", got)
+	}
+	// Going back is a reopen; service is no longer restored.
+	got, e, _ = svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UTDO", Status: StatusInvestigating, Message: "it came back"})
+	if e.Kind != EntryReopen || !got.RestoredAt.IsZero() || !got.ResolvedAt.IsZero() {
+		t.Errorf("reopen = %+v, entry %+v", got, e)
+	}
+	if _, _, err := svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UTDO", Status: "panicking"}); err == nil {
+		t.Error("unknown status accepted")
+	}
+	if _, _, err := svc.AddNote(ctx, inc.ID, "UTDO", "   "); err == nil {
+		t.Error("empty note accepted")
+	}
+	if _, _, err := svc.AddNote(ctx, inc.ID, "UOTHER", "rolled back deploy 412"); err != nil {
+		t.Fatal(err)
+	}
+
+	timeline, err := svc.Timeline(ctx, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []EntryKind
+	for _, e := range timeline {
+		kinds = append(kinds, e.Kind)
+	}
+	want := []EntryKind{EntryOpened, EntryStatus, EntryStatus, EntryStatus, EntryReopen, EntryNote}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("timeline kinds (-want +got):\n%s", diff)
+	}
+	var statusJobs int
+	for _, j := range store.jobs {
+		if j.Kind == JobStatusChanged {
+			statusJobs++
+		}
+	}
+	if statusJobs != 4 {
+		t.Errorf("%d status-changed jobs, want one per change (4)", statusJobs)
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	t.Parallel()
+	if s, err := ParseStatus(" Restored "); err != nil || s != StatusRestored {
+		t.Errorf("ParseStatus = %v, %v", s, err)
+	}
+	if _, err := ParseStatus("fixed"); err == nil || !strings.Contains(err.Error(), "investigating, identified, monitoring, restored, resolved") {
+		t.Errorf("ParseStatus(fixed) = %v, want the statuses listed", err)
 	}
 }

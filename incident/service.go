@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/jobs"
@@ -40,6 +43,15 @@ type Store interface {
 	RoomByChannel(ctx context.Context, channelID string) (*Room, error)
 	// SaveRoom inserts or replaces the room of r.IncidentID.
 	SaveRoom(ctx context.Context, r *Room) error
+	// UpdateIncident changes incident id atomically: it loads it under a
+	// lock that serialises concurrent updates, calls change, and if change
+	// returns nil stores the changed incident, the entries change returned
+	// (their IDs set) and the jobs follow returns, in one transaction. It
+	// returns the stored incident and entries. ErrNotFound if no incident.
+	UpdateIncident(ctx context.Context, id int64, change func(*Incident) ([]TimelineEntry, error),
+		follow func(*Incident, []TimelineEntry) []jobs.Job) (*Incident, []TimelineEntry, error)
+	// Timeline returns an incident's stored entries, oldest first.
+	Timeline(ctx context.Context, incidentID int64) ([]TimelineEntry, error)
 }
 
 // Service holds the incident use cases.
@@ -110,6 +122,123 @@ func ProvisionJob(inc *Incident, c clock.Clock) jobs.Job {
 		Payload: payload,
 		DueAt:   c.Now(),
 	}
+}
+
+// ErrNoChange means a request would change nothing (the status is already
+// the one asked for).
+var ErrNoChange = errors.New("nothing to change")
+
+// JobStatusChanged is the kind of the durable job that tells the room and
+// the incidents channel about a status change. Its payload is a
+// ChangePayload.
+const JobStatusChanged = "incident.status_changed"
+
+// ChangePayload is the payload of jobs about one timeline entry.
+type ChangePayload struct {
+	IncidentID int64 `json:"incident_id"`
+	EntryID    int64 `json:"entry_id"`
+}
+
+// StatusRequest asks to move an incident to another status.
+type StatusRequest struct {
+	IncidentID int64
+	Actor      string
+	Status     Status
+	// Message says why, or what customers see now; optional.
+	Message string
+}
+
+// SetStatus moves the incident to req.Status and records it on the
+// timeline. Going back from restored or resolved is allowed and recorded as
+// a reopen. It keeps the incident's times: acknowledged (the TDO's first
+// action), restored and resolved. The room is told through a durable job.
+func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, TimelineEntry, error) {
+	if _, ok := statusOrder[req.Status]; !ok {
+		return nil, TimelineEntry{}, &FieldError{"status", fmt.Sprintf("%q is not a status", req.Status)}
+	}
+	req.Message = NormalizeTitle(req.Message)
+	if n := utf8.RuneCountInString(req.Message); n > MaxNote {
+		return nil, TimelineEntry{}, &FieldError{"message", fmt.Sprintf("the message is %d characters; keep it to %d", n, MaxNote)}
+	}
+	now := s.clock.Now()
+	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		old := inc.Status
+		if old == req.Status {
+			return nil, fmt.Errorf("%s is %s already: %w", inc.Ref(), old, ErrNoChange)
+		}
+		kind := EntryStatus
+		if statusOrder[req.Status] < statusOrder[old] {
+			kind = EntryReopen
+		}
+		inc.Status = req.Status
+		acknowledge(inc, req.Actor, now)
+		switch {
+		case req.Status == StatusResolved:
+			inc.ResolvedAt = now
+			if inc.RestoredAt.IsZero() {
+				inc.RestoredAt = now // resolving means service is back
+			}
+		case req.Status == StatusRestored:
+			inc.RestoredAt, inc.ResolvedAt = now, time.Time{}
+		default:
+			inc.RestoredAt, inc.ResolvedAt = time.Time{}, time.Time{}
+		}
+		text := fmt.Sprintf("Status %s → %s", old, req.Status)
+		if req.Message != "" {
+			text += ": " + req.Message
+		}
+		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: kind, Text: text}}, nil
+	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
+		return []jobs.Job{changeJob(JobStatusChanged, inc, e[0], now)}
+	})
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
+// AddNote records a note on the incident's timeline.
+func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text string) (*Incident, TimelineEntry, error) {
+	text = strings.TrimSpace(text)
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		return nil, TimelineEntry{}, &FieldError{"note", "the note is empty: write what happened or what was decided"}
+	case n > MaxNote:
+		return nil, TimelineEntry{}, &FieldError{"note", fmt.Sprintf("the note is %d characters; keep it to %d", n, MaxNote)}
+	}
+	now := s.clock.Now()
+	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		acknowledge(inc, actor, now)
+		return []TimelineEntry{{At: now, Actor: actor, Kind: EntryNote, Text: text}}, nil
+	}, nil)
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
+// Timeline returns the incident's timeline, oldest first, beginning with its
+// opening.
+func (s *Service) Timeline(ctx context.Context, inc *Incident) ([]TimelineEntry, error) {
+	stored, err := s.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the timeline of %s: %w", inc.Ref(), err)
+	}
+	opened := TimelineEntry{IncidentID: inc.ID, At: inc.OpenedAt, Actor: inc.ReporterID, Kind: EntryOpened,
+		Text: fmt.Sprintf("Opened as %s: %s", inc.Severity.Label(), inc.Title)}
+	return append([]TimelineEntry{opened}, stored...), nil
+}
+
+// acknowledge records the TDO's first action.
+func acknowledge(inc *Incident, actor string, now time.Time) {
+	if actor == inc.TDOID && inc.AcknowledgedAt.IsZero() {
+		inc.AcknowledgedAt = now
+	}
+}
+
+func changeJob(kind string, inc *Incident, e TimelineEntry, now time.Time) jobs.Job {
+	payload, _ := json.Marshal(ChangePayload{IncidentID: inc.ID, EntryID: e.ID})
+	return jobs.Job{Kind: kind, Key: kind + ":" + strconv.FormatInt(e.ID, 10), Payload: payload, DueAt: now}
 }
 
 // Incident returns the incident with this ID.

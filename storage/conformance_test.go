@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,6 +63,8 @@ func conformance(t *testing.T, open opener) {
 		{"JobLifecycle", testJobLifecycle},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"FirstDelivery", testFirstDelivery},
+		{"UpdateIncident", testUpdateIncident},
+		{"ConcurrentUpdates", testConcurrentUpdates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -414,6 +417,98 @@ func testFirstDelivery(t *testing.T, s *storage.Store) {
 	}
 	if first, _ := s.FirstDelivery(ctx, "cmd:T1", t0); !first {
 		t.Error("a pruned key is not new again")
+	}
+}
+
+func testUpdateIncident(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("update me", "")
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	restored := t0.Add(5 * time.Minute)
+	got, entries, err := s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
+		i.Status, i.RestoredAt, i.AcknowledgedAt, i.Severity = incident.StatusRestored, restored, t0.Add(time.Minute), incident.Sev1
+		return []incident.TimelineEntry{
+			{At: restored, Actor: "U1", Kind: incident.EntryStatus, Text: "Status investigating → restored"},
+			{At: restored, Actor: "U2", Kind: incident.EntryNote, Text: "rolled back"},
+		}, nil
+	}, func(i *incident.Incident, e []incident.TimelineEntry) []jobs.Job {
+		return []jobs.Job{{Kind: "incident.status_changed", Key: fmt.Sprintf("sc:%d", e[0].ID), DueAt: restored}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].ID == 0 || entries[0].IncidentID != inc.ID || entries[1].ID <= entries[0].ID {
+		t.Fatalf("entries = %+v, want IDs set in order", entries)
+	}
+	read, _ := s.Incident(ctx, inc.ID)
+	if diff := cmp.Diff(got, read); diff != "" {
+		t.Errorf("returned and stored incident differ (-returned +stored):\n%s", diff)
+	}
+	if read.Status != incident.StatusRestored || !read.RestoredAt.Equal(restored) || read.Severity != incident.Sev1 ||
+		!read.ResolvedAt.IsZero() || !read.AcknowledgedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("stored incident = %+v", read)
+	}
+	timeline, err := s.Timeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(entries, timeline); diff != "" {
+		t.Errorf("timeline (-want +got):\n%s", diff)
+	}
+	if j, _ := s.ClaimDue(ctx, restored, time.Minute, 10); len(j) != 1 || j[0].Key != fmt.Sprintf("sc:%d", entries[0].ID) {
+		t.Errorf("follow-up jobs = %+v", j)
+	}
+	// A change that fails leaves nothing behind.
+	boom := errors.New("boom")
+	_, _, err = s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
+		i.Status = incident.StatusResolved
+		return nil, boom
+	}, nil)
+	if !errors.Is(err, boom) {
+		t.Errorf("failing change = %v, want boom", err)
+	}
+	if read, _ := s.Incident(ctx, inc.ID); read.Status != incident.StatusRestored {
+		t.Errorf("a failed change was stored: %s", read.Status)
+	}
+	if _, _, err := s.UpdateIncident(ctx, 424242, func(*incident.Incident) ([]incident.TimelineEntry, error) { return nil, nil }, nil); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("update of a missing incident = %v, want ErrNotFound", err)
+	}
+}
+
+func testConcurrentUpdates(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("contended", "")
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, _, err := s.UpdateIncident(ctx, inc.ID, func(in *incident.Incident) ([]incident.TimelineEntry, error) {
+				// Read-modify-write: each update appends to the title.
+				in.Title += "+"
+				return []incident.TimelineEntry{{At: t0, Actor: fmt.Sprintf("U%d", i), Kind: incident.EntryNote, Text: in.Title}}, nil
+			}, nil)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	read, _ := s.Incident(ctx, inc.ID)
+	if want := "contended" + strings.Repeat("+", n); read.Title != want {
+		t.Errorf("title after %d concurrent updates = %q, want %q: an update was lost", n, read.Title, want)
+	}
+	timeline, _ := s.Timeline(ctx, inc.ID)
+	seen := map[string]bool{}
+	for _, e := range timeline {
+		seen[e.Text] = true
+	}
+	if len(timeline) != n || len(seen) != n {
+		t.Errorf("timeline holds %d entries (%d distinct), want %d: every update sees the one before", len(timeline), len(seen), n)
 	}
 }
 

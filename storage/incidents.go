@@ -28,10 +28,14 @@ type incidentRow struct {
 	ReportedIn  string         `db:"reported_in"`
 	RequestKey  sql.NullString `db:"request_key"`
 	OpenedAt    time.Time      `db:"opened_at"`
+	AckedAt     sql.NullTime   `db:"acknowledged_at"`
+	RestoredAt  sql.NullTime   `db:"restored_at"`
+	ResolvedAt  sql.NullTime   `db:"resolved_at"`
 }
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
-	reporter_id, tdo_id, reported_in, request_key, opened_at`
+	reporter_id, tdo_id, reported_in, request_key, opened_at,
+	acknowledged_at, restored_at, resolved_at`
 
 func (r incidentRow) incident() *incident.Incident {
 	var systems []string
@@ -44,7 +48,23 @@ func (r incidentRow) incident() *incident.Incident {
 		Severity: incident.Severity(r.Severity), Status: incident.Status(r.Status), Systems: systems,
 		ReporterID: r.ReporterID, TDOID: r.TDOID, ReportedIn: r.ReportedIn,
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
+		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
 	}
+}
+
+func fromNullTime(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
 }
 
 // CreateIncident implements incident.Store: the next number from a counter
@@ -127,11 +147,85 @@ func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incide
 	return out, nil
 }
 
+// UpdateIncident implements incident.Store. The incident row is locked
+// for the transaction (FOR UPDATE on PostgreSQL; SQLite's write lock is
+// taken at BEGIN), so concurrent changes apply one after another.
+func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incident.Incident) ([]incident.TimelineEntry, error),
+	follow func(*incident.Incident, []incident.TimelineEntry) []jobs.Job) (*incident.Incident, []incident.TimelineEntry, error) {
+	lock := ""
+	if s.dialect == DialectPostgres {
+		lock = " FOR UPDATE"
+	}
+	var inc *incident.Incident
+	var entries []incident.TimelineEntry
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		inc, err = s.incidentWhere(ctx, tx, "id = ?"+lock, id)
+		if err != nil {
+			return err
+		}
+		if entries, err = change(inc); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
+			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
+			acknowledged_at = ?, restored_at = ?, resolved_at = ? WHERE id = ?`),
+			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
+			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), inc.ID); err != nil {
+			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
+		}
+		for i := range entries {
+			e := &entries[i]
+			e.IncidentID, e.At = inc.ID, ts(e.At)
+			if err := tx.GetContext(ctx, &e.ID, tx.Rebind(`INSERT INTO timeline_entries (incident_id, at, actor, kind, text)
+				VALUES (?, ?, ?, ?, ?) RETURNING id`), e.IncidentID, e.At, e.Actor, string(e.Kind), e.Text); err != nil {
+				return fmt.Errorf("adding to the timeline of %s: %w", inc.Ref(), err)
+			}
+		}
+		if follow == nil {
+			return nil
+		}
+		for _, j := range follow(inc, entries) {
+			if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return inc, entries, nil
+}
+
+// Timeline implements incident.Store.
+func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
+	var rows []struct {
+		ID         int64     `db:"id"`
+		IncidentID int64     `db:"incident_id"`
+		At         time.Time `db:"at"`
+		Actor      string    `db:"actor"`
+		Kind       string    `db:"kind"`
+		Text       string    `db:"text"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, incident_id, at, actor, kind, text
+		FROM timeline_entries WHERE incident_id = ? ORDER BY at, id`), incidentID); err != nil {
+		return nil, fmt.Errorf("reading timeline of incident %d: %w", incidentID, err)
+	}
+	out := make([]incident.TimelineEntry, len(rows))
+	for i, r := range rows {
+		out[i] = incident.TimelineEntry{ID: r.ID, IncidentID: r.IncidentID, At: r.At.UTC(), Actor: r.Actor,
+			Kind: incident.EntryKind(r.Kind), Text: r.Text}
+	}
+	return out, nil
+}
+
 func (s *Store) incidentWhere(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*incident.Incident, error) {
 	var r incidentRow
 	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE `+where), arg)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("incident with %s: %w", strings.ReplaceAll(where, "?", fmt.Sprint(arg)), incident.ErrNotFound)
+		cond := strings.TrimSuffix(strings.ReplaceAll(where, "?", fmt.Sprint(arg)), " FOR UPDATE")
+		return nil, fmt.Errorf("incident with %s: %w", cond, incident.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading incident: %w", err)

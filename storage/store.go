@@ -10,6 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"net/url"
 	"strings"
@@ -107,7 +108,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 	var opts []goose.ProviderOption
 	if s.dialect == DialectPostgres {
 		dir, dialect = "migrations/postgres", goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// One lock per schema: replicas sharing a schema take turns;
+		// schemas (tests in parallel) do not wait on each other.
+		var schema string
+		if err := s.db.GetContext(ctx, &schema, "SELECT current_schema()"); err != nil {
+			return fmt.Errorf("migrating %s: finding the schema: %w", s.where, err)
+		}
+		h := fnv.New64a()
+		h.Write([]byte("sitrep migrations " + schema))
+		locker, err := lock.NewPostgresSessionLocker(
+			lock.WithLockID(int64(h.Sum64()>>1)),
+			lock.WithLockTimeout(1, 300), // try every second for 5 minutes
+		)
 		if err != nil {
 			return fmt.Errorf("migrating %s: %w", s.where, err)
 		}

@@ -1,0 +1,60 @@
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// EntryKind says what a timeline entry records.
+type EntryKind string
+
+// The kinds of timeline entry.
+const (
+	EntryOpened EntryKind = "opened"
+	EntryStatus EntryKind = "status"
+	EntryReopen EntryKind = "reopen"
+	EntryNote   EntryKind = "note"
+)
+
+// TimelineEntry is one thing that happened during an incident: a state
+// change, a note, a decision. The timeline is the postmortem's raw material.
+type TimelineEntry struct {
+	ID         int64
+	IncidentID int64
+	At         time.Time
+	// Actor is the chat user who did it.
+	Actor string
+	Kind  EntryKind
+	Text  string
+}
+
+// statusOrder ranks the statuses; going to a lower rank is a reopen.
+var statusOrder = map[Status]int{
+	StatusInvestigating: 0,
+	StatusIdentified:    1,
+	StatusMonitoring:    2,
+	StatusRestored:      3,
+	StatusResolved:      4,
+}
+
+// Statuses lists the statuses in order.
+func Statuses() []Status {
+	return []Status{StatusInvestigating, StatusIdentified, StatusMonitoring, StatusRestored, StatusResolved}
+}
+
+// ParseStatus reads a status name, case-insensitive.
+func ParseStatus(text string) (Status, error) {
+	s := Status(strings.ToLower(strings.TrimSpace(text)))
+	if _, ok := statusOrder[s]; !ok {
+		var names []string
+		for _, st := range Statuses() {
+			names = append(names, string(st))
+		}
+		return "", fmt.Errorf("%q is not a status: use one of %s", text, strings.Join(names, ", "))
+	}
+	return s, nil
+}
+
+// MaxNote is the longest note or status message, in runes.
+const MaxNote = 2000
