@@ -83,3 +83,21 @@ func BenchmarkAckLatency(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 }
+
+// BenchmarkStatusChange changes an incident's status through the simulator:
+// store update, timeline entry, header re-rendered from the store
+// (chat.update), topic, a line in the room, an update in #incidents.
+func BenchmarkStatusChange(b *testing.B) {
+	h := newHarness(b)
+	h.slash(alice, h.general, "/incident", "open bench status sev2")
+	ch := h.room(1).ChannelID
+	states := []string{"identified", "monitoring", "restored", "investigating"}
+	callsBefore := h.sim.TotalCalls()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		h.slash(alice, ch, "/incident", "status "+states[i%len(states)])
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(h.sim.TotalCalls()-callsBefore)/float64(b.N), "slack-calls/op")
+}

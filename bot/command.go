@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,8 +26,28 @@ type openCommand struct {
 	Modal    bool
 }
 
-func (helpCommand) incidentCommand() {}
-func (openCommand) incidentCommand() {}
+// statusCommand moves an incident to another status. Number 0 means the
+// incident of the channel the command was typed in.
+type statusCommand struct {
+	Number  int64
+	Status  incident.Status
+	Message string
+}
+
+// noteCommand adds a note to an incident's timeline.
+type noteCommand struct {
+	Number int64
+	Text   string
+}
+
+// timelineCommand shows an incident's timeline.
+type timelineCommand struct{ Number int64 }
+
+func (helpCommand) incidentCommand()     {}
+func (openCommand) incidentCommand()     {}
+func (statusCommand) incidentCommand()   {}
+func (noteCommand) incidentCommand()     {}
+func (timelineCommand) incidentCommand() {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -37,7 +58,15 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.Problem }
 
-const usageOpen = "/incident open <title> [sev1|sev2|sev3|sev4] [systems:web,db]"
+const (
+	usageOpen     = "/incident open <title> [sev1|sev2|sev3|sev4] [systems:web,db]"
+	usageStatus   = "/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]"
+	usageNote     = "/incident note [INC-n] <text>"
+	usageTimeline = "/incident timeline [INC-n]"
+)
+
+// incWord is an incident reference, "INC-12".
+var incWord = regexp.MustCompile(`(?i)^inc-([0-9]{1,12})$`)
 
 // Severity-like words: "sev1", "SEV-2", "sev0", "sev12". Words such as
 // "several" are title words.
@@ -51,12 +80,54 @@ func parseIncident(text string) (incidentCommand, error) {
 		return helpCommand{}, nil
 	case "open", "new", "declare":
 		return parseOpen(rest)
+	case "status", "st":
+		return parseStatus(rest)
+	case "note":
+		number, text := incidentRef(rest)
+		if text == "" {
+			return nil, &usageError{Problem: "The note is empty: write what happened or what was decided.", Usage: usageNote}
+		}
+		return noteCommand{Number: number, Text: text}, nil
+	case "timeline":
+		number, rest := incidentRef(rest)
+		if rest != "" {
+			return nil, &usageError{Problem: "`/incident timeline` takes no text besides an incident, e.g. `INC-12`.", Usage: usageTimeline}
+		}
+		return timelineCommand{Number: number}, nil
 	default:
 		return nil, &usageError{
 			Problem: fmt.Sprintf("`%s` is not an /incident command.", truncate(verb, 40)),
 			Usage:   "/incident help",
 		}
 	}
+}
+
+// incidentRef takes an "INC-n" off the front of text, if there is one.
+func incidentRef(text string) (number int64, rest string) {
+	text = strings.TrimSpace(text)
+	first, after, _ := strings.Cut(text, " ")
+	if m := incWord.FindStringSubmatch(first); m != nil {
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		return n, strings.TrimSpace(after)
+	}
+	return 0, text
+}
+
+// parseStatus reads "[INC-n] <state> [message]".
+func parseStatus(text string) (incidentCommand, error) {
+	number, rest := incidentRef(text)
+	word, message, _ := strings.Cut(rest, " ")
+	if word == "" {
+		return nil, &usageError{Problem: "Say which status: investigating, identified, monitoring, restored or resolved.", Usage: usageStatus}
+	}
+	status, err := incident.ParseStatus(word)
+	if err != nil {
+		return nil, &usageError{
+			Problem: fmt.Sprintf("`%s` is not a status: use investigating, identified, monitoring, restored (service is back) or resolved (the incident is over).", truncate(word, 40)),
+			Usage:   usageStatus,
+		}
+	}
+	return statusCommand{Number: number, Status: status, Message: strings.TrimSpace(message)}, nil
 }
 
 // parseOpen reads "<title> [sevN] [systems:a,b]"; the severity and systems

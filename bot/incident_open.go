@@ -21,6 +21,12 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 	case helpCommand:
 		text, blocks := helpView()
 		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+	case statusCommand:
+		b.onStatus(ctx, cmd, c)
+	case noteCommand:
+		b.onNote(ctx, cmd, c)
+	case timelineCommand:
+		b.onTimeline(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

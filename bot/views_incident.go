@@ -38,6 +38,9 @@ func headerView(inc *incident.Incident, reportedIn string) (text string, blocks 
 		mrkdwn("*Opened*\n" + slackDate(inc.OpenedAt)),
 		mrkdwn("*Reported by*\n<@" + inc.ReporterID + ">"),
 	}
+	if ttr, ok := inc.TimeToRestore(); ok {
+		fields = append(fields, mrkdwn("*Time to restore*\n"+durationText(ttr)))
+	}
 	blocks = []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)),
 		slack.NewSectionBlock(nil, fields, nil),
@@ -97,8 +100,12 @@ func usageReply(problem, usage string) (text string, blocks []slack.Block) {
 // helpView lists the /incident forms this version understands.
 func helpView() (text string, blocks []slack.Block) {
 	forms := strings.Join([]string{
+		"In an incident channel the incident is implied; elsewhere name it: `INC-12`.",
 		"`/incident open <title> [sev1|sev2|sev3|sev4] [systems:web,db]` open an incident: a channel, a pinned header, an announcement. Severity defaults to sev3; sev1 is the worst.",
 		"`/incident open` with no title: a form to fill in.",
+		"`/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]` move the incident on; restored means customers are served again, resolved means it is over. Going back reopens it.",
+		"`/incident note [INC-n] <text>` add a note to the timeline.",
+		"`/incident timeline [INC-n]` show the timeline.",
 		"`/incident help` this message.",
 	}, "\n")
 	example := "Example: `/incident open checkout fails for card payments sev1 systems:payments,web`"

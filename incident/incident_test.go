@@ -163,6 +163,17 @@ func (m *memStore) Timeline(_ context.Context, id int64) ([]TimelineEntry, error
 	return out, nil
 }
 
+func (m *memStore) TimelineEntry(_ context.Context, id int64) (TimelineEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range m.timeline {
+		if e.ID == id {
+			return e, nil
+		}
+	}
+	return TimelineEntry{}, ErrNotFound
+}
+
 func (m *memStore) Room(context.Context, int64) (*Room, error)           { return nil, ErrNotFound }
 func (m *memStore) RoomByChannel(context.Context, string) (*Room, error) { return nil, ErrNotFound }
 func (m *memStore) SaveRoom(context.Context, *Room) error                { return nil }

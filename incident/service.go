@@ -52,6 +52,8 @@ type Store interface {
 		follow func(*Incident, []TimelineEntry) []jobs.Job) (*Incident, []TimelineEntry, error)
 	// Timeline returns an incident's stored entries, oldest first.
 	Timeline(ctx context.Context, incidentID int64) ([]TimelineEntry, error)
+	// TimelineEntry returns one stored entry, or ErrNotFound.
+	TimelineEntry(ctx context.Context, id int64) (TimelineEntry, error)
 }
 
 // Service holds the incident use cases.
@@ -189,7 +191,7 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 		}
 		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: kind, Text: text}}, nil
 	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
-		return []jobs.Job{changeJob(JobStatusChanged, inc, e[0], now)}
+		return []jobs.Job{ChangeJob(JobStatusChanged, inc, e[0], now)}
 	})
 	if err != nil {
 		return nil, TimelineEntry{}, err
@@ -229,6 +231,11 @@ func (s *Service) Timeline(ctx context.Context, inc *Incident) ([]TimelineEntry,
 	return append([]TimelineEntry{opened}, stored...), nil
 }
 
+// Entry returns the timeline entry with this ID.
+func (s *Service) Entry(ctx context.Context, id int64) (TimelineEntry, error) {
+	return s.store.TimelineEntry(ctx, id)
+}
+
 // acknowledge records the TDO's first action.
 func acknowledge(inc *Incident, actor string, now time.Time) {
 	if actor == inc.TDOID && inc.AcknowledgedAt.IsZero() {
@@ -236,7 +243,9 @@ func acknowledge(inc *Incident, actor string, now time.Time) {
 	}
 }
 
-func changeJob(kind string, inc *Incident, e TimelineEntry, now time.Time) jobs.Job {
+// ChangeJob returns the job of this kind about timeline entry e, due now.
+// Its key is unique to the entry, so enqueueing it again is a no-op.
+func ChangeJob(kind string, inc *Incident, e TimelineEntry, now time.Time) jobs.Job {
 	payload, _ := json.Marshal(ChangePayload{IncidentID: inc.ID, EntryID: e.ID})
 	return jobs.Job{Kind: kind, Key: kind + ":" + strconv.FormatInt(e.ID, 10), Payload: payload, DueAt: now}
 }

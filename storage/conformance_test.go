@@ -457,6 +457,12 @@ func testUpdateIncident(t *testing.T, s *storage.Store) {
 	if diff := cmp.Diff(entries, timeline); diff != "" {
 		t.Errorf("timeline (-want +got):\n%s", diff)
 	}
+	if one, err := s.TimelineEntry(ctx, entries[1].ID); err != nil || one != entries[1] {
+		t.Errorf("TimelineEntry = %+v, %v; want %+v", one, err, entries[1])
+	}
+	if _, err := s.TimelineEntry(ctx, 999999); !errors.Is(err, incident.ErrNotFound) {
+		t.Errorf("TimelineEntry(missing) = %v, want ErrNotFound", err)
+	}
 	if j, _ := s.ClaimDue(ctx, restored, time.Minute, 10); len(j) != 1 || j[0].Key != fmt.Sprintf("sc:%d", entries[0].ID) {
 		t.Errorf("follow-up jobs = %+v", j)
 	}

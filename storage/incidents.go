@@ -198,26 +198,48 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 	return inc, entries, nil
 }
 
+// entryRow is a timeline_entries row.
+type entryRow struct {
+	ID         int64     `db:"id"`
+	IncidentID int64     `db:"incident_id"`
+	At         time.Time `db:"at"`
+	Actor      string    `db:"actor"`
+	Kind       string    `db:"kind"`
+	Text       string    `db:"text"`
+}
+
+const entryColumns = `id, incident_id, at, actor, kind, text`
+
+func (r entryRow) entry() incident.TimelineEntry {
+	return incident.TimelineEntry{ID: r.ID, IncidentID: r.IncidentID, At: r.At.UTC(), Actor: r.Actor,
+		Kind: incident.EntryKind(r.Kind), Text: r.Text}
+}
+
 // Timeline implements incident.Store.
 func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
-	var rows []struct {
-		ID         int64     `db:"id"`
-		IncidentID int64     `db:"incident_id"`
-		At         time.Time `db:"at"`
-		Actor      string    `db:"actor"`
-		Kind       string    `db:"kind"`
-		Text       string    `db:"text"`
-	}
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, incident_id, at, actor, kind, text
+	var rows []entryRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+entryColumns+`
 		FROM timeline_entries WHERE incident_id = ? ORDER BY at, id`), incidentID); err != nil {
 		return nil, fmt.Errorf("reading timeline of incident %d: %w", incidentID, err)
 	}
 	out := make([]incident.TimelineEntry, len(rows))
 	for i, r := range rows {
-		out[i] = incident.TimelineEntry{ID: r.ID, IncidentID: r.IncidentID, At: r.At.UTC(), Actor: r.Actor,
-			Kind: incident.EntryKind(r.Kind), Text: r.Text}
+		out[i] = r.entry()
 	}
 	return out, nil
+}
+
+// TimelineEntry implements incident.Store.
+func (s *Store) TimelineEntry(ctx context.Context, id int64) (incident.TimelineEntry, error) {
+	var r entryRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+entryColumns+` FROM timeline_entries WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return incident.TimelineEntry{}, fmt.Errorf("timeline entry %d: %w", id, incident.ErrNotFound)
+	}
+	if err != nil {
+		return incident.TimelineEntry{}, fmt.Errorf("reading timeline entry %d: %w", id, err)
+	}
+	return r.entry(), nil
 }
 
 func (s *Store) incidentWhere(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*incident.Incident, error) {

@@ -168,6 +168,15 @@ func (s *Sim) AddChannel(name string, members ...string) string {
 	return ch.ID
 }
 
+// Join puts user in a channel, as a person joining it in Slack would.
+func (s *Sim) Join(channelID, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch := s.ws.channels[channelID]; ch != nil && ch.addMember(user) {
+		s.notifyLocked()
+	}
+}
+
 // RemoveMember takes user out of a channel (for tests of not_in_channel).
 func (s *Sim) RemoveMember(channelID, user string) {
 	s.mu.Lock()

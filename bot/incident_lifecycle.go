@@ -1,0 +1,189 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// findIncident returns the incident a command is about: INC-number when
+// number is not 0, else the incident whose channel the command was typed in.
+// When there is none it answers the user, naming the mistake, and ok is
+// false.
+func (b *Bot) findIncident(ctx context.Context, cmd slack.SlashCommand, number int64, usage string) (inc *incident.Incident, ok bool) {
+	var err error
+	if number != 0 {
+		inc, err = b.incidents.ByNumber(ctx, number)
+		if errors.Is(err, incident.ErrNotFound) {
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("There is no INC-%d.", number), usage)
+			return nil, false
+		}
+	} else {
+		var room *incident.Room
+		room, err = b.rooms.RoomByChannel(ctx, cmd.ChannelID)
+		if errors.Is(err, incident.ErrNotFound) {
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID,
+				"This is not an incident channel: type the command in the incident's channel, or name the incident (INC-12).", usage)
+			return nil, false
+		}
+		if err == nil {
+			inc, err = b.incidents.Incident(ctx, room.IncidentID)
+		}
+	}
+	if err != nil {
+		b.log.Error("finding the incident", "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the incident ("+escape(err.Error())+"). Please try again.", usage)
+		return nil, false
+	}
+	return inc, true
+}
+
+// onStatus handles /incident status.
+func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageStatus)
+	if !ok {
+		return
+	}
+	changed, entry, err := b.incidents.SetStatus(ctx, incident.StatusRequest{
+		IncidentID: inc.ID, Actor: cmd.UserID, Status: c.Status, Message: c.Message,
+	})
+	var fe *incident.FieldError
+	switch {
+	case errors.Is(err, incident.ErrNoChange):
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already.", inc.Ref(), c.Status), usageStatus)
+		return
+	case errors.As(err, &fe):
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usageStatus)
+		return
+	case err != nil:
+		b.log.Error("changing status", "incident", inc.Ref(), "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not change the status ("+escape(err.Error())+"); nothing changed.", usageStatus)
+		return
+	}
+	b.log.Info("status changed", "incident", changed.Ref(), "status", changed.Status, "by", cmd.UserID)
+	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobStatusChanged, changed, entry, b.clock.Now())); err != nil {
+		b.log.Warn("status change not shown in Slack yet; the job queue will retry", "incident", inc.Ref(), "err", err)
+	}
+}
+
+// statusChangedJob shows a status change: the header and topic re-rendered
+// from the store, a line in the incident channel, an update in the
+// incidents channel.
+func (b *Bot) statusChangedJob(ctx context.Context, j jobs.Job) error {
+	var p incident.ChangePayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading status job payload: %w", err))
+	}
+	inc, err := b.incidents.Incident(ctx, p.IncidentID)
+	if errors.Is(err, incident.ErrNotFound) {
+		return jobs.Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || !room.Ready {
+		return fmt.Errorf("%s has no room yet; showing the status change later", inc.Ref())
+	}
+	entry, err := b.entry(ctx, inc, p.EntryID)
+	if err != nil {
+		return err
+	}
+	if err := b.refreshRoom(ctx, inc, room); err != nil {
+		return err
+	}
+	text, blocks := statusLineView(inc, entry)
+	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {
+		return err
+	}
+	channel, err := b.incidentsChannel(ctx)
+	if err != nil {
+		return err
+	}
+	text, blocks = statusUpdateView(inc, entry, room.ChannelID)
+	return b.post(ctx, channel, text, blocks)
+}
+
+// refreshRoom renders the header and topic from the store.
+func (b *Bot) refreshRoom(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	text, blocks := headerView(inc, inc.ReportedIn)
+	if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+		_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.HeaderTS,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	}); err != nil {
+		return err
+	}
+	return b.setTopic(ctx, inc, room)
+}
+
+// entry returns timeline entry id of inc.
+func (b *Bot) entry(ctx context.Context, inc *incident.Incident, id int64) (incident.TimelineEntry, error) {
+	e, err := b.incidents.Entry(ctx, id)
+	if errors.Is(err, incident.ErrNotFound) || err == nil && e.IncidentID != inc.ID {
+		return incident.TimelineEntry{}, jobs.Permanent(fmt.Errorf("%s has no timeline entry %d", inc.Ref(), id))
+	}
+	return e, err
+}
+
+// post posts a message in channel.
+func (b *Bot) post(ctx context.Context, channel, text string, blocks []slack.Block) error {
+	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+}
+
+// onNote handles /incident note.
+func (b *Bot) onNote(ctx context.Context, cmd slack.SlashCommand, c noteCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageNote)
+	if !ok {
+		return
+	}
+	_, _, err := b.incidents.AddNote(ctx, inc.ID, cmd.UserID, c.Text)
+	var fe *incident.FieldError
+	switch {
+	case errors.As(err, &fe):
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usageNote)
+		return
+	case err != nil:
+		b.log.Error("adding a note", "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not add the note ("+escape(err.Error())+"); nothing was added.", usageNote)
+		return
+	}
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, ":memo: Noted on the timeline of "+inc.Ref()+".", nil)
+}
+
+// onTimeline handles /incident timeline: in the incident's channel it posts
+// the timeline for everyone; elsewhere it answers the asker alone.
+func (b *Bot) onTimeline(ctx context.Context, cmd slack.SlashCommand, c timelineCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageTimeline)
+	if !ok {
+		return
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the timeline ("+escape(err.Error())+").", usageTimeline)
+		return
+	}
+	inChannel := false
+	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == cmd.ChannelID {
+		inChannel = true
+	}
+	for _, page := range timelineView(inc, timeline) {
+		if inChannel {
+			if err := b.post(ctx, cmd.ChannelID, page.text, page.blocks); err != nil {
+				b.log.Error("posting the timeline", "incident", inc.Ref(), "err", err)
+				return
+			}
+			continue
+		}
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, page.text, page.blocks)
+	}
+}

@@ -1,0 +1,205 @@
+package bot_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// openIncident opens one incident as alice and returns its channel ID.
+func (h *harness) openIncident(text string) string {
+	h.t.Helper()
+	h.slash(alice, h.general, "/incident", "open "+text)
+	r := h.room(int64(h.incidentCount()))
+	if !r.Ready {
+		h.t.Fatalf("room not ready: %+v", r)
+	}
+	return r.ChannelID
+}
+
+// header returns the pinned header's blocks as JSON without HTML escaping.
+func (h *harness) header(channel string) string {
+	h.t.Helper()
+	msgs := h.sim.Messages(channel)
+	if len(msgs) == 0 {
+		h.t.Fatal("no header")
+	}
+	return plainJSON(h.t, msgs[0].Blocks)
+}
+
+func TestStatusLifecycle(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("db is down sev1 systems:db")
+	h.sim.Join(ch, bob)
+	incidents := h.sim.ChannelByName("incidents").ID
+
+	steps := []struct {
+		user, text string
+		advance    time.Duration
+		golden     string
+		topic      string
+		line       string
+		update     string
+	}{
+		{bob, "status identified bad index on orders", 2 * time.Minute, "",
+			"SEV1 · Identified · TDO: Alice Liddell · db is down",
+			`*Status is now Identified* (set by <@U0BOB>)\n>bad index on orders`, "INC-1* · SEV1 · db is down is now *Identified*"},
+		{alice, "status restored", 10 * time.Minute, "header_restored.json",
+			"SEV1 · Restored · TDO: Alice Liddell · db is down",
+			"Time to restore: 12 min", "is now *Restored* · <#" + ch + "> · time to restore 12 min"},
+		{alice, "status resolved index rebuilt", time.Hour, "header_resolved.json",
+			"SEV1 · Resolved · TDO: Alice Liddell · db is down",
+			"*Status is now Resolved*", "is now *Resolved*"},
+		{bob, "status investigating it is back", time.Minute, "header_reopened.json",
+			"SEV1 · Investigating · TDO: Alice Liddell · db is down",
+			"*Reopened: status is now Investigating*", "· reopened"},
+	}
+	for i, s := range steps {
+		h.clock.Advance(s.advance)
+		h.slash(s.user, ch, "/incident", s.text)
+		if got := h.sim.Topic(ch); got != s.topic {
+			t.Errorf("step %d: topic = %q, want %q", i, got, s.topic)
+		}
+		msgs := h.sim.Messages(ch)
+		if last := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(last, s.line) {
+			t.Errorf("step %d: last channel line %s lacks %q", i, last, s.line)
+		}
+		ann := h.sim.Messages(incidents)
+		if last := plainJSON(t, ann[len(ann)-1].Blocks); !strings.Contains(last, s.update) {
+			t.Errorf("step %d: incidents update %s lacks %q", i, last, s.update)
+		}
+		if !h.sim.Messages(ch)[0].Edited {
+			t.Errorf("step %d: the header was not updated in place", i)
+		}
+		if s.golden != "" {
+			golden(t, s.golden, indentJSON(t, h.sim.Messages(ch)[0].Blocks))
+		}
+	}
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	if inc.AcknowledgedAt != epoch.Add(12*time.Minute) {
+		t.Errorf("acknowledged at %v, want the TDO's first action at +12m", inc.AcknowledgedAt)
+	}
+	if got := len(h.sim.Pins(ch)); got != 1 {
+		t.Errorf("pins = %d, want the header only", got)
+	}
+	if calls := h.sim.Calls("chat.update"); calls != 4 {
+		t.Errorf("chat.update called %d times, want one per change", calls)
+	}
+
+	// The same status again changes nothing and says so.
+	h.slash(alice, ch, "/incident", "status investigating")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "INC-1 is investigating already.") {
+		t.Errorf("repeated status answered %q", got)
+	}
+}
+
+func TestStatusAddressingAndMistakes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("api slow")
+	tests := []struct {
+		channel, text, want string
+	}{
+		{h.general, "status restored", "This is not an incident channel"},
+		{h.general, "status INC-9 restored", "There is no INC-9."},
+		{ch, "status fixed", "`fixed` is not a status"},
+		{ch, "status", "Say which status"},
+		{ch, "note", "The note is empty"},
+		{ch, "timeline now please", "takes no text besides an incident"},
+	}
+	for _, tc := range tests {
+		h.slash(alice, tc.channel, "/incident", tc.text)
+		got := h.lastEphemeral(alice)
+		if !strings.Contains(got, tc.want) || !strings.Contains(got, "Write: `/incident") {
+			t.Errorf("/incident %s answered %q, want %q and the right form", tc.text, got, tc.want)
+		}
+	}
+	// INC-n works from anywhere.
+	h.slash(bob, h.general, "/incident", "status INC-1 monitoring watching p99")
+	if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.Status != incident.StatusMonitoring {
+		t.Errorf("status by INC-1 from #general = %s", inc.Status)
+	}
+}
+
+func TestConcurrentStatusChanges(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("queue stuck")
+	var wg sync.WaitGroup
+	for i, st := range []string{"identified", "monitoring", "restored", "identified", "monitoring", "restored"} {
+		user := alice
+		if i%2 == 1 {
+			user = bob
+		}
+		wg.Go(func() {
+			if _, err := h.sim.SlashCommand(h.ctx, user, ch, "/incident", "status "+st+" from "+user); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	h.idle()
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	// Each change saw the one before: the timeline chains a → b, b → c …
+	prev := incident.StatusInvestigating
+	for _, e := range timeline {
+		if !strings.HasPrefix(e.Text, "Status "+string(prev)+" → ") {
+			t.Errorf("timeline entry %q does not follow %s", e.Text, prev)
+		}
+		next, _, _ := strings.Cut(strings.TrimPrefix(e.Text, "Status "+string(prev)+" → "), ":")
+		prev = incident.Status(next)
+	}
+	if prev != inc.Status {
+		t.Errorf("timeline ends at %s, store says %s", prev, inc.Status)
+	}
+	// The header shows what the store holds, whatever order Slack saw.
+	if hdr := h.header(ch); !strings.Contains(hdr, `*Status*\n`+inc.Status.Label()) {
+		t.Errorf("header %s does not show the stored status %s", hdr, inc.Status)
+	}
+	if !strings.Contains(h.sim.Topic(ch), inc.Status.Label()) {
+		t.Errorf("topic %q does not show the stored status %s", h.sim.Topic(ch), inc.Status)
+	}
+}
+
+func TestNotesAndPagedTimeline(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("search broken")
+	h.sim.Join(ch, bob)
+	h.slash(bob, ch, "/incident", "note rolled back <!channel> deploy 412")
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "Noted on the timeline of INC-1") {
+		t.Errorf("note answered %q", got)
+	}
+	long := strings.Repeat("x", 1900)
+	for i := range 60 {
+		h.slash(alice, ch, "/incident", fmt.Sprintf("note %d %s", i, long))
+	}
+	before := len(h.sim.Messages(ch))
+	h.slash(alice, ch, "/incident", "timeline")
+	pages := h.sim.Messages(ch)[before:]
+	if len(pages) < 2 {
+		t.Fatalf("62 long entries posted in %d message(s), want several pages", len(pages))
+	}
+	all := ""
+	for _, p := range pages {
+		all += plainJSON(t, p.Blocks)
+	}
+	for _, want := range []string{"Timeline of INC-1 (62 entries), part 1 of", "*opened* <@U0ALICE> Opened as SEV3: search broken",
+		"rolled back &lt;!channel&gt; deploy 412", "*note* <@U0ALICE> 59 xxx"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("timeline pages lack %q", want)
+		}
+	}
+	// From elsewhere, the timeline goes to the asker alone.
+	n := len(h.sim.Messages(ch))
+	h.slash(bob, h.general, "/incident", "timeline INC-1")
+	if len(h.sim.Messages(ch)) != n || !strings.Contains(h.lastEphemeral(bob), "Timeline of INC-1") {
+		t.Error("timeline asked from #general was not answered privately")
+	}
+}

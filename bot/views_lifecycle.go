@@ -1,0 +1,126 @@
+package bot
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// statusEmoji marks each status in channel lines.
+var statusEmoji = map[incident.Status]string{
+	incident.StatusInvestigating: ":mag:",
+	incident.StatusIdentified:    ":dart:",
+	incident.StatusMonitoring:    ":eyes:",
+	incident.StatusRestored:      ":white_check_mark:",
+	incident.StatusResolved:      ":checkered_flag:",
+}
+
+// statusLineView is the line posted in the incident channel when the status
+// changes.
+func statusLineView(inc *incident.Incident, e incident.TimelineEntry) (string, []slack.Block) {
+	verb := "Status"
+	if e.Kind == incident.EntryReopen {
+		verb = "Reopened: status"
+	}
+	line := fmt.Sprintf("%s *%s is now %s* (set by <@%s>)", statusEmoji[inc.Status], verb, inc.Status.Label(), e.Actor)
+	if msg := entryMessage(e); msg != "" {
+		line += "\n>" + escapeFit(msg, 2500)
+	}
+	if ttr, ok := inc.TimeToRestore(); ok && inc.Status == incident.StatusRestored {
+		line += "\nTime to restore: " + durationText(ttr)
+	}
+	return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+}
+
+// statusUpdateView is the update posted in the incidents channel.
+func statusUpdateView(inc *incident.Incident, e incident.TimelineEntry, channelID string) (string, []slack.Block) {
+	line := fmt.Sprintf("%s *%s* · %s · %s is now *%s* · <#%s>", statusEmoji[inc.Status], inc.Ref(), inc.Severity.Label(),
+		escapeFit(inc.Title, 200), inc.Status.Label(), channelID)
+	if e.Kind == incident.EntryReopen {
+		line += " · reopened"
+	}
+	if ttr, ok := inc.TimeToRestore(); ok {
+		line += " · time to restore " + durationText(ttr)
+	}
+	return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+}
+
+// entryMessage is what the person wrote with a status change (after the
+// "Status a → b: " prefix), or the whole text of other entries.
+func entryMessage(e incident.TimelineEntry) string {
+	if e.Kind != incident.EntryStatus && e.Kind != incident.EntryReopen {
+		return e.Text
+	}
+	_, msg, _ := strings.Cut(e.Text, ": ")
+	return msg
+}
+
+// page is one message of a long listing.
+type page struct {
+	text   string
+	blocks []slack.Block
+}
+
+// Timeline pages stay well inside Slack's limits: 3000 characters a section,
+// 50 blocks a message.
+const (
+	timelineSectionChars = 2900
+	timelineSections     = 40
+)
+
+// timelineView renders the timeline as one or more messages.
+func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry) []page {
+	var sections []string
+	var cur strings.Builder
+	for _, e := range timeline {
+		line := fmt.Sprintf("`%s` *%s* <@%s> %s", clockText(e.At), e.Kind, e.Actor, escapeFit(e.Text, 2500))
+		if cur.Len() > 0 && cur.Len()+1+len(line) > timelineSectionChars {
+			sections = append(sections, cur.String())
+			cur.Reset()
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(line)
+	}
+	if cur.Len() > 0 {
+		sections = append(sections, cur.String())
+	}
+	pages := (len(sections) + timelineSections - 1) / timelineSections
+	var out []page
+	for i := 0; i < len(sections); i += timelineSections {
+		chunk := sections[i:min(i+timelineSections, len(sections))]
+		title := fmt.Sprintf("Timeline of %s (%d entries)", inc.Ref(), len(timeline))
+		if pages > 1 {
+			title += fmt.Sprintf(", part %d of %d", i/timelineSections+1, pages)
+		}
+		blocks := []slack.Block{slack.NewHeaderBlock(plain(escapeFit(title, 150)))}
+		for _, s := range chunk {
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(s), nil, nil))
+		}
+		out = append(out, page{text: title, blocks: blocks})
+	}
+	return out
+}
+
+// clockText shows t as a time of day in each reader's time zone.
+func clockText(t time.Time) string {
+	return "<!date^" + strconv.FormatInt(t.Unix(), 10) + "^{time}|" + t.UTC().Format("15:04 UTC") + ">"
+}
+
+// durationText says how long d is: "45 s", "12 min", "2 h 5 min".
+func durationText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d.Seconds())) + " s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d.Minutes())) + " min"
+	default:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+}
