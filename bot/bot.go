@@ -152,7 +152,7 @@ func New(cfg Config, d Deps) *Bot {
 	}
 	close(b.idle)
 	b.jobs.Handle(incident.JobProvision, b.provisionJob)
-	b.jobs.Handle(incident.JobStatusChanged, b.statusChangedJob)
+	b.jobs.Handle(incident.JobChanged, b.changedJob)
 	return b
 }
 

@@ -40,6 +40,16 @@ type noteCommand struct {
 	Text   string
 }
 
+// severityCommand changes an incident's severity.
+type severityCommand struct {
+	Number   int64
+	Severity incident.Severity
+	Reason   string
+}
+
+// listCommand lists the incidents not yet resolved.
+type listCommand struct{}
+
 // timelineCommand shows an incident's timeline.
 type timelineCommand struct{ Number int64 }
 
@@ -48,6 +58,8 @@ func (openCommand) incidentCommand()     {}
 func (statusCommand) incidentCommand()   {}
 func (noteCommand) incidentCommand()     {}
 func (timelineCommand) incidentCommand() {}
+func (severityCommand) incidentCommand() {}
+func (listCommand) incidentCommand()     {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -63,6 +75,7 @@ const (
 	usageStatus   = "/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]"
 	usageNote     = "/incident note [INC-n] <text>"
 	usageTimeline = "/incident timeline [INC-n]"
+	usageSeverity = "/incident sev [INC-n] <1-4> [reason] (a reason is needed to lower it)"
 )
 
 // incWord is an incident reference, "INC-12".
@@ -88,6 +101,16 @@ func parseIncident(text string) (incidentCommand, error) {
 			return nil, &usageError{Problem: "The note is empty: write what happened or what was decided.", Usage: usageNote}
 		}
 		return noteCommand{Number: number, Text: text}, nil
+	case "sev", "severity":
+		number, rest := incidentRef(rest)
+		word, reason, _ := strings.Cut(rest, " ")
+		sev, err := incident.ParseSeverity(word)
+		if word == "" || err != nil {
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a severity: use 1 (worst), 2, 3 or 4.", truncate(word, 40)), Usage: usageSeverity}
+		}
+		return severityCommand{Number: number, Severity: sev, Reason: strings.TrimSpace(reason)}, nil
+	case "list", "ls":
+		return listCommand{}, nil
 	case "timeline":
 		number, rest := incidentRef(rest)
 		if rest != "" {

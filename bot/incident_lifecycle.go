@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/slack-go/slack"
 
@@ -67,15 +68,64 @@ func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusComm
 		return
 	}
 	b.log.Info("status changed", "incident", changed.Ref(), "status", changed.Status, "by", cmd.UserID)
-	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobStatusChanged, changed, entry, b.clock.Now())); err != nil {
-		b.log.Warn("status change not shown in Slack yet; the job queue will retry", "incident", inc.Ref(), "err", err)
+	b.showChange(ctx, changed, entry)
+}
+
+// showChange runs the job that shows a change in Slack now; if Slack
+// fails, the job queue retries it.
+func (b *Bot) showChange(ctx context.Context, inc *incident.Incident, entry incident.TimelineEntry) {
+	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobChanged, inc, entry, b.clock.Now())); err != nil {
+		b.log.Warn("change not shown in Slack yet; the job queue will retry", "incident", inc.Ref(), "err", err)
 	}
 }
 
-// statusChangedJob shows a status change: the header and topic re-rendered
-// from the store, a line in the incident channel, an update in the
-// incidents channel.
-func (b *Bot) statusChangedJob(ctx context.Context, j jobs.Job) error {
+// onSeverity handles /incident sev.
+func (b *Bot) onSeverity(ctx context.Context, cmd slack.SlashCommand, c severityCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageSeverity)
+	if !ok {
+		return
+	}
+	changed, entry, err := b.incidents.SetSeverity(ctx, incident.SeverityRequest{
+		IncidentID: inc.ID, Actor: cmd.UserID, Severity: c.Severity, Reason: c.Reason,
+	})
+	var fe *incident.FieldError
+	switch {
+	case errors.Is(err, incident.ErrNoChange):
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already.", inc.Ref(), c.Severity.Label()), usageSeverity)
+		return
+	case errors.As(err, &fe):
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usageSeverity)
+		return
+	case err != nil:
+		b.log.Error("changing severity", "incident", inc.Ref(), "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not change the severity ("+escape(err.Error())+"); nothing changed.", usageSeverity)
+		return
+	}
+	b.log.Info("severity changed", "incident", changed.Ref(), "severity", changed.Severity.String(), "by", cmd.UserID)
+	b.showChange(ctx, changed, entry)
+}
+
+// onList handles /incident list: the incidents not yet resolved.
+func (b *Bot) onList(ctx context.Context, cmd slack.SlashCommand) {
+	active, err := b.incidents.Active(ctx)
+	if err != nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not list incidents ("+escape(err.Error())+").", "/incident list")
+		return
+	}
+	channels := map[int64]string{}
+	for _, inc := range active {
+		if room, err := b.rooms.Room(ctx, inc.ID); err == nil {
+			channels[inc.ID] = room.ChannelID
+		}
+	}
+	text, blocks := listView(active, channels, b.clock.Now())
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+}
+
+// changedJob shows a change of status or severity: the header and topic
+// re-rendered from the store, a line in the incident channel, an update in
+// the incidents channel.
+func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 	var p incident.ChangePayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("reading status job payload: %w", err))
@@ -89,7 +139,7 @@ func (b *Bot) statusChangedJob(ctx context.Context, j jobs.Job) error {
 	}
 	room, err := b.rooms.Room(ctx, inc.ID)
 	if err != nil || !room.Ready {
-		return fmt.Errorf("%s has no room yet; showing the status change later", inc.Ref())
+		return fmt.Errorf("%s has no room yet; showing the change later", inc.Ref())
 	}
 	entry, err := b.entry(ctx, inc, p.EntryID)
 	if err != nil {
@@ -98,7 +148,7 @@ func (b *Bot) statusChangedJob(ctx context.Context, j jobs.Job) error {
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
 	}
-	text, blocks := statusLineView(inc, entry)
+	text, blocks := changeLineView(inc, entry)
 	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {
 		return err
 	}
@@ -106,21 +156,44 @@ func (b *Bot) statusChangedJob(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	text, blocks = statusUpdateView(inc, entry, room.ChannelID)
+	text, blocks = changeUpdateView(inc, entry, room.ChannelID)
 	return b.post(ctx, channel, text, blocks)
 }
 
-// refreshRoom renders the header and topic from the store.
+// maxRefreshRounds bounds how often refreshRoom renders again because the
+// incident changed while it was updating Slack.
+const maxRefreshRounds = 5
+
+// refreshRoom renders the header and topic from the store. Changes shown at
+// the same time can reach Slack out of order, so after each update it reads
+// the incident again and renders once more if it changed: whichever update
+// lands last is followed by such a check, and Slack ends up showing what the
+// store holds.
 func (b *Bot) refreshRoom(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	text, blocks := headerView(inc, inc.ReportedIn)
-	if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
-		_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.HeaderTS,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		return err
-	}); err != nil {
-		return err
+	for round := 1; ; round++ {
+		text, blocks := headerView(inc, inc.ReportedIn)
+		if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.HeaderTS,
+				slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := b.setTopic(ctx, inc, room); err != nil {
+			return err
+		}
+		now, err := b.incidents.Incident(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		if reflect.DeepEqual(now, inc) {
+			return nil
+		}
+		if round == maxRefreshRounds {
+			return fmt.Errorf("%s kept changing while its header was updated", inc.Ref())
+		}
+		inc = now
 	}
-	return b.setTopic(ctx, inc, room)
 }
 
 // entry returns timeline entry id of inc.

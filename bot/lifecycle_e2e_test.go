@@ -203,3 +203,56 @@ func TestNotesAndPagedTimeline(t *testing.T) {
 		t.Error("timeline asked from #general was not answered privately")
 	}
 }
+
+func TestSeverity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("payments erroring sev3")
+	incidents := h.sim.ChannelByName("incidents").ID
+	h.slash(alice, ch, "/incident", "sev 1")
+	if hdr := h.header(ch); !strings.Contains(hdr, `*Severity*\nSEV1`) || !strings.Contains(h.sim.Topic(ch), "SEV1") {
+		t.Errorf("after sev 1: header %s, topic %q", hdr, h.sim.Topic(ch))
+	}
+	ann := h.sim.Messages(incidents)
+	if last := plainJSON(t, ann[len(ann)-1].Blocks); !strings.Contains(last, "severity is now *SEV1*") {
+		t.Errorf("incidents channel not told: %s", last)
+	}
+	h.slash(alice, ch, "/incident", "sev 3")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "Lowering INC-1 from SEV1 to SEV3 needs a reason") {
+		t.Errorf("downgrade without reason answered %q", got)
+	}
+	h.slash(alice, ch, "/incident", "sev 3 only one merchant affected")
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	if inc.Severity != incident.Sev3 || len(timeline) != 2 || timeline[1].Text != "Severity SEV1 → SEV3: only one merchant affected" {
+		t.Errorf("severity %s, timeline %+v", inc.Severity, timeline)
+	}
+	h.slash(alice, ch, "/incident", "sev 7")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "`7` is not a severity") {
+		t.Errorf("sev 7 answered %q", got)
+	}
+}
+
+func TestList(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.slash(alice, h.general, "/incident", "list")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "No open incidents") {
+		t.Errorf("empty list answered %q", got)
+	}
+	h.openIncident("minor thing sev4")
+	ch := h.openIncident("major thing sev1")
+	done := h.openIncident("old thing sev2")
+	h.slash(alice, done, "/incident", "status resolved")
+	h.clock.Advance(90 * time.Minute)
+	h.slash(bob, h.general, "/incident", "list")
+	eph := h.sim.Ephemerals(bob)
+	got := plainJSON(t, eph[len(eph)-1].Blocks)
+	major, minor := strings.Index(got, "*INC-2*"), strings.Index(got, "*INC-1*")
+	if major < 0 || minor < 0 || major > minor || strings.Contains(got, "INC-3") {
+		t.Errorf("list = %s\nwant INC-2 (SEV1) before INC-1 (SEV4), and not the resolved INC-3", got)
+	}
+	if !strings.Contains(got, "2 open incidents") || !strings.Contains(got, "<#"+ch+">") || !strings.Contains(got, "open 1 h 30 min") {
+		t.Errorf("list = %s\nwant the count, channel links and ages", got)
+	}
+}

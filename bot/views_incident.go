@@ -104,8 +104,10 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident open <title> [sev1|sev2|sev3|sev4] [systems:web,db]` open an incident: a channel, a pinned header, an announcement. Severity defaults to sev3; sev1 is the worst.",
 		"`/incident open` with no title: a form to fill in.",
 		"`/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]` move the incident on; restored means customers are served again, resolved means it is over. Going back reopens it.",
+		"`/incident sev [INC-n] <1-4> [reason]` change the severity; lowering it needs a reason.",
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
+		"`/incident list` the incidents not yet resolved.",
 		"`/incident help` this message.",
 	}, "\n")
 	example := "Example: `/incident open checkout fails for card payments sev1 systems:payments,web`"

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,16 @@ var statusEmoji = map[incident.Status]string{
 	incident.StatusResolved:      ":checkered_flag:",
 }
 
-// statusLineView is the line posted in the incident channel when the status
-// changes.
-func statusLineView(inc *incident.Incident, e incident.TimelineEntry) (string, []slack.Block) {
+// changeLineView is the line posted in the incident channel when the
+// status or severity changes.
+func changeLineView(inc *incident.Incident, e incident.TimelineEntry) (string, []slack.Block) {
+	if e.Kind == incident.EntrySeverity {
+		line := fmt.Sprintf(":rotating_light: *Severity is now %s* (set by <@%s>)", inc.Severity.Label(), e.Actor)
+		if msg := entryMessage(e); msg != "" {
+			line += "\n>" + escapeFit(msg, 2500)
+		}
+		return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Severity.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+	}
 	verb := "Status"
 	if e.Kind == incident.EntryReopen {
 		verb = "Reopened: status"
@@ -37,8 +45,13 @@ func statusLineView(inc *incident.Incident, e incident.TimelineEntry) (string, [
 	return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
 }
 
-// statusUpdateView is the update posted in the incidents channel.
-func statusUpdateView(inc *incident.Incident, e incident.TimelineEntry, channelID string) (string, []slack.Block) {
+// changeUpdateView is the update posted in the incidents channel.
+func changeUpdateView(inc *incident.Incident, e incident.TimelineEntry, channelID string) (string, []slack.Block) {
+	if e.Kind == incident.EntrySeverity {
+		line := fmt.Sprintf(":rotating_light: *%s* · %s · severity is now *%s* · <#%s>", inc.Ref(), escapeFit(inc.Title, 200),
+			inc.Severity.Label(), channelID)
+		return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Severity.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+	}
 	line := fmt.Sprintf("%s *%s* · %s · %s is now *%s* · <#%s>", statusEmoji[inc.Status], inc.Ref(), inc.Severity.Label(),
 		escapeFit(inc.Title, 200), inc.Status.Label(), channelID)
 	if e.Kind == incident.EntryReopen {
@@ -53,11 +66,43 @@ func statusUpdateView(inc *incident.Incident, e incident.TimelineEntry, channelI
 // entryMessage is what the person wrote with a status change (after the
 // "Status a → b: " prefix), or the whole text of other entries.
 func entryMessage(e incident.TimelineEntry) string {
-	if e.Kind != incident.EntryStatus && e.Kind != incident.EntryReopen {
+	if e.Kind != incident.EntryStatus && e.Kind != incident.EntryReopen && e.Kind != incident.EntrySeverity {
 		return e.Text
 	}
 	_, msg, _ := strings.Cut(e.Text, ": ")
 	return msg
+}
+
+// maxListed bounds the incidents /incident list shows in one message.
+const maxListed = 40
+
+// listView lists active incidents, most severe first, then newest.
+func listView(active []incident.Incident, channels map[int64]string, now time.Time) (string, []slack.Block) {
+	if len(active) == 0 {
+		text := ":sunny: No open incidents."
+		return text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
+	}
+	sorted := append([]incident.Incident(nil), active...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Severity < sorted[j].Severity })
+	title := fmt.Sprintf("%d open incident", len(sorted))
+	if len(sorted) != 1 {
+		title += "s"
+	}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(title))}
+	for i, inc := range sorted {
+		if i == maxListed {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("… and %d more.", len(sorted)-maxListed))))
+			break
+		}
+		where := "no channel yet"
+		if ch := channels[inc.ID]; ch != "" {
+			where = "<#" + ch + ">"
+		}
+		line := fmt.Sprintf("%s *%s* · %s · %s · %s · TDO <@%s> · open %s\n%s", statusEmoji[inc.Status], inc.Ref(),
+			inc.Severity.Label(), inc.Status.Label(), where, inc.TDOID, durationText(now.Sub(inc.OpenedAt)), escapeFit(inc.Title, 200))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(line), nil, nil))
+	}
+	return title, blocks
 }
 
 // page is one message of a long listing.

@@ -174,6 +174,16 @@ func (m *memStore) TimelineEntry(_ context.Context, id int64) (TimelineEntry, er
 	return TimelineEntry{}, ErrNotFound
 }
 
+func (m *memStore) ListIncidents(_ context.Context, limit int) ([]Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Incident
+	for i := len(m.incidents) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, *m.incidents[i])
+	}
+	return out, nil
+}
+
 func (m *memStore) Room(context.Context, int64) (*Room, error)           { return nil, ErrNotFound }
 func (m *memStore) RoomByChannel(context.Context, string) (*Room, error) { return nil, ErrNotFound }
 func (m *memStore) SaveRoom(context.Context, *Room) error                { return nil }
@@ -281,7 +291,7 @@ func TestSetStatusKeepsTimesAndTimeline(t *testing.T) {
 	}
 	var statusJobs int
 	for _, j := range store.jobs {
-		if j.Kind == JobStatusChanged {
+		if j.Kind == JobChanged {
 			statusJobs++
 		}
 	}
@@ -297,5 +307,29 @@ func TestParseStatus(t *testing.T) {
 	}
 	if _, err := ParseStatus("fixed"); err == nil || !strings.Contains(err.Error(), "investigating, identified, monitoring, restored, resolved") {
 		t.Errorf("ParseStatus(fixed) = %v, want the statuses listed", err)
+	}
+}
+
+func TestSetSeverity(t *testing.T) {
+	t.Parallel()
+	svc := NewService(&memStore{}, clock.NewFake(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)))
+	ctx := context.Background()
+	inc, _, _ := svc.Open(ctx, OpenRequest{Title: "x", Severity: Sev3, Reporter: "U1"})
+	got, e, err := svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "U2", Severity: Sev1})
+	if err != nil || got.Severity != Sev1 || e.Kind != EntrySeverity || e.Text != "Severity SEV3 → SEV1" {
+		t.Fatalf("raise = %+v, %+v, %v", got, e, err)
+	}
+	var fe *FieldError
+	if _, _, err := svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "U2", Severity: Sev2}); !errors.As(err, &fe) || fe.Field != "reason" {
+		t.Errorf("lowering without a reason = %v, want a reason FieldError", err)
+	}
+	if _, e, err := svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "U2", Severity: Sev2, Reason: "only EU"}); err != nil || e.Text != "Severity SEV1 → SEV2: only EU" {
+		t.Errorf("lowering with a reason = %+v, %v", e, err)
+	}
+	if _, _, err := svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "U2", Severity: Sev2}); !errors.Is(err, ErrNoChange) {
+		t.Errorf("same severity = %v, want ErrNoChange", err)
+	}
+	if _, _, err := svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "U2", Severity: 9}); !errors.As(err, &fe) {
+		t.Errorf("severity 9 = %v", err)
 	}
 }

@@ -52,6 +52,8 @@ type Store interface {
 		follow func(*Incident, []TimelineEntry) []jobs.Job) (*Incident, []TimelineEntry, error)
 	// Timeline returns an incident's stored entries, oldest first.
 	Timeline(ctx context.Context, incidentID int64) ([]TimelineEntry, error)
+	// ListIncidents returns up to limit incidents, newest first.
+	ListIncidents(ctx context.Context, limit int) ([]Incident, error)
 	// TimelineEntry returns one stored entry, or ErrNotFound.
 	TimelineEntry(ctx context.Context, id int64) (TimelineEntry, error)
 }
@@ -130,10 +132,10 @@ func ProvisionJob(inc *Incident, c clock.Clock) jobs.Job {
 // the one asked for).
 var ErrNoChange = errors.New("nothing to change")
 
-// JobStatusChanged is the kind of the durable job that tells the room and
-// the incidents channel about a status change. Its payload is a
-// ChangePayload.
-const JobStatusChanged = "incident.status_changed"
+// JobChanged is the kind of the durable job that shows a change of status
+// or severity: the room's header and topic, a line in the room, an update in
+// the incidents channel. Its payload is a ChangePayload.
+const JobChanged = "incident.changed"
 
 // ChangePayload is the payload of jobs about one timeline entry.
 type ChangePayload struct {
@@ -191,7 +193,51 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 		}
 		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: kind, Text: text}}, nil
 	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
-		return []jobs.Job{ChangeJob(JobStatusChanged, inc, e[0], now)}
+		return []jobs.Job{ChangeJob(JobChanged, inc, e[0], now)}
+	})
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
+// SeverityRequest asks to change an incident's severity.
+type SeverityRequest struct {
+	IncidentID int64
+	Actor      string
+	Severity   Severity
+	// Reason says why; required to lower the severity.
+	Reason string
+}
+
+// SetSeverity changes the incident's severity and records it. Lowering it
+// (sev1 → sev3) needs a reason: a *FieldError for "reason" without one.
+func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incident, TimelineEntry, error) {
+	if !req.Severity.Valid() {
+		return nil, TimelineEntry{}, &FieldError{"severity", fmt.Sprintf("severity %d is not one of sev1, sev2, sev3, sev4", int(req.Severity))}
+	}
+	req.Reason = NormalizeTitle(req.Reason)
+	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
+		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
+	}
+	now := s.clock.Now()
+	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		old := inc.Severity
+		switch {
+		case old == req.Severity:
+			return nil, fmt.Errorf("%s is %s already: %w", inc.Ref(), old.Label(), ErrNoChange)
+		case req.Severity > old && req.Reason == "":
+			return nil, &FieldError{"reason", fmt.Sprintf("lowering %s from %s to %s needs a reason, so the record shows why", inc.Ref(), old.Label(), req.Severity.Label())}
+		}
+		inc.Severity = req.Severity
+		acknowledge(inc, req.Actor, now)
+		text := fmt.Sprintf("Severity %s → %s", old.Label(), req.Severity.Label())
+		if req.Reason != "" {
+			text += ": " + req.Reason
+		}
+		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: EntrySeverity, Text: text}}, nil
+	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
+		return []jobs.Job{ChangeJob(JobChanged, inc, e[0], now)}
 	})
 	if err != nil {
 		return nil, TimelineEntry{}, err
@@ -229,6 +275,24 @@ func (s *Service) Timeline(ctx context.Context, inc *Incident) ([]TimelineEntry,
 	opened := TimelineEntry{IncidentID: inc.ID, At: inc.OpenedAt, Actor: inc.ReporterID, Kind: EntryOpened,
 		Text: fmt.Sprintf("Opened as %s: %s", inc.Severity.Label(), inc.Title)}
 	return append([]TimelineEntry{opened}, stored...), nil
+}
+
+// MaxListed bounds how many incidents Active looks at.
+const MaxListed = 200
+
+// Active returns the incidents not yet resolved, newest first.
+func (s *Service) Active(ctx context.Context) ([]Incident, error) {
+	all, err := s.store.ListIncidents(ctx, MaxListed)
+	if err != nil {
+		return nil, fmt.Errorf("listing incidents: %w", err)
+	}
+	var out []Incident
+	for _, inc := range all {
+		if inc.Status != StatusResolved {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
 }
 
 // Entry returns the timeline entry with this ID.

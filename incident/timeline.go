@@ -13,7 +13,8 @@ type EntryKind string
 const (
 	EntryOpened EntryKind = "opened"
 	EntryStatus EntryKind = "status"
-	EntryReopen EntryKind = "reopen"
+	EntryReopen   EntryKind = "reopen"
+	EntrySeverity EntryKind = "severity"
 	EntryNote   EntryKind = "note"
 )
 
