@@ -11,11 +11,11 @@ type EntryKind string
 
 // The kinds of timeline entry.
 const (
-	EntryOpened EntryKind = "opened"
-	EntryStatus EntryKind = "status"
+	EntryOpened   EntryKind = "opened"
+	EntryStatus   EntryKind = "status"
 	EntryReopen   EntryKind = "reopen"
 	EntrySeverity EntryKind = "severity"
-	EntryNote   EntryKind = "note"
+	EntryNote     EntryKind = "note"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state
