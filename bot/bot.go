@@ -153,6 +153,7 @@ func New(cfg Config, d Deps) *Bot {
 	close(b.idle)
 	b.jobs.Handle(incident.JobProvision, b.provisionJob)
 	b.jobs.Handle(incident.JobChanged, b.changedJob)
+	b.jobs.Handle(incident.JobClosed, b.closedJob)
 	return b
 }
 

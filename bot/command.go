@@ -47,6 +47,9 @@ type severityCommand struct {
 	Reason   string
 }
 
+// closeCommand closes a resolved incident.
+type closeCommand struct{ Number int64 }
+
 // listCommand lists the incidents not yet resolved.
 type listCommand struct{}
 
@@ -60,6 +63,7 @@ func (noteCommand) incidentCommand()     {}
 func (timelineCommand) incidentCommand() {}
 func (severityCommand) incidentCommand() {}
 func (listCommand) incidentCommand()     {}
+func (closeCommand) incidentCommand()    {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -75,6 +79,7 @@ const (
 	usageStatus   = "/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]"
 	usageNote     = "/incident note [INC-n] <text>"
 	usageTimeline = "/incident timeline [INC-n]"
+	usageClose    = "/incident close [INC-n] (once resolved)"
 	usageSeverity = "/incident sev [INC-n] <1-4> [reason] (a reason is needed to lower it)"
 )
 
@@ -109,6 +114,12 @@ func parseIncident(text string) (incidentCommand, error) {
 			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a severity: use 1 (worst), 2, 3 or 4.", truncate(word, 40)), Usage: usageSeverity}
 		}
 		return severityCommand{Number: number, Severity: sev, Reason: strings.TrimSpace(reason)}, nil
+	case "close":
+		number, rest := incidentRef(rest)
+		if rest != "" {
+			return nil, &usageError{Problem: "`/incident close` takes no text besides an incident, e.g. `INC-12`.", Usage: usageClose}
+		}
+		return closeCommand{Number: number}, nil
 	case "list", "ls":
 		return listCommand{}, nil
 	case "timeline":

@@ -54,21 +54,83 @@ func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusComm
 	changed, entry, err := b.incidents.SetStatus(ctx, incident.StatusRequest{
 		IncidentID: inc.ID, Actor: cmd.UserID, Status: c.Status, Message: c.Message,
 	})
-	var fe *incident.FieldError
-	switch {
-	case errors.Is(err, incident.ErrNoChange):
+	if errors.Is(err, incident.ErrNoChange) {
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already.", inc.Ref(), c.Status), usageStatus)
 		return
-	case errors.As(err, &fe):
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usageStatus)
-		return
-	case err != nil:
-		b.log.Error("changing status", "incident", inc.Ref(), "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not change the status ("+escape(err.Error())+"); nothing changed.", usageStatus)
+	}
+	if b.refused(ctx, cmd, err, "change the status", usageStatus) {
 		return
 	}
 	b.log.Info("status changed", "incident", changed.Ref(), "status", changed.Status, "by", cmd.UserID)
 	b.showChange(ctx, changed, entry)
+}
+
+// refused answers the user when a change was refused or failed, and
+// reports whether it was. what is the change ("change the status").
+func (b *Bot) refused(ctx context.Context, cmd slack.SlashCommand, err error, what, usage string) bool {
+	var fe *incident.FieldError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &fe):
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usage)
+	case errors.Is(err, incident.ErrClosed):
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, escape(err.Error())+": it takes no more changes.", "/incident open <title>")
+	default:
+		b.log.Error("could not "+what, "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not "+what+" ("+escape(err.Error())+"); nothing changed. Please try again.", usage)
+	}
+	return true
+}
+
+// onClose handles /incident close.
+func (b *Bot) onClose(ctx context.Context, cmd slack.SlashCommand, c closeCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageClose)
+	if !ok {
+		return
+	}
+	closed, entry, err := b.incidents.Close(ctx, inc.ID, cmd.UserID)
+	if b.refused(ctx, cmd, err, "close the incident", usageClose) {
+		return
+	}
+	b.log.Info("incident closed", "incident", closed.Ref(), "by", cmd.UserID)
+	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobClosed, closed, entry, b.clock.Now())); err != nil {
+		b.log.Warn("close not shown in Slack yet; the job queue will retry", "incident", closed.Ref(), "err", err)
+	}
+}
+
+// closedJob shows a closed incident: the header, its summary in the room,
+// and a line in the incidents channel.
+func (b *Bot) closedJob(ctx context.Context, j jobs.Job) error {
+	var p incident.ChangePayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading close job payload: %w", err))
+	}
+	inc, err := b.incidents.Incident(ctx, p.IncidentID)
+	if err != nil {
+		return err
+	}
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || !room.Ready {
+		return fmt.Errorf("%s has no room yet; showing the close later", inc.Ref())
+	}
+	if err := b.refreshRoom(ctx, inc, room); err != nil {
+		return err
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	text, blocks := summaryView(inc, incident.Summarize(inc, timeline))
+	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {
+		return err
+	}
+	channel, err := b.incidentsChannel(ctx)
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf(":lock: *%s* · %s · closed · <#%s>", inc.Ref(), escapeFit(inc.Title, 200), room.ChannelID)
+	return b.post(ctx, channel, inc.Ref()+" closed", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
 }
 
 // showChange runs the job that shows a change in Slack now; if Slack
@@ -88,17 +150,11 @@ func (b *Bot) onSeverity(ctx context.Context, cmd slack.SlashCommand, c severity
 	changed, entry, err := b.incidents.SetSeverity(ctx, incident.SeverityRequest{
 		IncidentID: inc.ID, Actor: cmd.UserID, Severity: c.Severity, Reason: c.Reason,
 	})
-	var fe *incident.FieldError
-	switch {
-	case errors.Is(err, incident.ErrNoChange):
+	if errors.Is(err, incident.ErrNoChange) {
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already.", inc.Ref(), c.Severity.Label()), usageSeverity)
 		return
-	case errors.As(err, &fe):
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usageSeverity)
-		return
-	case err != nil:
-		b.log.Error("changing severity", "incident", inc.Ref(), "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not change the severity ("+escape(err.Error())+"); nothing changed.", usageSeverity)
+	}
+	if b.refused(ctx, cmd, err, "change the severity", usageSeverity) {
 		return
 	}
 	b.log.Info("severity changed", "incident", changed.Ref(), "severity", changed.Severity.String(), "by", cmd.UserID)
@@ -220,14 +276,7 @@ func (b *Bot) onNote(ctx context.Context, cmd slack.SlashCommand, c noteCommand)
 		return
 	}
 	_, _, err := b.incidents.AddNote(ctx, inc.ID, cmd.UserID, c.Text)
-	var fe *incident.FieldError
-	switch {
-	case errors.As(err, &fe):
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usageNote)
-		return
-	case err != nil:
-		b.log.Error("adding a note", "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not add the note ("+escape(err.Error())+"); nothing was added.", usageNote)
+	if b.refused(ctx, cmd, err, "add the note", usageNote) {
 		return
 	}
 	b.reply(ctx, cmd.ChannelID, cmd.UserID, ":memo: Noted on the timeline of "+inc.Ref()+".", nil)

@@ -31,6 +31,8 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onSeverity(ctx, cmd, c)
 	case listCommand:
 		b.onList(ctx, cmd)
+	case closeCommand:
+		b.onClose(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

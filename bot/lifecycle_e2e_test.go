@@ -256,3 +256,36 @@ func TestList(t *testing.T) {
 		t.Errorf("list = %s\nwant the count, channel links and ages", got)
 	}
 }
+
+func TestClose(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("cache stampede sev2")
+	h.slash(alice, ch, "/incident", "close")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "INC-1 is investigating: it can be closed once resolved") {
+		t.Errorf("close before resolved answered %q", got)
+	}
+	h.clock.Advance(20 * time.Minute)
+	h.slash(alice, ch, "/incident", "status restored")
+	h.slash(alice, ch, "/incident", "note warmed the cache")
+	h.clock.Advance(40 * time.Minute)
+	h.slash(alice, ch, "/incident", "status resolved")
+	h.clock.Advance(time.Hour)
+	h.slash(alice, ch, "/incident", "close")
+
+	msgs := h.sim.Messages(ch)
+	golden(t, "summary.json", indentJSON(t, msgs[len(msgs)-1].Blocks))
+	if hdr := h.header(ch); !strings.Contains(hdr, `*Closed*\n<!date^`) {
+		t.Errorf("header does not show the close: %s", hdr)
+	}
+	ann := h.sim.Messages(h.sim.ChannelByName("incidents").ID)
+	if last := plainJSON(t, ann[len(ann)-1].Blocks); !strings.Contains(last, ":lock: *INC-1*") {
+		t.Errorf("incidents channel not told: %s", last)
+	}
+	for _, text := range []string{"close", "status investigating", "sev 1", "note too late"} {
+		h.slash(alice, ch, "/incident", text)
+		if got := h.lastEphemeral(alice); !strings.Contains(got, "INC-1 was closed on 2026-11-24 05:04 UTC: the incident is closed: it takes no more changes.") {
+			t.Errorf("/incident %s after close answered %q", text, got)
+		}
+	}
+}

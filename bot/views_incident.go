@@ -41,6 +41,9 @@ func headerView(inc *incident.Incident, reportedIn string) (text string, blocks 
 	if ttr, ok := inc.TimeToRestore(); ok {
 		fields = append(fields, mrkdwn("*Time to restore*\n"+durationText(ttr)))
 	}
+	if inc.Closed() {
+		fields = append(fields, mrkdwn("*Closed*\n"+slackDate(inc.ClosedAt)))
+	}
 	blocks = []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)),
 		slack.NewSectionBlock(nil, fields, nil),
@@ -107,6 +110,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident sev [INC-n] <1-4> [reason]` change the severity; lowering it needs a reason.",
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
+		"`/incident close [INC-n]` close a resolved incident and post its summary.",
 		"`/incident list` the incidents not yet resolved.",
 		"`/incident help` this message.",
 	}, "\n")

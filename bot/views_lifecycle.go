@@ -105,6 +105,42 @@ func listView(active []incident.Incident, channels map[int64]string, now time.Ti
 	return title, blocks
 }
 
+// summaryView is posted in the room when the incident closes.
+func summaryView(inc *incident.Incident, sum incident.Summary) (string, []slack.Block) {
+	restore := "never restored"
+	if sum.Restored {
+		restore = durationText(sum.TimeToRestore)
+	}
+	var tdos []string
+	for _, u := range sum.TDOs {
+		tdos = append(tdos, "<@"+u+">")
+	}
+	fields := []*slack.TextBlockObject{
+		mrkdwn("*Time to restore*\n" + restore),
+		mrkdwn("*Time to resolve*\n" + durationText(sum.TimeToResolve)),
+		mrkdwn("*Open for*\n" + durationText(sum.Duration)),
+		mrkdwn("*Technical duty officers*\n" + strings.Join(tdos, " → ")),
+		mrkdwn("*Timeline*\n" + strings.Join([]string{
+			count(sum.Counts[incident.EntryStatus], "status change"), count(sum.Counts[incident.EntryReopen], "reopen"),
+			count(sum.Counts[incident.EntrySeverity], "severity change"), count(sum.Counts[incident.EntryNote], "note"),
+		}, ", ")),
+	}
+	title := fmt.Sprintf("%s closed: %s", inc.Ref(), inc.Title)
+	return escapeFit(title, 3000), []slack.Block{
+		slack.NewHeaderBlock(plain(escapeFit(title, 150))),
+		slack.NewSectionBlock(nil, fields, nil),
+		slack.NewContextBlock("", mrkdwn("`/incident timeline` shows every entry; the postmortem starts from it.")),
+	}
+}
+
+// count says "1 note", "2 notes".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // page is one message of a long listing.
 type page struct {
 	text   string

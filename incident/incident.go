@@ -96,7 +96,13 @@ type Incident struct {
 	RestoredAt time.Time
 	// ResolvedAt is when the incident was last resolved; zero if it is not.
 	ResolvedAt time.Time
+	// ClosedAt is when the incident was closed; zero while it is not. A
+	// closed incident takes no more changes.
+	ClosedAt time.Time
 }
+
+// Closed reports whether the incident is closed.
+func (i *Incident) Closed() bool { return !i.ClosedAt.IsZero() }
 
 // TimeToRestore is how long customers were hurt: opened to restored. ok is
 // false while service is not restored.

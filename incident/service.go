@@ -166,6 +166,9 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 	}
 	now := s.clock.Now()
 	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
 		old := inc.Status
 		if old == req.Status {
 			return nil, fmt.Errorf("%s is %s already: %w", inc.Ref(), old, ErrNoChange)
@@ -222,6 +225,9 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 	}
 	now := s.clock.Now()
 	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
 		old := inc.Severity
 		switch {
 		case old == req.Severity:
@@ -256,6 +262,9 @@ func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text str
 	}
 	now := s.clock.Now()
 	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
 		acknowledge(inc, actor, now)
 		return []TimelineEntry{{At: now, Actor: actor, Kind: EntryNote, Text: text}}, nil
 	}, nil)
@@ -298,6 +307,74 @@ func (s *Service) Active(ctx context.Context) ([]Incident, error) {
 // Entry returns the timeline entry with this ID.
 func (s *Service) Entry(ctx context.Context, id int64) (TimelineEntry, error) {
 	return s.store.TimelineEntry(ctx, id)
+}
+
+// ErrClosed means the incident is closed and takes no more changes.
+var ErrClosed = errors.New("the incident is closed")
+
+// stillOpen returns an error wrapping ErrClosed if inc is closed.
+func stillOpen(inc *Incident) error {
+	if inc.Closed() {
+		return fmt.Errorf("%s was closed on %s: %w", inc.Ref(), inc.ClosedAt.Format("2006-01-02 15:04 UTC"), ErrClosed)
+	}
+	return nil
+}
+
+// JobClosed is the kind of the durable job that posts the summary of a
+// closed incident. Its payload is a ChangePayload.
+const JobClosed = "incident.closed"
+
+// Close closes a resolved incident. Closing before it is resolved is a
+// *FieldError for "status"; closing twice wraps ErrClosed.
+func (s *Service) Close(ctx context.Context, incidentID int64, actor string) (*Incident, TimelineEntry, error) {
+	now := s.clock.Now()
+	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
+		if inc.Status != StatusResolved {
+			return nil, &FieldError{"status", fmt.Sprintf("%s is %s: it can be closed once resolved (/incident status resolved)", inc.Ref(), inc.Status)}
+		}
+		inc.ClosedAt = now
+		acknowledge(inc, actor, now)
+		return []TimelineEntry{{At: now, Actor: actor, Kind: EntryClosed, Text: "Closed"}}, nil
+	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
+		return []jobs.Job{ChangeJob(JobClosed, inc, e[0], now)}
+	})
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
+// Summary is what a closed incident comes to.
+type Summary struct {
+	// TimeToRestore is opened to restored (ok false if never restored).
+	TimeToRestore time.Duration
+	Restored      bool
+	// TimeToResolve is opened to resolved; Duration opened to closed.
+	TimeToResolve time.Duration
+	Duration      time.Duration
+	// TDOs are the technical duty officers, in order.
+	TDOs []string
+	// Counts counts the timeline entries by kind.
+	Counts map[EntryKind]int
+}
+
+// Summarize sums up inc from its timeline.
+func Summarize(inc *Incident, timeline []TimelineEntry) Summary {
+	sum := Summary{TDOs: []string{inc.TDOID}, Counts: map[EntryKind]int{}}
+	sum.TimeToRestore, sum.Restored = inc.TimeToRestore()
+	if !inc.ResolvedAt.IsZero() {
+		sum.TimeToResolve = inc.ResolvedAt.Sub(inc.OpenedAt)
+	}
+	if inc.Closed() {
+		sum.Duration = inc.ClosedAt.Sub(inc.OpenedAt)
+	}
+	for _, e := range timeline {
+		sum.Counts[e.Kind]++
+	}
+	return sum
 }
 
 // acknowledge records the TDO's first action.

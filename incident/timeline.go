@@ -16,6 +16,7 @@ const (
 	EntryReopen   EntryKind = "reopen"
 	EntrySeverity EntryKind = "severity"
 	EntryNote     EntryKind = "note"
+	EntryClosed   EntryKind = "closed"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state

@@ -31,11 +31,12 @@ type incidentRow struct {
 	AckedAt     sql.NullTime   `db:"acknowledged_at"`
 	RestoredAt  sql.NullTime   `db:"restored_at"`
 	ResolvedAt  sql.NullTime   `db:"resolved_at"`
+	ClosedAt    sql.NullTime   `db:"closed_at"`
 }
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
 	reporter_id, tdo_id, reported_in, request_key, opened_at,
-	acknowledged_at, restored_at, resolved_at`
+	acknowledged_at, restored_at, resolved_at, closed_at`
 
 func (r incidentRow) incident() *incident.Incident {
 	var systems []string
@@ -49,6 +50,7 @@ func (r incidentRow) incident() *incident.Incident {
 		ReporterID: r.ReporterID, TDOID: r.TDOID, ReportedIn: r.ReportedIn,
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
 		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
+		ClosedAt: fromNullTime(r.ClosedAt),
 	}
 }
 
@@ -169,9 +171,9 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
-			acknowledged_at = ?, restored_at = ?, resolved_at = ? WHERE id = ?`),
+			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ? WHERE id = ?`),
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
-			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), inc.ID); err != nil {
+			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), inc.ID); err != nil {
 			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
 		}
 		for i := range entries {
