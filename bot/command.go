@@ -47,6 +47,13 @@ type severityCommand struct {
 	Reason   string
 }
 
+// tdoCommand hands leadership of an incident to User.
+type tdoCommand struct {
+	Number int64
+	User   string
+	Reason string
+}
+
 // closeCommand closes a resolved incident.
 type closeCommand struct{ Number int64 }
 
@@ -64,6 +71,7 @@ func (timelineCommand) incidentCommand() {}
 func (severityCommand) incidentCommand() {}
 func (listCommand) incidentCommand()     {}
 func (closeCommand) incidentCommand()    {}
+func (tdoCommand) incidentCommand()      {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -79,9 +87,13 @@ const (
 	usageStatus   = "/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]"
 	usageNote     = "/incident note [INC-n] <text>"
 	usageTimeline = "/incident timeline [INC-n]"
+	usageTDO      = "/incident tdo [INC-n] @user [reason]"
 	usageClose    = "/incident close [INC-n] (once resolved)"
 	usageSeverity = "/incident sev [INC-n] <1-4> [reason] (a reason is needed to lower it)"
 )
+
+// mention is a user mention as Slack sends it: <@U123> or <@U123|name>.
+var mention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$`)
 
 // incWord is an incident reference, "INC-12".
 var incWord = regexp.MustCompile(`(?i)^inc-([0-9]{1,12})$`)
@@ -114,6 +126,18 @@ func parseIncident(text string) (incidentCommand, error) {
 			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a severity: use 1 (worst), 2, 3 or 4.", truncate(word, 40)), Usage: usageSeverity}
 		}
 		return severityCommand{Number: number, Severity: sev, Reason: strings.TrimSpace(reason)}, nil
+	case "tdo", "lead", "handover":
+		number, rest := incidentRef(rest)
+		who, reason, _ := strings.Cut(rest, " ")
+		m := mention.FindStringSubmatch(who)
+		if m == nil {
+			problem := "Name the new technical duty officer with an @mention."
+			if who != "" {
+				problem = fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", truncate(escape(who), 40))
+			}
+			return nil, &usageError{Problem: problem, Usage: usageTDO}
+		}
+		return tdoCommand{Number: number, User: m[1], Reason: strings.TrimSpace(reason)}, nil
 	case "close":
 		number, rest := incidentRef(rest)
 		if rest != "" {

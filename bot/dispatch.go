@@ -115,14 +115,19 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 	}
 }
 
-// onBlockActions handles button clicks. No message of this version carries
-// buttons; a click on an old message is answered, not dropped.
+// onBlockActions handles button clicks. A click on a button this version
+// does not know is answered, not dropped.
 func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) {
 	for _, a := range cb.ActionCallback.BlockActions {
-		b.log.Info("button not handled by this version", "action_id", a.ActionID)
-	}
-	if cb.Channel.ID != "" {
-		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button is not handled by this version of sitrep.", "/incident help")
+		switch a.ActionID {
+		case actionTakeCommand:
+			b.onTakeCommand(ctx, cb, a)
+		default:
+			b.log.Info("button not handled by this version", "action_id", a.ActionID)
+			if cb.Channel.ID != "" {
+				b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button is not handled by this version of sitrep.", "/incident help")
+			}
+		}
 	}
 }
 

@@ -33,6 +33,8 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onList(ctx, cmd)
 	case closeCommand:
 		b.onClose(ctx, cmd, c)
+	case tdoCommand:
+		b.onHandOver(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

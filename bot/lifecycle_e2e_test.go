@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -287,5 +288,95 @@ func TestClose(t *testing.T) {
 		if got := h.lastEphemeral(alice); !strings.Contains(got, "INC-1 was closed on 2026-11-24 05:04 UTC: the incident is closed: it takes no more changes.") {
 			t.Errorf("/incident %s after close answered %q", text, got)
 		}
+	}
+}
+
+func TestHandOverByCommandBriefsTheNewTDO(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("replication lag sev2 systems:db")
+	h.clock.Advance(5 * time.Minute)
+	h.slash(alice, ch, "/incident", "note lag at 40s on replica 2")
+	h.clock.Advance(5 * time.Minute)
+	h.slash(alice, ch, "/incident", "tdo <@U0BOB|bob> knows the replication setup")
+
+	if !slices.Contains(h.sim.Members(ch), bob) {
+		t.Errorf("bob was not invited: members %v", h.sim.Members(ch))
+	}
+	if hdr := h.header(ch); !strings.Contains(hdr, `*Technical duty officer*\n<@U0BOB>`) {
+		t.Errorf("header does not name bob: %s", hdr)
+	}
+	if topic := h.sim.Topic(ch); !strings.Contains(topic, "TDO: Bob Dobbs") {
+		t.Errorf("topic %q does not name bob", topic)
+	}
+	msgs := h.sim.Messages(ch)
+	if last := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(last, ":crown: <@U0BOB> now leads INC-1 as technical duty officer (handed over by <@U0ALICE>)") ||
+		!strings.Contains(last, "knows the replication setup") {
+		t.Errorf("the room heard %s", last)
+	}
+	dm := h.sim.DirectChannel(bob)
+	if dm == "" || len(h.sim.Messages(dm)) != 1 {
+		t.Fatalf("bob got no brief by direct message")
+	}
+	golden(t, "brief.json", indentJSON(t, h.sim.Messages(dm)[0].Blocks))
+
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	last := timeline[len(timeline)-1]
+	if inc.TDOID != bob || last.Kind != incident.EntryTDO || last.Actor != alice || last.Subject != bob ||
+		last.Text != "Hand-off from U0ALICE: knows the replication setup" || !last.At.Equal(epoch.Add(10*time.Minute)) {
+		t.Errorf("recorded %+v, TDO %s", last, inc.TDOID)
+	}
+
+	for _, tc := range []struct{ text, want string }{
+		{"tdo bob", "`bob` is not a Slack mention"},
+		{"tdo", "Name the new technical duty officer"},
+		{"tdo <@U0NOBODY>", "There is no such user"},
+		{"tdo <@U0BOB>", "<@U0BOB> leads INC-1 already."},
+	} {
+		h.slash(alice, ch, "/incident", tc.text)
+		if got := h.lastEphemeral(alice); !strings.Contains(got, tc.want) {
+			t.Errorf("/incident %s answered %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
+func TestTakeCommandButton(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("login loop")
+	h.sim.Join(ch, bob)
+	header := h.sim.Messages(ch)[0]
+	click := func(user, channel string) {
+		t.Helper()
+		if _, err := h.sim.Click(h.ctx, user, channel, header.TS, "incident_take_command", ""); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+	}
+	click(bob, ch)
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	if inc.TDOID != bob {
+		t.Fatalf("TDO after bob took command = %s", inc.TDOID)
+	}
+	msgs := h.sim.Messages(ch)
+	if last := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(last, "<@U0BOB> now leads INC-1 as technical duty officer (took command)") {
+		t.Errorf("the room heard %s", last)
+	}
+	if dm := h.sim.DirectChannel(bob); dm == "" || !strings.Contains(plainJSON(t, h.sim.Messages(dm)[0].Blocks), "took command") {
+		t.Error("bob got no brief")
+	}
+	click(bob, ch)
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "<@U0BOB> leads INC-1 already.") {
+		t.Errorf("second click answered %q", got)
+	}
+	// Closed: the button is gone from the header, and an old copy refuses.
+	h.slash(bob, ch, "/incident", "status resolved")
+	h.slash(bob, ch, "/incident", "close")
+	if strings.Contains(h.header(ch), "incident_take_command") {
+		t.Error("a closed incident's header still offers Take command")
+	}
+	if _, err := h.sim.Click(h.ctx, alice, ch, header.TS, "incident_take_command", ""); err == nil {
+		t.Error("the simulator let alice click a button the header no longer has")
 	}
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -50,6 +51,10 @@ func headerView(inc *incident.Incident, reportedIn string) (text string, blocks 
 	}
 	if inc.Description != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(escape(inc.Description), 3000)), nil, nil))
+	}
+	if !inc.Closed() {
+		take := slack.NewButtonBlockElement(actionTakeCommand, strconv.FormatInt(inc.ID, 10), plain("Take command"))
+		blocks = append(blocks, slack.NewActionBlock("incident_actions", take))
 	}
 	ctx := "Type `/incident help` in this channel for what you can do."
 	if reportedIn != "" {
@@ -108,6 +113,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident open` with no title: a form to fill in.",
 		"`/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]` move the incident on; restored means customers are served again, resolved means it is over. Going back reopens it.",
 		"`/incident sev [INC-n] <1-4> [reason]` change the severity; lowering it needs a reason.",
+		"`/incident tdo [INC-n] @user [reason]` hand leadership to whoever knows the problem best; they are invited and briefed. The header's *Take command* button does the same for you.",
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
 		"`/incident close [INC-n]` close a resolved incident and post its summary.",

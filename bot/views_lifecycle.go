@@ -159,7 +159,7 @@ func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry) []p
 	var sections []string
 	var cur strings.Builder
 	for _, e := range timeline {
-		line := fmt.Sprintf("`%s` *%s* <@%s> %s", clockText(e.At), e.Kind, e.Actor, escapeFit(e.Text, 2500))
+		line := entryLine(e)
 		if cur.Len() > 0 && cur.Len()+1+len(line) > timelineSectionChars {
 			sections = append(sections, cur.String())
 			cur.Reset()
@@ -187,6 +187,74 @@ func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry) []p
 		out = append(out, page{text: title, blocks: blocks})
 	}
 	return out
+}
+
+// entryLine renders one timeline entry: time, kind, who, what.
+func entryLine(e incident.TimelineEntry) string {
+	if e.Kind == incident.EntryTDO {
+		line := fmt.Sprintf("`%s` *tdo* <@%s> handed over to <@%s>", clockText(e.At), e.Actor, e.Subject)
+		if _, reason, ok := strings.Cut(e.Text, ": "); ok {
+			line += ": " + escapeFit(reason, 2500)
+		}
+		return line
+	}
+	return fmt.Sprintf("`%s` *%s* <@%s> %s", clockText(e.At), e.Kind, e.Actor, escapeFit(e.Text, 2500))
+}
+
+// handOffLineView is the line the room hears when leadership moves.
+func handOffLineView(inc *incident.Incident, e incident.TimelineEntry) (string, []slack.Block) {
+	line := fmt.Sprintf(":crown: <@%s> now leads %s as technical duty officer", e.Subject, inc.Ref())
+	if e.Actor == e.Subject {
+		line += " (took command)"
+	} else {
+		line += fmt.Sprintf(" (handed over by <@%s>)", e.Actor)
+	}
+	if _, reason, ok := strings.Cut(e.Text, ": "); ok && reason != "took command" {
+		line += "\n>" + escapeFit(reason, 2500)
+	}
+	return inc.Ref() + " has a new technical duty officer", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+}
+
+// briefView is the direct message that briefs a new TDO: where the incident
+// stands and its latest timeline.
+func briefView(inc *incident.Incident, e incident.TimelineEntry, channelID string, timeline []incident.TimelineEntry, now time.Time) (string, []slack.Block) {
+	title := escapeFit(fmt.Sprintf("You now lead %s: %s", inc.Ref(), inc.Title), 150)
+	systems := "none named"
+	if len(inc.Systems) > 0 {
+		systems = escape(strings.Join(inc.Systems, ", "))
+	}
+	why := "took command"
+	if e.Actor != e.Subject {
+		why = "handed over by <@" + e.Actor + ">"
+	}
+	if _, reason, ok := strings.Cut(e.Text, ": "); ok && reason != "took command" {
+		why += ": " + escapeFit(reason, 1500)
+	}
+	fields := []*slack.TextBlockObject{
+		mrkdwn("*Status*\n" + inc.Status.Label()),
+		mrkdwn("*Severity*\n" + inc.Severity.Label()),
+		mrkdwn("*Systems*\n" + systems),
+		mrkdwn("*Open for*\n" + durationText(now.Sub(inc.OpenedAt))),
+		mrkdwn("*Channel*\n<#" + channelID + ">"),
+		mrkdwn("*Why you*\n" + why),
+	}
+	start := max(0, len(timeline)-briefEntries)
+	var lines []string
+	for _, t := range timeline[start:] {
+		lines = append(lines, entryLine(t))
+	}
+	// Lines are escaped already; drop the oldest until the section fits.
+	for len(lines) > 1 && len(strings.Join(lines, "\n")) > timelineSectionChars-40 {
+		lines = lines[1:]
+	}
+	recent := fmt.Sprintf("*Last %d timeline entries*\n", len(lines)) + strings.Join(lines, "\n")
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plain(title)),
+		slack.NewSectionBlock(nil, fields, nil),
+		slack.NewSectionBlock(mrkdwn(recent), nil, nil),
+		slack.NewContextBlock("", mrkdwn("You lead until you hand over: `/incident tdo @someone [reason]`. The whole timeline: `/incident timeline`.")),
+	}
+	return title, blocks
 }
 
 // clockText shows t as a time of day in each reader's time zone.

@@ -333,3 +333,41 @@ func TestSetSeverity(t *testing.T) {
 		t.Errorf("severity 9 = %v", err)
 	}
 }
+
+func TestHandOverAndSummary(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
+	svc := NewService(&memStore{}, clk)
+	ctx := context.Background()
+	inc, _, _ := svc.Open(ctx, OpenRequest{Title: "db", Reporter: "UREP"})
+	clk.Advance(time.Minute)
+	// Someone else takes command: the new TDO's own action acknowledges.
+	got, e, err := svc.HandOver(ctx, HandOverRequest{IncidentID: inc.ID, Actor: "UDBA", To: "UDBA", Reason: "I know this db"})
+	if err != nil || got.TDOID != "UDBA" || e.Kind != EntryTDO || e.Subject != "UDBA" || e.Text != "Hand-off from UREP: I know this db" {
+		t.Fatalf("take command = %+v, %+v, %v", got, e, err)
+	}
+	if !got.AcknowledgedAt.Equal(clk.Now()) {
+		t.Errorf("acknowledged at %v, want now", got.AcknowledgedAt)
+	}
+	if _, _, err := svc.HandOver(ctx, HandOverRequest{IncidentID: inc.ID, Actor: "UX", To: "UDBA"}); !errors.Is(err, ErrNoChange) {
+		t.Errorf("hand-off to the TDO = %v, want ErrNoChange", err)
+	}
+	var fe *FieldError
+	if _, _, err := svc.HandOver(ctx, HandOverRequest{IncidentID: inc.ID, Actor: "UX"}); !errors.As(err, &fe) {
+		t.Errorf("hand-off to nobody = %v", err)
+	}
+	svc.HandOver(ctx, HandOverRequest{IncidentID: inc.ID, Actor: "UDBA", To: "UNET"})
+	svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UNET", Status: StatusResolved})
+	closed, _, err := svc.Close(ctx, inc.ID, "UNET")
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeline, _ := svc.Timeline(ctx, closed)
+	sum := Summarize(closed, timeline)
+	if diff := cmp.Diff([]string{"UREP", "UDBA", "UNET"}, sum.TDOs); diff != "" {
+		t.Errorf("TDO chain (-want +got):\n%s", diff)
+	}
+	if _, _, err := svc.HandOver(ctx, HandOverRequest{IncidentID: inc.ID, Actor: "UX", To: "UY"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("hand-off after close = %v, want ErrClosed", err)
+	}
+}

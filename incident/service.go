@@ -320,6 +320,61 @@ func stillOpen(inc *Incident) error {
 	return nil
 }
 
+// JobHandedOver is the kind of the durable job that shows a hand-off: the
+// new TDO invited and briefed, the room told. Its payload is a
+// ChangePayload.
+const JobHandedOver = "incident.handed_over"
+
+// handOffPrefix begins a hand-off entry's text, followed by the old TDO.
+const handOffPrefix = "Hand-off from "
+
+// HandOverRequest asks to make To the incident's TDO.
+type HandOverRequest struct {
+	IncidentID int64
+	// Actor is who hands over: the TDO, or anyone taking command.
+	Actor string
+	To    string
+	// Reason says why To should lead (deference to expertise); optional.
+	Reason string
+}
+
+// HandOver makes req.To the incident's technical duty officer and records
+// who did it, from whom, and why. The incident always has exactly one TDO.
+func (s *Service) HandOver(ctx context.Context, req HandOverRequest) (*Incident, TimelineEntry, error) {
+	if req.To == "" {
+		return nil, TimelineEntry{}, &FieldError{"tdo", "name the new technical duty officer, e.g. @alice"}
+	}
+	req.Reason = NormalizeTitle(req.Reason)
+	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
+		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
+	}
+	now := s.clock.Now()
+	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
+		if inc.TDOID == req.To {
+			return nil, fmt.Errorf("%s already leads %s: %w", req.To, inc.Ref(), ErrNoChange)
+		}
+		acknowledge(inc, req.Actor, now)
+		old := inc.TDOID
+		inc.TDOID = req.To
+		// The new TDO taking over acknowledges too.
+		acknowledge(inc, req.Actor, now)
+		text := handOffPrefix + old
+		if req.Reason != "" {
+			text += ": " + req.Reason
+		}
+		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: EntryTDO, Subject: req.To, Text: text}}, nil
+	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
+		return []jobs.Job{ChangeJob(JobHandedOver, inc, e[0], now)}
+	})
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
 // JobClosed is the kind of the durable job that posts the summary of a
 // closed incident. Its payload is a ChangePayload.
 const JobClosed = "incident.closed"
@@ -363,7 +418,14 @@ type Summary struct {
 
 // Summarize sums up inc from its timeline.
 func Summarize(inc *Incident, timeline []TimelineEntry) Summary {
-	sum := Summary{TDOs: []string{inc.TDOID}, Counts: map[EntryKind]int{}}
+	first := inc.TDOID
+	for _, e := range timeline {
+		if e.Kind == EntryTDO {
+			first, _ = strings.CutPrefix(strings.SplitN(e.Text, ":", 2)[0], handOffPrefix)
+			break
+		}
+	}
+	sum := Summary{TDOs: []string{first}, Counts: map[EntryKind]int{}}
 	sum.TimeToRestore, sum.Restored = inc.TimeToRestore()
 	if !inc.ResolvedAt.IsZero() {
 		sum.TimeToResolve = inc.ResolvedAt.Sub(inc.OpenedAt)
@@ -373,6 +435,9 @@ func Summarize(inc *Incident, timeline []TimelineEntry) Summary {
 	}
 	for _, e := range timeline {
 		sum.Counts[e.Kind]++
+		if e.Kind == EntryTDO {
+			sum.TDOs = append(sum.TDOs, e.Subject)
+		}
 	}
 	return sum
 }

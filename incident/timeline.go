@@ -17,6 +17,7 @@ const (
 	EntrySeverity EntryKind = "severity"
 	EntryNote     EntryKind = "note"
 	EntryClosed   EntryKind = "closed"
+	EntryTDO      EntryKind = "tdo"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state
@@ -28,7 +29,10 @@ type TimelineEntry struct {
 	// Actor is the chat user who did it.
 	Actor string
 	Kind  EntryKind
-	Text  string
+	// Subject is the chat user the entry is about, if any: the new TDO of
+	// a hand-off.
+	Subject string
+	Text    string
 }
 
 // statusOrder ranks the statuses; going to a lower rank is a reopen.

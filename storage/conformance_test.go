@@ -432,7 +432,7 @@ func testUpdateIncident(t *testing.T, s *storage.Store) {
 		i.ClosedAt = restored.Add(time.Hour)
 		return []incident.TimelineEntry{
 			{At: restored, Actor: "U1", Kind: incident.EntryStatus, Text: "Status investigating → restored"},
-			{At: restored, Actor: "U2", Kind: incident.EntryNote, Text: "rolled back"},
+			{At: restored, Actor: "U2", Kind: incident.EntryTDO, Subject: "U3", Text: "knows the db"},
 		}, nil
 	}, func(i *incident.Incident, e []incident.TimelineEntry) []jobs.Job {
 		return []jobs.Job{{Kind: "incident.status_changed", Key: fmt.Sprintf("sc:%d", e[0].ID), DueAt: restored}}

@@ -179,8 +179,8 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		for i := range entries {
 			e := &entries[i]
 			e.IncidentID, e.At = inc.ID, ts(e.At)
-			if err := tx.GetContext(ctx, &e.ID, tx.Rebind(`INSERT INTO timeline_entries (incident_id, at, actor, kind, text)
-				VALUES (?, ?, ?, ?, ?) RETURNING id`), e.IncidentID, e.At, e.Actor, string(e.Kind), e.Text); err != nil {
+			if err := tx.GetContext(ctx, &e.ID, tx.Rebind(`INSERT INTO timeline_entries (incident_id, at, actor, kind, subject, text)
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`), e.IncidentID, e.At, e.Actor, string(e.Kind), e.Subject, e.Text); err != nil {
 				return fmt.Errorf("adding to the timeline of %s: %w", inc.Ref(), err)
 			}
 		}
@@ -207,14 +207,15 @@ type entryRow struct {
 	At         time.Time `db:"at"`
 	Actor      string    `db:"actor"`
 	Kind       string    `db:"kind"`
+	Subject    string    `db:"subject"`
 	Text       string    `db:"text"`
 }
 
-const entryColumns = `id, incident_id, at, actor, kind, text`
+const entryColumns = `id, incident_id, at, actor, kind, subject, text`
 
 func (r entryRow) entry() incident.TimelineEntry {
 	return incident.TimelineEntry{ID: r.ID, IncidentID: r.IncidentID, At: r.At.UTC(), Actor: r.Actor,
-		Kind: incident.EntryKind(r.Kind), Text: r.Text}
+		Kind: incident.EntryKind(r.Kind), Subject: r.Subject, Text: r.Text}
 }
 
 // Timeline implements incident.Store.

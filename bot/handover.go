@@ -1,0 +1,131 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// actionTakeCommand is the header button that makes the clicker the TDO.
+const actionTakeCommand = "incident_take_command"
+
+// briefEntries is how many timeline entries the brief to a new TDO shows.
+const briefEntries = 10
+
+// onHandOver handles /incident tdo @user [reason].
+func (b *Bot) onHandOver(ctx context.Context, cmd slack.SlashCommand, c tdoCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageTDO)
+	if !ok {
+		return
+	}
+	if _, err := b.lookupUser(ctx, c.User); err != nil {
+		problem := "sitrep could not look that person up (" + escape(err.Error()) + ")."
+		if slackCode(err) == "user_not_found" {
+			problem = "There is no such user in this workspace."
+		}
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, problem, usageTDO)
+		return
+	}
+	b.handOver(ctx, cmd.ChannelID, cmd.UserID, incident.HandOverRequest{
+		IncidentID: inc.ID, Actor: cmd.UserID, To: c.User, Reason: c.Reason,
+	}, inc)
+}
+
+// handOver records a hand-off and shows it, answering actor privately in
+// channel when it is refused.
+func (b *Bot) handOver(ctx context.Context, channel, actor string, req incident.HandOverRequest, inc *incident.Incident) {
+	changed, entry, err := b.incidents.HandOver(ctx, req)
+	if errors.Is(err, incident.ErrNoChange) {
+		b.replyUsage(ctx, channel, actor, fmt.Sprintf("<@%s> leads %s already.", req.To, inc.Ref()), usageTDO)
+		return
+	}
+	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: actor}, err, "hand over", usageTDO) {
+		return
+	}
+	b.log.Info("TDO handed over", "incident", changed.Ref(), "to", req.To, "by", actor)
+	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobHandedOver, changed, entry, b.clock.Now())); err != nil {
+		b.log.Warn("hand-off not shown in Slack yet; the job queue will retry", "incident", changed.Ref(), "err", err)
+	}
+}
+
+// onTakeCommand handles the Take command button: the clicker becomes TDO.
+func (b *Bot) onTakeCommand(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
+	id, err := strconv.ParseInt(a.Value, 10, 64)
+	var inc *incident.Incident
+	if err == nil {
+		inc, err = b.incidents.Incident(ctx, id)
+	}
+	if err != nil {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button belongs to an incident sitrep cannot find.", "/incident list")
+		return
+	}
+	if room, err := b.rooms.Room(ctx, inc.ID); err != nil || room.ChannelID != cb.Channel.ID {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Take command from the header in the incident's own channel.", usageTDO)
+		return
+	}
+	b.handOver(ctx, cb.Channel.ID, cb.User.ID, incident.HandOverRequest{
+		IncidentID: inc.ID, Actor: cb.User.ID, To: cb.User.ID, Reason: "took command",
+	}, inc)
+}
+
+// handedOverJob shows a hand-off: the new TDO is invited and briefed by
+// direct message, the header and topic re-rendered, the room told.
+func (b *Bot) handedOverJob(ctx context.Context, j jobs.Job) error {
+	var p incident.ChangePayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading hand-off job payload: %w", err))
+	}
+	inc, err := b.incidents.Incident(ctx, p.IncidentID)
+	if err != nil {
+		return err
+	}
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || !room.Ready {
+		return fmt.Errorf("%s has no room yet; showing the hand-off later", inc.Ref())
+	}
+	entry, err := b.entry(ctx, inc, p.EntryID)
+	if err != nil {
+		return err
+	}
+	err = b.slack.do(ctx, "conversations.invite", func(ctx context.Context) error {
+		_, err := b.api.InviteUsersToConversationContext(ctx, room.ChannelID, entry.Subject)
+		return err
+	})
+	if c := slackCode(err); err != nil && c != "already_in_channel" && c != "cant_invite_self" {
+		return err
+	}
+	if err := b.refreshRoom(ctx, inc, room); err != nil {
+		return err
+	}
+	text, blocks := handOffLineView(inc, entry)
+	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {
+		return err
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	text, blocks = briefView(inc, entry, room.ChannelID, timeline, b.clock.Now())
+	return b.post(ctx, entry.Subject, text, blocks) // a user ID posts to the direct message
+}
+
+// lookupUser returns a user's name, checking that the user exists.
+func (b *Bot) lookupUser(ctx context.Context, id string) (string, error) {
+	var user *slack.User
+	err := b.slack.do(ctx, "users.info", func(ctx context.Context) error {
+		var err error
+		user, err = b.api.GetUserInfoContext(ctx, id)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return user.RealName, nil
+}
