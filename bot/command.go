@@ -54,6 +54,13 @@ type tdoCommand struct {
 	Reason string
 }
 
+// roleCommand gives a role to User.
+type roleCommand struct {
+	Number int64
+	Role   incident.Role
+	User   string
+}
+
 // closeCommand closes a resolved incident.
 type closeCommand struct{ Number int64 }
 
@@ -72,6 +79,7 @@ func (severityCommand) incidentCommand() {}
 func (listCommand) incidentCommand()     {}
 func (closeCommand) incidentCommand()    {}
 func (tdoCommand) incidentCommand()      {}
+func (roleCommand) incidentCommand()     {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -87,6 +95,7 @@ const (
 	usageStatus   = "/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]"
 	usageNote     = "/incident note [INC-n] <text>"
 	usageTimeline = "/incident timeline [INC-n]"
+	usageRole     = "/incident role [INC-n] <comms|scribe> @user"
 	usageTDO      = "/incident tdo [INC-n] @user [reason]"
 	usageClose    = "/incident close [INC-n] (once resolved)"
 	usageSeverity = "/incident sev [INC-n] <1-4> [reason] (a reason is needed to lower it)"
@@ -138,6 +147,21 @@ func parseIncident(text string) (incidentCommand, error) {
 			return nil, &usageError{Problem: problem, Usage: usageTDO}
 		}
 		return tdoCommand{Number: number, User: m[1], Reason: strings.TrimSpace(reason)}, nil
+	case "role":
+		number, rest := incidentRef(rest)
+		fields := strings.Fields(rest)
+		if len(fields) != 2 {
+			return nil, &usageError{Problem: "Name a role and a person: `comms @alice`.", Usage: usageRole}
+		}
+		role, err := incident.ParseRole(fields[0])
+		if err != nil {
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a role: use comms (keeps customers and stakeholders told) or scribe (keeps the timeline).", truncate(escape(fields[0]), 40)), Usage: usageRole}
+		}
+		m := mention.FindStringSubmatch(fields[1])
+		if m == nil {
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", truncate(escape(fields[1]), 40)), Usage: usageRole}
+		}
+		return roleCommand{Number: number, Role: role, User: m[1]}, nil
 	case "close":
 		number, rest := incidentRef(rest)
 		if rest != "" {

@@ -19,18 +19,42 @@ const actionTakeCommand = "incident_take_command"
 // briefEntries is how many timeline entries the brief to a new TDO shows.
 const briefEntries = 10
 
-// onHandOver handles /incident tdo @user [reason].
-func (b *Bot) onHandOver(ctx context.Context, cmd slack.SlashCommand, c tdoCommand) {
-	inc, ok := b.findIncident(ctx, cmd, c.Number, usageTDO)
-	if !ok {
-		return
-	}
-	if _, err := b.lookupUser(ctx, c.User); err != nil {
+// knownUser checks that user exists, answering the asker if not.
+func (b *Bot) knownUser(ctx context.Context, cmd slack.SlashCommand, user, usage string) bool {
+	if _, err := b.lookupUser(ctx, user); err != nil {
 		problem := "sitrep could not look that person up (" + escape(err.Error()) + ")."
 		if slackCode(err) == "user_not_found" {
 			problem = "There is no such user in this workspace."
 		}
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, problem, usageTDO)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, problem, usage)
+		return false
+	}
+	return true
+}
+
+// onRole handles /incident role <comms|scribe> @user.
+func (b *Bot) onRole(ctx context.Context, cmd slack.SlashCommand, c roleCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageRole)
+	if !ok || !b.knownUser(ctx, cmd, c.User, usageRole) {
+		return
+	}
+	changed, entry, err := b.incidents.AssignRole(ctx, incident.RoleRequest{IncidentID: inc.ID, Actor: cmd.UserID, Role: c.Role, User: c.User})
+	if errors.Is(err, incident.ErrNoChange) {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("<@%s> is %s of %s already.", c.User, c.Role, inc.Ref()), usageRole)
+		return
+	}
+	if b.refused(ctx, cmd, err, "give the role", usageRole) {
+		return
+	}
+	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobRoleAssigned, changed, entry, b.clock.Now())); err != nil {
+		b.log.Warn("role not shown in Slack yet; the job queue will retry", "incident", changed.Ref(), "err", err)
+	}
+}
+
+// onHandOver handles /incident tdo @user [reason].
+func (b *Bot) onHandOver(ctx context.Context, cmd slack.SlashCommand, c tdoCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageTDO)
+	if !ok || !b.knownUser(ctx, cmd, c.User, usageTDO) {
 		return
 	}
 	b.handOver(ctx, cmd.ChannelID, cmd.UserID, incident.HandOverRequest{
@@ -75,9 +99,10 @@ func (b *Bot) onTakeCommand(ctx context.Context, cb slack.InteractionCallback, a
 	}, inc)
 }
 
-// handedOverJob shows a hand-off: the new TDO is invited and briefed by
-// direct message, the header and topic re-rendered, the room told.
-func (b *Bot) handedOverJob(ctx context.Context, j jobs.Job) error {
+// peopleChangedJob shows a hand-off or a role given: the person is invited,
+// the header and topic re-rendered, the room told; a new TDO is also briefed
+// by direct message.
+func (b *Bot) peopleChangedJob(ctx context.Context, j jobs.Job) error {
 	var p incident.ChangePayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("reading hand-off job payload: %w", err))
@@ -103,6 +128,10 @@ func (b *Bot) handedOverJob(ctx context.Context, j jobs.Job) error {
 	}
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
+	}
+	if entry.Kind == incident.EntryRole {
+		line := fmt.Sprintf(":busts_in_silhouette: <@%s> is now *%s* for %s (set by <@%s>)", entry.Subject, entry.Text, inc.Ref(), entry.Actor)
+		return b.post(ctx, room.ChannelID, line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
 	}
 	text, blocks := handOffLineView(inc, entry)
 	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {

@@ -35,6 +35,8 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onClose(ctx, cmd, c)
 	case tdoCommand:
 		b.onHandOver(ctx, cmd, c)
+	case roleCommand:
+		b.onRole(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

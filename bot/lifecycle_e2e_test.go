@@ -380,3 +380,41 @@ func TestTakeCommandButton(t *testing.T) {
 		t.Error("the simulator let alice click a button the header no longer has")
 	}
 }
+
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("emails delayed")
+	h.slash(alice, ch, "/incident", "role comms <@U0BOB|bob>")
+	h.slash(alice, ch, "/incident", "role scribe <@U0ALICE>")
+	if !slices.Contains(h.sim.Members(ch), bob) {
+		t.Errorf("comms holder not invited: %v", h.sim.Members(ch))
+	}
+	hdr := h.header(ch)
+	for _, want := range []string{`*Comms*\n<@U0BOB>`, `*Scribe*\n<@U0ALICE>`} {
+		if !strings.Contains(hdr, want) {
+			t.Errorf("header lacks %s: %s", want, hdr)
+		}
+	}
+	msgs := h.sim.Messages(ch)
+	if got := plainJSON(t, msgs[len(msgs)-2].Blocks); !strings.Contains(got, "<@U0BOB> is now *comms* for INC-1 (set by <@U0ALICE>)") {
+		t.Errorf("room heard %s", got)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"role boss <@U0BOB>", "`boss` is not a role"},
+		{"role comms bob", "`bob` is not a Slack mention"},
+		{"role comms", "Name a role and a person"},
+		{"role comms <@U0GHOST>", "There is no such user"},
+		{"role comms <@U0BOB>", "<@U0BOB> is comms of INC-1 already."},
+	} {
+		h.slash(alice, ch, "/incident", tc.text)
+		if got := h.lastEphemeral(alice); !strings.Contains(got, tc.want) {
+			t.Errorf("/incident %s answered %q, want %q", tc.text, got, tc.want)
+		}
+	}
+	// A hand-off brief names the roles.
+	h.slash(alice, ch, "/incident", "tdo <@U0BOB>")
+	if brief := plainJSON(t, h.sim.Messages(h.sim.DirectChannel(bob))[0].Blocks); !strings.Contains(brief, `*Roles*\ncomms <@U0BOB>, scribe <@U0ALICE>`) {
+		t.Errorf("brief lacks the roles: %s", brief)
+	}
+}

@@ -39,6 +39,11 @@ func headerView(inc *incident.Incident, reportedIn string) (text string, blocks 
 		mrkdwn("*Opened*\n" + slackDate(inc.OpenedAt)),
 		mrkdwn("*Reported by*\n<@" + inc.ReporterID + ">"),
 	}
+	for _, role := range incident.Roles() {
+		if u := inc.Roles[role]; u != "" {
+			fields = append(fields, mrkdwn("*"+capitalize(string(role))+"*\n<@"+u+">"))
+		}
+	}
 	if ttr, ok := inc.TimeToRestore(); ok {
 		fields = append(fields, mrkdwn("*Time to restore*\n"+durationText(ttr)))
 	}
@@ -114,6 +119,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]` move the incident on; restored means customers are served again, resolved means it is over. Going back reopens it.",
 		"`/incident sev [INC-n] <1-4> [reason]` change the severity; lowering it needs a reason.",
 		"`/incident tdo [INC-n] @user [reason]` hand leadership to whoever knows the problem best; they are invited and briefed. The header's *Take command* button does the same for you.",
+		"`/incident role [INC-n] <comms|scribe> @user` give a role: comms keeps customers and stakeholders told, the scribe keeps the timeline.",
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
 		"`/incident close [INC-n]` close a resolved incident and post its summary.",

@@ -191,6 +191,9 @@ func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry) []p
 
 // entryLine renders one timeline entry: time, kind, who, what.
 func entryLine(e incident.TimelineEntry) string {
+	if e.Kind == incident.EntryRole {
+		return fmt.Sprintf("`%s` *role* <@%s> made <@%s> %s", clockText(e.At), e.Actor, e.Subject, escape(e.Text))
+	}
 	if e.Kind == incident.EntryTDO {
 		line := fmt.Sprintf("`%s` *tdo* <@%s> handed over to <@%s>", clockText(e.At), e.Actor, e.Subject)
 		if _, reason, ok := strings.Cut(e.Text, ": "); ok {
@@ -237,6 +240,15 @@ func briefView(inc *incident.Incident, e incident.TimelineEntry, channelID strin
 		mrkdwn("*Open for*\n" + durationText(now.Sub(inc.OpenedAt))),
 		mrkdwn("*Channel*\n<#" + channelID + ">"),
 		mrkdwn("*Why you*\n" + why),
+	}
+	var roles []string
+	for _, role := range incident.Roles() {
+		if u := inc.Roles[role]; u != "" {
+			roles = append(roles, string(role)+" <@"+u+">")
+		}
+	}
+	if len(roles) > 0 {
+		fields = append(fields, mrkdwn("*Roles*\n"+strings.Join(roles, ", ")))
 	}
 	start := max(0, len(timeline)-briefEntries)
 	var lines []string

@@ -96,9 +96,35 @@ type Incident struct {
 	RestoredAt time.Time
 	// ResolvedAt is when the incident was last resolved; zero if it is not.
 	ResolvedAt time.Time
+	// Roles maps each role held to its holder's chat user ID.
+	Roles map[Role]string
 	// ClosedAt is when the incident was closed; zero while it is not. A
 	// closed incident takes no more changes.
 	ClosedAt time.Time
+}
+
+// Role is a job someone does for the incident besides leading it.
+type Role string
+
+// The roles. Comms keeps customers and stakeholders informed; the scribe
+// keeps the timeline.
+const (
+	RoleComms  Role = "comms"
+	RoleScribe Role = "scribe"
+)
+
+// Roles lists the roles in display order.
+func Roles() []Role { return []Role{RoleComms, RoleScribe} }
+
+// ParseRole reads a role name, case-insensitive.
+func ParseRole(text string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(text)))
+	for _, known := range Roles() {
+		if r == known {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("%q is not a role: use comms or scribe", text)
 }
 
 // Closed reports whether the incident is closed.

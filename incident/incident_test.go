@@ -371,3 +371,25 @@ func TestHandOverAndSummary(t *testing.T) {
 		t.Errorf("hand-off after close = %v, want ErrClosed", err)
 	}
 }
+
+func TestAssignRole(t *testing.T) {
+	t.Parallel()
+	svc := NewService(&memStore{}, clock.NewFake(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)))
+	ctx := context.Background()
+	inc, _, _ := svc.Open(ctx, OpenRequest{Title: "x", Reporter: "U1"})
+	got, e, err := svc.AssignRole(ctx, RoleRequest{IncidentID: inc.ID, Actor: "U1", Role: RoleComms, User: "U2"})
+	if err != nil || got.Roles[RoleComms] != "U2" || e.Kind != EntryRole || e.Subject != "U2" || e.Text != "comms" {
+		t.Fatalf("assign = %+v, %+v, %v", got, e, err)
+	}
+	got, _, _ = svc.AssignRole(ctx, RoleRequest{IncidentID: inc.ID, Actor: "U1", Role: RoleComms, User: "U3"})
+	if got.Roles[RoleComms] != "U3" {
+		t.Errorf("reassign: comms = %s, want U3", got.Roles[RoleComms])
+	}
+	if _, _, err := svc.AssignRole(ctx, RoleRequest{IncidentID: inc.ID, Actor: "U1", Role: RoleComms, User: "U3"}); !errors.Is(err, ErrNoChange) {
+		t.Errorf("same holder = %v, want ErrNoChange", err)
+	}
+	var fe *FieldError
+	if _, _, err := svc.AssignRole(ctx, RoleRequest{IncidentID: inc.ID, Actor: "U1", Role: "boss", User: "U3"}); !errors.As(err, &fe) || fe.Field != "role" {
+		t.Errorf("unknown role = %v", err)
+	}
+}

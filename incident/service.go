@@ -375,6 +375,50 @@ func (s *Service) HandOver(ctx context.Context, req HandOverRequest) (*Incident,
 	return inc, entries[0], nil
 }
 
+// JobRoleAssigned is the kind of the durable job that shows a role given:
+// the holder invited, the header updated, the room told. Its payload is a
+// ChangePayload.
+const JobRoleAssigned = "incident.role_assigned"
+
+// RoleRequest asks to give Role to User.
+type RoleRequest struct {
+	IncidentID int64
+	Actor      string
+	Role       Role
+	User       string
+}
+
+// AssignRole gives a role to a person, replacing its holder, and records it.
+func (s *Service) AssignRole(ctx context.Context, req RoleRequest) (*Incident, TimelineEntry, error) {
+	if _, err := ParseRole(string(req.Role)); err != nil {
+		return nil, TimelineEntry{}, &FieldError{"role", err.Error()}
+	}
+	if req.User == "" {
+		return nil, TimelineEntry{}, &FieldError{"user", "name who takes the role, e.g. @alice"}
+	}
+	now := s.clock.Now()
+	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
+		if inc.Roles[req.Role] == req.User {
+			return nil, fmt.Errorf("%s is %s of %s already: %w", req.User, req.Role, inc.Ref(), ErrNoChange)
+		}
+		if inc.Roles == nil {
+			inc.Roles = map[Role]string{}
+		}
+		inc.Roles[req.Role] = req.User
+		acknowledge(inc, req.Actor, now)
+		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: EntryRole, Subject: req.User, Text: string(req.Role)}}, nil
+	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
+		return []jobs.Job{ChangeJob(JobRoleAssigned, inc, e[0], now)}
+	})
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
 // JobClosed is the kind of the durable job that posts the summary of a
 // closed incident. Its payload is a ChangePayload.
 const JobClosed = "incident.closed"

@@ -18,6 +18,7 @@ const (
 	EntryNote     EntryKind = "note"
 	EntryClosed   EntryKind = "closed"
 	EntryTDO      EntryKind = "tdo"
+	EntryRole     EntryKind = "role"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state

@@ -430,6 +430,7 @@ func testUpdateIncident(t *testing.T, s *storage.Store) {
 	got, entries, err := s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
 		i.Status, i.RestoredAt, i.AcknowledgedAt, i.Severity = incident.StatusRestored, restored, t0.Add(time.Minute), incident.Sev1
 		i.ClosedAt = restored.Add(time.Hour)
+		i.Roles = map[incident.Role]string{incident.RoleComms: "U7", incident.RoleScribe: "U8"}
 		return []incident.TimelineEntry{
 			{At: restored, Actor: "U1", Kind: incident.EntryStatus, Text: "Status investigating → restored"},
 			{At: restored, Actor: "U2", Kind: incident.EntryTDO, Subject: "U3", Text: "knows the db"},
@@ -448,7 +449,8 @@ func testUpdateIncident(t *testing.T, s *storage.Store) {
 		t.Errorf("returned and stored incident differ (-returned +stored):\n%s", diff)
 	}
 	if read.Status != incident.StatusRestored || !read.RestoredAt.Equal(restored) || read.Severity != incident.Sev1 ||
-		!read.ResolvedAt.IsZero() || !read.AcknowledgedAt.Equal(t0.Add(time.Minute)) || !read.ClosedAt.Equal(restored.Add(time.Hour)) {
+		!read.ResolvedAt.IsZero() || !read.AcknowledgedAt.Equal(t0.Add(time.Minute)) || !read.ClosedAt.Equal(restored.Add(time.Hour)) ||
+		read.Roles[incident.RoleComms] != "U7" || read.Roles[incident.RoleScribe] != "U8" {
 		t.Errorf("stored incident = %+v", read)
 	}
 	timeline, err := s.Timeline(ctx, inc.ID)

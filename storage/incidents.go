@@ -32,11 +32,12 @@ type incidentRow struct {
 	RestoredAt  sql.NullTime   `db:"restored_at"`
 	ResolvedAt  sql.NullTime   `db:"resolved_at"`
 	ClosedAt    sql.NullTime   `db:"closed_at"`
+	Roles       string         `db:"roles"`
 }
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
 	reporter_id, tdo_id, reported_in, request_key, opened_at,
-	acknowledged_at, restored_at, resolved_at, closed_at`
+	acknowledged_at, restored_at, resolved_at, closed_at, roles`
 
 func (r incidentRow) incident() *incident.Incident {
 	var systems []string
@@ -50,8 +51,33 @@ func (r incidentRow) incident() *incident.Incident {
 		ReporterID: r.ReporterID, TDOID: r.TDOID, ReportedIn: r.ReportedIn,
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
 		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
-		ClosedAt: fromNullTime(r.ClosedAt),
+		ClosedAt: fromNullTime(r.ClosedAt), Roles: decodeRoles(r.Roles),
 	}
+}
+
+// encodeRoles stores roles as "comms=U1,scribe=U2" (role names and user IDs
+// hold neither ',' nor '=').
+func encodeRoles(roles map[incident.Role]string) string {
+	var parts []string
+	for _, role := range incident.Roles() {
+		if u := roles[role]; u != "" {
+			parts = append(parts, string(role)+"="+u)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func decodeRoles(s string) map[incident.Role]string {
+	if s == "" {
+		return nil
+	}
+	out := map[incident.Role]string{}
+	for _, part := range strings.Split(s, ",") {
+		if role, user, ok := strings.Cut(part, "="); ok {
+			out[incident.Role(role)] = user
+		}
+	}
+	return out
 }
 
 func fromNullTime(t sql.NullTime) time.Time {
@@ -171,9 +197,9 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
-			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ? WHERE id = ?`),
+			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ? WHERE id = ?`),
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
-			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), inc.ID); err != nil {
+			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles), inc.ID); err != nil {
 			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
 		}
 		for i := range entries {
