@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -65,8 +66,19 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 			}
 		})
 	case socketmode.EventTypeEventsAPI:
-		// No Events API event is handled yet; ack so Slack does not retry.
+		done := b.startWork()
 		b.ack(client, evt.Request, nil)
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok {
+			done()
+			return
+		}
+		key := deliveryKey("evt", "", evt.Request)
+		b.spawn(ctx, done, func(ctx context.Context) {
+			if b.firstDelivery(ctx, key) {
+				b.onEvent(ctx, ev)
+			}
+		})
 	}
 }
 
@@ -102,6 +114,16 @@ func deliveryKey(kind, triggerID string, req *socketmode.Request) string {
 		return kind + ":env:" + req.EnvelopeID
 	}
 	return ""
+}
+
+// onEvent handles an Events API event.
+func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.ReactionAddedEvent:
+		b.onReaction(ctx, e)
+	case slackevents.ReactionAddedEvent:
+		b.onReaction(ctx, &e)
+	}
 }
 
 // onSlashCommand routes a slash command by name.

@@ -418,3 +418,50 @@ func TestRoles(t *testing.T) {
 		t.Errorf("brief lacks the roles: %s", brief)
 	}
 }
+
+func TestPushpinReactionAddsToTimeline(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("disk full on batch-3")
+	h.sim.Join(ch, bob)
+	ts := h.sim.Say(bob, ch, "df shows /var at 100%, <!here> clearing logs")
+	reaction := func(channel, ts, name string) map[string]any {
+		return map[string]any{"type": "reaction_added", "user": alice, "reaction": name, "item_user": bob,
+			"item": map[string]any{"type": "message", "channel": channel, "ts": ts}, "event_ts": "1.000001"}
+	}
+	d, err := h.sim.SendEvent(h.ctx, reaction(ch, ts, "pushpin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	// Slack redelivers the same event; it counts once.
+	if err := h.sim.Redeliver(h.ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	// Other reactions, and pins outside incident channels, are ignored.
+	h.sim.SendEvent(h.ctx, reaction(ch, ts, "eyes"))
+	h.sim.SendEvent(h.ctx, reaction(h.general, h.sim.Say(bob, h.general, "unrelated"), "pushpin"))
+	h.idle()
+
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	if len(timeline) != 1 {
+		t.Fatalf("timeline = %+v, want the one pinned message", timeline)
+	}
+	e := timeline[0]
+	if e.Kind != incident.EntryPin || e.Actor != alice || e.Subject != bob || e.Text != "df shows /var at 100%, <!here> clearing logs" {
+		t.Errorf("pinned entry = %+v", e)
+	}
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "Added to the timeline of INC-1") {
+		t.Errorf("alice was told %q", got)
+	}
+	if n := len(h.ephemeralTexts(alice)); n != 2 { // "INC-1 is open" and one "Added"
+		t.Errorf("alice got %d answers, want 2: the redelivery must not answer again", n)
+	}
+	h.slash(alice, ch, "/incident", "timeline")
+	msgs := h.sim.Messages(ch)
+	if got := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(got, "*pin* <@U0ALICE> pinned <@U0BOB>: df shows /var at 100%, &lt;!here&gt; clearing logs") {
+		t.Errorf("timeline shows %s", got)
+	}
+}

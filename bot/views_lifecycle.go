@@ -191,6 +191,9 @@ func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry) []p
 
 // entryLine renders one timeline entry: time, kind, who, what.
 func entryLine(e incident.TimelineEntry) string {
+	if e.Kind == incident.EntryPin {
+		return fmt.Sprintf("`%s` *pin* <@%s> pinned <@%s>: %s", clockText(e.At), e.Actor, e.Subject, escapeFit(e.Text, 2500))
+	}
 	if e.Kind == incident.EntryRole {
 		return fmt.Sprintf("`%s` *role* <@%s> made <@%s> %s", clockText(e.At), e.Actor, e.Subject, escape(e.Text))
 	}

@@ -274,6 +274,30 @@ func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text str
 	return inc, entries[0], nil
 }
 
+// Pin adds a chat message to the timeline: actor marked it, author wrote
+// it, text is what it says.
+func (s *Service) Pin(ctx context.Context, incidentID int64, actor, author, text string) (*Incident, TimelineEntry, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, TimelineEntry{}, &FieldError{"message", "the message has no text to add"}
+	}
+	if n := utf8.RuneCountInString(text); n > MaxNote {
+		text = string([]rune(text)[:MaxNote-1]) + "…"
+	}
+	now := s.clock.Now()
+	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
+		acknowledge(inc, actor, now)
+		return []TimelineEntry{{At: now, Actor: actor, Kind: EntryPin, Subject: author, Text: text}}, nil
+	}, nil)
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
 // Timeline returns the incident's timeline, oldest first, beginning with its
 // opening.
 func (s *Service) Timeline(ctx context.Context, inc *Incident) ([]TimelineEntry, error) {

@@ -19,6 +19,7 @@ const (
 	EntryClosed   EntryKind = "closed"
 	EntryTDO      EntryKind = "tdo"
 	EntryRole     EntryKind = "role"
+	EntryPin      EntryKind = "pin"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state

@@ -177,6 +177,23 @@ func (s *Sim) Join(channelID, user string) {
 	}
 }
 
+// Say posts text in a channel as user, as a person typing a message would,
+// and returns the message's ts ("" if there is no such channel). No event
+// is sent for it.
+func (s *Sim) Say(user, channelID, text string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.ws.channels[channelID]
+	if ch == nil {
+		return ""
+	}
+	m := &Message{TS: s.nextTSLocked(), User: user, Text: text}
+	ch.messages = append(ch.messages, m)
+	ch.byTS[m.TS] = m
+	s.notifyLocked()
+	return m.TS
+}
+
 // RemoveMember takes user out of a channel (for tests of not_in_channel).
 func (s *Sim) RemoveMember(channelID, user string) {
 	s.mu.Lock()
