@@ -144,6 +144,8 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 		switch a.ActionID {
 		case actionTakeCommand:
 			b.onTakeCommand(ctx, cb, a)
+		case actionUpdateStatus, actionAddNote:
+			b.onHeaderForm(ctx, cb, a)
 		default:
 			b.log.Info("button not handled by this version", "action_id", a.ActionID)
 			if cb.Channel.ID != "" {
@@ -166,6 +168,10 @@ func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.
 			req.RequestKey = key
 			b.openIncident(ctx, req)
 		}
+	case callbackStatus:
+		return b.onStatusForm(cb)
+	case callbackNote:
+		return b.onNoteForm(cb)
 	}
 	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
 	return nil, nil

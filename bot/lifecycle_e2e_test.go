@@ -465,3 +465,54 @@ func TestPushpinReactionAddsToTimeline(t *testing.T) {
 		t.Errorf("timeline shows %s", got)
 	}
 }
+
+func TestHeaderStatusAndNoteForms(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("cdn errors sev2")
+	h.sim.Join(ch, bob)
+	header := h.sim.Messages(ch)[0]
+	click := func(user, channel, action string) {
+		t.Helper()
+		if _, err := h.sim.Click(h.ctx, user, channel, header.TS, action, ""); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+	}
+	submit := func(user string, values map[string]map[string]string) {
+		t.Helper()
+		views := h.sim.OpenViews(user)
+		if len(views) == 0 {
+			t.Fatalf("no form open for %s", user)
+		}
+		if _, err := h.sim.Submit(h.ctx, user, views[len(views)-1].ID, values); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+	}
+
+	click(bob, ch, "incident_update_status")
+	if v := h.sim.OpenViews(bob); len(v) != 1 || v[0].CallbackID != "incident_status" {
+		t.Fatalf("views = %+v, want the status form", v)
+	}
+	golden(t, "modal_status.json", indentJSON(t, withoutKeys(t, h.sim.OpenViews(bob)[0].Raw,
+		"id", "hash", "team_id", "app_id", "bot_id", "root_view_id", "previous_view_id", "app_installed_team_id")))
+	submit(bob, map[string]map[string]string{"status": {"status": "restored"}, "message": {"message": "purged the edge cache"}})
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	if inc.Status != incident.StatusRestored || !strings.Contains(h.header(ch), `*Status*\nRestored`) {
+		t.Errorf("after the form: status %s, header %s", inc.Status, h.header(ch))
+	}
+
+	click(bob, ch, "incident_update_status")
+	submit(bob, map[string]map[string]string{"status": {"status": "restored"}})
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "INC-1 is restored already") {
+		t.Errorf("same status by form answered %q", got)
+	}
+
+	click(alice, ch, "incident_add_note")
+	submit(alice, map[string]map[string]string{"note": {"note": "edge purge took 4 min"}})
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	if last := timeline[len(timeline)-1]; last.Kind != incident.EntryNote || last.Text != "edge purge took 4 min" || last.Actor != alice {
+		t.Errorf("note by form = %+v", last)
+	}
+}

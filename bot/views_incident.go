@@ -58,8 +58,12 @@ func headerView(inc *incident.Incident, reportedIn string) (text string, blocks 
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(escape(inc.Description), 3000)), nil, nil))
 	}
 	if !inc.Closed() {
-		take := slack.NewButtonBlockElement(actionTakeCommand, strconv.FormatInt(inc.ID, 10), plain("Take command"))
-		blocks = append(blocks, slack.NewActionBlock("incident_actions", take))
+		id := strconv.FormatInt(inc.ID, 10)
+		blocks = append(blocks, slack.NewActionBlock("incident_actions",
+			slack.NewButtonBlockElement(actionTakeCommand, id, plain("Take command")),
+			slack.NewButtonBlockElement(actionUpdateStatus, id, plain("Update status")),
+			slack.NewButtonBlockElement(actionAddNote, id, plain("Add note")),
+		))
 	}
 	ctx := "Type `/incident help` in this channel for what you can do."
 	if reportedIn != "" {
