@@ -144,17 +144,3 @@ func (b *Bot) peopleChangedJob(ctx context.Context, j jobs.Job) error {
 	text, blocks = briefView(inc, entry, room.ChannelID, timeline, b.clock.Now())
 	return b.post(ctx, entry.Subject, text, blocks) // a user ID posts to the direct message
 }
-
-// lookupUser returns a user's name, checking that the user exists.
-func (b *Bot) lookupUser(ctx context.Context, id string) (string, error) {
-	var user *slack.User
-	err := b.slack.do(ctx, "users.info", func(ctx context.Context) error {
-		var err error
-		user, err = b.api.GetUserInfoContext(ctx, id)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	return user.RealName, nil
-}

@@ -277,14 +277,24 @@ func (b *Bot) findChannel(ctx context.Context, name string) (id string, member b
 }
 
 // userName returns a user's real name (else display name, else handle)
-// for plain text such as topics, from a
-// cache refreshed hourly; on failure it falls back to the user ID.
+// for plain text such as topics; on failure it falls back to the user ID.
 func (b *Bot) userName(ctx context.Context, id string) string {
+	name, err := b.lookupUser(ctx, id)
+	if err != nil {
+		b.log.Warn("looking up user name", "user", id, "err", err)
+		return id
+	}
+	return name
+}
+
+// lookupUser returns a user's name from a cache refreshed hourly, asking
+// Slack (users.info) on a miss; an unknown user is Slack's user_not_found.
+func (b *Bot) lookupUser(ctx context.Context, id string) (string, error) {
 	b.usersMu.Lock()
 	u, ok := b.users[id]
 	b.usersMu.Unlock()
 	if ok && b.clock.Now().Sub(u.fetched) < time.Hour {
-		return u.name
+		return u.name, nil
 	}
 	var user *slack.User
 	err := b.slack.do(ctx, "users.info", func(ctx context.Context) error {
@@ -293,8 +303,7 @@ func (b *Bot) userName(ctx context.Context, id string) string {
 		return err
 	})
 	if err != nil {
-		b.log.Warn("looking up user name", "user", id, "err", err)
-		return id
+		return "", err
 	}
 	name := user.RealName
 	if name == "" {
@@ -306,5 +315,5 @@ func (b *Bot) userName(ctx context.Context, id string) string {
 	b.usersMu.Lock()
 	b.users[id] = userInfo{name: name, fetched: b.clock.Now()}
 	b.usersMu.Unlock()
-	return name
+	return name, nil
 }

@@ -143,6 +143,36 @@ type ChangePayload struct {
 	EntryID    int64 `json:"entry_id"`
 }
 
+// record runs one change of an incident as a transaction: it refuses a
+// closed incident, lets apply change it and describe the change as a
+// timeline entry (At is set here), and schedules a job of kind jobKind about
+// the entry, unless jobKind is "".
+func (s *Service) record(ctx context.Context, incidentID int64, jobKind string,
+	apply func(inc *Incident, now time.Time) (TimelineEntry, error)) (*Incident, TimelineEntry, error) {
+	now := s.clock.Now()
+	var follow func(*Incident, []TimelineEntry) []jobs.Job
+	if jobKind != "" {
+		follow = func(inc *Incident, e []TimelineEntry) []jobs.Job {
+			return []jobs.Job{ChangeJob(jobKind, inc, e[0], now)}
+		}
+	}
+	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
+		if err := stillOpen(inc); err != nil {
+			return nil, err
+		}
+		e, err := apply(inc, now)
+		if err != nil {
+			return nil, err
+		}
+		e.At = now
+		return []TimelineEntry{e}, nil
+	}, follow)
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	return inc, entries[0], nil
+}
+
 // StatusRequest asks to move an incident to another status.
 type StatusRequest struct {
 	IncidentID int64
@@ -164,14 +194,10 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 	if n := utf8.RuneCountInString(req.Message); n > MaxNote {
 		return nil, TimelineEntry{}, &FieldError{"message", fmt.Sprintf("the message is %d characters; keep it to %d", n, MaxNote)}
 	}
-	now := s.clock.Now()
-	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
-			return nil, err
-		}
+	return s.record(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Status
 		if old == req.Status {
-			return nil, fmt.Errorf("%s is %s already: %w", inc.Ref(), old, ErrNoChange)
+			return TimelineEntry{}, fmt.Errorf("%s is %s already: %w", inc.Ref(), old, ErrNoChange)
 		}
 		kind := EntryStatus
 		if statusOrder[req.Status] < statusOrder[old] {
@@ -194,14 +220,8 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 		if req.Message != "" {
 			text += ": " + req.Message
 		}
-		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: kind, Text: text}}, nil
-	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
-		return []jobs.Job{ChangeJob(JobChanged, inc, e[0], now)}
+		return TimelineEntry{Actor: req.Actor, Kind: kind, Text: text}, nil
 	})
-	if err != nil {
-		return nil, TimelineEntry{}, err
-	}
-	return inc, entries[0], nil
 }
 
 // SeverityRequest asks to change an incident's severity.
@@ -223,17 +243,13 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
 		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
 	}
-	now := s.clock.Now()
-	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
-			return nil, err
-		}
+	return s.record(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Severity
 		switch {
 		case old == req.Severity:
-			return nil, fmt.Errorf("%s is %s already: %w", inc.Ref(), old.Label(), ErrNoChange)
+			return TimelineEntry{}, fmt.Errorf("%s is %s already: %w", inc.Ref(), old.Label(), ErrNoChange)
 		case req.Severity > old && req.Reason == "":
-			return nil, &FieldError{"reason", fmt.Sprintf("lowering %s from %s to %s needs a reason, so the record shows why", inc.Ref(), old.Label(), req.Severity.Label())}
+			return TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("lowering %s from %s to %s needs a reason, so the record shows why", inc.Ref(), old.Label(), req.Severity.Label())}
 		}
 		inc.Severity = req.Severity
 		acknowledge(inc, req.Actor, now)
@@ -241,14 +257,8 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 		if req.Reason != "" {
 			text += ": " + req.Reason
 		}
-		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: EntrySeverity, Text: text}}, nil
-	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
-		return []jobs.Job{ChangeJob(JobChanged, inc, e[0], now)}
+		return TimelineEntry{Actor: req.Actor, Kind: EntrySeverity, Text: text}, nil
 	})
-	if err != nil {
-		return nil, TimelineEntry{}, err
-	}
-	return inc, entries[0], nil
 }
 
 // AddNote records a note on the incident's timeline.
@@ -260,18 +270,10 @@ func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text str
 	case n > MaxNote:
 		return nil, TimelineEntry{}, &FieldError{"note", fmt.Sprintf("the note is %d characters; keep it to %d", n, MaxNote)}
 	}
-	now := s.clock.Now()
-	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
-			return nil, err
-		}
+	return s.record(ctx, incidentID, "", func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		acknowledge(inc, actor, now)
-		return []TimelineEntry{{At: now, Actor: actor, Kind: EntryNote, Text: text}}, nil
-	}, nil)
-	if err != nil {
-		return nil, TimelineEntry{}, err
-	}
-	return inc, entries[0], nil
+		return TimelineEntry{Actor: actor, Kind: EntryNote, Text: text}, nil
+	})
 }
 
 // Pin adds a chat message to the timeline: actor marked it, author wrote
@@ -284,18 +286,10 @@ func (s *Service) Pin(ctx context.Context, incidentID int64, actor, author, text
 	if n := utf8.RuneCountInString(text); n > MaxNote {
 		text = string([]rune(text)[:MaxNote-1]) + "…"
 	}
-	now := s.clock.Now()
-	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
-			return nil, err
-		}
+	return s.record(ctx, incidentID, "", func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		acknowledge(inc, actor, now)
-		return []TimelineEntry{{At: now, Actor: actor, Kind: EntryPin, Subject: author, Text: text}}, nil
-	}, nil)
-	if err != nil {
-		return nil, TimelineEntry{}, err
-	}
-	return inc, entries[0], nil
+		return TimelineEntry{Actor: actor, Kind: EntryPin, Subject: author, Text: text}, nil
+	})
 }
 
 // Timeline returns the incident's timeline, oldest first, beginning with its
@@ -372,13 +366,9 @@ func (s *Service) HandOver(ctx context.Context, req HandOverRequest) (*Incident,
 	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
 		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
 	}
-	now := s.clock.Now()
-	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
-			return nil, err
-		}
+	return s.record(ctx, req.IncidentID, JobHandedOver, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if inc.TDOID == req.To {
-			return nil, fmt.Errorf("%s already leads %s: %w", req.To, inc.Ref(), ErrNoChange)
+			return TimelineEntry{}, fmt.Errorf("%s already leads %s: %w", req.To, inc.Ref(), ErrNoChange)
 		}
 		acknowledge(inc, req.Actor, now)
 		old := inc.TDOID
@@ -389,14 +379,8 @@ func (s *Service) HandOver(ctx context.Context, req HandOverRequest) (*Incident,
 		if req.Reason != "" {
 			text += ": " + req.Reason
 		}
-		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: EntryTDO, Subject: req.To, Text: text}}, nil
-	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
-		return []jobs.Job{ChangeJob(JobHandedOver, inc, e[0], now)}
+		return TimelineEntry{Actor: req.Actor, Kind: EntryTDO, Subject: req.To, Text: text}, nil
 	})
-	if err != nil {
-		return nil, TimelineEntry{}, err
-	}
-	return inc, entries[0], nil
 }
 
 // JobRoleAssigned is the kind of the durable job that shows a role given:
@@ -420,27 +404,17 @@ func (s *Service) AssignRole(ctx context.Context, req RoleRequest) (*Incident, T
 	if req.User == "" {
 		return nil, TimelineEntry{}, &FieldError{"user", "name who takes the role, e.g. @alice"}
 	}
-	now := s.clock.Now()
-	inc, entries, err := s.store.UpdateIncident(ctx, req.IncidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
-			return nil, err
-		}
+	return s.record(ctx, req.IncidentID, JobRoleAssigned, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if inc.Roles[req.Role] == req.User {
-			return nil, fmt.Errorf("%s is %s of %s already: %w", req.User, req.Role, inc.Ref(), ErrNoChange)
+			return TimelineEntry{}, fmt.Errorf("%s is %s of %s already: %w", req.User, req.Role, inc.Ref(), ErrNoChange)
 		}
 		if inc.Roles == nil {
 			inc.Roles = map[Role]string{}
 		}
 		inc.Roles[req.Role] = req.User
 		acknowledge(inc, req.Actor, now)
-		return []TimelineEntry{{At: now, Actor: req.Actor, Kind: EntryRole, Subject: req.User, Text: string(req.Role)}}, nil
-	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
-		return []jobs.Job{ChangeJob(JobRoleAssigned, inc, e[0], now)}
+		return TimelineEntry{Actor: req.Actor, Kind: EntryRole, Subject: req.User, Text: string(req.Role)}, nil
 	})
-	if err != nil {
-		return nil, TimelineEntry{}, err
-	}
-	return inc, entries[0], nil
 }
 
 // JobClosed is the kind of the durable job that posts the summary of a
@@ -450,24 +424,14 @@ const JobClosed = "incident.closed"
 // Close closes a resolved incident. Closing before it is resolved is a
 // *FieldError for "status"; closing twice wraps ErrClosed.
 func (s *Service) Close(ctx context.Context, incidentID int64, actor string) (*Incident, TimelineEntry, error) {
-	now := s.clock.Now()
-	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
-			return nil, err
-		}
+	return s.record(ctx, incidentID, JobClosed, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if inc.Status != StatusResolved {
-			return nil, &FieldError{"status", fmt.Sprintf("%s is %s: it can be closed once resolved (/incident status resolved)", inc.Ref(), inc.Status)}
+			return TimelineEntry{}, &FieldError{"status", fmt.Sprintf("%s is %s: it can be closed once resolved (/incident status resolved)", inc.Ref(), inc.Status)}
 		}
 		inc.ClosedAt = now
 		acknowledge(inc, actor, now)
-		return []TimelineEntry{{At: now, Actor: actor, Kind: EntryClosed, Text: "Closed"}}, nil
-	}, func(inc *Incident, e []TimelineEntry) []jobs.Job {
-		return []jobs.Job{ChangeJob(JobClosed, inc, e[0], now)}
+		return TimelineEntry{Actor: actor, Kind: EntryClosed, Text: "Closed"}, nil
 	})
-	if err != nil {
-		return nil, TimelineEntry{}, err
-	}
-	return inc, entries[0], nil
 }
 
 // Summary is what a closed incident comes to.
