@@ -28,6 +28,8 @@ type Config struct {
 	File string `yaml:"-"`
 
 	Channels Channels `yaml:"channels"`
+	// RotationConfigs are the on-call rotations; see Rotations.
+	RotationConfigs []RotationConfig `yaml:"rotations"`
 }
 
 // Slack holds what sitrep needs to reach a Slack workspace.
@@ -44,6 +46,8 @@ type Slack struct {
 type Channels struct {
 	// Incidents is where new incidents are announced. Default "incidents".
 	Incidents string `yaml:"incidents"`
+	// Ops is where rotation hand-offs are posted. Default "ops".
+	Ops string `yaml:"ops"`
 }
 
 // DefaultFile is the configuration file read when SITREP_CONFIG is unset; it
@@ -54,7 +58,7 @@ const DefaultFile = "sitrep.yaml"
 func Default() Config {
 	return Config{
 		DatabaseURL: "sqlite:sitrep.db",
-		Channels:    Channels{Incidents: "incidents"},
+		Channels:    Channels{Incidents: "incidents", Ops: "ops"},
 	}
 }
 
@@ -106,11 +110,17 @@ func (c *Config) readFile(path string, r io.Reader) error {
 var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,79}$`)
 
 func (c *Config) validate() error {
-	c.Channels.Incidents = strings.TrimPrefix(strings.TrimSpace(c.Channels.Incidents), "#")
-	if !channelName.MatchString(c.Channels.Incidents) {
-		return fmt.Errorf("%s: channels.incidents %q is not a Slack channel name (lowercase letters, digits, - and _, at most 80)", c.where(), c.Channels.Incidents)
+	for _, ch := range []struct {
+		name string
+		v    *string
+	}{{"incidents", &c.Channels.Incidents}, {"ops", &c.Channels.Ops}} {
+		*ch.v = strings.TrimPrefix(strings.TrimSpace(*ch.v), "#")
+		if !channelName.MatchString(*ch.v) {
+			return fmt.Errorf("%s: channels.%s %q is not a Slack channel name (lowercase letters, digits, - and _, at most 80)", c.where(), ch.name, *ch.v)
+		}
 	}
-	return nil
+	_, err := c.Rotations()
+	return err
 }
 
 func (c *Config) where() string {

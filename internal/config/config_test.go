@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -95,6 +96,66 @@ func TestCheckSlack(t *testing.T) {
 			}
 			if tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
 				t.Errorf("CheckSlack error %q shows the token", err)
+			}
+		})
+	}
+}
+
+func TestRotations(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(`rotations:
+  - name: db
+    members: [U0ANA, U0BEN]
+    handoff: "0 9 * * MON"
+    timezone: Europe/London
+    start: "2026-11-23 09:00"
+    systems: [DB, cache]
+  - name: ops
+    members: [U0OPS]
+    handoff: "0 9 * * *"
+    start: "2026-01-01 09:00"
+    default: true
+`), 0o600)
+	cfg, err := Load(env(map[string]string{"SITREP_CONFIG": good}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rots, err := cfg.Rotations()
+	if err != nil || len(rots) != 2 {
+		t.Fatalf("Rotations = %v, %v", rots, err)
+	}
+	db := rots[0]
+	if db.Systems[0] != "db" || !db.Start.Equal(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("db rotation = %+v", db)
+	}
+	// Hand-offs are Mondays 09:00 London: the next after the start is a week on.
+	if next := db.Schedule.Next(db.Start); !next.Equal(db.Start.AddDate(0, 0, 7)) {
+		t.Errorf("next hand-off = %v", next)
+	}
+	if d := db.OnCall(db.Start.AddDate(0, 0, 8)); d.Member != "U0BEN" || d.Next != "U0ANA" {
+		t.Errorf("on call a week and a day in = %+v", d)
+	}
+
+	base := "rotations:\n  - name: db\n    members: [U0ANA]\n    handoff: \"0 9 * * MON\"\n    start: \"2026-11-23 09:00\"\n"
+	tests := []struct{ name, body, want string }{
+		{"bad cron", strings.Replace(base, "0 9 * * MON", "every monday", 1), `rotation "db": handoff: "every monday" is not a cron spec`},
+		{"missing cron", strings.Replace(base, "    handoff: \"0 9 * * MON\"\n", "", 1), `rotation "db": handoff: missing`},
+		{"bad zone", base + "    timezone: Mars/Olympus\n", `rotation "db": timezone: "Mars/Olympus"`},
+		{"bad start", strings.Replace(base, "2026-11-23 09:00", "next monday", 1), `rotation "db": start: "next monday"`},
+		{"bad member", strings.Replace(base, "[U0ANA]", "[ana]", 1), `rotation "db": members: "ana" is not a Slack user ID`},
+		{"no members", strings.Replace(base, "[U0ANA]", "[]", 1), `rotation "db" has no members`},
+		{"bad system", base + "    systems: [\"we b\"]\n", `rotation "db": systems:`},
+		{"two defaults", base + "    default: true\n  - name: ops\n    members: [U0X]\n    handoff: \"0 9 * * *\"\n    start: \"2026-01-01 09:00\"\n    default: true\n", "2 are marked default"},
+		{"typo", base + "    memebers: [U1]\n", "field memebers not found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			os.WriteFile(path, []byte(tc.body), 0o600)
+			_, err := Load(env(map[string]string{"SITREP_CONFIG": path}))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error = %v, want it to name %s and say %q", err, path, tc.want)
 			}
 		})
 	}
