@@ -50,6 +50,9 @@ type Config struct {
 	// IncidentsChannel is the name of the channel where new incidents are
 	// announced, without '#'. Default "incidents"; created if missing.
 	IncidentsChannel string
+	// OpsChannel is where rotation hand-offs are posted, without '#'.
+	// Default "ops"; created if missing.
+	OpsChannel string
 	// Workers bounds how many envelopes are handled at once. Default 32.
 	Workers int
 	// DrainTimeout bounds how long Run waits for in-flight work on shutdown.
@@ -63,6 +66,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.IncidentsChannel == "" {
 		c.IncidentsChannel = "incidents"
+	}
+	if c.OpsChannel == "" {
+		c.OpsChannel = "ops"
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32
@@ -181,6 +187,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	housekeeping := cron.New(cron.WithChain(cron.Recover(cronLog), cron.SkipIfStillRunning(cronLog)))
 	if _, err := housekeeping.AddFunc("@hourly", func() { b.pruneDeliveries(work) }); err != nil {
 		return fmt.Errorf("housekeeping schedule: %w", err)
+	}
+	if _, err := housekeeping.AddFunc("@every 1m", func() {
+		if _, err := b.CheckRotations(work); err != nil {
+			b.log.Error("announcing rotation hand-offs", "err", err)
+		}
+	}); err != nil {
+		return fmt.Errorf("rotation schedule: %w", err)
 	}
 	housekeeping.Start()
 	defer func() { <-housekeeping.Stop().Done() }()

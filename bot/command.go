@@ -64,6 +64,9 @@ type roleCommand struct {
 // closeCommand closes a resolved incident.
 type closeCommand struct{ Number int64 }
 
+// onCallCommand shows who is on duty in each rotation.
+type onCallCommand struct{}
+
 // listCommand lists the incidents not yet resolved.
 type listCommand struct{}
 
@@ -80,6 +83,7 @@ func (listCommand) incidentCommand()     {}
 func (closeCommand) incidentCommand()    {}
 func (tdoCommand) incidentCommand()      {}
 func (roleCommand) incidentCommand()     {}
+func (onCallCommand) incidentCommand()   {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -168,6 +172,8 @@ func parseIncident(text string) (incidentCommand, error) {
 			return nil, &usageError{Problem: "`/incident close` takes no text besides an incident, e.g. `INC-12`.", Usage: usageClose}
 		}
 		return closeCommand{Number: number}, nil
+	case "oncall", "on-call":
+		return onCallCommand{}, nil
 	case "list", "ls":
 		return listCommand{}, nil
 	case "timeline":

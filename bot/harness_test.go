@@ -50,14 +50,20 @@ type harness struct {
 type harnessOption func(*harnessConfig)
 
 type harnessConfig struct {
-	dbURL    string
-	simOpts  slacksim.Options
-	seedChan []string
+	rotations []incident.Rotation
+	dbURL     string
+	simOpts   slacksim.Options
+	seedChan  []string
 }
 
 // withDatabase runs the harness on this database URL instead of a fresh
 // SQLite file.
 func withDatabase(url string) harnessOption { return func(c *harnessConfig) { c.dbURL = url } }
+
+// withRotations gives the incident service on-call rotations.
+func withRotations(r ...incident.Rotation) harnessOption {
+	return func(c *harnessConfig) { c.rotations = r }
+}
 
 // withChannel seeds an extra channel of this name.
 func withChannel(name string) harnessOption {
@@ -98,9 +104,11 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	clk := clock.NewFake(epoch)
 	runner := jobs.NewRunner(store, clk, log)
 	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()))
+	incidents := incident.NewService(store, clk)
+	incidents.SetRotations(cfg.rotations)
 	b := bot.New(bot.Config{SweepSpec: "@every 1h"}, bot.Deps{
 		API:           api,
-		Incidents:     incident.NewService(store, clk),
+		Incidents:     incidents,
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,

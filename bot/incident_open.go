@@ -37,6 +37,8 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onHandOver(ctx, cmd, c)
 	case roleCommand:
 		b.onRole(ctx, cmd, c)
+	case onCallCommand:
+		b.onOnCall(ctx, cmd)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

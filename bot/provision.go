@@ -214,7 +214,12 @@ func (b *Bot) notifyReporter(ctx context.Context, inc *incident.Incident, room *
 // incidentsChannel returns the ID of the configured incidents channel,
 // creating it or joining it the first time if need be.
 func (b *Bot) incidentsChannel(ctx context.Context) (string, error) {
-	name := b.cfg.IncidentsChannel
+	return b.namedChannel(ctx, b.cfg.IncidentsChannel)
+}
+
+// namedChannel returns the ID of the public channel called name, creating
+// it or joining it the first time if need be.
+func (b *Bot) namedChannel(ctx context.Context, name string) (string, error) {
 	b.channelMu.Lock()
 	defer b.channelMu.Unlock()
 	if id, ok := b.channels[name]; ok {
@@ -234,16 +239,16 @@ func (b *Bot) incidentsChannel(ctx context.Context) (string, error) {
 			return err
 		})
 		if err != nil {
-			return "", fmt.Errorf("creating the incidents channel #%s: %w", name, err)
+			return "", fmt.Errorf("creating channel #%s: %w", name, err)
 		}
-		b.log.Info("created the incidents channel", "channel", name, "id", id)
+		b.log.Info("created channel", "channel", name, "id", id)
 	case !member:
 		err = b.slack.do(ctx, "conversations.join", func(ctx context.Context) error {
 			_, _, _, err := b.api.JoinConversationContext(ctx, id)
 			return err
 		})
 		if err != nil {
-			return "", fmt.Errorf("joining the incidents channel #%s: %w", name, err)
+			return "", fmt.Errorf("joining channel #%s: %w", name, err)
 		}
 	}
 	b.channels[name] = id

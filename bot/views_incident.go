@@ -128,6 +128,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident timeline [INC-n]` show the timeline.",
 		"`/incident close [INC-n]` close a resolved incident and post its summary.",
 		"`/incident list` the incidents not yet resolved.",
+		"`/incident oncall` who is on duty in each rotation, and who is next.",
 		"`/incident help` this message.",
 	}, "\n")
 	example := "Example: `/incident open checkout fails for card payments sev1 systems:payments,web`"

@@ -1,9 +1,14 @@
 package incident
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/sitrep/sitrep/internal/clock"
 )
+
+func clockAt(t time.Time) *clock.Fake { return clock.NewFake(t) }
 
 // daily hands over every day at 09:00 in loc.
 type daily struct{ loc *time.Location }
@@ -71,5 +76,24 @@ func TestTDOForPicksTheCoveringRotation(t *testing.T) {
 	}
 	if got := tdoFor(rots[:2], []string{"billing"}, now); got != "" {
 		t.Errorf("no default rotation: tdoFor = %q, want nobody", got)
+	}
+}
+
+func TestOpenNamesTheOnCallTDO(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	clk := clockAt(start.Add(25 * time.Hour)) // a day in: the second member
+	svc := NewService(&memStore{}, clk)
+	svc.SetRotations([]Rotation{{Name: "db", Members: []string{"UANA", "UBEN"}, Schedule: daily{time.UTC}, Start: start, Systems: []string{"db"}}})
+	inc, _, err := svc.Open(context.Background(), OpenRequest{Title: "x", Systems: []string{"db"}, Reporter: "UREP"})
+	if err != nil || inc.TDOID != "UBEN" || inc.ReporterID != "UREP" {
+		t.Errorf("opened %+v, %v; want UBEN (on call) as TDO", inc, err)
+	}
+	other, _, _ := svc.Open(context.Background(), OpenRequest{Title: "y", Systems: []string{"web"}, Reporter: "UREP"})
+	if other.TDOID != "UREP" {
+		t.Errorf("no rotation covers web and none is default: TDO = %s, want the reporter", other.TDOID)
+	}
+	if duty := svc.OnCall(); len(duty) != 1 || duty[0].Member != "UBEN" || duty[0].Next != "UANA" {
+		t.Errorf("OnCall = %+v", duty)
 	}
 }

@@ -60,8 +60,23 @@ type Store interface {
 
 // Service holds the incident use cases.
 type Service struct {
-	store Store
-	clock clock.Clock
+	store     Store
+	clock     clock.Clock
+	rotations []Rotation
+}
+
+// SetRotations sets the on-call rotations that name the first TDO of new
+// incidents. Call it before the service is used.
+func (s *Service) SetRotations(r []Rotation) { s.rotations = r }
+
+// OnCall returns who is on duty in each rotation now, and who is next.
+func (s *Service) OnCall() []Duty {
+	now := s.clock.Now()
+	out := make([]Duty, len(s.rotations))
+	for i := range s.rotations {
+		out[i] = s.rotations[i].OnCall(now)
+	}
+	return out
 }
 
 // NewService returns a Service over store, taking time from c.
@@ -76,7 +91,8 @@ type OpenRequest struct {
 	// Severity 0 means DefaultSeverity.
 	Severity Severity
 	Systems  []string
-	// Reporter is the chat user reporting; they are the first TDO.
+	// Reporter is the chat user reporting; they are the first TDO unless
+	// a rotation names one.
 	Reporter string
 	// ReportedIn is where the report was made, to answer there.
 	ReportedIn string
@@ -85,13 +101,19 @@ type OpenRequest struct {
 	RequestKey string
 }
 
-// Open validates req, records the incident (status investigating, the
-// reporter as TDO) and schedules its room set-up as a durable job. created is
+// Open validates req, records the incident (status investigating; as TDO
+// the on-call of the rotation covering one of its systems, else of the
+// default rotation, else the reporter) and schedules its room set-up as a durable job. created is
 // false when req.RequestKey had opened an incident already; that incident is
 // returned. A validation error is a *FieldError and nothing is stored.
 func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, created bool, err error) {
 	if err := req.Validate(); err != nil {
 		return nil, false, err
+	}
+	now := s.clock.Now()
+	tdo := tdoFor(s.rotations, req.Systems, now)
+	if tdo == "" {
+		tdo = req.Reporter
 	}
 	inc = &Incident{
 		Title:       req.Title,
@@ -100,10 +122,10 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		Status:      StatusInvestigating,
 		Systems:     req.Systems,
 		ReporterID:  req.Reporter,
-		TDOID:       req.Reporter,
+		TDOID:       tdo,
 		ReportedIn:  req.ReportedIn,
 		RequestKey:  req.RequestKey,
-		OpenedAt:    s.clock.Now(),
+		OpenedAt:    now,
 	}
 	err = s.store.CreateIncident(ctx, inc, func(inc *Incident) []jobs.Job {
 		return []jobs.Job{ProvisionJob(inc, s.clock)}

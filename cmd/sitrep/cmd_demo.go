@@ -81,7 +81,10 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	defer store.Close()
 
 	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()))
-	a := newApp(config.Default(), store, api, clock.Real{}, log)
+	a, err := newApp(config.Default(), store, api, clock.Real{}, log)
+	if err != nil {
+		return err
+	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)

@@ -53,7 +53,10 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	defer store.Close()
 	log.Info("database ready", "dialect", store.Dialect())
 
-	a := newApp(cfg, store, api, clock.Real{}, log)
+	a, err := newApp(cfg, store, api, clock.Real{}, log)
+	if err != nil {
+		return err
+	}
 	go func() {
 		select {
 		case <-a.bot.Connected():

@@ -38,11 +38,17 @@ func openStore(ctx context.Context, url string) (*storage.Store, error) {
 }
 
 // newApp wires a bot over store talking to Slack through api.
-func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk clock.Clock, log *slog.Logger, sockOpts ...socketmode.Option) *app {
+func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk clock.Clock, log *slog.Logger, sockOpts ...socketmode.Option) (*app, error) {
+	rotations, err := cfg.Rotations()
+	if err != nil {
+		return nil, err
+	}
+	incidents := incident.NewService(store, clk)
+	incidents.SetRotations(rotations)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
-	b := bot.New(bot.Config{IncidentsChannel: cfg.Channels.Incidents}, bot.Deps{
+	b := bot.New(bot.Config{IncidentsChannel: cfg.Channels.Incidents, OpsChannel: cfg.Channels.Ops}, bot.Deps{
 		API:           api,
-		Incidents:     incident.NewService(store, clk),
+		Incidents:     incidents,
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,
@@ -50,7 +56,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Log:           log.With("component", "bot"),
 		SocketOptions: sockOpts,
 	})
-	return &app{store: store, bot: b}
+	return &app{store: store, bot: b}, nil
 }
 
 // newLogger returns a text logger at the level SITREP_LOG_LEVEL names.
