@@ -53,6 +53,13 @@ type Config struct {
 	// OpsChannel is where rotation hand-offs are posted, without '#'.
 	// Default "ops"; created if missing.
 	OpsChannel string
+	// ArchiveAfter archives a closed incident's channel after this long;
+	// 0 keeps it.
+	ArchiveAfter time.Duration
+	// Handover says who may hand leadership over: "channel" (anyone in the
+	// incident channel, the default), "tdo" (only the current TDO) or
+	// "anyone".
+	Handover string
 	// Workers bounds how many envelopes are handled at once. Default 32.
 	Workers int
 	// DrainTimeout bounds how long Run waits for in-flight work on shutdown.
@@ -70,6 +77,9 @@ func (c *Config) defaults() {
 	if c.OpsChannel == "" {
 		c.OpsChannel = "ops"
 	}
+	if c.Handover == "" {
+		c.Handover = HandoverChannel
+	}
 	if c.Workers <= 0 {
 		c.Workers = 32
 	}
@@ -80,6 +90,13 @@ func (c *Config) defaults() {
 		c.SweepSpec = "@every 5s"
 	}
 }
+
+// The hand-over policies of Config.Handover.
+const (
+	HandoverChannel = "channel"
+	HandoverTDO     = "tdo"
+	HandoverAnyone  = "anyone"
+)
 
 // Deps are what the bot is built from.
 type Deps struct {
@@ -162,6 +179,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobClosed, b.closedJob)
 	b.jobs.Handle(incident.JobHandedOver, b.peopleChangedJob)
 	b.jobs.Handle(incident.JobRoleAssigned, b.peopleChangedJob)
+	b.jobs.Handle(jobArchive, b.archiveJob)
 	return b
 }
 

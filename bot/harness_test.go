@@ -50,6 +50,7 @@ type harness struct {
 type harnessOption func(*harnessConfig)
 
 type harnessConfig struct {
+	bot       bot.Config
 	rotations []incident.Rotation
 	dbURL     string
 	simOpts   slacksim.Options
@@ -59,6 +60,10 @@ type harnessConfig struct {
 // withDatabase runs the harness on this database URL instead of a fresh
 // SQLite file.
 func withDatabase(url string) harnessOption { return func(c *harnessConfig) { c.dbURL = url } }
+
+// withBotConfig sets the bot's settings (the sweeper schedule is the
+// harness's own).
+func withBotConfig(c bot.Config) harnessOption { return func(h *harnessConfig) { h.bot = c } }
 
 // withRotations gives the incident service on-call rotations.
 func withRotations(r ...incident.Rotation) harnessOption {
@@ -106,7 +111,9 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()))
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(cfg.rotations)
-	b := bot.New(bot.Config{SweepSpec: "@every 1h"}, bot.Deps{
+	botCfg := cfg.bot
+	botCfg.SweepSpec = "@every 1h"
+	b := bot.New(botCfg, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
 		Rooms:         store,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"github.com/slack-go/slack"
 
@@ -110,6 +111,15 @@ func (b *Bot) closedJob(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
+	if b.cfg.ArchiveAfter > 0 {
+		// Scheduled first (a no-op if it exists), so a retry of this job
+		// never loses it.
+		payload, _ := json.Marshal(incident.ProvisionPayload{IncidentID: inc.ID})
+		if _, err := b.jobs.Enqueue(ctx, jobs.Job{Kind: jobArchive, Key: jobArchive + ":" + strconv.FormatInt(inc.ID, 10),
+			Payload: payload, DueAt: inc.ClosedAt.Add(b.cfg.ArchiveAfter)}); err != nil {
+			return err
+		}
+	}
 	room, err := b.rooms.Room(ctx, inc.ID)
 	if err != nil || !room.Ready {
 		return fmt.Errorf("%s has no room yet; showing the close later", inc.Ref())
@@ -131,6 +141,40 @@ func (b *Bot) closedJob(ctx context.Context, j jobs.Job) error {
 	}
 	line := fmt.Sprintf(":lock: *%s* · %s · closed · <#%s>", inc.Ref(), escapeFit(inc.Title, 200), room.ChannelID)
 	return b.post(ctx, channel, inc.Ref()+" closed", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
+}
+
+// jobArchive archives a closed incident's channel, ArchiveAfter after the
+// close. Its payload names the incident.
+const jobArchive = "bot.archive_channel"
+
+// stepArchived marks a room whose channel is archived.
+const stepArchived = "archived"
+
+// archiveJob archives a closed incident's channel.
+func (b *Bot) archiveJob(ctx context.Context, j jobs.Job) error {
+	var p incident.ProvisionPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading archive job payload: %w", err))
+	}
+	room, err := b.rooms.Room(ctx, p.IncidentID)
+	if errors.Is(err, incident.ErrNotFound) {
+		return jobs.Permanent(err)
+	}
+	if err != nil {
+		return err
+	}
+	if room.Did(stepArchived) {
+		return nil
+	}
+	err = b.slack.do(ctx, "conversations.archive", func(ctx context.Context) error {
+		return b.api.ArchiveConversationContext(ctx, room.ChannelID)
+	})
+	if err != nil && slackCode(err) != "already_archived" {
+		return err
+	}
+	room.Mark(stepArchived)
+	b.log.Info("archived incident channel", "incident", p.IncidentID, "channel", room.ChannelName)
+	return b.saveRoom(ctx, room)
 }
 
 // showChange runs the job that shows a change in Slack now; if Slack

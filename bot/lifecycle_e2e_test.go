@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/incident"
 )
 
@@ -47,10 +48,13 @@ func TestStatusLifecycle(t *testing.T) {
 		line       string
 		update     string
 	}{
-		{bob, "status identified bad index on orders", 2 * time.Minute, "",
+		{bob, "status identified bad index on orders", 2 * time.Minute, "header_identified.json",
 			"SEV1 · Identified · TDO: Alice Liddell · db is down",
 			`*Status is now Identified* (set by <@U0BOB>)\n>bad index on orders`, "INC-1* · SEV1 · db is down is now *Identified*"},
-		{alice, "status restored", 10 * time.Minute, "header_restored.json",
+		{alice, "status monitoring watching p99", 5 * time.Minute, "header_monitoring.json",
+			"SEV1 · Monitoring · TDO: Alice Liddell · db is down",
+			`*Status is now Monitoring* (set by <@U0ALICE>)\n>watching p99`, "is now *Monitoring*"},
+		{alice, "status restored", 5 * time.Minute, "header_restored.json",
 			"SEV1 · Restored · TDO: Alice Liddell · db is down",
 			"Time to restore: 12 min", "is now *Restored* · <#" + ch + "> · time to restore 12 min"},
 		{alice, "status resolved index rebuilt", time.Hour, "header_resolved.json",
@@ -82,13 +86,13 @@ func TestStatusLifecycle(t *testing.T) {
 		}
 	}
 	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
-	if inc.AcknowledgedAt != epoch.Add(12*time.Minute) {
-		t.Errorf("acknowledged at %v, want the TDO's first action at +12m", inc.AcknowledgedAt)
+	if inc.AcknowledgedAt != epoch.Add(7*time.Minute) {
+		t.Errorf("acknowledged at %v, want the TDO's first action at +7m", inc.AcknowledgedAt)
 	}
 	if got := len(h.sim.Pins(ch)); got != 1 {
 		t.Errorf("pins = %d, want the header only", got)
 	}
-	if calls := h.sim.Calls("chat.update"); calls != 4 {
+	if calls := h.sim.Calls("chat.update"); calls != 5 {
 		t.Errorf("chat.update called %d times, want one per change", calls)
 	}
 
@@ -276,6 +280,7 @@ func TestClose(t *testing.T) {
 
 	msgs := h.sim.Messages(ch)
 	golden(t, "summary.json", indentJSON(t, msgs[len(msgs)-1].Blocks))
+	golden(t, "header_closed.json", indentJSON(t, msgs[0].Blocks))
 	if hdr := h.header(ch); !strings.Contains(hdr, `*Closed*\n<!date^`) {
 		t.Errorf("header does not show the close: %s", hdr)
 	}
@@ -514,5 +519,93 @@ func TestHeaderStatusAndNoteForms(t *testing.T) {
 	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
 	if last := timeline[len(timeline)-1]; last.Kind != incident.EntryNote || last.Text != "edge purge took 4 min" || last.Actor != alice {
 		t.Errorf("note by form = %+v", last)
+	}
+}
+
+func TestCloseArchivesAfterTheDelay(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withBotConfig(bot.Config{ArchiveAfter: 24 * time.Hour}))
+	ch := h.openIncident("stale certs")
+	h.slash(alice, ch, "/incident", "status resolved")
+	h.slash(alice, ch, "/incident", "close")
+	if n, _ := h.runner.Sweep(h.ctx); n != 0 || h.sim.Channel(ch).IsArchived {
+		t.Fatalf("archived (or ran %d jobs) right at close", n)
+	}
+	h.clock.Advance(24*time.Hour - time.Minute)
+	if h.runner.Sweep(h.ctx); h.sim.Channel(ch).IsArchived {
+		t.Fatal("archived before the delay")
+	}
+	h.clock.Advance(time.Minute)
+	if n, err := h.runner.Sweep(h.ctx); err != nil || n != 1 || !h.sim.Channel(ch).IsArchived {
+		t.Fatalf("after the delay: ran %d (%v), archived %v", n, err, h.sim.Channel(ch).IsArchived)
+	}
+	if r := h.room(1); !r.Did("archived") {
+		t.Errorf("room = %+v, want the archive recorded", r)
+	}
+}
+
+func TestHandoverPolicy(t *testing.T) {
+	t.Parallel()
+	t.Run("channel", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t) // the default: anyone in the incident channel
+		h.openIncident("queue lag")
+		h.slash(bob, h.general, "/incident", "tdo INC-1 <@U0BOB>")
+		if got := h.lastEphemeral(bob); !strings.Contains(got, "Only people in <#") || !strings.Contains(got, "join it first") {
+			t.Errorf("hand-off from outside the room answered %q", got)
+		}
+		h.sim.Join(h.room(1).ChannelID, bob)
+		h.slash(bob, h.general, "/incident", "tdo INC-1 <@U0BOB>")
+		if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.TDOID != bob {
+			t.Errorf("a member's hand-off: TDO = %s", inc.TDOID)
+		}
+	})
+	t.Run("tdo", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withBotConfig(bot.Config{Handover: bot.HandoverTDO}))
+		ch := h.openIncident("queue lag")
+		h.sim.Join(ch, bob)
+		h.slash(bob, ch, "/incident", "tdo <@U0BOB>")
+		if got := h.lastEphemeral(bob); !strings.Contains(got, "Only the technical duty officer of INC-1 (<@U0ALICE>) can hand over") {
+			t.Errorf("bob's hand-off answered %q", got)
+		}
+		h.slash(alice, ch, "/incident", "tdo <@U0BOB> db expert")
+		if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.TDOID != bob {
+			t.Errorf("the TDO's hand-off: TDO = %s", inc.TDOID)
+		}
+	})
+}
+
+// TestStaleButtonOnClosedIncident clicks a header rendered before the close
+// reached Slack: the incident is closed in the store only, as when the close
+// job has not run yet.
+func TestStaleButtonOnClosedIncident(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("stale header")
+	h.sim.Join(ch, bob)
+	svc := incident.NewService(h.store, h.clock)
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	if _, _, err := svc.SetStatus(h.ctx, incident.StatusRequest{IncidentID: inc.ID, Actor: alice, Status: incident.StatusResolved}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Close(h.ctx, inc.ID, alice); err != nil {
+		t.Fatal(err)
+	}
+	header := h.sim.Messages(ch)[0]
+	for _, action := range []string{"incident_take_command", "incident_update_status", "incident_add_note"} {
+		if _, err := h.sim.Click(h.ctx, bob, ch, header.TS, action, ""); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+		if got := h.lastEphemeral(bob); !strings.Contains(got, "INC-1") || !strings.Contains(got, "closed") {
+			t.Errorf("%s on a closed incident answered %q", action, got)
+		}
+	}
+	if v := h.sim.OpenViews(bob); len(v) != 0 {
+		t.Errorf("a form opened for a closed incident: %+v", v)
+	}
+	if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.TDOID != alice {
+		t.Errorf("a closed incident changed hands: TDO %s", inc.TDOID)
 	}
 }

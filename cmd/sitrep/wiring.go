@@ -43,10 +43,19 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	archiveAfter, err := cfg.Incidents.ArchiveDelay()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
-	b := bot.New(bot.Config{IncidentsChannel: cfg.Channels.Incidents, OpsChannel: cfg.Channels.Ops}, bot.Deps{
+	b := bot.New(bot.Config{
+		IncidentsChannel: cfg.Channels.Incidents,
+		OpsChannel:       cfg.Channels.Ops,
+		ArchiveAfter:     archiveAfter,
+		Handover:         cfg.Incidents.Handover,
+	}, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
 		Rooms:         store,

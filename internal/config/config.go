@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -28,6 +29,8 @@ type Config struct {
 	File string `yaml:"-"`
 
 	Channels Channels `yaml:"channels"`
+	// Incidents holds how incidents are run.
+	Incidents IncidentSettings `yaml:"incidents"`
 	// RotationConfigs are the on-call rotations; see Rotations.
 	RotationConfigs []RotationConfig `yaml:"rotations"`
 }
@@ -50,6 +53,29 @@ type Channels struct {
 	Ops string `yaml:"ops"`
 }
 
+// IncidentSettings are the settings of how incidents are run.
+type IncidentSettings struct {
+	// ArchiveAfter archives a closed incident's channel after this long
+	// ("24h"); empty or "0" keeps it.
+	ArchiveAfter string `yaml:"archive_after"`
+	// Handover says who may hand leadership over: "channel" (anyone in
+	// the incident channel, the default), "tdo" (only the current TDO),
+	// or "anyone".
+	Handover string `yaml:"handover"`
+}
+
+// ArchiveDelay parses ArchiveAfter; 0 means never archive.
+func (s IncidentSettings) ArchiveDelay() (time.Duration, error) {
+	if strings.TrimSpace(s.ArchiveAfter) == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s.ArchiveAfter))
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("incidents.archive_after %q is not a duration such as 24h or 30m", s.ArchiveAfter)
+	}
+	return d, nil
+}
+
 // DefaultFile is the configuration file read when SITREP_CONFIG is unset; it
 // may be absent.
 const DefaultFile = "sitrep.yaml"
@@ -59,6 +85,7 @@ func Default() Config {
 	return Config{
 		DatabaseURL: "sqlite:sitrep.db",
 		Channels:    Channels{Incidents: "incidents", Ops: "ops"},
+		Incidents:   IncidentSettings{Handover: "channel"},
 	}
 }
 
@@ -118,6 +145,16 @@ func (c *Config) validate() error {
 		if !channelName.MatchString(*ch.v) {
 			return fmt.Errorf("%s: channels.%s %q is not a Slack channel name (lowercase letters, digits, - and _, at most 80)", c.where(), ch.name, *ch.v)
 		}
+	}
+	if _, err := c.Incidents.ArchiveDelay(); err != nil {
+		return fmt.Errorf("%s: %w", c.where(), err)
+	}
+	switch c.Incidents.Handover {
+	case "channel", "tdo", "anyone":
+	case "":
+		c.Incidents.Handover = "channel"
+	default:
+		return fmt.Errorf("%s: incidents.handover %q: use channel (anyone in the incident channel), tdo (only the current TDO) or anyone", c.where(), c.Incidents.Handover)
 	}
 	_, err := c.Rotations()
 	return err

@@ -61,6 +61,8 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"bad channel", write("bad.yaml", "channels:\n  incidents: War Room\n"), "channels.incidents \"War Room\" is not a Slack channel name"},
 		{"missing explicit file", filepath.Join(dir, "nope.yaml"), "SITREP_CONFIG: reading"},
 		{"not yaml", write("junk.yaml", "channels: [\n"), "junk.yaml"},
+		{"bad archive delay", write("arch.yaml", "incidents:\n  archive_after: tomorrow\n"), `incidents.archive_after "tomorrow" is not a duration`},
+		{"bad handover", write("hand.yaml", "incidents:\n  handover: boss\n"), `incidents.handover "boss": use channel`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

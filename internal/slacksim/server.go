@@ -80,6 +80,7 @@ var methods = map[string]handler{
 	"conversations.history":  (*Sim).conversationsHistory,
 	"conversations.members":  (*Sim).conversationsMembers,
 	"conversations.open":     (*Sim).conversationsOpen,
+	"conversations.archive":  (*Sim).conversationsArchive,
 	"chat.postMessage":       (*Sim).chatPostMessage,
 	"chat.update":            (*Sim).chatUpdate,
 	"chat.postEphemeral":     (*Sim).chatPostEphemeral,

@@ -43,6 +43,9 @@ type Channel struct {
 	Topic string
 	// Members are the member IDs, in the order they joined.
 	Members []string
+	// IsArchived is true once the channel is archived; nothing can be
+	// posted in it then.
+	IsArchived bool
 }
 
 // Message is a message in a channel.

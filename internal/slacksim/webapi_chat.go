@@ -97,6 +97,8 @@ func (s *Sim) chatPostMessage(r *request) response {
 	switch {
 	case ch == nil:
 		return fail("channel_not_found")
+	case ch.IsArchived:
+		return fail("is_archived")
 	case !ch.members[s.opts.BotUserID]:
 		return fail("not_in_channel")
 	}
@@ -167,6 +169,8 @@ func (s *Sim) chatPostEphemeral(r *request) response {
 		return fail("channel_not_found")
 	case s.ws.users[user] == nil:
 		return fail("user_not_found")
+	case ch.IsArchived:
+		return fail("is_archived")
 	case !ch.members[s.opts.BotUserID]:
 		return fail("not_in_channel")
 	case !ch.members[user]:
@@ -203,6 +207,8 @@ func (s *Sim) pinsAdd(r *request) response {
 		return fail("channel_not_found")
 	case ts == "":
 		return fail("no_item_specified")
+	case ch.IsArchived:
+		return fail("is_archived")
 	case !ch.members[s.opts.BotUserID]:
 		return fail("not_in_channel")
 	case ch.byTS[ts] == nil:
@@ -223,6 +229,8 @@ func (s *Sim) pinsRemove(r *request) response {
 	switch {
 	case ch == nil:
 		return fail("channel_not_found")
+	case ch.IsArchived:
+		return fail("is_archived")
 	case !ch.members[s.opts.BotUserID]:
 		return fail("not_in_channel")
 	case !slices.Contains(ch.pins, ts):

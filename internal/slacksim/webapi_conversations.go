@@ -17,7 +17,7 @@ func (s *Sim) channelJSONLocked(ch *channel, withMembers bool) map[string]any {
 	out := map[string]any{
 		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name,
 		"is_channel": !ch.IsIM && !ch.IsPrivate, "is_group": false, "is_im": ch.IsIM, "is_mpim": false,
-		"is_private": ch.IsPrivate, "is_archived": false, "is_general": ch.Name == "general",
+		"is_private": ch.IsPrivate, "is_archived": ch.IsArchived, "is_general": ch.Name == "general",
 		"is_shared": false, "is_ext_shared": false, "is_org_shared": false,
 		"created": ch.Created.Unix(), "creator": ch.Creator, "unlinked": 0,
 		"is_member": ch.members[s.opts.BotUserID], "num_members": len(ch.Members),
@@ -316,4 +316,27 @@ func tsLess(a, b string) bool {
 	xf, _ := strconv.ParseInt((af + "000000")[:6], 10, 64)
 	yf, _ := strconv.ParseInt((bf + "000000")[:6], 10, 64)
 	return xf < yf
+}
+
+// conversationsArchive archives a channel: the bot must be a member; an
+// archived channel refuses posts with is_archived.
+func (s *Sim) conversationsArchive(r *request) response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channelLocked(r.get("channel"))
+	switch {
+	case ch == nil:
+		return fail("channel_not_found")
+	case ch.IsIM:
+		return fail("method_not_supported_for_channel_type")
+	case ch.IsArchived:
+		return fail("already_archived")
+	case !ch.members[s.opts.BotUserID]:
+		return fail("not_in_channel")
+	case ch.Name == "general":
+		return fail("cant_archive_general")
+	}
+	ch.IsArchived = true
+	s.notifyLocked()
+	return ok(nil)
 }

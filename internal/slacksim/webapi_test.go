@@ -218,3 +218,25 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		t.Error("ResetCalls")
 	}
 }
+
+func TestArchive(t *testing.T) {
+	t.Parallel()
+	sim, general := newSim(t, slacksim.Options{})
+	api := apiFor(sim)
+	ch := sim.AddChannel("inc-1-old")
+	if err := api.ArchiveConversation(ch); err != nil {
+		t.Fatal(err)
+	}
+	if c := sim.Channel(ch); c == nil || !c.IsArchived {
+		t.Fatalf("channel = %+v, want archived", c)
+	}
+	if _, _, err := api.PostMessage(ch, slack.MsgOptionText("hello", false)); err == nil || err.Error() != "is_archived" {
+		t.Errorf("post to an archived channel = %v, want is_archived", err)
+	}
+	if err := api.ArchiveConversation(ch); err == nil || err.Error() != "already_archived" {
+		t.Errorf("archive twice = %v, want already_archived", err)
+	}
+	if err := api.ArchiveConversation(general); err == nil || err.Error() != "cant_archive_general" {
+		t.Errorf("archive #general = %v", err)
+	}
+}
