@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -162,19 +161,7 @@ func (b *Bot) onTakeCommand(ctx context.Context, cb slack.InteractionCallback, a
 // the header and topic re-rendered, the room told; a new TDO is also briefed
 // by direct message.
 func (b *Bot) peopleChangedJob(ctx context.Context, j jobs.Job) error {
-	var p incident.ChangePayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return jobs.Permanent(fmt.Errorf("reading hand-off job payload: %w", err))
-	}
-	inc, err := b.incidents.Incident(ctx, p.IncidentID)
-	if err != nil {
-		return err
-	}
-	room, err := b.rooms.Room(ctx, inc.ID)
-	if err != nil || !room.Ready {
-		return fmt.Errorf("%s has no room yet; showing the hand-off later", inc.Ref())
-	}
-	entry, err := b.entry(ctx, inc, p.EntryID)
+	inc, room, entry, err := b.changeTarget(ctx, j)
 	if err != nil {
 		return err
 	}

@@ -103,26 +103,18 @@ func (b *Bot) onClose(ctx context.Context, cmd slack.SlashCommand, c closeComman
 // closedJob shows a closed incident: the header, its summary in the room,
 // and a line in the incidents channel.
 func (b *Bot) closedJob(ctx context.Context, j jobs.Job) error {
-	var p incident.ChangePayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return jobs.Permanent(fmt.Errorf("reading close job payload: %w", err))
-	}
-	inc, err := b.incidents.Incident(ctx, p.IncidentID)
+	inc, room, _, err := b.changeTarget(ctx, j)
 	if err != nil {
 		return err
 	}
 	if b.cfg.ArchiveAfter > 0 {
-		// Scheduled first (a no-op if it exists), so a retry of this job
-		// never loses it.
+		// Scheduled before anything is posted (a no-op if it exists), so
+		// a retry of this job never loses it.
 		payload, _ := json.Marshal(incident.ProvisionPayload{IncidentID: inc.ID})
 		if _, err := b.jobs.Enqueue(ctx, jobs.Job{Kind: jobArchive, Key: jobArchive + ":" + strconv.FormatInt(inc.ID, 10),
 			Payload: payload, DueAt: inc.ClosedAt.Add(b.cfg.ArchiveAfter)}); err != nil {
 			return err
 		}
-	}
-	room, err := b.rooms.Room(ctx, inc.ID)
-	if err != nil || !room.Ready {
-		return fmt.Errorf("%s has no room yet; showing the close later", inc.Ref())
 	}
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
@@ -226,22 +218,7 @@ func (b *Bot) onList(ctx context.Context, cmd slack.SlashCommand) {
 // re-rendered from the store, a line in the incident channel, an update in
 // the incidents channel.
 func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
-	var p incident.ChangePayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return jobs.Permanent(fmt.Errorf("reading status job payload: %w", err))
-	}
-	inc, err := b.incidents.Incident(ctx, p.IncidentID)
-	if errors.Is(err, incident.ErrNotFound) {
-		return jobs.Permanent(err)
-	}
-	if err != nil {
-		return err
-	}
-	room, err := b.rooms.Room(ctx, inc.ID)
-	if err != nil || !room.Ready {
-		return fmt.Errorf("%s has no room yet; showing the change later", inc.Ref())
-	}
-	entry, err := b.entry(ctx, inc, p.EntryID)
+	inc, room, entry, err := b.changeTarget(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -263,6 +240,33 @@ func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 // maxRefreshRounds bounds how often refreshRoom renders again because the
 // incident changed while it was updating Slack.
 const maxRefreshRounds = 5
+
+// changeTarget loads what a change job is about: the incident, its room
+// (which must be ready: the job waits for set-up to finish) and the timeline
+// entry. An incident or entry that is gone fails the job for good.
+func (b *Bot) changeTarget(ctx context.Context, j jobs.Job) (*incident.Incident, *incident.Room, incident.TimelineEntry, error) {
+	var none incident.TimelineEntry
+	var p incident.ChangePayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return nil, nil, none, jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
+	}
+	inc, err := b.incidents.Incident(ctx, p.IncidentID)
+	if errors.Is(err, incident.ErrNotFound) {
+		return nil, nil, none, jobs.Permanent(err)
+	}
+	if err != nil {
+		return nil, nil, none, err
+	}
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || !room.Ready {
+		return nil, nil, none, fmt.Errorf("%s has no room yet; showing the change later", inc.Ref())
+	}
+	entry, err := b.entry(ctx, inc, p.EntryID)
+	if err != nil {
+		return nil, nil, none, err
+	}
+	return inc, room, entry, nil
+}
 
 // refreshRoom renders the header and topic from the store. Changes shown at
 // the same time can reach Slack out of order, so after each update it reads
