@@ -65,6 +65,7 @@ func conformance(t *testing.T, open opener) {
 		{"FirstDelivery", testFirstDelivery},
 		{"UpdateIncident", testUpdateIncident},
 		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"Changes", testChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -518,6 +519,65 @@ func testConcurrentUpdates(t *testing.T, s *storage.Store) {
 	}
 	if len(timeline) != n || len(seen) != n {
 		t.Errorf("timeline holds %d entries (%d distinct), want %d: every update sees the one before", len(timeline), len(seen), n)
+	}
+}
+
+func change(at time.Duration, summary string, systems ...string) incident.Change {
+	return incident.Change{OccurredAt: t0.Add(at), Systems: systems, Person: "U1", Summary: summary,
+		Kind: incident.KindDeploy, Source: incident.SourceAPI, LoggedAt: t0.Add(time.Hour)}
+}
+
+func testChanges(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	first := change(1*time.Minute, "web v1", "web")
+	first.Reason, first.Link, first.ExternalID = "release", "https://ci/1", "ci-1"
+	batch := []incident.Change{
+		first,
+		change(2*time.Minute, "db pool 50", "db"),
+		change(3*time.Minute, "web+db migration", "web", "db"),
+		change(4*time.Minute, "cache ttl", "cache"),
+	}
+	stored, err := s.LogChanges(ctx, batch)
+	if err != nil || !slices.Equal(stored, []bool{true, true, true, true}) {
+		t.Fatalf("LogChanges = %v, %v", stored, err)
+	}
+	// Sending the same external ID again stores nothing and reports its ID.
+	again := []incident.Change{first}
+	if stored, err := s.LogChanges(ctx, again); err != nil || stored[0] || again[0].ID != batch[0].ID {
+		t.Errorf("re-sent change: stored %v (%v), ID %d; want skipped with ID %d", stored, err, again[0].ID, batch[0].ID)
+	}
+	got, err := s.Changes(ctx, incident.ChangeQuery{Systems: []string{"web", "db"}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summaries []string
+	for _, c := range got {
+		summaries = append(summaries, c.Summary)
+	}
+	if diff := cmp.Diff([]string{"web+db migration", "db pool 50", "web v1"}, summaries); diff != "" {
+		t.Errorf("changes to web and db, newest first, each once (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(batch[0], got[2]); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	if got, _ := s.Changes(ctx, incident.ChangeQuery{Systems: []string{"web", "db"}, Limit: 2}); len(got) != 2 || got[0].Summary != "web+db migration" {
+		t.Errorf("limit 2 = %+v", got)
+	}
+	window, _ := s.Changes(ctx, incident.ChangeQuery{Since: t0.Add(2 * time.Minute), Until: t0.Add(4 * time.Minute), Limit: 10})
+	if len(window) != 2 || window[0].Summary != "web+db migration" || window[1].Summary != "db pool 50" {
+		t.Errorf("window [2m, 4m) = %+v", window)
+	}
+	if none, err := s.Changes(ctx, incident.ChangeQuery{Systems: []string{"billing"}, Limit: 5}); err != nil || len(none) != 0 {
+		t.Errorf("no changes to billing: %v, %v", none, err)
+	}
+	// All or nothing: a batch whose transaction fails leaves nothing.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.LogChanges(cctx, []incident.Change{change(5*time.Minute, "lost", "web")}); err == nil {
+		t.Error("LogChanges with a cancelled context succeeded")
+	}
+	if all, _ := s.Changes(ctx, incident.ChangeQuery{Limit: 100}); len(all) != 4 {
+		t.Errorf("%d changes stored, want 4", len(all))
 	}
 }
 

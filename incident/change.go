@@ -1,0 +1,226 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ChangeKind says what sort of change it was.
+type ChangeKind string
+
+// The kinds of change. Other is the default.
+const (
+	KindDeploy  ChangeKind = "deploy"
+	KindConfig  ChangeKind = "config"
+	KindInfra   ChangeKind = "infra"
+	KindFeature ChangeKind = "feature"
+	KindData    ChangeKind = "data"
+	KindOther   ChangeKind = "other"
+)
+
+// ChangeKinds lists the kinds.
+func ChangeKinds() []ChangeKind {
+	return []ChangeKind{KindDeploy, KindConfig, KindInfra, KindFeature, KindData, KindOther}
+}
+
+// ChangeSource says where a change was logged from.
+type ChangeSource string
+
+// The sources of changes.
+const (
+	SourceSlack     ChangeSource = "slack"
+	SourceAPI       ChangeSource = "api"
+	SourceCLI       ChangeSource = "cli"
+	SourceChecklist ChangeSource = "checklist"
+)
+
+// Change is one change to production: when, to what, by whom, what and
+// why. The first question when an incident opens is what changed.
+type Change struct {
+	ID int64
+	// OccurredAt is when the change happened (UTC).
+	OccurredAt time.Time
+	// Systems are the systems changed, normalised (NormalizeSystem).
+	Systems []string
+	// Person made the change: a chat user ID ("U123") or a free-text name.
+	Person  string
+	Summary string
+	Reason  string
+	Kind    ChangeKind
+	// Link points at the pull request, pipeline run or ticket.
+	Link   string
+	Source ChangeSource
+	// ExternalID, when set, is unique: logging a change with an
+	// ExternalID seen before stores nothing (a CI retry is a no-op).
+	ExternalID string
+	// LoggedAt is when sitrep recorded it.
+	LoggedAt time.Time
+}
+
+// Limits on a change's fields.
+const (
+	MaxChangeSummary = 500
+	MaxChangeReason  = 500
+	MaxChangeLink    = 1000
+	MaxChangePerson  = 100
+	MaxExternalID    = 200
+	// MaxChangeBatch is the most changes one LogChanges call takes.
+	MaxChangeBatch = 1000
+)
+
+// Validate normalises c in place and returns a *FieldError naming the
+// first field that is wrong. now fills an empty OccurredAt.
+func (c *Change) Validate(now time.Time) error {
+	if len(c.Systems) == 0 {
+		return &FieldError{"systems", "name the system changed, e.g. web"}
+	}
+	systems := make([]string, 0, len(c.Systems))
+	for _, s := range c.Systems {
+		n, err := NormalizeSystem(s)
+		if err != nil {
+			return &FieldError{"systems", err.Error()}
+		}
+		if !slices.Contains(systems, n) {
+			systems = append(systems, n)
+		}
+	}
+	if len(systems) > MaxSystems {
+		return &FieldError{"systems", fmt.Sprintf("%d systems named; at most %d", len(systems), MaxSystems)}
+	}
+	c.Systems = systems
+	c.Summary = NormalizeTitle(c.Summary)
+	c.Reason = NormalizeTitle(c.Reason)
+	c.Person = strings.TrimSpace(c.Person)
+	c.Link = strings.TrimSpace(c.Link)
+	c.ExternalID = strings.TrimSpace(c.ExternalID)
+	switch {
+	case c.Summary == "":
+		return &FieldError{"summary", "say what was done, e.g. \"raised the db pool to 50\""}
+	case utf8.RuneCountInString(c.Summary) > MaxChangeSummary:
+		return &FieldError{"summary", fmt.Sprintf("keep it to %d characters", MaxChangeSummary)}
+	case utf8.RuneCountInString(c.Reason) > MaxChangeReason:
+		return &FieldError{"reason", fmt.Sprintf("keep it to %d characters", MaxChangeReason)}
+	case c.Person == "":
+		return &FieldError{"person", "say who made the change"}
+	case utf8.RuneCountInString(c.Person) > MaxChangePerson:
+		return &FieldError{"person", fmt.Sprintf("keep it to %d characters", MaxChangePerson)}
+	case len(c.ExternalID) > MaxExternalID:
+		return &FieldError{"external_id", fmt.Sprintf("keep it to %d characters", MaxExternalID)}
+	}
+	if c.Link != "" {
+		u, err := url.Parse(c.Link)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(c.Link) > MaxChangeLink {
+			return &FieldError{"link", "give an http(s) URL, e.g. https://github.com/acme/web/pull/42"}
+		}
+	}
+	if c.Kind == "" {
+		c.Kind = KindOther
+	}
+	if !slices.Contains(ChangeKinds(), c.Kind) {
+		return &FieldError{"kind", fmt.Sprintf("%q is not a kind: use deploy, config, infra, feature, data or other", c.Kind)}
+	}
+	switch c.Source {
+	case SourceSlack, SourceAPI, SourceCLI, SourceChecklist:
+	default:
+		return &FieldError{"source", fmt.Sprintf("%q is not a source", c.Source)}
+	}
+	if c.OccurredAt.IsZero() {
+		c.OccurredAt = now
+	}
+	c.OccurredAt = c.OccurredAt.UTC()
+	return nil
+}
+
+// ChangeQuery selects changes, newest first.
+type ChangeQuery struct {
+	// Systems, when not empty, keeps changes to any of them.
+	Systems []string
+	// Since and Until bound OccurredAt (zero: unbounded); Since is
+	// inclusive, Until exclusive.
+	Since, Until time.Time
+	Limit        int
+}
+
+// ChangeStore is what the change log needs from storage.
+type ChangeStore interface {
+	// LogChanges stores the changes in one transaction, all or none. A
+	// change whose ExternalID is stored already is skipped; stored
+	// reports, for each change, whether it was stored now. IDs are set.
+	LogChanges(ctx context.Context, changes []Change) (stored []bool, err error)
+	// Changes returns the changes q selects, newest first.
+	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
+}
+
+// BatchError names the change of a batch that is wrong.
+type BatchError struct {
+	// Index is the change's position in the batch, from 0.
+	Index int
+	Err   *FieldError
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("change %d: %s", e.Index, e.Err) }
+
+// Unwrap returns the field error.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// ChangeLog holds the change-log use cases.
+type ChangeLog struct {
+	store ChangeStore
+	clock interface{ Now() time.Time }
+}
+
+// NewChangeLog returns the change log over store.
+func NewChangeLog(store ChangeStore, c interface{ Now() time.Time }) *ChangeLog {
+	return &ChangeLog{store: store, clock: c}
+}
+
+// Log validates and stores changes, all or none: one wrong change stores
+// nothing and returns a *BatchError naming it. It returns how many were new
+// (the rest repeated an ExternalID).
+func (l *ChangeLog) Log(ctx context.Context, changes []Change) (added int, err error) {
+	switch n := len(changes); {
+	case n == 0:
+		return 0, &BatchError{0, &FieldError{"changes", "no change given"}}
+	case n > MaxChangeBatch:
+		return 0, &BatchError{MaxChangeBatch, &FieldError{"changes", fmt.Sprintf("%d changes in one batch; at most %d", n, MaxChangeBatch)}}
+	}
+	now := l.clock.Now()
+	for i := range changes {
+		if err := changes[i].Validate(now); err != nil {
+			var fe *FieldError
+			errors.As(err, &fe)
+			return 0, &BatchError{i, fe}
+		}
+		changes[i].LoggedAt = now
+	}
+	stored, err := l.store.LogChanges(ctx, changes)
+	if err != nil {
+		return 0, fmt.Errorf("logging changes: %w", err)
+	}
+	for _, s := range stored {
+		if s {
+			added++
+		}
+	}
+	return added, nil
+}
+
+// Recent returns the changes q selects, newest first; Limit defaults to 20
+// and is at most 1000.
+func (l *ChangeLog) Recent(ctx context.Context, q ChangeQuery) ([]Change, error) {
+	if q.Limit <= 0 {
+		q.Limit = 20
+	}
+	q.Limit = min(q.Limit, 1000)
+	changes, err := l.store.Changes(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reading the change log: %w", err)
+	}
+	return changes, nil
+}

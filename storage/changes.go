@@ -1,0 +1,142 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// Store satisfies incident.ChangeStore.
+var _ incident.ChangeStore = (*Store)(nil)
+
+type changeRow struct {
+	ID         int64          `db:"id"`
+	OccurredAt time.Time      `db:"occurred_at"`
+	Systems    string         `db:"systems"`
+	Person     string         `db:"person"`
+	Summary    string         `db:"summary"`
+	Reason     string         `db:"reason"`
+	Kind       string         `db:"kind"`
+	Link       string         `db:"link"`
+	Source     string         `db:"source"`
+	ExternalID sql.NullString `db:"external_id"`
+	LoggedAt   time.Time      `db:"logged_at"`
+}
+
+const changeColumns = `id, occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at`
+
+func (r changeRow) change() incident.Change {
+	return incident.Change{
+		ID: r.ID, OccurredAt: r.OccurredAt.UTC(), Systems: strings.Split(r.Systems, ","), Person: r.Person,
+		Summary: r.Summary, Reason: r.Reason, Kind: incident.ChangeKind(r.Kind), Link: r.Link,
+		Source: incident.ChangeSource(r.Source), ExternalID: r.ExternalID.String, LoggedAt: r.LoggedAt.UTC(),
+	}
+}
+
+// LogChanges implements incident.ChangeStore.
+func (s *Store) LogChanges(ctx context.Context, changes []incident.Change) ([]bool, error) {
+	stored := make([]bool, len(changes))
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		insert := tx.Rebind(`INSERT INTO changes (occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id`)
+		system := tx.Rebind(`INSERT INTO change_systems (change_id, system, occurred_at) VALUES (?, ?, ?)`)
+		for i := range changes {
+			c := &changes[i]
+			var ids []int64
+			if err := tx.SelectContext(ctx, &ids, insert, ts(c.OccurredAt), strings.Join(c.Systems, ","), c.Person, c.Summary,
+				c.Reason, string(c.Kind), c.Link, string(c.Source), nullString(c.ExternalID), ts(c.LoggedAt)); err != nil {
+				return fmt.Errorf("storing change %d: %w", i, err)
+			}
+			if len(ids) == 0 {
+				// The external ID is taken: report the stored change's ID.
+				if err := tx.GetContext(ctx, &c.ID, tx.Rebind(`SELECT id FROM changes WHERE external_id = ?`), c.ExternalID); err != nil {
+					return fmt.Errorf("finding change %s: %w", c.ExternalID, err)
+				}
+				continue
+			}
+			c.ID, stored[i] = ids[0], true
+			for _, sys := range c.Systems {
+				if _, err := tx.ExecContext(ctx, system, c.ID, sys, ts(c.OccurredAt)); err != nil {
+					return fmt.Errorf("indexing change %d: %w", i, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+// Changes implements incident.ChangeStore. With systems, it reads each
+// system's newest changes from the (system, occurred_at) index and merges
+// them, so the cost follows the limit, not the size of the log.
+func (s *Store) Changes(ctx context.Context, q incident.ChangeQuery) ([]incident.Change, error) {
+	var where []string
+	var args []any
+	if !q.Since.IsZero() {
+		where, args = append(where, "occurred_at >= ?"), append(args, ts(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where, args = append(where, "occurred_at < ?"), append(args, ts(q.Until))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " AND " + strings.Join(where, " AND ")
+	}
+	var ids []int64
+	if len(q.Systems) == 0 {
+		if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT id FROM changes WHERE 1 = 1`+cond+
+			` ORDER BY occurred_at DESC, id DESC LIMIT ?`), append(args, q.Limit)...); err != nil {
+			return nil, fmt.Errorf("listing changes: %w", err)
+		}
+	} else {
+		seen := map[int64]bool{}
+		for _, sys := range q.Systems {
+			var some []int64
+			if err := s.db.SelectContext(ctx, &some, s.db.Rebind(`SELECT change_id FROM change_systems WHERE system = ?`+cond+
+				` ORDER BY occurred_at DESC, change_id DESC LIMIT ?`), append(append([]any{sys}, args...), q.Limit)...); err != nil {
+				return nil, fmt.Errorf("listing changes to %s: %w", sys, err)
+			}
+			for _, id := range some {
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	query, inArgs, err := sqlx.In(`SELECT `+changeColumns+` FROM changes WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []changeRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), inArgs...); err != nil {
+		return nil, fmt.Errorf("reading changes: %w", err)
+	}
+	out := make([]incident.Change, len(rows))
+	for i, r := range rows {
+		out[i] = r.change()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].OccurredAt.Equal(out[j].OccurredAt) {
+			return out[i].OccurredAt.After(out[j].OccurredAt)
+		}
+		return out[i].ID > out[j].ID
+	})
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
