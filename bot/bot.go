@@ -104,6 +104,7 @@ type Deps struct {
 	// Mode, the app-level token).
 	API        *slack.Client
 	Incidents  *incident.Service
+	Changes    *incident.ChangeLog
 	Rooms      Rooms
 	Deliveries Deliveries
 	Jobs       *jobs.Runner
@@ -118,6 +119,7 @@ type Bot struct {
 	cfg        Config
 	api        *slack.Client
 	incidents  *incident.Service
+	changes    *incident.ChangeLog
 	rooms      Rooms
 	deliveries Deliveries
 	jobs       *jobs.Runner
@@ -160,6 +162,7 @@ func New(cfg Config, d Deps) *Bot {
 		cfg:         cfg,
 		api:         d.API,
 		incidents:   d.Incidents,
+		changes:     d.Changes,
 		rooms:       d.Rooms,
 		deliveries:  d.Deliveries,
 		jobs:        d.Jobs,

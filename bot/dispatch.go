@@ -131,6 +131,8 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 	switch cmd.Command {
 	case "/incident":
 		b.onIncidentCommand(ctx, key, cmd)
+	case "/change":
+		b.onChangeCommand(ctx, cmd)
 	default:
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID,
 			"sitrep does not handle `"+escape(cmd.Command)+"` yet.", "/incident help")
@@ -172,6 +174,8 @@ func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.
 		return b.onStatusForm(cb)
 	case callbackNote:
 		return b.onNoteForm(cb)
+	case callbackChange:
+		return b.onChangeForm(cb)
 	}
 	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
 	return nil, nil

@@ -116,6 +116,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	b := bot.New(botCfg, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
+		Changes:       incident.NewChangeLog(store, clk),
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,

@@ -58,6 +58,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	}, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
+		Changes:       incident.NewChangeLog(store, clk),
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,

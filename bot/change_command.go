@@ -1,0 +1,123 @@
+package bot
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// changeCommand is a parsed /change request.
+type changeCommand interface{ changeCommand() }
+
+// logChange logs one change typed on one line.
+type logChange struct {
+	Systems []string
+	Summary string
+	Reason  string
+	Link    string
+}
+
+// listChanges lists recent changes.
+type listChanges struct {
+	Systems []string
+	Window  time.Duration
+}
+
+// changeForm asks for the change form; changeHelp for the forms.
+type (
+	changeForm struct{}
+	changeHelp struct{}
+)
+
+func (logChange) changeCommand()   {}
+func (listChanges) changeCommand() {}
+func (changeForm) changeCommand()  {}
+func (changeHelp) changeCommand()  {}
+
+const (
+	usageChange     = "/change <system>: <what was done> [because <reason>]"
+	usageChangeList = "/change list [system] [24h]"
+	// defaultChangeWindow is how far back /change list looks by default.
+	defaultChangeWindow = 24 * time.Hour
+	// maxChangeWindow bounds how far back /change list looks.
+	maxChangeWindow = 90 * 24 * time.Hour
+)
+
+var (
+	because = regexp.MustCompile(`(?i)\s+because\s+`)
+	urlWord = regexp.MustCompile(`^https?://\S+$`)
+	window  = regexp.MustCompile(`^(\d{1,4})([mhd])$`)
+)
+
+// parseChange reads the text after "/change".
+func parseChange(text string) (changeCommand, error) {
+	text = strings.TrimSpace(text)
+	verb, rest, _ := strings.Cut(text, " ")
+	switch strings.ToLower(verb) {
+	case "":
+		return changeForm{}, nil
+	case "help":
+		return changeHelp{}, nil
+	case "list", "ls":
+		return parseChangeList(rest)
+	}
+	head, what, ok := strings.Cut(text, ":")
+	if !ok || strings.ContainsAny(head, " \t") && !strings.Contains(head, ",") {
+		return nil, &usageError{Problem: "Start with the system and a colon, e.g. `web: raised the pool to 50`.", Usage: usageChange}
+	}
+	systems, err := incident.ParseSystems(strings.ReplaceAll(head, " ", ""))
+	if err != nil || len(systems) == 0 {
+		problem := "Name the system before the colon, e.g. `web:`."
+		if err != nil {
+			problem = capitalize(err.Error()) + "."
+		}
+		return nil, &usageError{Problem: problem, Usage: usageChange}
+	}
+	cmd := logChange{Systems: systems}
+	// A link anywhere in the text becomes the change's link.
+	var words []string
+	for _, w := range strings.Fields(what) {
+		if cmd.Link == "" && urlWord.MatchString(w) {
+			cmd.Link = strings.Trim(w, "<>")
+			continue
+		}
+		words = append(words, w)
+	}
+	what = strings.Join(words, " ")
+	if loc := because.FindStringIndex(" " + what); loc != nil {
+		cmd.Summary = strings.TrimSpace((" " + what)[:loc[0]])
+		cmd.Reason = strings.TrimSpace((" " + what)[loc[1]:])
+	} else {
+		cmd.Summary = strings.TrimSpace(what)
+	}
+	if cmd.Summary == "" {
+		return nil, &usageError{Problem: "Say what was done after the colon.", Usage: usageChange}
+	}
+	return cmd, nil
+}
+
+// parseChangeList reads "[system[,system]] [window]" in either order.
+func parseChangeList(text string) (changeCommand, error) {
+	cmd := listChanges{Window: defaultChangeWindow}
+	for _, w := range strings.Fields(text) {
+		if m := window.FindStringSubmatch(strings.ToLower(w)); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+			cmd.Window = time.Duration(n) * unit
+			if cmd.Window <= 0 || cmd.Window > maxChangeWindow {
+				return nil, &usageError{Problem: "Look back between 1m and 90d.", Usage: usageChangeList}
+			}
+			continue
+		}
+		systems, err := incident.ParseSystems(w)
+		if err != nil {
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is neither a system nor a window such as 24h or 7d.", truncate(escape(w), 40)), Usage: usageChangeList}
+		}
+		cmd.Systems = append(cmd.Systems, systems...)
+	}
+	return cmd, nil
+}
