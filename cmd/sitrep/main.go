@@ -45,6 +45,8 @@ Usage:
                                             workspace and an embedded database, no accounts
   sitrep run                                connect to your Slack workspace (see README)
   sitrep migrate                            apply database migrations and exit
+  sitrep change add --system web "what"     log a change (sitrep change for the flags)
+  sitrep change list [--system web]         list recent changes
   sitrep version                            print the version
 
 Environment:
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runDemo(ctx, rest, getenv, stdin, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "change":
+		return runChange(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sitrep", version)
 		return nil

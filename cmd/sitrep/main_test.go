@@ -100,3 +100,39 @@ func TestMigrate(t *testing.T) {
 		}
 	}
 }
+
+func TestChangeCLI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "changes.db")
+	t.Chdir(t.TempDir())
+	env := map[string]string{"SITREP_DATABASE_URL": "sqlite:" + db, "USER": "ci-bot"}
+	out, stderr, err := runCLI(t, env, "change", "add", "--system", "web,DB", "--reason", "p99 latency", "--kind", "config",
+		"--link", "https://ci.example/9", "--id", "run-9", "raised", "pool", "to", "50")
+	if err != nil || !strings.HasPrefix(out, "logged change 1: web,db: raised pool to 50") {
+		t.Fatalf("change add: %q %q %v", out, stderr, err)
+	}
+	out, _, err = runCLI(t, env, "change", "add", "--system", "web", "--id", "run-9", "raised pool to 50")
+	if err != nil || !strings.Contains(out, "change 1 was logged already (external ID run-9); nothing added") {
+		t.Errorf("re-sent change: %q %v", out, err)
+	}
+	runCLI(t, env, "change", "add", "--system", "api", "deployed v2")
+	out, _, err = runCLI(t, env, "change", "list", "--system", "db")
+	if err != nil || !strings.Contains(out, "web,db") || !strings.Contains(out, "ci-bot") || !strings.Contains(out, "config") ||
+		!strings.Contains(out, "p99 latency") || strings.Contains(out, "deployed v2") {
+		t.Errorf("change list --system db:\n%s (%v)", out, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"change", "add", "deployed"}, "--system: name the system changed"},
+		{[]string{"change", "add", "--system", "web"}, "the text (what was done): say what was done"},
+		{[]string{"change", "add", "--system", "web", "--kind", "hotfix", "x"}, `--kind: "hotfix" is not a kind`},
+		{[]string{"change", "add", "--system", "web", "--at", "yesterday", "x"}, `--at "yesterday" is not an RFC 3339 time`},
+		{[]string{"change", "frob"}, ""},
+	} {
+		_, stderr, err := runCLI(t, env, tc.args...)
+		if err == nil || (tc.want != "" && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: error %v (stderr %q), want %q", tc.args, err, stderr, tc.want)
+		}
+	}
+}
