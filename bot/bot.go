@@ -60,6 +60,11 @@ type Config struct {
 	// incident channel, the default), "tdo" (only the current TDO) or
 	// "anyone".
 	Handover string
+	// WhatChangedCount is how many changes the room's "what changed?"
+	// message lists. Default 4.
+	WhatChangedCount int
+	// WhatChangedWindow is how far before the opening it looks. Default 24h.
+	WhatChangedWindow time.Duration
 	// Workers bounds how many envelopes are handled at once. Default 32.
 	Workers int
 	// DrainTimeout bounds how long Run waits for in-flight work on shutdown.
@@ -79,6 +84,12 @@ func (c *Config) defaults() {
 	}
 	if c.Handover == "" {
 		c.Handover = HandoverChannel
+	}
+	if c.WhatChangedCount <= 0 {
+		c.WhatChangedCount = 4
+	}
+	if c.WhatChangedWindow <= 0 {
+		c.WhatChangedWindow = 24 * time.Hour
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32

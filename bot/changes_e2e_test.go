@@ -89,3 +89,61 @@ func TestChangeForm(t *testing.T) {
 		t.Errorf("form answered %q", got)
 	}
 }
+
+// TestWhatChangedWhenAnIncidentOpens logs 6 changes on 3 systems, opens an
+// incident on two of them, and checks the exact list posted in the room.
+func TestWhatChangedWhenAnIncidentOpens(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	log := []struct {
+		ago     time.Duration
+		system  string
+		summary string
+	}{
+		{26 * time.Hour, "db", "too old to show"},
+		{5 * time.Hour, "db", "raised max_connections to 500"},
+		{3 * time.Hour, "cache", "new eviction policy"},
+		{2 * time.Hour, "web", "deployed v2.14.0"},
+		{40 * time.Minute, "db", "added index on orders(created_at)"},
+		{12 * time.Minute, "web", "feature flag checkout-v2 on"},
+	}
+	opened := epoch
+	for _, c := range log {
+		if _, err := incident.NewChangeLog(h.store, h.clock).Log(h.ctx, []incident.Change{{
+			OccurredAt: opened.Add(-c.ago), Systems: []string{c.system}, Person: bob, Summary: c.summary,
+			Reason: "planned", Kind: incident.KindDeploy, Source: incident.SourceAPI,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.slash(alice, h.general, "/incident", "open checkout errors sev1 systems:web,db")
+	ch := h.room(1).ChannelID
+	msgs := h.sim.Messages(ch)
+	golden(t, "what_changed.json", indentJSON(t, msgs[1].Blocks))
+	got := plainJSON(t, msgs[1].Blocks)
+	order := []string{"feature flag checkout-v2 on", "added index on orders", "deployed v2.14.0", "raised max_connections"}
+	last := -1
+	for _, s := range order {
+		i := strings.Index(got, s)
+		if i < 0 || i < last {
+			t.Errorf("%q missing or out of order in %s", s, got)
+		}
+		last = i
+	}
+	for _, s := range []string{"new eviction policy", "too old to show"} {
+		if strings.Contains(got, s) {
+			t.Errorf("%q listed: only the 4 latest web/db changes within 24h belong", s)
+		}
+	}
+	if !strings.Contains(got, "*web* · 12 min before it opened") {
+		t.Errorf("relative time missing: %s", got)
+	}
+
+	// An incident on a quiet system gets the latest changes elsewhere, marked.
+	h.slash(alice, h.general, "/incident", "open search slow systems:search")
+	other := plainJSON(t, h.sim.Messages(h.room(2).ChannelID)[1].Blocks)
+	if !strings.Contains(other, "No changes to search in the 24 h before INC-2 opened; the latest changes elsewhere:") ||
+		!strings.Contains(other, "_other system_") || strings.Count(other, "_other system_") != 4 {
+		t.Errorf("quiet system got %s", other)
+	}
+}

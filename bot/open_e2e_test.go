@@ -58,8 +58,8 @@ func TestOpenWithAllArguments(t *testing.T) {
 		t.Errorf("topic = %q, want %q", got, want)
 	}
 	msgs := h.sim.Messages(ch.ID)
-	if len(msgs) != 1 {
-		t.Fatalf("incident channel holds %d messages, want the header only", len(msgs))
+	if len(msgs) != 2 || !strings.Contains(plainJSON(t, msgs[1].Blocks), "No changes were logged to web, db in the 24 h before it opened") {
+		t.Fatalf("incident channel holds %d messages, want the header and what changed (none)", len(msgs))
 	}
 	header := msgs[0]
 	if pins := h.sim.Pins(ch.ID); !slices.Equal(pins, []string{header.TS}) {
@@ -355,8 +355,8 @@ func TestCrashHalfWayIsFinishedWithoutRepeats(t *testing.T) {
 		t.Fatalf("room not finished by the sweeper: %+v", r)
 	}
 	msgs := h.sim.Messages(r.ChannelID)
-	if len(msgs) != 1 {
-		t.Errorf("incident channel holds %d messages after the retry, want 1 header", len(msgs))
+	if len(msgs) != 2 || !strings.Contains(plainJSON(t, msgs[1].Blocks), "What changed before INC-1?") {
+		t.Errorf("incident channel holds %d messages after the retry, want the header once and what changed once", len(msgs))
 	}
 	if pins := h.sim.Pins(r.ChannelID); len(pins) != 1 {
 		t.Errorf("pins = %v, want the header", pins)

@@ -22,6 +22,7 @@ const (
 	stepTopic    = "topic"
 	stepHeader   = "header"
 	stepPin      = "pin"
+	stepChanges  = "changes"
 	stepAnnounce = "announce"
 	stepNotify   = "notify"
 )
@@ -72,6 +73,7 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		{stepTopic, b.setTopic, true},
 		{stepHeader, b.postHeader, false},
 		{stepPin, b.pinHeader, true},
+		{stepChanges, b.postWhatChanged, true},
 		{stepAnnounce, b.announce, true},
 		{stepNotify, b.notifyReporter, true},
 	}

@@ -284,6 +284,8 @@ func durationText(d time.Duration) string {
 		return strconv.Itoa(int(d.Seconds())) + " s"
 	case d < time.Hour:
 		return strconv.Itoa(int(d.Minutes())) + " min"
+	case int(d.Minutes())%60 == 0:
+		return strconv.Itoa(int(d.Hours())) + " h"
 	default:
 		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
 	}

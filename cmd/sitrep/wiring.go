@@ -47,14 +47,20 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	window, err := cfg.WhatChanged.WindowDuration()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	b := bot.New(bot.Config{
-		IncidentsChannel: cfg.Channels.Incidents,
-		OpsChannel:       cfg.Channels.Ops,
-		ArchiveAfter:     archiveAfter,
-		Handover:         cfg.Incidents.Handover,
+		IncidentsChannel:  cfg.Channels.Incidents,
+		OpsChannel:        cfg.Channels.Ops,
+		ArchiveAfter:      archiveAfter,
+		Handover:          cfg.Incidents.Handover,
+		WhatChangedCount:  cfg.WhatChanged.Count,
+		WhatChangedWindow: window,
 	}, bot.Deps{
 		API:           api,
 		Incidents:     incidents,

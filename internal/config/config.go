@@ -31,6 +31,8 @@ type Config struct {
 	Channels Channels `yaml:"channels"`
 	// Incidents holds how incidents are run.
 	Incidents IncidentSettings `yaml:"incidents"`
+	// WhatChanged sets the "what changed?" message of a new incident.
+	WhatChanged WhatChanged `yaml:"what_changed"`
 	// RotationConfigs are the on-call rotations; see Rotations.
 	RotationConfigs []RotationConfig `yaml:"rotations"`
 }
@@ -76,6 +78,24 @@ func (s IncidentSettings) ArchiveDelay() (time.Duration, error) {
 	return d, nil
 }
 
+// WhatChanged sets how many changes, from how far back, a new incident's
+// room is shown.
+type WhatChanged struct {
+	// Count is how many changes; default 4.
+	Count int `yaml:"count"`
+	// Window is how far before the opening, e.g. "24h"; default 24h.
+	Window string `yaml:"window"`
+}
+
+// WindowDuration parses Window.
+func (w WhatChanged) WindowDuration() (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(w.Window))
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("what_changed.window %q is not a duration such as 24h or 90m", w.Window)
+	}
+	return d, nil
+}
+
 // DefaultFile is the configuration file read when SITREP_CONFIG is unset; it
 // may be absent.
 const DefaultFile = "sitrep.yaml"
@@ -86,6 +106,7 @@ func Default() Config {
 		DatabaseURL: "sqlite:sitrep.db",
 		Channels:    Channels{Incidents: "incidents", Ops: "ops"},
 		Incidents:   IncidentSettings{Handover: "channel"},
+		WhatChanged: WhatChanged{Count: 4, Window: "24h"},
 	}
 }
 
@@ -145,6 +166,12 @@ func (c *Config) validate() error {
 		if !channelName.MatchString(*ch.v) {
 			return fmt.Errorf("%s: channels.%s %q is not a Slack channel name (lowercase letters, digits, - and _, at most 80)", c.where(), ch.name, *ch.v)
 		}
+	}
+	if c.WhatChanged.Count < 1 || c.WhatChanged.Count > 20 {
+		return fmt.Errorf("%s: what_changed.count %d: show between 1 and 20 changes", c.where(), c.WhatChanged.Count)
+	}
+	if _, err := c.WhatChanged.WindowDuration(); err != nil {
+		return fmt.Errorf("%s: %w", c.where(), err)
 	}
 	if _, err := c.Incidents.ArchiveDelay(); err != nil {
 		return fmt.Errorf("%s: %w", c.where(), err)

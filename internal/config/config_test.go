@@ -62,6 +62,8 @@ func TestLoadErrorsNameTheSetting(t *testing.T) {
 		{"missing explicit file", filepath.Join(dir, "nope.yaml"), "SITREP_CONFIG: reading"},
 		{"not yaml", write("junk.yaml", "channels: [\n"), "junk.yaml"},
 		{"bad archive delay", write("arch.yaml", "incidents:\n  archive_after: tomorrow\n"), `incidents.archive_after "tomorrow" is not a duration`},
+		{"bad what_changed count", write("wc.yaml", "what_changed:\n  count: 0\n"), "what_changed.count 0"},
+		{"bad what_changed window", write("ww.yaml", "what_changed:\n  window: a day\n"), `what_changed.window "a day"`},
 		{"bad handover", write("hand.yaml", "incidents:\n  handover: boss\n"), `incidents.handover "boss": use channel`},
 	}
 	for _, tc := range tests {
