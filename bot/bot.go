@@ -194,6 +194,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobHandedOver, b.peopleChangedJob)
 	b.jobs.Handle(incident.JobRoleAssigned, b.peopleChangedJob)
 	b.jobs.Handle(jobArchive, b.archiveJob)
+	b.jobs.Handle(incident.JobChangeMarked, b.changeMarkedJob)
 	return b
 }
 

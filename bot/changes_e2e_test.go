@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,44 @@ func TestWhatChangedWhenAnIncidentOpens(t *testing.T) {
 	}
 	if !strings.Contains(got, "*web* · 12 min before it opened") {
 		t.Errorf("relative time missing: %s", got)
+	}
+
+	// The suspect flow: a verdict is recorded, the header lists suspects,
+	// and the list re-renders from the store.
+	h.sim.Join(ch, bob)
+	listTS := msgs[1].TS
+	flag, _ := h.store.Changes(h.ctx, incident.ChangeQuery{Systems: []string{"web"}, Limit: 1})
+	value := fmt.Sprintf("%d:%d", h.room(1).IncidentID, flag[0].ID)
+	verdict := func(user, action string) {
+		t.Helper()
+		if _, err := h.sim.Click(h.ctx, user, ch, listTS, action, value); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+	}
+	verdict(bob, "change_suspect")
+	if hdr := h.header(ch); !strings.Contains(hdr, `*Suspect changes*\n• *web* feature flag checkout-v2 on (<@U0BOB>)`) {
+		t.Errorf("header does not list the suspect: %s", hdr)
+	}
+	list := h.sim.Message(ch, listTS)
+	if !list.Edited || !strings.Contains(plainJSON(t, list.Blocks), `feature flag checkout-v2 on\n_because_ planned\n:warning: *Suspect* (<@U0BOB>)`) {
+		t.Errorf("list not re-rendered with the verdict: %s", plainJSON(t, list.Blocks))
+	}
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	if e := timeline[len(timeline)-1]; e.Kind != incident.EntrySuspect || e.Actor != bob || e.Text != "Suspect change: web: feature flag checkout-v2 on" {
+		t.Errorf("timeline entry = %+v", e)
+	}
+	verdict(bob, "change_suspect")
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "is marked suspect already") {
+		t.Errorf("second suspect click answered %q", got)
+	}
+	verdict(alice, "change_unrelated")
+	if hdr := h.header(ch); strings.Contains(hdr, "Suspect changes") {
+		t.Errorf("header still lists a change judged not related: %s", hdr)
+	}
+	if got := plainJSON(t, h.sim.Message(ch, listTS).Blocks); !strings.Contains(got, ":heavy_minus_sign: Not related (<@U0ALICE>)") {
+		t.Errorf("list after Not related: %s", got)
 	}
 
 	// An incident on a quiet system gets the latest changes elsewhere, marked.

@@ -148,6 +148,8 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 			b.onTakeCommand(ctx, cb, a)
 		case actionUpdateStatus, actionAddNote:
 			b.onHeaderForm(ctx, cb, a)
+		case actionSuspect, actionUnrelated:
+			b.onChangeVerdict(ctx, cb, a)
 		default:
 			b.log.Info("button not handled by this version", "action_id", a.ActionID)
 			if cb.Channel.ID != "" {

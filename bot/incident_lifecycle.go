@@ -275,7 +275,11 @@ func (b *Bot) changeTarget(ctx context.Context, j jobs.Job) (*incident.Incident,
 // store holds.
 func (b *Bot) refreshRoom(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
 	for round := 1; ; round++ {
-		text, blocks := headerView(inc, inc.ReportedIn)
+		suspects, err := b.suspects(ctx, inc)
+		if err != nil {
+			return err
+		}
+		text, blocks := headerView(inc, inc.ReportedIn, suspects)
 		if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
 			_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.HeaderTS,
 				slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))

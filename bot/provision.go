@@ -163,7 +163,7 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident, room *incide
 
 // postHeader posts the header message that the room keeps pinned.
 func (b *Bot) postHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	text, blocks := headerView(inc, inc.ReportedIn)
+	text, blocks := headerView(inc, inc.ReportedIn, nil)
 	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
 		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID,
 			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))

@@ -24,8 +24,9 @@ const (
 	blockDescription = "description"
 )
 
-// headerView is the pinned header of an incident channel.
-func headerView(inc *incident.Incident, reportedIn string) (text string, blocks []slack.Block) {
+// headerView is the pinned header of an incident channel. suspects are the
+// changes judged suspect, rendered as lines.
+func headerView(inc *incident.Incident, reportedIn string, suspects []string) (text string, blocks []slack.Block) {
 	title := escapeFit(inc.Ref()+": "+inc.Title, 150)
 	systems := "none named"
 	if len(inc.Systems) > 0 {
@@ -56,6 +57,9 @@ func headerView(inc *incident.Incident, reportedIn string) (text string, blocks 
 	}
 	if inc.Description != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(escape(inc.Description), 3000)), nil, nil))
+	}
+	if len(suspects) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate("*Suspect changes*\n• "+strings.Join(suspects, "\n• "), 3000)), nil, nil))
 	}
 	if !inc.Closed() {
 		id := strconv.FormatInt(inc.ID, 10)

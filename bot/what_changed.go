@@ -2,13 +2,16 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
 )
 
 // postWhatChanged posts, in a new incident's room, the last changes to its
@@ -51,33 +54,183 @@ func (b *Bot) postWhatChanged(ctx context.Context, inc *incident.Incident, room 
 			}
 		}
 	}
-	text, blocks := whatChangedView(inc, onSystems, others, b.cfg.WhatChangedWindow)
-	return b.post(ctx, room.ChannelID, text, blocks)
+	var shown []incident.ShownChange
+	for _, c := range onSystems {
+		shown = append(shown, incident.ShownChange{Change: c})
+	}
+	for _, c := range others {
+		shown = append(shown, incident.ShownChange{Change: c, Other: len(inc.Systems) > 0})
+	}
+	// The store first: the list re-renders from it after every verdict.
+	if err := b.changes.Show(ctx, inc.ID, shown); err != nil {
+		return err
+	}
+	text, blocks := whatChangedView(inc, shown, nil, b.cfg.WhatChangedWindow)
+	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err == nil {
+			room.ChangesTS = ts
+		}
+		return err
+	})
 }
 
-// whatChangedView renders the "what changed?" message.
-func whatChangedView(inc *incident.Incident, onSystems, others []incident.Change, window time.Duration) (string, []slack.Block) {
+// Buttons on each listed change.
+const (
+	actionSuspect   = "change_suspect"
+	actionUnrelated = "change_unrelated"
+)
+
+// onChangeVerdict handles Suspect and Not related on a listed change.
+func (b *Bot) onChangeVerdict(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
+	incID, changeID, ok := parseVerdictValue(a.Value)
+	var inc *incident.Incident
+	var err error
+	if ok {
+		inc, err = b.incidents.Incident(ctx, incID)
+	}
+	if !ok || err != nil {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button belongs to an incident sitrep cannot find.", "/incident list")
+		return
+	}
+	if room, err := b.rooms.Room(ctx, inc.ID); err != nil || room.ChannelID != cb.Channel.ID {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Judge changes in the incident's own channel.", "/incident help")
+		return
+	}
+	shown, err := b.changes.Shown(ctx, inc.ID)
+	if err != nil {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "sitrep could not read the listed changes ("+escape(err.Error())+").", "/incident help")
+		return
+	}
+	what := ""
+	for _, c := range shown {
+		if c.ID == changeID {
+			what = strings.Join(c.Systems, ", ") + ": " + c.Summary
+		}
+	}
+	if what == "" {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That change is not listed for "+inc.Ref()+".", "/incident help")
+		return
+	}
+	verdict := incident.EntrySuspect
+	if a.ActionID == actionUnrelated {
+		verdict = incident.EntryUnrelated
+	}
+	changed, entry, err := b.incidents.MarkChange(ctx, inc.ID, changeID, cb.User.ID, verdict, what)
+	if errors.Is(err, incident.ErrNoChange) {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, capitalize(escape(err.Error()))+".", "/incident help")
+		return
+	}
+	if b.refused(ctx, slack.SlashCommand{ChannelID: cb.Channel.ID, UserID: cb.User.ID}, err, "record the verdict", "/incident help") {
+		return
+	}
+	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobChangeMarked, changed, entry, b.clock.Now())); err != nil {
+		b.log.Warn("verdict not shown in Slack yet; the job queue will retry", "incident", changed.Ref(), "err", err)
+	}
+}
+
+// parseVerdictValue reads a verdict button's value, "<incident>:<change>".
+func parseVerdictValue(v string) (incidentID, changeID int64, ok bool) {
+	a, c, found := strings.Cut(v, ":")
+	i, err1 := strconv.ParseInt(a, 10, 64)
+	j, err2 := strconv.ParseInt(c, 10, 64)
+	return i, j, found && err1 == nil && err2 == nil
+}
+
+// changeMarkedJob re-renders the header (which lists suspects) and the
+// list of changes, both from the store.
+func (b *Bot) changeMarkedJob(ctx context.Context, j jobs.Job) error {
+	inc, room, _, err := b.changeTarget(ctx, j)
+	if err != nil {
+		return err
+	}
+	if err := b.refreshRoom(ctx, inc, room); err != nil {
+		return err
+	}
+	if room.ChangesTS == "" {
+		return nil
+	}
+	shown, err := b.changes.Shown(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), b.cfg.WhatChangedWindow)
+	return b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+		_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.ChangesTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+}
+
+// suspects returns the changes judged suspect for inc, as text lines.
+func (b *Bot) suspects(ctx context.Context, inc *incident.Incident) ([]string, error) {
+	if b.changes == nil {
+		return nil, nil
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return nil, err
+	}
+	verdicts := incident.Verdicts(timeline)
+	if len(verdicts) == 0 {
+		return nil, nil
+	}
+	shown, err := b.changes.Shown(ctx, inc.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range shown {
+		if v, ok := verdicts[c.ID]; ok && v.Kind == incident.EntrySuspect {
+			out = append(out, fmt.Sprintf("*%s* %s (<@%s>)", escape(strings.Join(c.Systems, ", ")), escapeFit(c.Summary, 200), v.Actor))
+		}
+	}
+	return out, nil
+}
+
+// whatChangedView renders the "what changed?" message: each change with
+// its verdict so far and Suspect / Not related buttons.
+func whatChangedView(inc *incident.Incident, shown []incident.ShownChange, verdicts map[int64]incident.TimelineEntry, window time.Duration) (string, []slack.Block) {
+	onSystems := 0
+	for _, c := range shown {
+		if !c.Other {
+			onSystems++
+		}
+	}
 	scope := "any system"
 	if len(inc.Systems) > 0 {
 		scope = escape(strings.Join(inc.Systems, ", "))
 	}
 	title := "What changed before " + inc.Ref() + "?"
-	if len(onSystems)+len(others) == 0 {
+	if len(shown) == 0 {
 		text := fmt.Sprintf(":mag: *%s* No changes were logged to %s in the %s before it opened. Log changes as they happen (`%s`, the API or `sitrep change add`) and the next incident starts here.",
 			title, scope, durationText(window), usageChange)
 		return text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
 	}
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(title))}
 	intro := fmt.Sprintf("The last changes to %s in the %s before %s opened, newest first.", scope, durationText(window), inc.Ref())
-	if len(onSystems) == 0 && len(inc.Systems) > 0 {
+	if onSystems == 0 && len(inc.Systems) > 0 {
 		intro = fmt.Sprintf("No changes to %s in the %s before %s opened; the latest changes elsewhere:", scope, durationText(window), inc.Ref())
 	}
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(intro)))
-	for _, c := range onSystems {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(whatChangedLine(c, inc.OpenedAt, false)), nil, nil))
-	}
-	for _, c := range others {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(whatChangedLine(c, inc.OpenedAt, len(inc.Systems) > 0)), nil, nil))
+	for _, c := range shown {
+		line := whatChangedLine(c.Change, inc.OpenedAt, c.Other)
+		if v, ok := verdicts[c.ID]; ok {
+			mark := ":warning: *Suspect*"
+			if v.Kind == incident.EntryUnrelated {
+				mark = ":heavy_minus_sign: Not related"
+			}
+			line += fmt.Sprintf("\n%s (<@%s>)", mark, v.Actor)
+		}
+		value := strconv.FormatInt(inc.ID, 10) + ":" + strconv.FormatInt(c.ID, 10)
+		blocks = append(blocks,
+			slack.NewSectionBlock(mrkdwn(line), nil, nil),
+			slack.NewActionBlock("change_"+strconv.FormatInt(c.ID, 10),
+				slack.NewButtonBlockElement(actionSuspect, value, plain("Suspect")),
+				slack.NewButtonBlockElement(actionUnrelated, value, plain("Not related"))))
 	}
 	return title, blocks
 }

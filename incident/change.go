@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -147,8 +148,21 @@ type ChangeQuery struct {
 	Limit        int
 }
 
+// ShownChange is a change listed in an incident's room.
+type ShownChange struct {
+	Change
+	// Other is set for a change to a system the incident does not name,
+	// shown to fill the list.
+	Other bool
+}
+
 // ChangeStore is what the change log needs from storage.
 type ChangeStore interface {
+	// ShowChanges records which changes an incident's room lists, in
+	// order (a no-op for ones recorded already).
+	ShowChanges(ctx context.Context, incidentID int64, shown []ShownChange) error
+	// ShownChanges returns them, in the order recorded.
+	ShownChanges(ctx context.Context, incidentID int64) ([]ShownChange, error)
 	// LogChanges stores the changes in one transaction, all or none. A
 	// change whose ExternalID is stored already is skipped; stored
 	// reports, for each change, whether it was stored now. IDs are set.
@@ -223,4 +237,29 @@ func (l *ChangeLog) Recent(ctx context.Context, q ChangeQuery) ([]Change, error)
 		return nil, fmt.Errorf("reading the change log: %w", err)
 	}
 	return changes, nil
+}
+
+// Show records the changes an incident's room lists.
+func (l *ChangeLog) Show(ctx context.Context, incidentID int64, shown []ShownChange) error {
+	return l.store.ShowChanges(ctx, incidentID, shown)
+}
+
+// Shown returns the changes an incident's room lists, in order.
+func (l *ChangeLog) Shown(ctx context.Context, incidentID int64) ([]ShownChange, error) {
+	return l.store.ShownChanges(ctx, incidentID)
+}
+
+// Verdicts returns the latest verdict (EntrySuspect or EntryUnrelated) on
+// each change a timeline judged, by change ID.
+func Verdicts(timeline []TimelineEntry) map[int64]TimelineEntry {
+	out := map[int64]TimelineEntry{}
+	for _, e := range timeline {
+		if e.Kind != EntrySuspect && e.Kind != EntryUnrelated {
+			continue
+		}
+		if id, err := strconv.ParseInt(e.Subject, 10, 64); err == nil {
+			out[id] = e
+		}
+	}
+	return out
 }

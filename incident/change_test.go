@@ -23,6 +23,10 @@ func (m *memChanges) LogChanges(_ context.Context, cs []Change) ([]bool, error) 
 
 func (m *memChanges) Changes(context.Context, ChangeQuery) ([]Change, error) { return m.logged, nil }
 
+func (m *memChanges) ShowChanges(context.Context, int64, []ShownChange) error { return nil }
+
+func (m *memChanges) ShownChanges(context.Context, int64) ([]ShownChange, error) { return nil, nil }
+
 func TestChangeValidate(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)

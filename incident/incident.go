@@ -154,6 +154,8 @@ type Room struct {
 	HeaderTS string
 	// AnnouncementTS identifies the announcement in the incidents channel.
 	AnnouncementTS string
+	// ChangesTS identifies the "what changed?" message in the room.
+	ChangesTS string
 	// Done lists the setup steps completed, in order ("invite", "topic", ...).
 	Done []string
 	// Ready is set when every step is done.

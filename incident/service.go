@@ -439,6 +439,37 @@ func (s *Service) AssignRole(ctx context.Context, req RoleRequest) (*Incident, T
 	})
 }
 
+// JobChangeMarked is the kind of the durable job that shows a verdict on a
+// change: the room's list and header re-rendered. Its payload is a
+// ChangePayload.
+const JobChangeMarked = "incident.change_marked"
+
+// MarkChange records a verdict on a change listed for the incident:
+// EntrySuspect or EntryUnrelated. what describes the change for the
+// timeline ("web: raised the pool"). The same verdict twice wraps
+// ErrNoChange.
+func (s *Service) MarkChange(ctx context.Context, incidentID, changeID int64, actor string, verdict EntryKind, what string) (*Incident, TimelineEntry, error) {
+	if verdict != EntrySuspect && verdict != EntryUnrelated {
+		return nil, TimelineEntry{}, &FieldError{"verdict", fmt.Sprintf("%q is not a verdict", verdict)}
+	}
+	timeline, err := s.store.Timeline(ctx, incidentID)
+	if err != nil {
+		return nil, TimelineEntry{}, err
+	}
+	subject := strconv.FormatInt(changeID, 10)
+	if last, ok := Verdicts(timeline)[changeID]; ok && last.Kind == verdict {
+		return nil, TimelineEntry{}, fmt.Errorf("change %d is marked %s already: %w", changeID, verdict, ErrNoChange)
+	}
+	text := "Suspect change: " + what
+	if verdict == EntryUnrelated {
+		text = "Not related: " + what
+	}
+	return s.record(ctx, incidentID, JobChangeMarked, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+		acknowledge(inc, actor, now)
+		return TimelineEntry{Actor: actor, Kind: verdict, Subject: subject, Text: text}, nil
+	})
+}
+
 // JobClosed is the kind of the durable job that posts the summary of a
 // closed incident. Its payload is a ChangePayload.
 const JobClosed = "incident.closed"

@@ -20,6 +20,10 @@ const (
 	EntryTDO      EntryKind = "tdo"
 	EntryRole     EntryKind = "role"
 	EntryPin      EntryKind = "pin"
+	// EntrySuspect and EntryUnrelated record a verdict on a change listed
+	// in the room; Subject is the change's ID.
+	EntrySuspect   EntryKind = "suspect"
+	EntryUnrelated EntryKind = "unrelated"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state

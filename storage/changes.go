@@ -140,3 +140,35 @@ func (s *Store) Changes(ctx context.Context, q incident.ChangeQuery) ([]incident
 	}
 	return out, nil
 }
+
+// ShowChanges implements incident.ChangeStore.
+func (s *Store) ShowChanges(ctx context.Context, incidentID int64, shown []incident.ShownChange) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`INSERT INTO incident_changes (incident_id, change_id, position, other) VALUES (?, ?, ?, ?)
+			ON CONFLICT (incident_id, change_id) DO NOTHING`)
+		for i, c := range shown {
+			if _, err := tx.ExecContext(ctx, q, incidentID, c.ID, i, c.Other); err != nil {
+				return fmt.Errorf("recording the changes shown for incident %d: %w", incidentID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ShownChanges implements incident.ChangeStore.
+func (s *Store) ShownChanges(ctx context.Context, incidentID int64) ([]incident.ShownChange, error) {
+	var rows []struct {
+		changeRow
+		Other bool `db:"other"`
+	}
+	cols := "c." + strings.ReplaceAll(changeColumns, ", ", ", c.")
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+cols+`, ic.other FROM incident_changes ic
+		JOIN changes c ON c.id = ic.change_id WHERE ic.incident_id = ? ORDER BY ic.position`), incidentID); err != nil {
+		return nil, fmt.Errorf("reading the changes shown for incident %d: %w", incidentID, err)
+	}
+	out := make([]incident.ShownChange, len(rows))
+	for i, r := range rows {
+		out[i] = incident.ShownChange{Change: r.change(), Other: r.Other}
+	}
+	return out, nil
+}

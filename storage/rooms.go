@@ -17,12 +17,13 @@ type roomRow struct {
 	ChannelName    string         `db:"channel_name"`
 	HeaderTS       string         `db:"header_ts"`
 	AnnouncementTS string         `db:"announcement_ts"`
+	ChangesTS      string         `db:"changes_ts"`
 	Done           string         `db:"done"`
 	Ready          bool           `db:"ready"`
 	UpdatedAt      time.Time      `db:"updated_at"`
 }
 
-const roomColumns = `incident_id, channel_id, channel_name, header_ts, announcement_ts, done, ready, updated_at`
+const roomColumns = `incident_id, channel_id, channel_name, header_ts, announcement_ts, changes_ts, done, ready, updated_at`
 
 func (r roomRow) room() *incident.Room {
 	var done []string
@@ -31,7 +32,7 @@ func (r roomRow) room() *incident.Room {
 	}
 	return &incident.Room{
 		IncidentID: r.IncidentID, ChannelID: r.ChannelID.String, ChannelName: r.ChannelName,
-		HeaderTS: r.HeaderTS, AnnouncementTS: r.AnnouncementTS, Done: done, Ready: r.Ready,
+		HeaderTS: r.HeaderTS, AnnouncementTS: r.AnnouncementTS, ChangesTS: r.ChangesTS, Done: done, Ready: r.Ready,
 		UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -66,12 +67,12 @@ func (s *Store) SaveRoom(ctx context.Context, r *incident.Room) error {
 		}
 	}
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO incident_rooms (`+roomColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id) DO UPDATE SET
 			channel_id = excluded.channel_id, channel_name = excluded.channel_name,
-			header_ts = excluded.header_ts, announcement_ts = excluded.announcement_ts,
+			header_ts = excluded.header_ts, announcement_ts = excluded.announcement_ts, changes_ts = excluded.changes_ts,
 			done = excluded.done, ready = excluded.ready, updated_at = excluded.updated_at`),
-		r.IncidentID, nullString(r.ChannelID), r.ChannelName, r.HeaderTS, r.AnnouncementTS,
+		r.IncidentID, nullString(r.ChannelID), r.ChannelName, r.HeaderTS, r.AnnouncementTS, r.ChangesTS,
 		strings.Join(r.Done, ","), r.Ready, ts(r.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("saving room of incident %d: %w", r.IncidentID, err)
