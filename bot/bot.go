@@ -149,6 +149,9 @@ type Bot struct {
 	connectedCh   chan struct{}
 	connectedOnce sync.Once
 
+	envelopes atomic.Int64
+	acks      atomic.Int64
+
 	channelMu sync.Mutex
 	channels  map[string]string // channel name → ID, for the incidents channel
 	usersMu   sync.Mutex
@@ -309,6 +312,21 @@ func (b *Bot) WaitIdle(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// Stats are the bot's running counts, for metrics.
+type Stats struct {
+	// Envelopes and Acks count Socket Mode envelopes received and acked.
+	Envelopes, Acks int64
+	// SlackCalls counts Web API calls made, SlackRetries the retries
+	// among them.
+	SlackCalls, SlackRetries int64
+}
+
+// Stats returns the bot's running counts.
+func (b *Bot) Stats() Stats {
+	return Stats{Envelopes: b.envelopes.Load(), Acks: b.acks.Load(),
+		SlackCalls: b.slack.calls.Load(), SlackRetries: b.slack.retries.Load()}
 }
 
 // SlackCalls returns how many Slack Web API calls the bot made, and how many

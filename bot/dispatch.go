@@ -87,6 +87,7 @@ func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload an
 	if req == nil {
 		return
 	}
+	b.envelopes.Add(1)
 	var err error
 	if payload != nil {
 		err = client.Ack(*req, payload)
@@ -95,7 +96,9 @@ func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload an
 	}
 	if err != nil {
 		b.log.Error("acking envelope", "envelope", req.EnvelopeID, "err", err)
+		return
 	}
+	b.acks.Add(1)
 }
 
 // deliveryKey identifies an envelope across redeliveries: by the trigger ID

@@ -57,6 +57,11 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
+	srv, err := startHTTP(ctx, cfg, store, a, log)
+	if err != nil {
+		return err
+	}
+	defer srv.shutdown()
 	go func() {
 		select {
 		case <-a.bot.Connected():

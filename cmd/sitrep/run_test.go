@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +60,8 @@ func TestRunServesAndDrains(t *testing.T) {
 		"SLACK_API_URL":       sim.APIURL(),
 		"SITREP_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "run.db"),
 		"SITREP_LOG_LEVEL":    "debug",
+		"SITREP_HTTP_ADDR":    "127.0.0.1:0",
+		"SITREP_API_TOKEN":    "api-secret-token",
 	}
 	t.Chdir(t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -77,6 +82,29 @@ func TestRunServesAndDrains(t *testing.T) {
 	if err := sim.Wait(wctx, func() bool { return len(sim.Ephemerals("U0ALICE")) == 1 }); err != nil {
 		t.Fatalf("no answer to the reporter: %v\nlogs:\n%s", err, logs.String())
 	}
+	// The change API runs beside the bot.
+	m := regexp.MustCompile(`msg="HTTP API listening" addr=(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no HTTP address in the logs:\n%s", logs.String())
+	}
+	req, _ := http.NewRequest("POST", "http://"+m[1]+"/api/v1/changes", strings.NewReader(`{"system":"web","person":"ci","summary":"deployed"}`))
+	req.Header.Set("Authorization", "Bearer api-secret-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("POST /api/v1/changes through sitrep run: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if resp, err := http.Get("http://" + m[1] + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET /metrics: %v %v", resp, err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"sitrep_changes_logged_total 1", "sitrep_envelopes_total 1", "sitrep_acks_total 1"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %q", want)
+			}
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -87,7 +115,7 @@ func TestRunServesAndDrains(t *testing.T) {
 		t.Fatal("sitrep run did not stop after cancel")
 	}
 	out := logs.String()
-	for _, secret := range []string{sim.BotToken(), sim.AppToken()} {
+	for _, secret := range []string{sim.BotToken(), sim.AppToken(), "api-secret-token"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("a token appears in the logs:\n%s", out)
 		}
@@ -114,7 +142,7 @@ func BenchmarkRunIdle(b *testing.B) {
 		cmd.Dir = b.TempDir()
 		cmd.Env = append(os.Environ(),
 			"SLACK_BOT_TOKEN="+sim.BotToken(), "SLACK_APP_TOKEN="+sim.AppToken(), "SLACK_API_URL="+sim.APIURL(),
-			"SITREP_DATABASE_URL=sqlite:"+filepath.Join(cmd.Dir, "idle.db"))
+			"SITREP_DATABASE_URL=sqlite:"+filepath.Join(cmd.Dir, "idle.db"), "SITREP_HTTP_ADDR=127.0.0.1:0")
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)

@@ -25,6 +25,12 @@ type Config struct {
 	// DatabaseURL is postgres://… for PostgreSQL, or sqlite:PATH (default
 	// sqlite:sitrep.db) for the embedded database. SITREP_DATABASE_URL.
 	DatabaseURL string `yaml:"-"`
+	// HTTPAddr is where the change API, /healthz and /metrics listen.
+	// SITREP_HTTP_ADDR, default 127.0.0.1:8080.
+	HTTPAddr string `yaml:"-"`
+	// APIToken authorises change API calls. SITREP_API_TOKEN; without it
+	// the API refuses calls.
+	APIToken string `yaml:"-"`
 	// File is the configuration file read, if any.
 	File string `yaml:"-"`
 
@@ -104,6 +110,7 @@ const DefaultFile = "sitrep.yaml"
 func Default() Config {
 	return Config{
 		DatabaseURL: "sqlite:sitrep.db",
+		HTTPAddr:    "127.0.0.1:8080",
 		Channels:    Channels{Incidents: "incidents", Ops: "ops"},
 		Incidents:   IncidentSettings{Handover: "channel"},
 		WhatChanged: WhatChanged{Count: 4, Window: "24h"},
@@ -133,6 +140,10 @@ func Load(getenv func(string) string) (Config, error) {
 	if v := getenv("SITREP_DATABASE_URL"); v != "" {
 		cfg.DatabaseURL = v
 	}
+	if v := strings.TrimSpace(getenv("SITREP_HTTP_ADDR")); v != "" {
+		cfg.HTTPAddr = v
+	}
+	cfg.APIToken = strings.TrimSpace(getenv("SITREP_API_TOKEN"))
 	cfg.Slack = Slack{
 		BotToken: strings.TrimSpace(getenv("SLACK_BOT_TOKEN")),
 		AppToken: strings.TrimSpace(getenv("SLACK_APP_TOKEN")),

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/config"
+	"github.com/sitrep/sitrep/storage"
+	"github.com/sitrep/sitrep/web"
+)
+
+// httpServer is the running change API.
+type httpServer struct {
+	srv  *http.Server
+	done chan struct{}
+	addr string
+}
+
+// startHTTP serves the change API, /healthz and /metrics on cfg.HTTPAddr.
+func startHTTP(ctx context.Context, cfg config.Config, store *storage.Store, a *app, log *slog.Logger) (*httpServer, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stat := func(name, help string, f func() int64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f()) }))
+	}
+	stat("sitrep_envelopes_total", "Socket Mode envelopes received.", func() int64 { return a.bot.Stats().Envelopes })
+	stat("sitrep_acks_total", "Socket Mode envelopes acked.", func() int64 { return a.bot.Stats().Acks })
+	stat("sitrep_slack_calls_total", "Slack Web API calls, retries included.", func() int64 { return a.bot.Stats().SlackCalls })
+	stat("sitrep_slack_retries_total", "Slack Web API calls that were retries.", func() int64 { return a.bot.Stats().SlackRetries })
+	handler := web.NewHandler(web.Deps{
+		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Token: cfg.APIToken,
+		Registry: reg, Log: log.With("component", "web"),
+	})
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("SITREP_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	if cfg.APIToken == "" {
+		log.Warn("SITREP_API_TOKEN is not set: the change API refuses calls until it is", "addr", ln.Addr().String())
+	}
+	s := &httpServer{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{}), addr: ln.Addr().String()}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	log.Info("HTTP API listening", "addr", s.addr)
+	return s, nil
+}
+
+// shutdown stops the server, letting requests in flight finish.
+func (s *httpServer) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	<-s.done
+}

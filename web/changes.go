@@ -1,0 +1,230 @@
+package web
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// changeJSON is a change as the API reads and writes it.
+type changeJSON struct {
+	ID         int64     `json:"id,omitempty"`
+	OccurredAt time.Time `json:"occurred_at,omitzero"`
+	// System is a shorthand for one system; Systems for several.
+	System     string    `json:"system,omitempty"`
+	Systems    []string  `json:"systems,omitempty"`
+	Person     string    `json:"person"`
+	Summary    string    `json:"summary"`
+	Reason     string    `json:"reason,omitempty"`
+	Kind       string    `json:"kind,omitempty"`
+	Link       string    `json:"link,omitempty"`
+	ExternalID string    `json:"external_id,omitempty"`
+	Source     string    `json:"source,omitempty"`
+	LoggedAt   time.Time `json:"logged_at,omitzero"`
+}
+
+func (c changeJSON) change() incident.Change {
+	systems := c.Systems
+	if c.System != "" {
+		systems = append([]string{c.System}, systems...)
+	}
+	return incident.Change{OccurredAt: c.OccurredAt, Systems: systems, Person: c.Person, Summary: c.Summary,
+		Reason: c.Reason, Kind: incident.ChangeKind(c.Kind), Link: c.Link, ExternalID: c.ExternalID,
+		Source: incident.SourceAPI}
+}
+
+func fromChange(c incident.Change) changeJSON {
+	return changeJSON{ID: c.ID, OccurredAt: c.OccurredAt, Systems: c.Systems, Person: c.Person, Summary: c.Summary,
+		Reason: c.Reason, Kind: string(c.Kind), Link: c.Link, ExternalID: c.ExternalID, Source: string(c.Source),
+		LoggedAt: c.LoggedAt}
+}
+
+// apiError is the JSON body of every error.
+type apiError struct {
+	Error string `json:"error"`
+	// Field names the field that is wrong, when one is.
+	Field string `json:"field,omitempty"`
+	// Index is the position in a batch of the change that is wrong.
+	Index *int `json:"index,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// authorize lets a request through only with the configured bearer token,
+// compared in constant time.
+func authorize(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" {
+			writeJSON(w, http.StatusForbidden, apiError{Error: "the API is off: set SITREP_API_TOKEN on the sitrep server to turn it on"})
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sitrep"`)
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: "send Authorization: Bearer <SITREP_API_TOKEN>"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handlePostChanges logs one change (a JSON object) or a batch (an array),
+// all or nothing.
+func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the body is over %d bytes: send at most %d changes a request", MaxBody, incident.MaxChangeBatch)})
+			return
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "reading the body: " + err.Error()})
+			return
+		}
+		batch, aerr := decodeChanges(body)
+		if aerr != nil {
+			writeJSON(w, http.StatusBadRequest, aerr)
+			return
+		}
+		changes := make([]incident.Change, len(batch))
+		for i, c := range batch {
+			changes[i] = c.change()
+		}
+		added, err := log.Log(r.Context(), changes)
+		var be *incident.BatchError
+		if errors.As(err, &be) {
+			idx := be.Index
+			writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: be.Error(), Field: be.Err.Field, Index: &idx})
+			return
+		}
+		if err != nil {
+			lg.Error("logging changes through the API", "err", err)
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: "sitrep could not store the changes; nothing was stored: " + err.Error()})
+			return
+		}
+		logged.Add(float64(added))
+		out := make([]changeJSON, len(changes))
+		for i, c := range changes {
+			out[i] = fromChange(c)
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"added": added, "changes": out})
+	})
+}
+
+// decodeChanges reads one change or an array of them, refusing unknown
+// fields and naming what is wrong.
+func decodeChanges(body []byte) ([]changeJSON, *apiError) {
+	trimmed := bytes.TrimSpace(body)
+	var first byte
+	if len(trimmed) > 0 {
+		first = trimmed[0]
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	dec.DisallowUnknownFields()
+	var batch []changeJSON
+	var err error
+	switch first {
+	case '[':
+		err = dec.Decode(&batch)
+	case '{':
+		var one changeJSON
+		if err = dec.Decode(&one); err == nil {
+			batch = []changeJSON{one}
+		}
+	default:
+		return nil, &apiError{Error: "send a JSON object (one change) or an array of them"}
+	}
+	if err == nil && dec.More() {
+		err = errors.New("extra data after the JSON value")
+	}
+	if err != nil {
+		ae := &apiError{Error: "invalid JSON: " + err.Error()}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			ae.Field = strings.Trim(f, `"`)
+			ae.Error = "unknown field " + f + ": fields are occurred_at, system, systems, person, summary, reason, kind, link, external_id"
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			ae.Field = te.Field
+		}
+		return nil, ae
+	}
+	return batch, nil
+}
+
+// handleGetChanges lists changes: ?system=web&since=24h|RFC3339&until=RFC3339&limit=50.
+func handleGetChanges(log *incident.ChangeLog) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := incident.ChangeQuery{Limit: 50}
+		v := r.URL.Query()
+		for _, s := range v["system"] {
+			for _, part := range strings.Split(s, ",") {
+				n, err := incident.NormalizeSystem(part)
+				if err != nil {
+					writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "system"})
+					return
+				}
+				q.Systems = append(q.Systems, n)
+			}
+		}
+		var err error
+		if q.Since, err = parseWhen(v.Get("since")); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "since"})
+			return
+		}
+		if q.Until, err = parseWhen(v.Get("until")); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "until"})
+			return
+		}
+		if l := v.Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 || n > 1000 {
+				writeJSON(w, http.StatusBadRequest, apiError{Error: "limit is a number from 1 to 1000", Field: "limit"})
+				return
+			}
+			q.Limit = n
+		}
+		changes, err := log.Recent(r.Context(), q)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+			return
+		}
+		out := make([]changeJSON, len(changes))
+		for i, c := range changes {
+			out[i] = fromChange(c)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"changes": out})
+	})
+}
+
+// parseWhen reads an RFC 3339 time, or a duration back from now ("24h").
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 24h", s)
+	}
+	return t, nil
+}

@@ -1,0 +1,17 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes lists every route.
+func routes(mux *http.ServeMux, d Deps, logged prometheus.Counter, requests *prometheus.CounterVec) {
+	count := func(route string, h http.Handler) http.Handler { return countRequests(route, requests, h) }
+	mux.Handle("POST /api/v1/changes", count("post_changes", authorize(d.Token, handlePostChanges(d.Changes, logged, d.Log))))
+	mux.Handle("GET /api/v1/changes", count("get_changes", authorize(d.Token, handleGetChanges(d.Changes))))
+	mux.Handle("GET /healthz", count("healthz", handleHealth(d.Ping)))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+}

@@ -1,0 +1,50 @@
+// Package web is sitrep's HTTP surface: the change-log API that CI/CD
+// pipelines call, a health check and Prometheus metrics. It knows the
+// domain's change log, not Slack or SQL.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// Deps are what the HTTP handlers need.
+type Deps struct {
+	Changes *incident.ChangeLog
+	// Ping checks that the database answers, for /healthz.
+	Ping func(context.Context) error
+	// Token authorises API calls (Authorization: Bearer <token>). Empty
+	// refuses every API call, saying why.
+	Token string
+	// Registry holds the metrics /metrics serves; the handler adds its own.
+	Registry *prometheus.Registry
+	Log      *slog.Logger
+}
+
+// MaxBody is the largest request body the API reads.
+const MaxBody = 1 << 20
+
+// NewHandler returns the HTTP handler of every route (see routes).
+func NewHandler(d Deps) http.Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	logged := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "sitrep_changes_logged_total", Help: "Changes logged through any source.",
+	})
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sitrep_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	d.Registry.MustRegister(logged, requests)
+	mux := http.NewServeMux()
+	routes(mux, d, logged, requests)
+	return mux
+}
