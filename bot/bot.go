@@ -198,6 +198,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobRoleAssigned, b.peopleChangedJob)
 	b.jobs.Handle(jobArchive, b.archiveJob)
 	b.jobs.Handle(incident.JobChangeMarked, b.changeMarkedJob)
+	b.jobs.Handle(incident.JobChangesLogged, b.changesLoggedJob)
 	return b
 }
 

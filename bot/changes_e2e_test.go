@@ -186,3 +186,35 @@ func TestWhatChangedWhenAnIncidentOpens(t *testing.T) {
 		t.Errorf("quiet system got %s", other)
 	}
 }
+
+func TestChangesDuringAnIncidentReachItsRoom(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("db timeouts sev2 systems:db")
+	closedCh := h.openIncident("old db thing systems:db")
+	h.slash(alice, closedCh, "/incident", "status resolved")
+	before := len(h.sim.Messages(ch))
+	h.clock.Advance(10 * time.Minute)
+	h.slash(bob, h.general, "/change", "db: killed long-running vacuum because it held locks")
+	h.slash(bob, h.general, "/change", "web: unrelated deploy")
+	if _, err := h.runner.Sweep(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := h.sim.Messages(ch)[before:]
+	if len(msgs) != 1 {
+		t.Fatalf("room got %d new messages, want the one db change", len(msgs))
+	}
+	got := plainJSON(t, msgs[0].Blocks)
+	if !strings.Contains(got, ":new: *New change on db while INC-1 is open*") || !strings.Contains(got, "killed long-running vacuum") ||
+		!strings.Contains(got, "10 min after it opened") {
+		t.Errorf("room heard %s", got)
+	}
+	for _, m := range h.sim.Messages(closedCh) {
+		if strings.Contains(plainJSON(t, m.Blocks), "New change on db") {
+			t.Error("a resolved incident's room was told of the change")
+		}
+	}
+	if n, _ := h.runner.Sweep(h.ctx); n != 0 {
+		t.Errorf("the job ran again (%d)", n)
+	}
+}

@@ -2,8 +2,10 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -257,4 +259,53 @@ func whatChangedLine(c incident.Change, opened time.Time, other bool) string {
 		line += " <" + escape(c.Link) + "|link>"
 	}
 	return line
+}
+
+// changesLoggedJob posts each newly logged change in the room of every
+// open incident whose systems it touches: the room hears of changes made
+// while it works.
+func (b *Bot) changesLoggedJob(ctx context.Context, j jobs.Job) error {
+	var p incident.ChangesLoggedPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading changes job payload: %w", err))
+	}
+	changes, err := b.changes.ByID(ctx, p.ChangeIDs)
+	if err != nil {
+		return err
+	}
+	active, err := b.incidents.Active(ctx)
+	if err != nil {
+		return err
+	}
+	for _, inc := range active {
+		if inc.Closed() {
+			continue
+		}
+		var hits []incident.Change
+		for _, c := range changes {
+			for _, s := range c.Systems {
+				if slices.Contains(inc.Systems, s) {
+					hits = append(hits, c)
+					break
+				}
+			}
+		}
+		if len(hits) == 0 {
+			continue
+		}
+		room, err := b.rooms.Room(ctx, inc.ID)
+		if err != nil || !room.Ready {
+			continue // its room is not there yet; what changed covers it at set-up
+		}
+		// Oldest first, as they happened.
+		for i := len(hits) - 1; i >= 0; i-- {
+			c := hits[i]
+			line := fmt.Sprintf(":new: *New change on %s while %s is open*\n%s", escape(strings.Join(c.Systems, ", ")), inc.Ref(),
+				whatChangedLine(c, inc.OpenedAt, false))
+			if err := b.post(ctx, room.ChannelID, "New change while "+inc.Ref()+" is open", []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(line, 3000)), nil, nil)}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

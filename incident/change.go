@@ -2,6 +2,7 @@ package incident
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sitrep/sitrep/internal/jobs"
 )
 
 // ChangeKind says what sort of change it was.
@@ -163,12 +166,15 @@ type ChangeStore interface {
 	ShowChanges(ctx context.Context, incidentID int64, shown []ShownChange) error
 	// ShownChanges returns them, in the order recorded.
 	ShownChanges(ctx context.Context, incidentID int64) ([]ShownChange, error)
-	// LogChanges stores the changes in one transaction, all or none. A
-	// change whose ExternalID is stored already is skipped; stored
-	// reports, for each change, whether it was stored now. IDs are set.
-	LogChanges(ctx context.Context, changes []Change) (stored []bool, err error)
+	// LogChanges stores the changes in one transaction, all or none,
+	// together with the jobs follow returns for the ones stored now (IDs
+	// set). A change whose ExternalID is stored already is skipped; stored
+	// reports, for each change, whether it was stored now.
+	LogChanges(ctx context.Context, changes []Change, follow func(added []Change) []jobs.Job) (stored []bool, err error)
 	// Changes returns the changes q selects, newest first.
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
+	// ChangesByID returns the changes with these IDs, newest first.
+	ChangesByID(ctx context.Context, ids []int64) ([]Change, error)
 }
 
 // BatchError names the change of a batch that is wrong.
@@ -182,6 +188,16 @@ func (e *BatchError) Error() string { return fmt.Sprintf("change %d: %s", e.Inde
 
 // Unwrap returns the field error.
 func (e *BatchError) Unwrap() error { return e.Err }
+
+// JobChangesLogged is the kind of the durable job that tells the rooms of
+// open incidents about changes to their systems logged while they are
+// open. Its payload is a ChangesLoggedPayload.
+const JobChangesLogged = "change.logged"
+
+// ChangesLoggedPayload is the payload of a JobChangesLogged job.
+type ChangesLoggedPayload struct {
+	ChangeIDs []int64 `json:"change_ids"`
+}
 
 // ChangeLog holds the change-log use cases.
 type ChangeLog struct {
@@ -213,7 +229,17 @@ func (l *ChangeLog) Log(ctx context.Context, changes []Change) (added int, err e
 		}
 		changes[i].LoggedAt = now
 	}
-	stored, err := l.store.LogChanges(ctx, changes)
+	stored, err := l.store.LogChanges(ctx, changes, func(added []Change) []jobs.Job {
+		if len(added) == 0 {
+			return nil
+		}
+		ids := make([]int64, len(added))
+		for i, c := range added {
+			ids[i] = c.ID
+		}
+		payload, _ := json.Marshal(ChangesLoggedPayload{ChangeIDs: ids})
+		return []jobs.Job{{Kind: JobChangesLogged, Payload: payload, DueAt: now}}
+	})
 	if err != nil {
 		return 0, fmt.Errorf("logging changes: %w", err)
 	}
@@ -262,4 +288,9 @@ func Verdicts(timeline []TimelineEntry) map[int64]TimelineEntry {
 		}
 	}
 	return out
+}
+
+// ByID returns the changes with these IDs, newest first.
+func (l *ChangeLog) ByID(ctx context.Context, ids []int64) ([]Change, error) {
+	return l.store.ChangesByID(ctx, ids)
 }

@@ -8,18 +8,25 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/jobs"
 )
 
-type memChanges struct{ logged []Change }
+type memChanges struct {
+	logged []Change
+	jobs   []jobs.Job
+}
 
-func (m *memChanges) LogChanges(_ context.Context, cs []Change) ([]bool, error) {
+func (m *memChanges) LogChanges(_ context.Context, cs []Change, follow func([]Change) []jobs.Job) ([]bool, error) {
 	out := make([]bool, len(cs))
 	for i := range cs {
 		m.logged = append(m.logged, cs[i])
 		out[i] = true
 	}
+	m.jobs = append(m.jobs, follow(cs)...)
 	return out, nil
 }
+
+func (m *memChanges) ChangesByID(context.Context, []int64) ([]Change, error) { return nil, nil }
 
 func (m *memChanges) Changes(context.Context, ChangeQuery) ([]Change, error) { return m.logged, nil }
 
@@ -83,6 +90,9 @@ func TestChangeLogBatches(t *testing.T) {
 	}
 	if n, err := log.Log(ctx, []Change{good, good}); err != nil || n != 2 {
 		t.Errorf("good batch = %d, %v", n, err)
+	}
+	if len(store.jobs) != 1 || store.jobs[0].Kind != JobChangesLogged {
+		t.Errorf("jobs after a batch = %+v, want one changes-logged job", store.jobs)
 	}
 	if _, err := log.Log(ctx, nil); !errors.As(err, &be) {
 		t.Errorf("empty batch = %v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
 )
 
 // Store satisfies incident.ChangeStore.
@@ -41,7 +42,7 @@ func (r changeRow) change() incident.Change {
 }
 
 // LogChanges implements incident.ChangeStore.
-func (s *Store) LogChanges(ctx context.Context, changes []incident.Change) ([]bool, error) {
+func (s *Store) LogChanges(ctx context.Context, changes []incident.Change, follow func([]incident.Change) []jobs.Job) ([]bool, error) {
 	stored := make([]bool, len(changes))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		insert := tx.Rebind(`INSERT INTO changes (occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
@@ -66,6 +67,20 @@ func (s *Store) LogChanges(ctx context.Context, changes []incident.Change) ([]bo
 				if _, err := tx.ExecContext(ctx, system, c.ID, sys, ts(c.OccurredAt)); err != nil {
 					return fmt.Errorf("indexing change %d: %w", i, err)
 				}
+			}
+		}
+		if follow == nil {
+			return nil
+		}
+		var added []incident.Change
+		for i, ok := range stored {
+			if ok {
+				added = append(added, changes[i])
+			}
+		}
+		for _, j := range follow(added) {
+			if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -114,6 +129,15 @@ func (s *Store) Changes(ctx context.Context, q incident.ChangeQuery) ([]incident
 			}
 		}
 	}
+	changes, err := s.ChangesByID(ctx, ids)
+	if len(changes) > q.Limit {
+		changes = changes[:q.Limit]
+	}
+	return changes, err
+}
+
+// ChangesByID implements incident.ChangeStore.
+func (s *Store) ChangesByID(ctx context.Context, ids []int64) ([]incident.Change, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -135,9 +159,6 @@ func (s *Store) Changes(ctx context.Context, q incident.ChangeQuery) ([]incident
 		}
 		return out[i].ID > out[j].ID
 	})
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
-	}
 	return out, nil
 }
 

@@ -537,13 +537,23 @@ func testChanges(t *testing.T, s *storage.Store) {
 		change(3*time.Minute, "web+db migration", "web", "db"),
 		change(4*time.Minute, "cache ttl", "cache"),
 	}
-	stored, err := s.LogChanges(ctx, batch)
+	var followed []incident.Change
+	stored, err := s.LogChanges(ctx, batch, func(added []incident.Change) []jobs.Job {
+		followed = added
+		return []jobs.Job{{Kind: "change.logged", DueAt: t0}}
+	})
 	if err != nil || !slices.Equal(stored, []bool{true, true, true, true}) {
 		t.Fatalf("LogChanges = %v, %v", stored, err)
 	}
 	// Sending the same external ID again stores nothing and reports its ID.
 	again := []incident.Change{first}
-	if stored, err := s.LogChanges(ctx, again); err != nil || stored[0] || again[0].ID != batch[0].ID {
+	if len(followed) != 4 || followed[3].ID == 0 {
+		t.Errorf("follow saw %+v, want the 4 stored changes with IDs", followed)
+	}
+	if j, _ := s.ClaimDue(ctx, t0, time.Minute, 10); len(j) != 1 || j[0].Kind != "change.logged" {
+		t.Errorf("jobs after logging = %+v", j)
+	}
+	if stored, err := s.LogChanges(ctx, again, nil); err != nil || stored[0] || again[0].ID != batch[0].ID {
 		t.Errorf("re-sent change: stored %v (%v), ID %d; want skipped with ID %d", stored, err, again[0].ID, batch[0].ID)
 	}
 	got, err := s.Changes(ctx, incident.ChangeQuery{Systems: []string{"web", "db"}, Limit: 10})
@@ -573,7 +583,7 @@ func testChanges(t *testing.T, s *storage.Store) {
 	// All or nothing: a batch whose transaction fails leaves nothing.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.LogChanges(cctx, []incident.Change{change(5*time.Minute, "lost", "web")}); err == nil {
+	if _, err := s.LogChanges(cctx, []incident.Change{change(5*time.Minute, "lost", "web")}, nil); err == nil {
 		t.Error("LogChanges with a cancelled context succeeded")
 	}
 	if all, _ := s.Changes(ctx, incident.ChangeQuery{Limit: 100}); len(all) != 4 {
