@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -104,13 +105,11 @@ func parseChange(text string) (changeCommand, error) {
 func parseChangeList(text string) (changeCommand, error) {
 	cmd := listChanges{Window: defaultChangeWindow}
 	for _, w := range strings.Fields(text) {
-		if m := window.FindStringSubmatch(strings.ToLower(w)); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			unit := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
-			cmd.Window = time.Duration(n) * unit
-			if cmd.Window <= 0 || cmd.Window > maxChangeWindow {
-				return nil, &usageError{Problem: "Look back between 1m and 90d.", Usage: usageChangeList}
+		if d, ok, err := parseWindow(w); ok {
+			if err != nil {
+				return nil, &usageError{Problem: err.Error(), Usage: usageChangeList}
 			}
+			cmd.Window = d
 			continue
 		}
 		systems, err := incident.ParseSystems(w)
@@ -120,4 +119,19 @@ func parseChangeList(text string) (changeCommand, error) {
 		cmd.Systems = append(cmd.Systems, systems...)
 	}
 	return cmd, nil
+}
+
+// parseWindow reads a look-back window: "30m", "24h", "7d". ok is false
+// when w is not written as a window at all; err when it is out of range.
+func parseWindow(w string) (d time.Duration, ok bool, err error) {
+	m := window.FindStringSubmatch(strings.ToLower(w))
+	if m == nil {
+		return 0, false, nil
+	}
+	n, _ := strconv.Atoi(m[1])
+	d = time.Duration(n) * map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	if d <= 0 || d > maxChangeWindow {
+		return 0, true, errors.New("Look back between 1m and 90d.")
+	}
+	return d, true, nil
 }

@@ -218,3 +218,41 @@ func TestChangesDuringAnIncidentReachItsRoom(t *testing.T) {
 		t.Errorf("the job ran again (%d)", n)
 	}
 }
+
+func TestIncidentChangesForAnotherWindow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for i, ago := range []time.Duration{30 * time.Hour, 2 * time.Hour} {
+		if _, err := incident.NewChangeLog(h.store, h.clock).Log(h.ctx, []incident.Change{{
+			OccurredAt: epoch.Add(-ago), Systems: []string{"db"}, Person: "ops-bot", Summary: fmt.Sprintf("db change %d", i),
+			Source: incident.SourceCLI,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch := h.openIncident("db slow systems:db")
+	first := plainJSON(t, h.sim.Messages(ch)[1].Blocks)
+	if strings.Contains(first, "db change 0") || !strings.Contains(first, "db change 1") {
+		t.Errorf("24h list = %s", first)
+	}
+	h.slash(alice, ch, "/incident", "changes 48h")
+	msgs := h.sim.Messages(ch)
+	got := plainJSON(t, msgs[len(msgs)-1].Blocks)
+	if !strings.Contains(got, "in the 48 h before INC-1 opened") || !strings.Contains(got, "db change 0") || !strings.Contains(got, "db change 1") {
+		t.Errorf("48h list = %s", got)
+	}
+	// A change first shown in the wider list can be judged too.
+	older, _ := h.store.Changes(h.ctx, incident.ChangeQuery{Systems: []string{"db"}, Limit: 10})
+	value := fmt.Sprintf("%d:%d", h.room(1).IncidentID, older[1].ID)
+	if _, err := h.sim.Click(h.ctx, alice, ch, msgs[len(msgs)-1].TS, "change_suspect", value); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	if hdr := h.header(ch); !strings.Contains(hdr, "db change 0") {
+		t.Errorf("header does not list the suspect from the wider list: %s", hdr)
+	}
+	h.slash(bob, h.general, "/incident", "changes INC-1 7d")
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "What changed before INC-1?") {
+		t.Errorf("asked from #general: %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -64,6 +65,13 @@ type roleCommand struct {
 // closeCommand closes a resolved incident.
 type closeCommand struct{ Number int64 }
 
+// changesCommand lists the changes before an incident for another window
+// (0: the configured one).
+type changesCommand struct {
+	Number int64
+	Window time.Duration
+}
+
 // onCallCommand shows who is on duty in each rotation.
 type onCallCommand struct{}
 
@@ -84,6 +92,7 @@ func (closeCommand) incidentCommand()    {}
 func (tdoCommand) incidentCommand()      {}
 func (roleCommand) incidentCommand()     {}
 func (onCallCommand) incidentCommand()   {}
+func (changesCommand) incidentCommand()  {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -101,6 +110,7 @@ const (
 	usageTimeline = "/incident timeline [INC-n]"
 	usageRole     = "/incident role [INC-n] <comms|scribe> @user"
 	usageTDO      = "/incident tdo [INC-n] @user [reason]"
+	usageChanges  = "/incident changes [INC-n] [24h]"
 	usageClose    = "/incident close [INC-n] (once resolved)"
 	usageSeverity = "/incident sev [INC-n] <1-4> [reason] (a reason is needed to lower it)"
 )
@@ -172,6 +182,20 @@ func parseIncident(text string) (incidentCommand, error) {
 			return nil, &usageError{Problem: "`/incident close` takes no text besides an incident, e.g. `INC-12`.", Usage: usageClose}
 		}
 		return closeCommand{Number: number}, nil
+	case "changes", "changed":
+		number, rest := incidentRef(rest)
+		cmd := changesCommand{Number: number}
+		if rest != "" {
+			d, ok, err := parseWindow(rest)
+			switch {
+			case !ok:
+				return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a window such as 30m, 24h or 7d.", truncate(escape(rest), 40)), Usage: usageChanges}
+			case err != nil:
+				return nil, &usageError{Problem: err.Error(), Usage: usageChanges}
+			}
+			cmd.Window = d
+		}
+		return cmd, nil
 	case "oncall", "on-call":
 		return onCallCommand{}, nil
 	case "list", "ls":

@@ -3,6 +3,7 @@ package bot
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
@@ -53,6 +54,10 @@ func TestParseIncident(t *testing.T) {
 		{name: "sev bad", text: "sev high", wantErr: "`high` is not a severity"},
 		{name: "sev missing", text: "sev", wantErr: "is not a severity"},
 		{name: "list", text: "list", want: listCommand{}},
+		{name: "changes", text: "changes", want: changesCommand{}},
+		{name: "changes window", text: "changes INC-4 48h", want: changesCommand{Number: 4, Window: 48 * time.Hour}},
+		{name: "changes bad window", text: "changes yesterday", wantErr: "`yesterday` is not a window"},
+		{name: "changes window too long", text: "changes 100d", wantErr: "between 1m and 90d"},
 		{name: "bad severity", text: "open db down sev5", wantErr: "`sev5` is not a severity"},
 		{name: "severity zero", text: "open db down sev0", wantErr: "`sev0` is not a severity"},
 		{name: "two severities", text: "open db down sev1 sev2", wantErr: "severity once"},

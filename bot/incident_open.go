@@ -39,6 +39,8 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onRole(ctx, cmd, c)
 	case onCallCommand:
 		b.onOnCall(ctx, cmd)
+	case changesCommand:
+		b.onChanges(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

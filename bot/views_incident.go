@@ -131,6 +131,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
 		"`/incident close [INC-n]` close a resolved incident and post its summary.",
+		"`/incident changes [INC-n] [24h]` what changed before the incident, for another window; mark each change Suspect or Not related.",
 		"`/incident list` the incidents not yet resolved.",
 		"`/incident oncall` who is on duty in each rotation, and who is next.",
 		"`/incident help` this message.",

@@ -17,15 +17,32 @@ import (
 )
 
 // postWhatChanged posts, in a new incident's room, the last changes to its
-// systems before it opened, so the room starts from what changed. When the
-// systems have fewer, the latest changes elsewhere fill the list, marked as
-// other systems.
+// systems before it opened, so the room starts from what changed.
 func (b *Bot) postWhatChanged(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
 	if b.changes == nil {
 		return nil
 	}
+	shown, err := b.collectChanges(ctx, inc, b.cfg.WhatChangedWindow)
+	if err != nil {
+		return err
+	}
+	text, blocks := whatChangedView(inc, shown, nil, b.cfg.WhatChangedWindow)
+	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err == nil {
+			room.ChangesTS = ts
+		}
+		return err
+	})
+}
+
+// collectChanges picks the last changes to inc's systems in window before
+// it opened; when they are fewer than the configured count, the latest
+// changes elsewhere fill the list, marked as other systems. It records them
+// as shown (the store first: lists re-render from it).
+func (b *Bot) collectChanges(ctx context.Context, inc *incident.Incident, window time.Duration) ([]incident.ShownChange, error) {
 	q := incident.ChangeQuery{
-		Since: inc.OpenedAt.Add(-b.cfg.WhatChangedWindow),
+		Since: inc.OpenedAt.Add(-window),
 		Until: inc.OpenedAt.Add(time.Second),
 		Limit: b.cfg.WhatChangedCount,
 	}
@@ -35,7 +52,7 @@ func (b *Bot) postWhatChanged(ctx context.Context, inc *incident.Incident, room 
 		sq.Systems = inc.Systems
 		var err error
 		if onSystems, err = b.changes.Recent(ctx, sq); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var others []incident.Change
@@ -44,14 +61,14 @@ func (b *Bot) postWhatChanged(ctx context.Context, inc *incident.Incident, room 
 		oq.Limit = b.cfg.WhatChangedCount + len(onSystems)
 		all, err := b.changes.Recent(ctx, oq)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		shown := map[int64]bool{}
+		seen := map[int64]bool{}
 		for _, c := range onSystems {
-			shown[c.ID] = true
+			seen[c.ID] = true
 		}
 		for _, c := range all {
-			if !shown[c.ID] && len(others) < missing {
+			if !seen[c.ID] && len(others) < missing {
 				others = append(others, c)
 			}
 		}
@@ -63,18 +80,41 @@ func (b *Bot) postWhatChanged(ctx context.Context, inc *incident.Incident, room 
 	for _, c := range others {
 		shown = append(shown, incident.ShownChange{Change: c, Other: len(inc.Systems) > 0})
 	}
-	// The store first: the list re-renders from it after every verdict.
 	if err := b.changes.Show(ctx, inc.ID, shown); err != nil {
-		return err
+		return nil, err
 	}
-	text, blocks := whatChangedView(inc, shown, nil, b.cfg.WhatChangedWindow)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			room.ChangesTS = ts
+	return shown, nil
+}
+
+// onChanges handles /incident changes [window]: the list again, for
+// another window, in the room for everyone or privately elsewhere.
+func (b *Bot) onChanges(ctx context.Context, cmd slack.SlashCommand, c changesCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageChanges)
+	if !ok {
+		return
+	}
+	w := c.Window
+	if w == 0 {
+		w = b.cfg.WhatChangedWindow
+	}
+	shown, err := b.collectChanges(ctx, inc, w)
+	if err != nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the change log ("+escape(err.Error())+").", usageChanges)
+		return
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the timeline ("+escape(err.Error())+").", usageChanges)
+		return
+	}
+	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), w)
+	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == cmd.ChannelID {
+		if err := b.post(ctx, cmd.ChannelID, text, blocks); err != nil {
+			b.log.Error("posting changes", "incident", inc.Ref(), "err", err)
 		}
-		return err
-	})
+		return
+	}
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 }
 
 // Buttons on each listed change.

@@ -165,10 +165,15 @@ func (s *Store) ChangesByID(ctx context.Context, ids []int64) ([]incident.Change
 // ShowChanges implements incident.ChangeStore.
 func (s *Store) ShowChanges(ctx context.Context, incidentID int64, shown []incident.ShownChange) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Appended after what was shown before.
+		var next int
+		if err := tx.GetContext(ctx, &next, tx.Rebind(`SELECT COALESCE(MAX(position) + 1, 0) FROM incident_changes WHERE incident_id = ?`), incidentID); err != nil {
+			return fmt.Errorf("recording the changes shown for incident %d: %w", incidentID, err)
+		}
 		q := tx.Rebind(`INSERT INTO incident_changes (incident_id, change_id, position, other) VALUES (?, ?, ?, ?)
 			ON CONFLICT (incident_id, change_id) DO NOTHING`)
 		for i, c := range shown {
-			if _, err := tx.ExecContext(ctx, q, incidentID, c.ID, i, c.Other); err != nil {
+			if _, err := tx.ExecContext(ctx, q, incidentID, c.ID, next+i, c.Other); err != nil {
 				return fmt.Errorf("recording the changes shown for incident %d: %w", incidentID, err)
 			}
 		}
