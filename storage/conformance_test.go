@@ -580,14 +580,25 @@ func testChanges(t *testing.T, s *storage.Store) {
 	if none, err := s.Changes(ctx, incident.ChangeQuery{Systems: []string{"billing"}, Limit: 5}); err != nil || len(none) != 0 {
 		t.Errorf("no changes to billing: %v, %v", none, err)
 	}
+	// Two changes with one external ID in one batch: the first is stored,
+	// the second reports its ID.
+	twins := []incident.Change{change(6*time.Minute, "twin a", "api"), change(6*time.Minute, "twin b", "api")}
+	twins[0].ExternalID, twins[1].ExternalID = "twin", "twin"
+	if stored, err := s.LogChanges(ctx, twins, nil); err != nil || !stored[0] || stored[1] || twins[1].ID != twins[0].ID {
+		t.Errorf("twins: stored %v (%v), IDs %d and %d", stored, err, twins[0].ID, twins[1].ID)
+	}
+	if api, _ := s.Changes(ctx, incident.ChangeQuery{Systems: []string{"api"}, Limit: 10}); len(api) != 1 || api[0].Summary != "twin a" {
+		t.Errorf("changes to api = %+v, want twin a alone", api)
+	}
+
 	// All or nothing: a batch whose transaction fails leaves nothing.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := s.LogChanges(cctx, []incident.Change{change(5*time.Minute, "lost", "web")}, nil); err == nil {
 		t.Error("LogChanges with a cancelled context succeeded")
 	}
-	if all, _ := s.Changes(ctx, incident.ChangeQuery{Limit: 100}); len(all) != 4 {
-		t.Errorf("%d changes stored, want 4", len(all))
+	if all, _ := s.Changes(ctx, incident.ChangeQuery{Limit: 100}); len(all) != 5 {
+		t.Errorf("%d changes stored, want 5", len(all))
 	}
 }
 
