@@ -45,9 +45,7 @@ func (b *Bot) onRole(ctx context.Context, cmd slack.SlashCommand, c roleCommand)
 	if b.refused(ctx, cmd, err, "give the role", usageRole) {
 		return
 	}
-	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobRoleAssigned, changed, entry, b.clock.Now())); err != nil {
-		b.log.Warn("role not shown in Slack yet; the job queue will retry", "incident", changed.Ref(), "err", err)
-	}
+	b.showChange(ctx, incident.JobRoleAssigned, changed, entry)
 }
 
 // onHandOver handles /incident tdo @user [reason].
@@ -132,9 +130,7 @@ func (b *Bot) handOver(ctx context.Context, channel, actor string, req incident.
 		return
 	}
 	b.log.Info("TDO handed over", "incident", changed.Ref(), "to", req.To, "by", actor)
-	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobHandedOver, changed, entry, b.clock.Now())); err != nil {
-		b.log.Warn("hand-off not shown in Slack yet; the job queue will retry", "incident", changed.Ref(), "err", err)
-	}
+	b.showChange(ctx, incident.JobHandedOver, changed, entry)
 }
 
 // onTakeCommand handles the Take command button: the clicker becomes TDO.

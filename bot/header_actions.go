@@ -91,7 +91,7 @@ func (b *Bot) onStatusForm(cb slack.InteractionCallback) (any, func(context.Cont
 		if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: cb.User.ID}, err, "change the status", usageStatus) {
 			return
 		}
-		b.showChange(ctx, inc, entry)
+		b.showChange(ctx, incident.JobChanged, inc, entry)
 	}
 }
 

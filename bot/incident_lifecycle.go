@@ -63,7 +63,7 @@ func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusComm
 		return
 	}
 	b.log.Info("status changed", "incident", changed.Ref(), "status", changed.Status, "by", cmd.UserID)
-	b.showChange(ctx, changed, entry)
+	b.showChange(ctx, incident.JobChanged, changed, entry)
 }
 
 // refused answers the user when a change was refused or failed, and
@@ -95,9 +95,7 @@ func (b *Bot) onClose(ctx context.Context, cmd slack.SlashCommand, c closeComman
 		return
 	}
 	b.log.Info("incident closed", "incident", closed.Ref(), "by", cmd.UserID)
-	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobClosed, closed, entry, b.clock.Now())); err != nil {
-		b.log.Warn("close not shown in Slack yet; the job queue will retry", "incident", closed.Ref(), "err", err)
-	}
+	b.showChange(ctx, incident.JobClosed, closed, entry)
 }
 
 // closedJob shows a closed incident: the header, its summary in the room,
@@ -169,11 +167,11 @@ func (b *Bot) archiveJob(ctx context.Context, j jobs.Job) error {
 	return b.saveRoom(ctx, room)
 }
 
-// showChange runs the job that shows a change in Slack now; if Slack
-// fails, the job queue retries it.
-func (b *Bot) showChange(ctx context.Context, inc *incident.Incident, entry incident.TimelineEntry) {
-	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobChanged, inc, entry, b.clock.Now())); err != nil {
-		b.log.Warn("change not shown in Slack yet; the job queue will retry", "incident", inc.Ref(), "err", err)
+// showChange runs the job of kind that shows a change in Slack, now; if
+// Slack fails, the job queue retries it.
+func (b *Bot) showChange(ctx context.Context, kind string, inc *incident.Incident, entry incident.TimelineEntry) {
+	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(kind, inc, entry, b.clock.Now())); err != nil {
+		b.log.Warn("change not shown in Slack yet; the job queue will retry", "incident", inc.Ref(), "job", kind, "err", err)
 	}
 }
 
@@ -194,7 +192,7 @@ func (b *Bot) onSeverity(ctx context.Context, cmd slack.SlashCommand, c severity
 		return
 	}
 	b.log.Info("severity changed", "incident", changed.Ref(), "severity", changed.Severity.String(), "by", cmd.UserID)
-	b.showChange(ctx, changed, entry)
+	b.showChange(ctx, incident.JobChanged, changed, entry)
 }
 
 // onList handles /incident list: the incidents not yet resolved.

@@ -166,9 +166,7 @@ func (b *Bot) onChangeVerdict(ctx context.Context, cb slack.InteractionCallback,
 	if b.refused(ctx, slack.SlashCommand{ChannelID: cb.Channel.ID, UserID: cb.User.ID}, err, "record the verdict", "/incident help") {
 		return
 	}
-	if _, err := b.jobs.RunJob(ctx, incident.ChangeJob(incident.JobChangeMarked, changed, entry, b.clock.Now())); err != nil {
-		b.log.Warn("verdict not shown in Slack yet; the job queue will retry", "incident", changed.Ref(), "err", err)
-	}
+	b.showChange(ctx, incident.JobChangeMarked, changed, entry)
 }
 
 // parseVerdictValue reads a verdict button's value, "<incident>:<change>".
