@@ -3,13 +3,16 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/jobs"
+	"github.com/sitrep/sitrep/internal/pgtest"
 	"github.com/sitrep/sitrep/storage"
 )
 
@@ -148,4 +151,61 @@ func TestStartRejectsBadSchedule(t *testing.T) {
 		r.Stop()
 		t.Fatal("Start accepted a malformed cron spec")
 	}
+}
+
+// TestTwoRunnersOnePostgresRunEachJobOnce runs two runners, each with its
+// own connection pool, over one PostgreSQL database (as two sitrep run
+// processes would) and counts: each of 1000 due jobs runs exactly once.
+func TestTwoRunnersOnePostgresRunEachJobOnce(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	open := func() *storage.Store {
+		s, err := storage.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	clk := clock.NewFake(t0)
+	for i := range 1000 {
+		if _, err := a.Enqueue(ctx, jobs.Job{Kind: "count", Key: fmt.Sprintf("job-%d", i), DueAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	runs := map[int64]int{}
+	perRunner := [2]int{}
+	var wg sync.WaitGroup
+	for i, s := range []*storage.Store{a, b} {
+		r := jobs.NewRunner(s, clk, nil)
+		r.Batch = 20
+		r.Handle("count", func(_ context.Context, j jobs.Job) error {
+			mu.Lock()
+			runs[j.ID]++
+			perRunner[i]++
+			mu.Unlock()
+			return nil
+		})
+		wg.Go(func() {
+			if _, err := r.Sweep(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(runs) != 1000 {
+		t.Errorf("%d distinct jobs ran, want 1000", len(runs))
+	}
+	for id, n := range runs {
+		if n != 1 {
+			t.Errorf("job %d ran %d times", id, n)
+		}
+	}
+	t.Logf("runner A ran %d jobs, runner B %d", perRunner[0], perRunner[1])
 }
