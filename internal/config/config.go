@@ -39,6 +39,8 @@ type Config struct {
 	Incidents IncidentSettings `yaml:"incidents"`
 	// WhatChanged sets the "what changed?" message of a new incident.
 	WhatChanged WhatChanged `yaml:"what_changed"`
+	// PlanConfigs are the plans of attack; see Plans.
+	PlanConfigs PlansConfig `yaml:"plans"`
 	// RotationConfigs are the on-call rotations; see Rotations.
 	RotationConfigs []RotationConfig `yaml:"rotations"`
 }
@@ -193,6 +195,9 @@ func (c *Config) validate() error {
 		c.Incidents.Handover = "channel"
 	default:
 		return fmt.Errorf("%s: incidents.handover %q: use channel (anyone in the incident channel), tdo (only the current TDO) or anyone", c.where(), c.Incidents.Handover)
+	}
+	if _, err := c.Plans(); err != nil {
+		return err
 	}
 	_, err := c.Rotations()
 	return err

@@ -164,3 +164,55 @@ func TestRotations(t *testing.T) {
 		})
 	}
 }
+
+func TestPlans(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "plans.yaml")
+	os.WriteFile(good, []byte(`plans:
+  default:
+    diagnostics: ["grab logs"]
+    diagnose_minutes: {sev1: 15, sev2: 30}
+  systems:
+    DB:
+      diagnostics: ["copy slow-query log"]
+      diagnose_minutes: {sev1: 10}
+      restore: ["fail over to the replica"]
+      runbook: https://wiki.example/db
+`), 0o600)
+	cfg, err := Load(env(map[string]string{"SITREP_CONFIG": good}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans, err := cfg.Plans()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := plans.For([]string{"db"})
+	if db.Timebox[1] != 10*time.Minute || db.Timebox[2] != 30*time.Minute || db.Runbooks[0] != "https://wiki.example/db" || db.Restore[0] != "fail over to the replica" {
+		t.Errorf("db plan = %+v", db)
+	}
+	if d, _ := Load(env(nil)); d.PlanConfigs.Default != nil {
+		t.Error("a default plan appeared from nowhere")
+	}
+	if p, _ := (&Config{}).Plans(); p.Default.Timebox[1] != 10*time.Minute {
+		t.Errorf("built-in default plan = %+v", p.Default)
+	}
+
+	for _, tc := range []struct{ name, body, want string }{
+		{"bad severity", "plans:\n  systems:\n    db:\n      diagnose_minutes: {sev9: 10}\n", `plans.systems.db: diagnose_minutes: "sev9" is not sev1`},
+		{"zero minutes", "plans:\n  systems:\n    db:\n      diagnose_minutes: {sev1: 0}\n", "plans.systems.db: diagnose_minutes.sev1: 0s is not between 1 minute and 24 hours"},
+		{"empty step", "plans:\n  default:\n    diagnostics: [\"\"]\n", "plans.default: diagnostics[0]: each step is 1 to 200 characters"},
+		{"bad runbook", "plans:\n  systems:\n    api:\n      runbook: wiki/api\n", `plans.systems.api: runbook: "wiki/api" is not an http(s) URL`},
+		{"bad system", "plans:\n  systems:\n    \"we b\":\n      diagnostics: [x]\n", "plans.systems.we b:"},
+		{"typo", "plans:\n  systems:\n    db:\n      diagnostic: [x]\n", "field diagnostic not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			os.WriteFile(path, []byte(tc.body), 0o600)
+			_, err := Load(env(map[string]string{"SITREP_CONFIG": path}))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error = %v, want it to name %s and say %q", err, path, tc.want)
+			}
+		})
+	}
+}
