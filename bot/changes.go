@@ -60,7 +60,7 @@ func (b *Bot) onChangeCommand(ctx context.Context, cmd slack.SlashCommand) {
 			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the change log ("+escape(err.Error())+").", usageChangeList)
 			return
 		}
-		text, blocks := changeListView(changes, c, b.clock.Now())
+		text, blocks := changeListView(changes, c)
 		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 	}
 }
@@ -79,7 +79,7 @@ func (b *Bot) logChange(ctx context.Context, channel, user string, c incident.Ch
 		return
 	}
 	b.log.Info("change logged", "systems", strings.Join(batch[0].Systems, ","), "by", user)
-	b.reply(ctx, channel, user, ":white_check_mark: Logged: "+changeLine(batch[0], b.clock.Now()), nil)
+	b.reply(ctx, channel, user, ":white_check_mark: Logged: "+changeLine(batch[0]), nil)
 }
 
 // onChangeForm checks the change form; the work runs after the ack.
@@ -124,13 +124,18 @@ func (b *Bot) onChangeForm(cb slack.InteractionCallback) (any, func(context.Cont
 // userID matches a chat user ID, to show a person as a mention.
 var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 
-// changeLine renders one change: when, systems, who, what, why, link.
-func changeLine(c incident.Change, now time.Time) string {
-	who := escape(c.Person)
-	if userID.MatchString(c.Person) {
-		who = "<@" + c.Person + ">"
+// personRef shows who made a change: a mention for a chat user ID, else
+// the name as written, escaped.
+func personRef(person string) string {
+	if userID.MatchString(person) {
+		return "<@" + person + ">"
 	}
-	line := fmt.Sprintf("%s *%s* %s: %s", slackDate(c.OccurredAt), escape(strings.Join(c.Systems, ", ")), who, escapeFit(c.Summary, 500))
+	return escape(person)
+}
+
+// changeLine renders one change: when, systems, who, what, why, link.
+func changeLine(c incident.Change) string {
+	line := fmt.Sprintf("%s *%s* %s: %s", slackDate(c.OccurredAt), escape(strings.Join(c.Systems, ", ")), personRef(c.Person), escapeFit(c.Summary, 500))
 	if c.Reason != "" {
 		line += " — because " + escapeFit(c.Reason, 500)
 	}
@@ -144,7 +149,7 @@ func changeLine(c incident.Change, now time.Time) string {
 }
 
 // changeListView lists changes, newest first.
-func changeListView(changes []incident.Change, q listChanges, now time.Time) (string, []slack.Block) {
+func changeListView(changes []incident.Change, q listChanges) (string, []slack.Block) {
 	scope := "all systems"
 	if len(q.Systems) > 0 {
 		scope = strings.Join(q.Systems, ", ")
@@ -157,7 +162,7 @@ func changeListView(changes []incident.Change, q listChanges, now time.Time) (st
 	}
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(escapeFit(title, 150)))}
 	for _, c := range changes {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(changeLine(c, now), 3000)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(changeLine(c), 3000)), nil, nil))
 	}
 	return title, blocks
 }

@@ -285,11 +285,7 @@ func whatChangedLine(c incident.Change, opened time.Time, other bool) string {
 	if other {
 		line += " · _other system_"
 	}
-	who := escape(c.Person)
-	if userID.MatchString(c.Person) {
-		who = "<@" + c.Person + ">"
-	}
-	line += fmt.Sprintf("\n%s: %s", who, escapeFit(c.Summary, 500))
+	line += fmt.Sprintf("\n%s: %s", personRef(c.Person), escapeFit(c.Summary, 500))
 	if c.Reason != "" {
 		line += "\n_because_ " + escapeFit(c.Reason, 500)
 	}
