@@ -101,6 +101,11 @@ type Incident struct {
 	// ClosedAt is when the incident was closed; zero while it is not. A
 	// closed incident takes no more changes.
 	ClosedAt time.Time
+	// Plan is the plan of attack for its systems, as it stood when the
+	// incident opened.
+	Plan Plan
+	// Timebox is the diagnosis clock; its zero value was never started.
+	Timebox Timebox
 }
 
 // Role is a job someone does for the incident besides leading it.
@@ -156,6 +161,8 @@ type Room struct {
 	AnnouncementTS string
 	// ChangesTS identifies the "what changed?" message in the room.
 	ChangesTS string
+	// PlanTS identifies the plan of attack message in the room.
+	PlanTS string
 	// Done lists the setup steps completed, in order ("invite", "topic", ...).
 	Done []string
 	// Ready is set when every step is done.

@@ -11,13 +11,13 @@ import (
 // diagnose inside the timebox.
 type Plan struct {
 	// Diagnostics are short steps: "heap dump of one api pod".
-	Diagnostics []string
+	Diagnostics []string `json:"diagnostics,omitempty"`
 	// Timebox is how long diagnosis may run, by severity.
-	Timebox map[Severity]time.Duration
+	Timebox map[Severity]time.Duration `json:"timebox,omitempty"`
 	// Restore are the steps that bring service back.
-	Restore []string
+	Restore []string `json:"restore,omitempty"`
 	// Runbooks link to fuller instructions.
-	Runbooks []string
+	Runbooks []string `json:"runbooks,omitempty"`
 }
 
 // Plans holds the plan of attack of each system and the default.

@@ -63,6 +63,8 @@ type Service struct {
 	store     Store
 	clock     clock.Clock
 	rotations []Rotation
+	plans     Plans
+	warnAt    float64
 }
 
 // SetRotations sets the on-call rotations that name the first TDO of new
@@ -81,7 +83,7 @@ func (s *Service) OnCall() []Duty {
 
 // NewService returns a Service over store, taking time from c.
 func NewService(store Store, c clock.Clock) *Service {
-	return &Service{store: store, clock: c}
+	return &Service{store: store, clock: c, warnAt: DefaultWarnAt}
 }
 
 // OpenRequest is a report of a new incident.
@@ -103,7 +105,9 @@ type OpenRequest struct {
 
 // Open validates req, records the incident (status investigating; as TDO
 // the on-call of the rotation covering one of its systems, else of the
-// default rotation, else the reporter) and schedules its room set-up as a durable job. created is
+// default rotation, else the reporter; the plan of attack of its systems,
+// whose timebox for its severity starts the diagnosis clock) and schedules
+// its room set-up and the clock's deadlines as durable jobs. created is
 // false when req.RequestKey had opened an incident already; that incident is
 // returned. A validation error is a *FieldError and nothing is stored.
 func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, created bool, err error) {
@@ -126,9 +130,14 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		ReportedIn:  req.ReportedIn,
 		RequestKey:  req.RequestKey,
 		OpenedAt:    now,
+		Plan:        s.plans.For(req.Systems),
+	}
+	if length := inc.Plan.Timebox[inc.Severity]; length > 0 {
+		s.startClock(&inc.Timebox, length, now)
+		inc.Timebox.AtOpen = length
 	}
 	err = s.store.CreateIncident(ctx, inc, func(inc *Incident) []jobs.Job {
-		return []jobs.Job{ProvisionJob(inc, s.clock)}
+		return append([]jobs.Job{ProvisionJob(inc, s.clock)}, s.clockJobs(inc, Timebox{}, now)...)
 	})
 	if errors.Is(err, ErrDuplicate) {
 		return inc, false, nil
@@ -171,11 +180,25 @@ type ChangePayload struct {
 // the entry, unless jobKind is "".
 func (s *Service) record(ctx context.Context, incidentID int64, jobKind string,
 	apply func(inc *Incident, now time.Time) (TimelineEntry, error)) (*Incident, TimelineEntry, error) {
+	return s.recordWith(ctx, incidentID, jobKind, apply, nil)
+}
+
+// recordWith is record that also stores, in the same transaction, the jobs
+// more returns for the changed incident (nil: none).
+func (s *Service) recordWith(ctx context.Context, incidentID int64, jobKind string,
+	apply func(inc *Incident, now time.Time) (TimelineEntry, error), more func(*Incident) []jobs.Job) (*Incident, TimelineEntry, error) {
 	now := s.clock.Now()
 	var follow func(*Incident, []TimelineEntry) []jobs.Job
-	if jobKind != "" {
+	if jobKind != "" || more != nil {
 		follow = func(inc *Incident, e []TimelineEntry) []jobs.Job {
-			return []jobs.Job{ChangeJob(jobKind, inc, e[0], now)}
+			var out []jobs.Job
+			if jobKind != "" {
+				out = append(out, ChangeJob(jobKind, inc, e[0], now))
+			}
+			if more != nil {
+				out = append(out, more(inc)...)
+			}
+			return out
 		}
 	}
 	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
@@ -216,8 +239,10 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 	if n := utf8.RuneCountInString(req.Message); n > MaxNote {
 		return nil, TimelineEntry{}, &FieldError{"message", fmt.Sprintf("the message is %d characters; keep it to %d", n, MaxNote)}
 	}
-	return s.record(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+	var prev Timebox
+	return s.recordWith(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Status
+		prev = inc.Timebox
 		if old == req.Status {
 			return TimelineEntry{}, fmt.Errorf("%s is %s already: %w", inc.Ref(), old, ErrNoChange)
 		}
@@ -233,8 +258,10 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 			if inc.RestoredAt.IsZero() {
 				inc.RestoredAt = now // resolving means service is back
 			}
+			stopClock(&inc.Timebox, now)
 		case req.Status == StatusRestored:
 			inc.RestoredAt, inc.ResolvedAt = now, time.Time{}
+			stopClock(&inc.Timebox, now)
 		default:
 			inc.RestoredAt, inc.ResolvedAt = time.Time{}, time.Time{}
 		}
@@ -243,7 +270,7 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 			text += ": " + req.Message
 		}
 		return TimelineEntry{Actor: req.Actor, Kind: kind, Text: text}, nil
-	})
+	}, func(inc *Incident) []jobs.Job { return s.clockJobs(inc, prev, s.clock.Now()) })
 }
 
 // SeverityRequest asks to change an incident's severity.
@@ -323,7 +350,11 @@ func (s *Service) Timeline(ctx context.Context, inc *Incident) ([]TimelineEntry,
 	}
 	opened := TimelineEntry{IncidentID: inc.ID, At: inc.OpenedAt, Actor: inc.ReporterID, Kind: EntryOpened,
 		Text: fmt.Sprintf("Opened as %s: %s", inc.Severity.Label(), inc.Title)}
-	return append([]TimelineEntry{opened}, stored...), nil
+	head := []TimelineEntry{opened}
+	if e, ok := timeboxOpened(inc); ok {
+		head = append(head, e)
+	}
+	return append(head, stored...), nil
 }
 
 // MaxListed bounds how many incidents Active looks at.
@@ -499,6 +530,10 @@ type Summary struct {
 	TDOs []string
 	// Counts counts the timeline entries by kind.
 	Counts map[EntryKind]int
+	// Timebox is how the diagnosis timebox was kept; HasTimebox is false
+	// if it never started.
+	Timebox    Adherence
+	HasTimebox bool
 }
 
 // Summarize sums up inc from its timeline.
@@ -518,6 +553,11 @@ func Summarize(inc *Incident, timeline []TimelineEntry) Summary {
 	if inc.Closed() {
 		sum.Duration = inc.ClosedAt.Sub(inc.OpenedAt)
 	}
+	end := inc.ClosedAt
+	if end.IsZero() {
+		end = inc.ResolvedAt
+	}
+	sum.Timebox, sum.HasTimebox = inc.Timebox.Adherence(end)
 	for _, e := range timeline {
 		sum.Counts[e.Kind]++
 		if e.Kind == EntryTDO {

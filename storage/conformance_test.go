@@ -66,6 +66,8 @@ func conformance(t *testing.T, open opener) {
 		{"UpdateIncident", testUpdateIncident},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Changes", testChanges},
+		{"PlanAndClock", testPlanAndClock},
+		{"CancelJobs", testCancelJobs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,7 +265,7 @@ func testRooms(t *testing.T, s *storage.Store) {
 	if err := s.SaveRoom(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	r.ChannelID, r.ChannelName, r.HeaderTS = "C9", "inc-1-room", "1.000100"
+	r.ChannelID, r.ChannelName, r.HeaderTS, r.PlanTS = "C9", "inc-1-room", "1.000100", "1.000300"
 	r.Mark("channel")
 	r.Mark("header")
 	r.Ready = true
@@ -620,5 +622,96 @@ func BenchmarkCreateIncident(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func testPlanAndClock(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("clocked", "")
+	inc.Plan = incident.Plan{Diagnostics: []string{"heap dump", "slow log"}, Restore: []string{"roll back"},
+		Runbooks: []string{"https://runbooks.example/db"}, Timebox: map[incident.Severity]time.Duration{incident.Sev1: 10 * time.Minute}}
+	inc.Timebox = incident.Timebox{Generation: 1, StartedAt: t0, Length: 10 * time.Minute, AtOpen: 10 * time.Minute,
+		Deadline: t0.Add(10 * time.Minute), Span: 10 * time.Minute, WarnDue: t0.Add(8 * time.Minute)}
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Incident(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(inc, got); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	changed, _, err := s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
+		i.Timebox.EndedAt = t0.Add(12*time.Minute + 789*time.Nanosecond) // below PostgreSQL's precision
+		i.Timebox.RestoreBegan = i.Timebox.EndedAt
+		return nil, nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Incident(ctx, inc.ID)
+	if diff := cmp.Diff(changed, got); diff != "" {
+		t.Errorf("the changed incident differs from the stored one (-returned +stored):\n%s", diff)
+	}
+	if got.Timebox.Running() || !got.Timebox.EndedAt.Equal(t0.Add(12*time.Minute)) {
+		t.Errorf("stopped clock read back as %+v", got.Timebox)
+	}
+	plain := newIncident("no plan", "")
+	if err := s.CreateIncident(ctx, plain, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Incident(ctx, plain.ID); got.Timebox != (incident.Timebox{}) || got.Plan.Diagnostics != nil {
+		t.Errorf("incident without plan read back with %+v / %+v", got.Plan, got.Timebox)
+	}
+}
+
+func testCancelJobs(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("cancel", "")
+	if err := s.CreateIncident(ctx, inc, func(*incident.Incident) []jobs.Job {
+		return []jobs.Job{{Kind: "warn", Key: "warn:1", DueAt: t0.Add(time.Minute)}, {Kind: "expire", Key: "expire:1", DueAt: t0.Add(2 * time.Minute)}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A change that fails cancels nothing.
+	_, _, err := s.UpdateIncident(ctx, inc.ID, func(*incident.Incident) ([]incident.TimelineEntry, error) {
+		return nil, errors.New("refused")
+	}, func(*incident.Incident, []incident.TimelineEntry) []jobs.Job {
+		return []jobs.Job{jobs.Cancel("warn:1", t0)}
+	})
+	if err == nil {
+		t.Fatal("a refused change succeeded")
+	}
+	_, _, err = s.UpdateIncident(ctx, inc.ID, func(*incident.Incident) ([]incident.TimelineEntry, error) { return nil, nil },
+		func(*incident.Incident, []incident.TimelineEntry) []jobs.Job {
+			return []jobs.Job{jobs.Cancel("warn:1", t0), jobs.Cancel("no-such-job", t0), {Kind: "expire", Key: "expire:2", DueAt: t0.Add(5 * time.Minute)}}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.ClaimDue(ctx, t0.Add(time.Hour), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, j := range claimed {
+		keys = append(keys, j.Key)
+	}
+	if diff := cmp.Diff([]string{"expire:1", "expire:2"}, keys); diff != "" {
+		t.Errorf("claimed after cancelling warn:1 (-want +got):\n%s", diff)
+	}
+	// A job that is running or done is not cancelled.
+	if _, err := s.Enqueue(ctx, jobs.Cancel("expire:1", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := s.Job(ctx, claimed[0].ID); j.State != jobs.StateRunning {
+		t.Errorf("cancelling a running job changed it to %s", j.State)
+	}
+	// The cancelled job stays in the table, and its key stays taken.
+	if id, err := s.Enqueue(ctx, jobs.Job{Kind: "warn", Key: "warn:1", DueAt: t0}); err != nil || id == 0 {
+		t.Fatalf("re-enqueue of a cancelled key = %d, %v", id, err)
+	} else if j, _ := s.Job(ctx, id); j.State != jobs.StateCancelled {
+		t.Errorf("job warn:1 is %s, want cancelled", j.State)
 	}
 }

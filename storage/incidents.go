@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,17 +34,32 @@ type incidentRow struct {
 	ResolvedAt  sql.NullTime   `db:"resolved_at"`
 	ClosedAt    sql.NullTime   `db:"closed_at"`
 	Roles       string         `db:"roles"`
+	Plan        string         `db:"plan"`
+	Timebox     string         `db:"timebox"`
 }
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
 	reporter_id, tdo_id, reported_in, request_key, opened_at,
-	acknowledged_at, restored_at, resolved_at, closed_at, roles`
+	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox`
 
-func (r incidentRow) incident() *incident.Incident {
+func (r incidentRow) incident() (*incident.Incident, error) {
 	var systems []string
 	if r.Systems != "" {
 		// System names cannot hold commas (incident.NormalizeSystem).
 		systems = strings.Split(r.Systems, ",")
+	}
+	var plan incident.Plan
+	var timebox incident.Timebox
+	if r.Plan != "" {
+		if err := json.Unmarshal([]byte(r.Plan), &plan); err != nil {
+			return nil, fmt.Errorf("reading the plan of INC-%d: %w", r.Number, err)
+		}
+	}
+	if r.Timebox != "" {
+		if err := json.Unmarshal([]byte(r.Timebox), &timebox); err != nil {
+			return nil, fmt.Errorf("reading the timebox of INC-%d: %w", r.Number, err)
+		}
+		timebox = utcTimebox(timebox)
 	}
 	return &incident.Incident{
 		ID: r.ID, Number: r.Number, Title: r.Title, Description: r.Description,
@@ -51,7 +67,48 @@ func (r incidentRow) incident() *incident.Incident {
 		ReporterID: r.ReporterID, TDOID: r.TDOID, ReportedIn: r.ReportedIn,
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
 		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
-		ClosedAt: fromNullTime(r.ClosedAt), Roles: decodeRoles(r.Roles),
+		ClosedAt: fromNullTime(r.ClosedAt), Roles: decodeRoles(r.Roles), Plan: plan, Timebox: timebox,
+	}, nil
+}
+
+// utcTimebox gives every time of t the UTC location, as the store's other
+// times have.
+func utcTimebox(t incident.Timebox) incident.Timebox {
+	for _, p := range []*time.Time{&t.StartedAt, &t.Deadline, &t.WarnDue, &t.WarnedAt, &t.ExpiredAt, &t.EndedAt, &t.RestoreBegan} {
+		if !p.IsZero() {
+			*p = p.UTC()
+		}
+	}
+	return t
+}
+
+// encodePlan and encodeTimebox store an incident's plan and clock as JSON;
+// a zero value is stored as ”.
+func encodePlan(p incident.Plan) string {
+	if len(p.Diagnostics)+len(p.Timebox)+len(p.Restore)+len(p.Runbooks) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+func encodeTimebox(t incident.Timebox) string {
+	if t == (incident.Timebox{}) {
+		return ""
+	}
+	b, _ := json.Marshal(t)
+	return string(b)
+}
+
+// storable rounds inc's times as the database stores them, so that the
+// incident a change returns equals the one read back.
+func storable(inc *incident.Incident) {
+	t := &inc.Timebox
+	for _, p := range []*time.Time{&inc.OpenedAt, &inc.AcknowledgedAt, &inc.RestoredAt, &inc.ResolvedAt, &inc.ClosedAt,
+		&t.StartedAt, &t.Deadline, &t.WarnDue, &t.WarnedAt, &t.ExpiredAt, &t.EndedAt, &t.RestoreBegan} {
+		if !p.IsZero() {
+			*p = ts(*p)
+		}
 	}
 }
 
@@ -119,13 +176,13 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 			}
 		}
 		inc.Number = number
-		inc.OpenedAt = ts(inc.OpenedAt)
+		storable(inc)
 		err := tx.GetContext(ctx, &inc.ID, tx.Rebind(`INSERT INTO incidents
-			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			inc.Number, inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
 			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
-			nullString(inc.RequestKey), inc.OpenedAt)
+			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox))
 		if err != nil {
 			return fmt.Errorf("inserting the incident: %w", err)
 		}
@@ -170,7 +227,11 @@ func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incide
 	}
 	out := make([]incident.Incident, len(rows))
 	for i, r := range rows {
-		out[i] = *r.incident()
+		inc, err := r.incident()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = *inc
 	}
 	return out, nil
 }
@@ -195,11 +256,13 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		if entries, err = change(inc); err != nil {
 			return err
 		}
+		storable(inc)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
-			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ? WHERE id = ?`),
+			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ? WHERE id = ?`),
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
-			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles), inc.ID); err != nil {
+			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
+			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.ID); err != nil {
 			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
 		}
 		for i := range entries {
@@ -281,5 +344,5 @@ func (s *Store) incidentWhere(ctx context.Context, q sqlx.QueryerContext, where 
 	if err != nil {
 		return nil, fmt.Errorf("reading incident: %w", err)
 	}
-	return r.incident(), nil
+	return r.incident()
 }

@@ -54,6 +54,14 @@ func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (int64, error) {
 // enqueue inserts j unless its key is taken, and returns its ID (the
 // existing job's when the key is taken).
 func enqueue(ctx context.Context, tx *sqlx.Tx, j jobs.Job, now time.Time) (int64, error) {
+	if j.State == jobs.StateCancelled {
+		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE jobs SET state = 'cancelled', updated_at = ?
+			WHERE key = ? AND state = 'pending'`), ts(now), j.Key)
+		if err != nil {
+			return 0, fmt.Errorf("cancelling job %s: %w", j.Key, err)
+		}
+		return 0, nil
+	}
 	created := ts(now)
 	if !j.CreatedAt.IsZero() {
 		created = ts(j.CreatedAt)

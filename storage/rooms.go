@@ -18,12 +18,13 @@ type roomRow struct {
 	HeaderTS       string         `db:"header_ts"`
 	AnnouncementTS string         `db:"announcement_ts"`
 	ChangesTS      string         `db:"changes_ts"`
+	PlanTS         string         `db:"plan_ts"`
 	Done           string         `db:"done"`
 	Ready          bool           `db:"ready"`
 	UpdatedAt      time.Time      `db:"updated_at"`
 }
 
-const roomColumns = `incident_id, channel_id, channel_name, header_ts, announcement_ts, changes_ts, done, ready, updated_at`
+const roomColumns = `incident_id, channel_id, channel_name, header_ts, announcement_ts, changes_ts, plan_ts, done, ready, updated_at`
 
 func (r roomRow) room() *incident.Room {
 	var done []string
@@ -32,7 +33,7 @@ func (r roomRow) room() *incident.Room {
 	}
 	return &incident.Room{
 		IncidentID: r.IncidentID, ChannelID: r.ChannelID.String, ChannelName: r.ChannelName,
-		HeaderTS: r.HeaderTS, AnnouncementTS: r.AnnouncementTS, ChangesTS: r.ChangesTS, Done: done, Ready: r.Ready,
+		HeaderTS: r.HeaderTS, AnnouncementTS: r.AnnouncementTS, ChangesTS: r.ChangesTS, PlanTS: r.PlanTS, Done: done, Ready: r.Ready,
 		UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
@@ -67,12 +68,12 @@ func (s *Store) SaveRoom(ctx context.Context, r *incident.Room) error {
 		}
 	}
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO incident_rooms (`+roomColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id) DO UPDATE SET
 			channel_id = excluded.channel_id, channel_name = excluded.channel_name,
-			header_ts = excluded.header_ts, announcement_ts = excluded.announcement_ts, changes_ts = excluded.changes_ts,
+			header_ts = excluded.header_ts, announcement_ts = excluded.announcement_ts, changes_ts = excluded.changes_ts, plan_ts = excluded.plan_ts,
 			done = excluded.done, ready = excluded.ready, updated_at = excluded.updated_at`),
-		r.IncidentID, nullString(r.ChannelID), r.ChannelName, r.HeaderTS, r.AnnouncementTS, r.ChangesTS,
+		r.IncidentID, nullString(r.ChannelID), r.ChannelName, r.HeaderTS, r.AnnouncementTS, r.ChangesTS, r.PlanTS,
 		strings.Join(r.Done, ","), r.Ready, ts(r.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("saving room of incident %d: %w", r.IncidentID, err)

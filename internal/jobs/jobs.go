@@ -23,7 +23,17 @@ const (
 	StateRunning State = "running"
 	StateDone    State = "done"
 	StateFailed  State = "failed"
+	// StateCancelled is a pending job called off before it ran (a
+	// deadline that no longer applies). It stays in the table.
+	StateCancelled State = "cancelled"
 )
+
+// Cancel returns a job that, enqueued, calls off the pending job with this
+// key instead of adding one: the job is marked cancelled if it has not run
+// yet, and nothing happens if it ran, runs now, or never existed. Enqueued
+// in the same transaction as the change that makes a job moot, it cannot
+// be lost or half-applied. at is when it was called off.
+func Cancel(key string, at time.Time) Job { return Job{Key: key, State: StateCancelled, DueAt: at} }
 
 // Job is one unit of durable work.
 type Job struct {
@@ -52,7 +62,8 @@ type Job struct {
 type Queue interface {
 	// Enqueue stores j as pending and returns its ID. If j.Key is not empty
 	// and a job with that key exists, Enqueue stores nothing and returns the
-	// existing job's ID.
+	// existing job's ID. A job made by Cancel cancels the pending job with
+	// its key instead, and returns 0.
 	Enqueue(ctx context.Context, j Job) (int64, error)
 	// ClaimDue claims up to limit jobs that are pending and due at now, or
 	// running with an expired lease (their runner died), oldest due first. A
