@@ -199,6 +199,10 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(jobArchive, b.archiveJob)
 	b.jobs.Handle(incident.JobChangeMarked, b.changeMarkedJob)
 	b.jobs.Handle(incident.JobChangesLogged, b.changesLoggedJob)
+	b.jobs.Handle(incident.JobTimeboxWarning, b.clockDueJob)
+	b.jobs.Handle(incident.JobTimeboxExpiry, b.clockDueJob)
+	b.jobs.Handle(incident.JobTimebox, b.timeboxJob)
+	b.jobs.Handle(incident.JobDiagnostic, b.diagnosticJob)
 	return b
 }
 

@@ -72,6 +72,23 @@ type changesCommand struct {
 	Window time.Duration
 }
 
+// timeboxCommand starts or restarts the diagnosis clock; Length 0 takes
+// the plan's.
+type timeboxCommand struct {
+	Number int64
+	Length time.Duration
+}
+
+// extendCommand gives diagnosis more time, with a reason.
+type extendCommand struct {
+	Number int64
+	By     time.Duration
+	Reason string
+}
+
+// restoreCommand records that restoring service began.
+type restoreCommand struct{ Number int64 }
+
 // onCallCommand shows who is on duty in each rotation.
 type onCallCommand struct{}
 
@@ -93,6 +110,9 @@ func (tdoCommand) incidentCommand()      {}
 func (roleCommand) incidentCommand()     {}
 func (onCallCommand) incidentCommand()   {}
 func (changesCommand) incidentCommand()  {}
+func (timeboxCommand) incidentCommand()  {}
+func (extendCommand) incidentCommand()   {}
+func (restoreCommand) incidentCommand()  {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -113,6 +133,9 @@ const (
 	usageChanges  = "/incident changes [INC-n] [24h]"
 	usageClose    = "/incident close [INC-n] (once resolved)"
 	usageSeverity = "/incident sev [INC-n] <1-4> [reason] (a reason is needed to lower it)"
+	usageTimebox  = "/incident timebox [INC-n] [30m]"
+	usageExtend   = "/incident extend [INC-n] <10m> <reason>"
+	usageRestore  = "/incident restore [INC-n]"
 )
 
 // mention is a user mention as Slack sends it: <@U123> or <@U123|name>.
@@ -196,6 +219,38 @@ func parseIncident(text string) (incidentCommand, error) {
 			cmd.Window = d
 		}
 		return cmd, nil
+	case "timebox", "clock":
+		number, rest := incidentRef(rest)
+		cmd := timeboxCommand{Number: number}
+		if rest != "" {
+			d, err := parseMinutes(rest)
+			if err != nil {
+				return nil, &usageError{Problem: err.Error(), Usage: usageTimebox}
+			}
+			cmd.Length = d
+		}
+		return cmd, nil
+	case "extend":
+		number, rest := incidentRef(rest)
+		word, reason, _ := strings.Cut(rest, " ")
+		if word == "" {
+			return nil, &usageError{Problem: "Say how much longer diagnosis may run, and why.", Usage: usageExtend}
+		}
+		d, err := parseMinutes(word)
+		if err != nil {
+			return nil, &usageError{Problem: err.Error(), Usage: usageExtend}
+		}
+		reason = strings.TrimSpace(reason)
+		if reason == "" {
+			return nil, &usageError{Problem: "An extension needs a reason: what will the extra time find out?", Usage: usageExtend}
+		}
+		return extendCommand{Number: number, By: d, Reason: reason}, nil
+	case "restore", "restoring":
+		number, rest := incidentRef(rest)
+		if rest != "" {
+			return nil, &usageError{Problem: "`/incident restore` takes no text besides an incident, e.g. `INC-12`. Say what you do with `/incident note`.", Usage: usageRestore}
+		}
+		return restoreCommand{Number: number}, nil
 	case "oncall", "on-call":
 		return onCallCommand{}, nil
 	case "list", "ls":
@@ -314,3 +369,25 @@ func capitalize(s string) string {
 	}
 	return string(unicode.ToUpper(r)) + s[n:]
 }
+
+// minutesWord is a length in minutes or hours: "30", "30m", "30min",
+// "1h", "1h30m".
+var minutesWord = regexp.MustCompile(`^(?:([0-9]{1,2})h)?(?:([0-9]{1,4})(?:m|min|mins|minutes)?)?$`)
+
+// parseMinutes reads a timebox or extension length, 1 minute to 24 hours.
+func parseMinutes(w string) (time.Duration, error) {
+	m := minutesWord.FindStringSubmatch(strings.ToLower(strings.TrimSpace(w)))
+	if m == nil || m[1] == "" && m[2] == "" {
+		return 0, fmt.Errorf("`%s` is not a length such as 10m, 45m or 1h30m.", truncate(escape(w), 40))
+	}
+	h, _ := strconv.Atoi(m[1])
+	n, _ := strconv.Atoi(m[2])
+	d := time.Duration(h)*time.Hour + minutesOf(n)
+	if d < incident.MinTimebox || d > incident.MaxTimebox {
+		return 0, fmt.Errorf("`%s` is not between 1 minute and 24 hours.", truncate(escape(w), 40))
+	}
+	return d, nil
+}
+
+// minutesOf is n minutes.
+func minutesOf(n int) time.Duration { return time.Duration(n) * time.Minute }

@@ -153,6 +153,10 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 			b.onHeaderForm(ctx, cb, a)
 		case actionSuspect, actionUnrelated:
 			b.onChangeVerdict(ctx, cb, a)
+		case actionRestoreNow, actionExtend:
+			b.onClockButton(ctx, cb, a)
+		case actionDiagnostic:
+			b.onDiagnostic(ctx, cb, a)
 		default:
 			b.log.Info("button not handled by this version", "action_id", a.ActionID)
 			if cb.Channel.ID != "" {
@@ -181,6 +185,8 @@ func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.
 		return b.onNoteForm(cb)
 	case callbackChange:
 		return b.onChangeForm(cb)
+	case callbackExtend:
+		return b.onExtendForm(cb)
 	}
 	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
 	return nil, nil

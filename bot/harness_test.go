@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,9 @@ type harness struct {
 	clock   *clock.Fake
 	general string
 	ctx     context.Context
+	cfg     harnessConfig
+	log     *slog.Logger
+	stop    func()
 }
 
 type harnessOption func(*harnessConfig)
@@ -52,6 +56,7 @@ type harnessOption func(*harnessConfig)
 type harnessConfig struct {
 	bot       bot.Config
 	rotations []incident.Rotation
+	plans     *incident.Plans
 	dbURL     string
 	simOpts   slacksim.Options
 	seedChan  []string
@@ -69,6 +74,9 @@ func withBotConfig(c bot.Config) harnessOption { return func(h *harnessConfig) {
 func withRotations(r ...incident.Rotation) harnessOption {
 	return func(c *harnessConfig) { c.rotations = r }
 }
+
+// withPlans gives the incident service plans of attack (warning at 80%).
+func withPlans(p incident.Plans) harnessOption { return func(c *harnessConfig) { c.plans = &p } }
 
 // withChannel seeds an extra channel of this name.
 func withChannel(name string) harnessOption {
@@ -98,54 +106,77 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		sim.AddChannel(name, alice)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	store, err := storage.Open(ctx, cfg.dbURL)
+	store, err := storage.Open(context.Background(), cfg.dbURL)
 	if err != nil {
 		t.Fatalf("opening store: %v", err)
 	}
-	if err := store.Migrate(ctx); err != nil {
+	t.Cleanup(func() { store.Close() })
+	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrating store: %v", err)
 	}
-	clk := clock.NewFake(epoch)
-	runner := jobs.NewRunner(store, clk, log)
-	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()))
-	incidents := incident.NewService(store, clk)
-	incidents.SetRotations(cfg.rotations)
-	botCfg := cfg.bot
+	h := &harness{t: t, sim: sim, store: store, clock: clock.NewFake(epoch), general: general, ctx: context.Background(), cfg: cfg, log: log}
+	h.boot()
+	t.Cleanup(h.checkBlockKit)
+	return h
+}
+
+// boot starts a bot process: a job runner, the incident service and the
+// bot, connected to the simulator. The clock, store and Slack persist.
+func (h *harness) boot() {
+	t := h.t
+	t.Helper()
+	runner := jobs.NewRunner(h.store, h.clock, h.log)
+	api := slack.New(h.sim.BotToken(), slack.OptionAPIURL(h.sim.APIURL()), slack.OptionAppLevelToken(h.sim.AppToken()))
+	incidents := incident.NewService(h.store, h.clock)
+	incidents.SetRotations(h.cfg.rotations)
+	if h.cfg.plans != nil {
+		incidents.SetPlans(*h.cfg.plans, incident.DefaultWarnAt)
+	}
+	botCfg := h.cfg.bot
 	botCfg.SweepSpec = "@every 1h"
 	b := bot.New(botCfg, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
-		Changes:       incident.NewChangeLog(store, clk),
-		Rooms:         store,
-		Deliveries:    store,
+		Changes:       incident.NewChangeLog(h.store, h.clock),
+		Rooms:         h.store,
+		Deliveries:    h.store,
 		Jobs:          runner,
-		Clock:         clk,
-		Log:           log,
+		Clock:         h.clock,
+		Log:           h.log,
 		SocketOptions: []socketmode.Option{socketmode.OptionPingInterval(30 * time.Second)},
 	})
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("bot.Run: %v", err)
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("bot.Run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Errorf("bot.Run did not return after cancel")
 			}
-		case <-time.After(15 * time.Second):
-			t.Errorf("bot.Run did not return after cancel")
-		}
-		store.Close()
-	})
+		})
+	}
+	t.Cleanup(h.stop)
 	select {
 	case <-b.Connected():
 	case <-time.After(10 * time.Second):
 		t.Fatal("bot did not connect to the simulator")
 	}
-	h := &harness{t: t, sim: sim, store: store, bot: b, runner: runner, clock: clk, general: general, ctx: context.Background()}
-	t.Cleanup(h.checkBlockKit)
-	return h
+	h.bot, h.runner = b, runner
+}
+
+// restart stops the bot process and starts another on the same store,
+// Slack and clock: what survives is what was stored.
+func (h *harness) restart() {
+	h.t.Helper()
+	h.stop()
+	h.boot()
 }
 
 // checkBlockKit fails the test if any message or view the bot sent broke

@@ -348,7 +348,7 @@ func (b *Bot) onTimeline(ctx context.Context, cmd slack.SlashCommand, c timeline
 	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == cmd.ChannelID {
 		inChannel = true
 	}
-	for _, page := range timelineView(inc, timeline) {
+	for _, page := range timelineView(inc, timeline, b.clock.Now()) {
 		if inChannel {
 			if err := b.post(ctx, cmd.ChannelID, page.text, page.blocks); err != nil {
 				b.log.Error("posting the timeline", "incident", inc.Ref(), "err", err)

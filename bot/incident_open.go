@@ -41,6 +41,12 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onOnCall(ctx, cmd)
 	case changesCommand:
 		b.onChanges(ctx, cmd, c)
+	case timeboxCommand:
+		b.onTimebox(ctx, cmd, c)
+	case extendCommand:
+		b.onExtend(ctx, cmd, c)
+	case restoreCommand:
+		b.onRestore(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

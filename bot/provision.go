@@ -74,6 +74,7 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		{stepHeader, b.postHeader, false},
 		{stepPin, b.pinHeader, true},
 		{stepChanges, b.postWhatChanged, true},
+		{stepPlan, b.postPlan, true},
 		{stepAnnounce, b.announce, true},
 		{stepNotify, b.notifyReporter, true},
 	}

@@ -45,6 +45,9 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 			fields = append(fields, mrkdwn("*"+capitalize(string(role))+"*\n<@"+u+">"))
 		}
 	}
+	if d := diagnosisField(inc); d != "" {
+		fields = append(fields, mrkdwn("*Diagnosis*\n"+d))
+	}
 	if ttr, ok := inc.TimeToRestore(); ok {
 		fields = append(fields, mrkdwn("*Time to restore*\n"+durationText(ttr)))
 	}
@@ -130,6 +133,9 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident role [INC-n] <comms|scribe> @user` give a role: comms keeps customers and stakeholders told, the scribe keeps the timeline.",
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
+		"`/incident timebox [INC-n] [30m]` start or restart the diagnosis clock (without a length: the plan of attack's for the severity). Restore first; diagnose only inside the timebox.",
+		"`/incident extend [INC-n] <10m> <reason>` give diagnosis more time; the reason goes on the timeline.",
+		"`/incident restore [INC-n]` record that restoring service began: the diagnosis clock stops. Status restored stops it too.",
 		"`/incident close [INC-n]` close a resolved incident and post its summary.",
 		"`/incident changes [INC-n] [24h]` what changed before the incident, for another window; mark each change Suspect or Not related.",
 		"`/incident list` the incidents not yet resolved.",

@@ -125,6 +125,9 @@ func summaryView(inc *incident.Incident, sum incident.Summary) (string, []slack.
 			count(sum.Counts[incident.EntrySeverity], "severity change"), count(sum.Counts[incident.EntryNote], "note"),
 		}, ", ")),
 	}
+	if sum.HasTimebox {
+		fields = append(fields, mrkdwn(adherenceSection(sum.Timebox)))
+	}
 	title := fmt.Sprintf("%s closed: %s", inc.Ref(), inc.Title)
 	return escapeFit(title, 3000), []slack.Block{
 		slack.NewHeaderBlock(plain(escapeFit(title, 150))),
@@ -154,8 +157,9 @@ const (
 	timelineSections     = 40
 )
 
-// timelineView renders the timeline as one or more messages.
-func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry) []page {
+// timelineView renders the timeline as one or more messages; the last
+// ends with how the diagnosis timebox was kept (at now), if one ran.
+func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry, now time.Time) []page {
 	var sections []string
 	var cur strings.Builder
 	for _, e := range timeline {
@@ -186,6 +190,10 @@ func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry) []p
 		}
 		out = append(out, page{text: title, blocks: blocks})
 	}
+	if a, ok := inc.Timebox.Adherence(now); ok && len(out) > 0 {
+		last := &out[len(out)-1]
+		last.blocks = append(last.blocks, slack.NewSectionBlock(mrkdwn(adherenceSection(a)), nil, nil))
+	}
 	return out
 }
 
@@ -204,7 +212,17 @@ func entryLine(e incident.TimelineEntry) string {
 		}
 		return line
 	}
-	return fmt.Sprintf("`%s` *%s* <@%s> %s", clockText(e.At), e.Kind, e.Actor, escapeFit(e.Text, 2500))
+	actor := "<@" + e.Actor + ">"
+	if e.Actor == "" {
+		actor = "_sitrep_"
+	}
+	switch e.Kind {
+	case incident.EntryDiagnostic:
+		return fmt.Sprintf("`%s` *diagnostic* %s collected: %s", clockText(e.At), actor, escapeFit(e.Text, 2500))
+	case incident.EntryDiagnosticUndone:
+		return fmt.Sprintf("`%s` *diagnostic* %s un-ticked: %s", clockText(e.At), actor, escapeFit(e.Text, 2500))
+	}
+	return fmt.Sprintf("`%s` *%s* %s %s", clockText(e.At), strings.ReplaceAll(string(e.Kind), "_", " "), actor, escapeFit(e.Text, 2500))
 }
 
 // handOffLineView is the line the room hears when leadership moves.

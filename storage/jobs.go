@@ -162,6 +162,15 @@ func (s *Store) Job(ctx context.Context, id int64) (jobs.Job, error) {
 	return r.job(), nil
 }
 
+// JobByKey returns the job with this key.
+func (s *Store) JobByKey(ctx context.Context, key string) (jobs.Job, error) {
+	var r jobRow
+	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+jobColumns+` FROM jobs WHERE key = ?`), key); err != nil {
+		return jobs.Job{}, fmt.Errorf("reading job %s: %w", key, err)
+	}
+	return r.job(), nil
+}
+
 func (s *Store) setJob(ctx context.Context, id int64, set string, args ...any) error {
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE jobs SET `+set+` WHERE id = ?`), append(args, id)...)
 	if err != nil {

@@ -51,8 +51,17 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	plans, err := cfg.Plans()
+	if err != nil {
+		return nil, err
+	}
+	warnAt, err := cfg.TimeboxWarning()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
+	incidents.SetPlans(plans, warnAt)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	b := bot.New(bot.Config{
 		IncidentsChannel:  cfg.Channels.Incidents,

@@ -199,6 +199,9 @@ func (c *Config) validate() error {
 	if _, err := c.Plans(); err != nil {
 		return err
 	}
+	if _, err := c.TimeboxWarning(); err != nil {
+		return err
+	}
 	_, err := c.Rotations()
 	return err
 }

@@ -197,6 +197,14 @@ func TestPlans(t *testing.T) {
 	if p, _ := (&Config{}).Plans(); p.Default.Timebox[1] != 10*time.Minute {
 		t.Errorf("built-in default plan = %+v", p.Default)
 	}
+	if w, err := cfg.TimeboxWarning(); w != 0.8 || err != nil {
+		t.Errorf("default warning = %v, %v; want 0.8", w, err)
+	}
+	off := 0.0
+	cfg.PlanConfigs.WarnAt = &off
+	if w, err := cfg.TimeboxWarning(); w != 0 || err != nil {
+		t.Errorf("warn_at 0 = %v, %v; want the warning off", w, err)
+	}
 
 	for _, tc := range []struct{ name, body, want string }{
 		{"bad severity", "plans:\n  systems:\n    db:\n      diagnose_minutes: {sev9: 10}\n", `plans.systems.db: diagnose_minutes: "sev9" is not sev1`},
@@ -205,6 +213,8 @@ func TestPlans(t *testing.T) {
 		{"bad runbook", "plans:\n  systems:\n    api:\n      runbook: wiki/api\n", `plans.systems.api: runbook: "wiki/api" is not an http(s) URL`},
 		{"bad system", "plans:\n  systems:\n    \"we b\":\n      diagnostics: [x]\n", "plans.systems.we b:"},
 		{"typo", "plans:\n  systems:\n    db:\n      diagnostic: [x]\n", "field diagnostic not found"},
+		{"warn at 100%", "plans:\n  warn_at: 1\n", "plans.warn_at 1: give a fraction of the timebox from 0"},
+		{"warn at -0.5", "plans:\n  warn_at: -0.5\n", "plans.warn_at -0.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")

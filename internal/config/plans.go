@@ -23,6 +23,21 @@ type PlanConfig struct {
 type PlansConfig struct {
 	Default *PlanConfig           `yaml:"default"`
 	Systems map[string]PlanConfig `yaml:"systems"`
+	// WarnAt is how far into the diagnosis timebox the warning comes, as
+	// a fraction: 0.8 (the default) warns at 80%; 0 turns it off.
+	WarnAt *float64 `yaml:"warn_at"`
+}
+
+// TimeboxWarning returns plans.warn_at, checked.
+func (c *Config) TimeboxWarning() (float64, error) {
+	if c.PlanConfigs.WarnAt == nil {
+		return incident.DefaultWarnAt, nil
+	}
+	w := *c.PlanConfigs.WarnAt
+	if w < 0 || w >= 1 {
+		return 0, fmt.Errorf("%s: plans.warn_at %v: give a fraction of the timebox from 0 (no warning) to below 1, e.g. 0.8 for 80%%", c.where(), w)
+	}
+	return w, nil
 }
 
 // defaultPlan is used when the file names none: restore first, with a
