@@ -321,7 +321,8 @@ func (s *Service) BeginRestore(ctx context.Context, incidentID int64, actor stri
 // ClockDue runs a warning or expiry job (kind JobTimeboxWarning or
 // JobTimeboxExpiry) of generation gen, due at due. It records the entry,
 // saying so if it fires late. A job of an older generation, of a clock that
-// stopped, or that fired already wraps ErrNoChange: it has nothing to do.
+// stopped, or that fired already wraps ErrNoChange: it has nothing to do; so
+// does a warning run at or after the deadline (the expiry says it all).
 func (s *Service) ClockDue(ctx context.Context, kind string, p TimeboxPayload, due time.Time) (*Incident, TimelineEntry, error) {
 	if kind != JobTimeboxWarning && kind != JobTimeboxExpiry {
 		return nil, TimelineEntry{}, fmt.Errorf("%q is not a clock job", kind)
@@ -333,8 +334,12 @@ func (s *Service) ClockDue(ctx context.Context, kind string, p TimeboxPayload, d
 		}
 		var e TimelineEntry
 		if kind == JobTimeboxWarning {
-			if !t.WarnedAt.IsZero() {
+			switch {
+			case !t.WarnedAt.IsZero():
 				return TimelineEntry{}, fmt.Errorf("%s was warned already: %w", inc.Ref(), ErrNoChange)
+			case !now.Before(t.Deadline):
+				// Run late, past the deadline: the expiry says it all.
+				return TimelineEntry{}, fmt.Errorf("%s: the warning comes after the deadline: %w", inc.Ref(), ErrNoChange)
 			}
 			t.WarnedAt = now
 			e = TimelineEntry{Kind: EntryTimeboxWarning, Text: fmt.Sprintf("Diagnosis time: %s left, restore by %s",

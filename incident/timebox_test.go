@@ -100,6 +100,15 @@ func TestClockDueFiresOncePerGeneration(t *testing.T) {
 	ctx := context.Background()
 	gen1 := TimeboxPayload{IncidentID: inc.ID, Generation: 1}
 
+	// A warning that runs only after the deadline (sitrep was down) is
+	// skipped, on another incident of the same plan.
+	other, _, _ := svc.Open(ctx, OpenRequest{Title: "db again", Severity: Sev1, Systems: []string{"db"}, Reporter: "UTDO"})
+	clk.Advance(10 * time.Minute)
+	if _, _, err := svc.ClockDue(ctx, JobTimeboxWarning, TimeboxPayload{IncidentID: other.ID, Generation: 1}, other.Timebox.WarnDue); !errors.Is(err, ErrNoChange) {
+		t.Errorf("warning after the deadline = %v, want ErrNoChange", err)
+	}
+	clk.Advance(-10 * time.Minute)
+
 	clk.Advance(8 * time.Minute)
 	_, e, err := svc.ClockDue(ctx, JobTimeboxWarning, gen1, inc.Timebox.WarnDue)
 	if err != nil || e.Kind != EntryTimeboxWarning || e.Text != "Diagnosis time: 2 min left, restore by 03:10 UTC" {

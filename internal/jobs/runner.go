@@ -29,6 +29,10 @@ type Runner struct {
 	Lease time.Duration
 	// Batch is how many due jobs one sweep claims at most. Default 50.
 	Batch int
+	// Workers is how many jobs of a claimed batch run at once. Default 8:
+	// handlers mostly wait on Slack, and a batch must finish inside its
+	// lease. Jobs of a batch start in due order but may finish out of it.
+	Workers int
 	// Backoff says how long to wait before attempt n+1 after attempt n
 	// failed. Default: 5s doubling, capped at 10 minutes.
 	Backoff func(attempt int) time.Duration
@@ -49,6 +53,7 @@ func NewRunner(q Queue, c clock.Clock, log *slog.Logger) *Runner {
 		handlers: map[string]Handler{},
 		Lease:    time.Minute,
 		Batch:    50,
+		Workers:  8,
 		Backoff:  DefaultBackoff,
 	}
 }
@@ -114,14 +119,33 @@ func (r *Runner) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return ran, fmt.Errorf("claiming due jobs: %w", err)
 		}
-		for _, j := range batch {
-			_ = r.run(ctx, j)
-			ran++
-		}
+		r.runBatch(ctx, batch)
+		ran += len(batch)
 		if len(batch) < r.Batch || ctx.Err() != nil {
 			return ran, ctx.Err()
 		}
 	}
+}
+
+// runBatch runs claimed jobs, up to Workers at once, and returns when all
+// are done.
+func (r *Runner) runBatch(ctx context.Context, batch []Job) {
+	if r.Workers <= 1 || len(batch) == 1 {
+		for _, j := range batch {
+			_ = r.run(ctx, j)
+		}
+		return
+	}
+	sem := make(chan struct{}, r.Workers)
+	var wg sync.WaitGroup
+	for _, j := range batch {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			_ = r.run(ctx, j)
+		})
+	}
+	wg.Wait()
 }
 
 func (r *Runner) run(ctx context.Context, j Job) error {
