@@ -406,13 +406,14 @@ func Diagnostics(timeline []TimelineEntry) map[int]TimelineEntry {
 	return out
 }
 
-// minutes says a duration in whole minutes, rounded up: "10 min", "1 min".
+// minutes says a duration for timeline text: whole minutes, rounded down,
+// or seconds under a minute ("10 min", "45 s").
 func minutes(d time.Duration) string {
-	m := int((d + time.Minute - 1) / time.Minute)
-	if d < 0 {
-		m = 0
+	d = max(d, 0)
+	if d < time.Minute {
+		return strconv.Itoa(int(d/time.Second)) + " s"
 	}
-	return strconv.Itoa(m) + " min"
+	return strconv.Itoa(int(d/time.Minute)) + " min"
 }
 
 // utcClock is a time of day for timeline text: "03:14 UTC".

@@ -29,6 +29,8 @@ type block struct {
 	Element  *element        `json:"element"`
 	BlockID  string          `json:"block_id"`
 	Optional bool            `json:"optional"`
+	// Accessory is a section's element on the right, e.g. a button.
+	Accessory *element `json:"accessory"`
 }
 
 type textObj struct {
@@ -72,6 +74,10 @@ func renderBlocks(raw []byte, channel, ts string, buttons *[]button, names func(
 			}
 			for _, f := range b.Fields {
 				lines = append(lines, fieldLine(mrkdwn(f.Text, names)))
+			}
+			if e := b.Accessory; e != nil && e.Type == "button" && e.Text != nil && len(lines) > 0 {
+				*buttons = append(*buttons, button{channel: channel, ts: ts, actionID: e.ActionID, value: e.Value, label: e.Text.Text})
+				lines[len(lines)-1] += fmt.Sprintf("  [%d] %s", len(*buttons), e.Text.Text)
 			}
 		case "context":
 			var els []textObj
