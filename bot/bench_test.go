@@ -101,3 +101,22 @@ func BenchmarkStatusChange(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(h.sim.TotalCalls()-callsBefore)/float64(b.N), "slack-calls/op")
 }
+
+// BenchmarkChecklistClick ticks and unticks steps of a 40-step checklist
+// through the simulator, one click after another: each op is a checkbox
+// click acked, recorded and the message re-rendered with chat.update. It
+// reports clicks per second and chat.update calls per click.
+func BenchmarkChecklistClick(b *testing.B) {
+	h := newHarness(b, withTemplates(bigTemplate(40)))
+	h.slash(alice, h.general, "/checklist", "start big-40 bench")
+	updates := h.sim.Calls("chat.update")
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		h.tickBoxes(bob, 1, (i/2)%40) // tick, then untick, so it never completes
+	}
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "clicks/s")
+	b.ReportMetric(float64(h.sim.Calls("chat.update")-updates)/float64(b.N), "updates/click")
+}

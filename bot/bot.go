@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/jobs"
@@ -113,9 +114,11 @@ const (
 type Deps struct {
 	// API is the Slack Web API client (with the bot token and, for Socket
 	// Mode, the app-level token).
-	API        *slack.Client
-	Incidents  *incident.Service
-	Changes    *incident.ChangeLog
+	API       *slack.Client
+	Incidents *incident.Service
+	Changes   *incident.ChangeLog
+	// Checklists runs /checklist; nil turns it off.
+	Checklists *checklist.Service
 	Rooms      Rooms
 	Deliveries Deliveries
 	Jobs       *jobs.Runner
@@ -131,6 +134,7 @@ type Bot struct {
 	api        *slack.Client
 	incidents  *incident.Service
 	changes    *incident.ChangeLog
+	checklists *checklist.Service
 	rooms      Rooms
 	deliveries Deliveries
 	jobs       *jobs.Runner
@@ -177,6 +181,7 @@ func New(cfg Config, d Deps) *Bot {
 		api:         d.API,
 		incidents:   d.Incidents,
 		changes:     d.Changes,
+		checklists:  d.Checklists,
 		rooms:       d.Rooms,
 		deliveries:  d.Deliveries,
 		jobs:        d.Jobs,
@@ -203,6 +208,10 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobTimeboxExpiry, b.clockDueJob)
 	b.jobs.Handle(incident.JobTimebox, b.timeboxJob)
 	b.jobs.Handle(incident.JobDiagnostic, b.diagnosticJob)
+	b.jobs.Handle(checklist.JobPost, b.checklistPostJob)
+	b.jobs.Handle(checklist.JobRefresh, b.checklistRefreshJob)
+	b.jobs.Handle(checklist.JobFinished, b.checklistFinishedJob)
+	b.jobs.Handle(checklist.JobRemind, b.checklistRemindJob)
 	return b
 }
 

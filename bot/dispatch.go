@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -136,6 +137,8 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 		b.onIncidentCommand(ctx, key, cmd)
 	case "/change":
 		b.onChangeCommand(ctx, cmd)
+	case "/checklist":
+		b.onChecklistCommand(ctx, key, cmd)
 	default:
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID,
 			"sitrep does not handle `"+escape(cmd.Command)+"` yet.", "/incident help")
@@ -157,7 +160,13 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 			b.onClockButton(ctx, cb, a)
 		case actionDiagnostic:
 			b.onDiagnostic(ctx, cb, a)
+		case actionSkipStep:
+			b.onSkipButton(ctx, cb, a)
 		default:
+			if strings.HasPrefix(a.ActionID, actionStepsPrefix) {
+				b.onChecklistSteps(ctx, cb, a)
+				continue
+			}
 			b.log.Info("button not handled by this version", "action_id", a.ActionID)
 			if cb.Channel.ID != "" {
 				b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button is not handled by this version of sitrep.", "/incident help")
@@ -187,6 +196,8 @@ func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.
 		return b.onChangeForm(cb)
 	case callbackExtend:
 		return b.onExtendForm(cb)
+	case callbackSkip:
+		return b.onSkipForm(cb)
 	}
 	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
 	return nil, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/sitrep/sitrep/bot"
+	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/blockkit"
 	"github.com/sitrep/sitrep/internal/clock"
@@ -54,12 +55,13 @@ type harness struct {
 type harnessOption func(*harnessConfig)
 
 type harnessConfig struct {
-	bot       bot.Config
-	rotations []incident.Rotation
-	plans     *incident.Plans
-	dbURL     string
-	simOpts   slacksim.Options
-	seedChan  []string
+	bot        bot.Config
+	rotations  []incident.Rotation
+	plans      *incident.Plans
+	checklists checklist.Templates
+	dbURL      string
+	simOpts    slacksim.Options
+	seedChan   []string
 }
 
 // withDatabase runs the harness on this database URL instead of a fresh
@@ -73,6 +75,25 @@ func withBotConfig(c bot.Config) harnessOption { return func(h *harnessConfig) {
 // withRotations gives the incident service on-call rotations.
 func withRotations(r ...incident.Rotation) harnessOption {
 	return func(c *harnessConfig) { c.rotations = r }
+}
+
+// withTemplates adds checklist templates to the shipped examples.
+func withTemplates(ts ...checklist.Template) harnessOption {
+	return func(c *harnessConfig) {
+		c.checklists = checklist.Examples()
+		for _, t := range ts {
+			c.checklists[t.Name] = t
+		}
+	}
+}
+
+// templates returns the checklist templates: the shipped examples unless
+// withTemplates added more.
+func (c harnessConfig) templates() checklist.Templates {
+	if c.checklists == nil {
+		return checklist.Examples()
+	}
+	return c.checklists
 }
 
 // withPlans gives the incident service plans of attack (warning at 80%).
@@ -138,6 +159,7 @@ func (h *harness) boot() {
 		API:           api,
 		Incidents:     incidents,
 		Changes:       incident.NewChangeLog(h.store, h.clock),
+		Checklists:    checklist.NewService(h.store, h.clock, h.cfg.templates(), 15*time.Minute),
 		Rooms:         h.store,
 		Deliveries:    h.store,
 		Jobs:          runner,

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/sitrep/sitrep/bot"
+	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/config"
@@ -59,6 +60,14 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	templates, err := cfg.Templates()
+	if err != nil {
+		return nil, err
+	}
+	idle, err := cfg.ChecklistIdle()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
 	incidents.SetPlans(plans, warnAt)
@@ -74,6 +83,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		API:           api,
 		Incidents:     incidents,
 		Changes:       incident.NewChangeLog(store, clk),
+		Checklists:    checklist.NewService(store, clk, templates, idle),
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,

@@ -41,6 +41,8 @@ type Config struct {
 	WhatChanged WhatChanged `yaml:"what_changed"`
 	// PlanConfigs are the plans of attack; see Plans.
 	PlanConfigs PlansConfig `yaml:"plans"`
+	// Checklists sets the release checklists.
+	Checklists Checklists `yaml:"checklists"`
 	// RotationConfigs are the on-call rotations; see Rotations.
 	RotationConfigs []RotationConfig `yaml:"rotations"`
 }
@@ -200,6 +202,12 @@ func (c *Config) validate() error {
 		return err
 	}
 	if _, err := c.TimeboxWarning(); err != nil {
+		return err
+	}
+	if _, err := c.Templates(); err != nil {
+		return err
+	}
+	if _, err := c.ChecklistIdle(); err != nil {
 		return err
 	}
 	_, err := c.Rotations()

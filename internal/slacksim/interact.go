@@ -192,6 +192,18 @@ func initialValue(el map[string]any, out map[string]any) map[string]any {
 // list; for user, conversation and channel pickers an ID. It waits for the
 // ack like SlashCommand.
 func (s *Sim) Click(ctx context.Context, user, channelID, messageTS, actionID, value string) (*Delivery, error) {
+	return s.click(ctx, user, channelID, messageTS, nil, actionID, value)
+}
+
+// ClickStale is Click by a client that still shows an older version of the
+// message: seen, the blocks it shows (a Message's Blocks read earlier). The
+// action carries seen's block ID and element, as a client that has not yet
+// redrawn the message sends them.
+func (s *Sim) ClickStale(ctx context.Context, user, channelID, messageTS string, seen json.RawMessage, actionID, value string) (*Delivery, error) {
+	return s.click(ctx, user, channelID, messageTS, seen, actionID, value)
+}
+
+func (s *Sim) click(ctx context.Context, user, channelID, messageTS string, seen json.RawMessage, actionID, value string) (*Delivery, error) {
 	s.mu.Lock()
 	ch := s.ws.channels[channelID]
 	if ch == nil || s.ws.users[user] == nil {
@@ -203,6 +215,9 @@ func (s *Sim) Click(ctx context.Context, user, channelID, messageTS, actionID, v
 	ephemeral := false
 	if m := ch.byTS[messageTS]; m != nil {
 		blocks = slices.Clone(m.Blocks)
+		if seen != nil {
+			blocks = slices.Clone(seen)
+		}
 		message = s.messageJSONLocked(m)
 	} else {
 		for _, e := range s.ws.ephemerals[user] {

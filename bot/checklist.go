@@ -1,0 +1,407 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/checklist"
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+const (
+	usageChecklistStart = "/checklist start <name> [label]"
+	usageChecklistAbort = "/checklist abort [CL-n] <reason>"
+)
+
+// clWord is a run reference, "CL-7".
+var clWord = regexp.MustCompile(`(?i)^cl-([0-9]{1,12})$`)
+
+// onChecklistCommand handles /checklist.
+func (b *Bot) onChecklistCommand(ctx context.Context, key string, cmd slack.SlashCommand) {
+	if b.checklists == nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "Checklists are not set up in this sitrep.", "/incident help")
+		return
+	}
+	verb, rest, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
+	rest = strings.TrimSpace(rest)
+	switch strings.ToLower(verb) {
+	case "", "help":
+		text, blocks := checklistHelpView()
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+	case "list", "ls":
+		text, blocks := checklistListView(b.checklists.Templates())
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+	case "start", "run":
+		name, label, _ := strings.Cut(rest, " ")
+		if name == "" {
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "Name the checklist to start; `/checklist list` shows them.", usageChecklistStart)
+			return
+		}
+		b.startChecklist(ctx, key, cmd, name, label)
+	case "status":
+		b.checklistStatus(ctx, cmd)
+	case "abort", "cancel":
+		b.abortChecklist(ctx, cmd, rest)
+	default:
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("`%s` is not a /checklist command.", escapeFit(verb, 40)), "/checklist help")
+	}
+}
+
+// startChecklist records a run, then posts its message.
+func (b *Bot) startChecklist(ctx context.Context, key string, cmd slack.SlashCommand, name, label string) {
+	run, created, err := b.checklists.Start(ctx, checklist.StartRequest{
+		Template: name, Label: label, Actor: cmd.UserID, ChannelID: cmd.ChannelID, RequestKey: key})
+	var fe *incident.FieldError
+	if errors.As(err, &fe) {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usageChecklistStart)
+		return
+	}
+	if err != nil {
+		b.log.Error("starting a checklist", "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not start the checklist ("+escape(err.Error())+"); nothing was started.", usageChecklistStart)
+		return
+	}
+	if created {
+		b.log.Info("checklist started", "run", run.Ref(), "template", run.Template, "by", cmd.UserID)
+	}
+	if _, err := b.jobs.RunJob(ctx, checklist.RunJob(checklist.JobPost, run, 0, b.clock.Now())); err != nil {
+		b.log.Warn("checklist not posted yet; the job queue will retry", "run", run.Ref(), "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, run.Ref()+" is recorded, but Slack would not take its message yet; sitrep keeps trying.", "")
+	}
+}
+
+// checklistStatus lists the runs going on.
+func (b *Bot) checklistStatus(ctx context.Context, cmd slack.SlashCommand) {
+	runs, err := b.checklists.Active(ctx)
+	if err != nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not list the checklists ("+escape(err.Error())+").", "/checklist status")
+		return
+	}
+	progress := map[int64]checklist.Progress{}
+	for _, r := range runs {
+		_, events, err := b.checklists.Run(ctx, r.ID)
+		if err != nil {
+			continue
+		}
+		progress[r.ID] = checklist.Measure(r.Steps, checklist.States(r.Steps, events))
+	}
+	text, blocks := checklistStatusView(runs, progress)
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+}
+
+// abortChecklist ends CL-n, or the run going on in this channel.
+func (b *Bot) abortChecklist(ctx context.Context, cmd slack.SlashCommand, rest string) {
+	first, reason, _ := strings.Cut(rest, " ")
+	var id int64
+	if m := clWord.FindStringSubmatch(first); m != nil {
+		id, _ = strconv.ParseInt(m[1], 10, 64)
+	} else {
+		reason = rest
+		runs, err := b.checklists.Active(ctx)
+		if err != nil {
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not list the checklists ("+escape(err.Error())+").", usageChecklistAbort)
+			return
+		}
+		for _, r := range runs {
+			if r.ChannelID == cmd.ChannelID {
+				id = r.ID
+				break
+			}
+		}
+		if id == 0 {
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "No checklist is running in this channel: name one (CL-7), or see `/checklist status`.", usageChecklistAbort)
+			return
+		}
+	}
+	if strings.TrimSpace(reason) == "" {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "Say why the checklist is aborted: it goes on the record.", usageChecklistAbort)
+		return
+	}
+	run, _, err := b.checklists.Abort(ctx, id, cmd.UserID, reason)
+	if !b.checklistRefused(ctx, cmd.ChannelID, cmd.UserID, err, usageChecklistAbort) {
+		b.log.Info("checklist aborted", "run", run.Ref(), "by", cmd.UserID)
+		b.showRun(ctx, run)
+	}
+}
+
+// checklistRefused answers a refused change and reports whether it was.
+func (b *Bot) checklistRefused(ctx context.Context, channel, user string, err error, usage string) bool {
+	var fe *incident.FieldError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &fe):
+		b.replyUsage(ctx, channel, user, capitalize(escape(fe.Problem))+".", usage)
+	case errors.Is(err, checklist.ErrNotFound):
+		b.replyUsage(ctx, channel, user, "There is no such checklist run; `/checklist status` lists them.", usage)
+	case errors.Is(err, checklist.ErrFinished), errors.Is(err, checklist.ErrNoChange):
+		b.replyUsage(ctx, channel, user, capitalize(escape(err.Error()))+".", "")
+	default:
+		b.log.Error("checklist change failed", "err", err)
+		b.replyUsage(ctx, channel, user, "sitrep could not record that ("+escape(err.Error())+"); nothing changed. Please try again.", usage)
+	}
+	return true
+}
+
+// showRun re-renders a run's message now and, if it finished, posts its
+// summary; if Slack fails, the job queue retries.
+func (b *Bot) showRun(ctx context.Context, run *checklist.Run) {
+	kinds := []string{checklist.JobRefresh}
+	if run.Finished() {
+		kinds = append(kinds, checklist.JobFinished)
+	}
+	for _, kind := range kinds {
+		v := run.Version
+		if kind == checklist.JobFinished {
+			v = 0
+		}
+		if _, err := b.jobs.RunJob(ctx, checklist.RunJob(kind, run, v, b.clock.Now())); err != nil {
+			b.log.Warn("checklist not shown yet; the job queue will retry", "run", run.Ref(), "job", kind, "err", err)
+		}
+	}
+}
+
+// onChecklistSteps handles a click on a group of checkboxes. The block ID
+// says which version the clicker saw; the step whose box changed from that
+// version is ticked or unticked, so clicks on stale copies never undo
+// what others did.
+func (b *Bot) onChecklistSteps(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
+	runID, group, seen, ok := parseStepsBlockID(a.BlockID)
+	if !ok || b.checklists == nil {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That checklist belongs to a run sitrep cannot read.", "/checklist status")
+		return
+	}
+	run, events, err := b.checklists.Run(ctx, runID)
+	if b.checklistRefused(ctx, cb.Channel.ID, cb.User.ID, err, "/checklist status") {
+		return
+	}
+	if run.Finished() {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s is %s: its steps take no more ticks.", run.Ref(), run.State), "/checklist status")
+		b.showRun(ctx, run)
+		return
+	}
+	before := checklist.States(run.Steps, events[:min(seen, len(events))])
+	selected := map[int]bool{}
+	for _, o := range a.SelectedOptions {
+		if i, err := strconv.Atoi(o.Value); err == nil {
+			selected[i] = true
+		}
+	}
+	var changed []int
+	for i := group * stepsPerGroup; i < min((group+1)*stepsPerGroup, len(run.Steps)); i++ {
+		if selected[i] != before[i].Done {
+			changed = append(changed, i)
+		}
+	}
+	if len(changed) == 0 {
+		b.showRun(ctx, run)
+		return
+	}
+	for _, i := range changed {
+		action := checklist.ActionUntick
+		if selected[i] {
+			action = checklist.ActionTick
+		}
+		updated, _, err := b.checklists.Mark(ctx, checklist.MarkRequest{RunID: run.ID, Actor: cb.User.ID, Step: i, Action: action})
+		if errors.Is(err, checklist.ErrNoChange) {
+			continue // someone else did the same meanwhile
+		}
+		if b.checklistRefused(ctx, cb.Channel.ID, cb.User.ID, err, "/checklist status") {
+			break
+		}
+		run = updated
+	}
+	b.showRun(ctx, run)
+}
+
+// onSkipButton opens the skip form.
+func (b *Bot) onSkipButton(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
+	id, err := strconv.ParseInt(a.Value, 10, 64)
+	if err != nil || b.checklists == nil {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button belongs to a run sitrep cannot read.", "/checklist status")
+		return
+	}
+	run, events, err := b.checklists.Run(ctx, id)
+	if b.checklistRefused(ctx, cb.Channel.ID, cb.User.ID, err, "/checklist status") {
+		return
+	}
+	if run.Finished() {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s is %s: nothing to skip.", run.Ref(), run.State), "/checklist status")
+		return
+	}
+	states := checklist.States(run.Steps, events)
+	if !slices.ContainsFunc(run.Steps, func(s checklist.Step) bool { return !s.Critical }) {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Every step of "+run.Ref()+" is critical: none can be skipped.", "")
+		return
+	}
+	err = b.slack.do(ctx, "views.open", func(ctx context.Context) error {
+		_, err := b.api.OpenViewContext(ctx, cb.TriggerID, skipModal(run, states))
+		return err
+	})
+	if err != nil {
+		b.log.Error("opening the skip form", "err", err)
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Slack would not show the form ("+escape(err.Error())+"). Please try again.", "")
+	}
+}
+
+// onSkipForm checks the skip form: a step and a reason, both required.
+func (b *Bot) onSkipForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
+	id, errID := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
+	step, errStep := strconv.Atoi(cb.View.State.Values[blockSkipStep][blockSkipStep].SelectedOption.Value)
+	reason := strings.TrimSpace(cb.View.State.Values[blockSkipReason][blockSkipReason].Value)
+	problems := map[string]string{}
+	if errStep != nil || errID != nil {
+		problems[blockSkipStep] = "Choose the step to skip."
+	}
+	if reason == "" {
+		problems[blockSkipReason] = "Say why the step is not needed this time."
+	}
+	if len(problems) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(problems), nil
+	}
+	return nil, func(ctx context.Context, _ string) {
+		run, _, err := b.checklists.Mark(ctx, checklist.MarkRequest{RunID: id, Actor: cb.User.ID, Step: step, Action: checklist.ActionSkip, Reason: reason})
+		channel := cb.User.ID
+		if r, _, rerr := b.checklists.Run(ctx, id); rerr == nil {
+			channel = r.ChannelID
+		}
+		if b.checklistRefused(ctx, channel, cb.User.ID, err, "") {
+			return
+		}
+		b.showRun(ctx, run)
+	}
+}
+
+// checklistTarget loads the run a checklist job is about.
+func (b *Bot) checklistTarget(ctx context.Context, j jobs.Job) (*checklist.Run, []checklist.Event, checklist.JobPayload, error) {
+	var p checklist.JobPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return nil, nil, p, jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
+	}
+	run, events, err := b.checklists.Run(ctx, p.RunID)
+	if errors.Is(err, checklist.ErrNotFound) {
+		return nil, nil, p, jobs.Permanent(err)
+	}
+	return run, events, p, err
+}
+
+// checklistPostJob posts a run's message, once.
+func (b *Bot) checklistPostJob(ctx context.Context, j jobs.Job) error {
+	run, events, _, err := b.checklistTarget(ctx, j)
+	if err != nil || run.MessageTS != "" {
+		return err
+	}
+	text, blocks := checklistView(run, checklist.States(run.Steps, events))
+	var ts string
+	if err := b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		var err error
+		_, ts, err = b.api.PostMessageContext(ctx, run.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := b.checklists.Posted(ctx, run, run.ChannelID, ts); err != nil {
+		return err
+	}
+	// Clicks may have come in meanwhile (from nowhere else, but a retry
+	// may post late): render once more from the store.
+	return b.refreshChecklist(ctx, run)
+}
+
+// checklistRefreshJob re-renders a run's message from the store.
+func (b *Bot) checklistRefreshJob(ctx context.Context, j jobs.Job) error {
+	run, _, _, err := b.checklistTarget(ctx, j)
+	if err != nil {
+		return err
+	}
+	return b.refreshChecklist(ctx, run)
+}
+
+// refreshChecklist renders the run from the store until what it rendered
+// is still the latest version: concurrent clicks end with Slack showing
+// every one of them.
+func (b *Bot) refreshChecklist(ctx context.Context, run *checklist.Run) error {
+	if run.MessageTS == "" {
+		return nil // the post job renders it
+	}
+	for round := 1; ; round++ {
+		run, events, err := b.checklists.Run(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		text, blocks := checklistView(run, checklist.States(run.Steps, events))
+		if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, run.ChannelID, run.MessageTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+			return err
+		}); err != nil {
+			return err
+		}
+		now, _, err := b.checklists.Run(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		if now.Version == run.Version {
+			return nil
+		}
+		if round == maxRefreshRounds*4 {
+			return fmt.Errorf("%s kept changing while its message was updated", run.Ref())
+		}
+	}
+}
+
+// checklistFinishedJob posts the summary of a finished run and, for a
+// completed release, logs the change (once: its external ID is the run's).
+func (b *Bot) checklistFinishedJob(ctx context.Context, j jobs.Job) error {
+	run, events, _, err := b.checklistTarget(ctx, j)
+	if err != nil {
+		return err
+	}
+	logged := false
+	if c, ok := checklist.Change(run); ok && b.changes != nil {
+		if _, err := b.changes.Log(ctx, []incident.Change{c}); err != nil {
+			return fmt.Errorf("logging %s as a change: %w", run.Ref(), err)
+		}
+		logged = true
+	}
+	text, blocks := checklistSummaryView(run, checklist.Summarize(run, events), logged)
+	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, run.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
+			slack.MsgOptionTS(run.MessageTS), slack.MsgOptionBroadcast())
+		return err
+	})
+}
+
+// checklistRemindJob reminds an idle run, in its thread.
+func (b *Bot) checklistRemindJob(ctx context.Context, j jobs.Job) error {
+	var p checklist.JobPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(err)
+	}
+	run, remind, err := b.checklists.Remind(ctx, p.RunID, p.Version)
+	if errors.Is(err, checklist.ErrNotFound) {
+		return jobs.Permanent(err)
+	}
+	if err != nil || !remind || run.MessageTS == "" {
+		return err
+	}
+	_, events, err := b.checklists.Run(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	progress := checklist.Measure(run.Steps, checklist.States(run.Steps, events))
+	line := fmt.Sprintf(":alarm_clock: <@%s> %s has been idle for %s at %s. Tick the next step, or end it: `/checklist abort %s <reason>`.",
+		run.StartedBy, run.Ref(), durationText(b.checklists.Idle()), progress, run.Ref())
+	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, run.ChannelID, slack.MsgOptionText(line, false), slack.MsgOptionTS(run.MessageTS))
+		return err
+	})
+}
