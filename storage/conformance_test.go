@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
 	"github.com/sitrep/sitrep/internal/pgtest"
@@ -68,6 +69,7 @@ func conformance(t *testing.T, open opener) {
 		{"Changes", testChanges},
 		{"PlanAndClock", testPlanAndClock},
 		{"CancelJobs", testCancelJobs},
+		{"ChecklistRuns", testChecklistRuns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -713,5 +715,71 @@ func testCancelJobs(t *testing.T, s *storage.Store) {
 		t.Fatalf("re-enqueue of a cancelled key = %d, %v", id, err)
 	} else if j, _ := s.Job(ctx, id); j.State != jobs.StateCancelled {
 		t.Errorf("job warn:1 is %s, want cancelled", j.State)
+	}
+}
+
+func testChecklistRuns(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	steps := []checklist.Step{{Text: "a", Critical: true}, {Text: "b", Help: "https://x.example"}}
+	r := &checklist.Run{Template: "t", Title: "T", System: "web", Label: "v1", Steps: steps, ChannelID: "C1",
+		StartedBy: "U1", StartedAt: t0, State: checklist.StateActive, RequestKey: "k"}
+	if err := s.CreateRun(ctx, r, func(*checklist.Run) []jobs.Job { return []jobs.Job{{Kind: "post", Key: "post:1", DueAt: t0}} }); err != nil {
+		t.Fatal(err)
+	}
+	again := &checklist.Run{Template: "other", Steps: steps, StartedAt: t0, State: checklist.StateActive, RequestKey: "k"}
+	if err := s.CreateRun(ctx, again, nil); !errors.Is(err, checklist.ErrDuplicate) || again.ID != r.ID || again.Template != "t" {
+		t.Errorf("same request key: %+v, %v", again, err)
+	}
+	got, err := s.Run(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r, got); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	if err := s.SetRunMessage(ctx, r.ID, "C1", "1.0001"); err != nil {
+		t.Fatal(err)
+	}
+	// Concurrent clicks each get their own sequence number.
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			_, _, err := s.UpdateRun(ctx, r.ID, func(*checklist.Run, []checklist.Event) ([]checklist.Event, error) {
+				return []checklist.Event{{At: t0, Actor: fmt.Sprintf("U%d", i), Action: checklist.ActionTick, Step: i % 2}}, nil
+			}, nil)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	events, err := s.Events(ctx, r.ID)
+	if err != nil || len(events) != 20 {
+		t.Fatalf("events = %d, %v; want 20", len(events), err)
+	}
+	for i, e := range events {
+		if e.Seq != i+1 {
+			t.Errorf("event %d has seq %d", i, e.Seq)
+		}
+	}
+	done, _, err := s.UpdateRun(ctx, r.ID, func(run *checklist.Run, ev []checklist.Event) ([]checklist.Event, error) {
+		if len(ev) != 20 {
+			t.Errorf("change saw %d events", len(ev))
+		}
+		run.State, run.EndedAt = checklist.StateCompleted, t0.Add(time.Hour)
+		return []checklist.Event{{At: t0, Actor: "U1", Action: checklist.ActionComplete, Step: -1}}, nil
+	}, nil)
+	if err != nil || done.Version != 21 {
+		t.Fatalf("complete: %+v, %v", done, err)
+	}
+	got, _ = s.Run(ctx, r.ID)
+	if got.State != checklist.StateCompleted || got.Version != 21 || got.MessageTS != "1.0001" || !got.EndedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("after completion: %+v", got)
+	}
+	if active, err := s.ActiveRuns(ctx, 10); err != nil || len(active) != 0 {
+		t.Errorf("active runs = %+v, %v", active, err)
+	}
+	if _, err := s.Run(ctx, 99999); !errors.Is(err, checklist.ErrNotFound) {
+		t.Errorf("missing run: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/sitrep/sitrep/checklist"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,4 +226,42 @@ func TestPlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestChecklistTemplates(t *testing.T) {
+	dir := t.TempDir()
+	tdir := filepath.Join(dir, "checklists")
+	os.Mkdir(tdir, 0o755)
+	os.WriteFile(filepath.Join(tdir, "db.yaml"), []byte("name: db-release\nsystem: db\nsteps:\n  - text: migrate\n  - text: Migrate\n"), 0o600)
+	path := filepath.Join(dir, "sitrep.yaml")
+	os.WriteFile(path, []byte("checklists:\n  dir: "+tdir+"\n"), 0o600)
+	_, err := Load(env(map[string]string{"SITREP_CONFIG": path}))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(tdir, "db.yaml")+":5: step 2 repeats step 1") {
+		t.Errorf("duplicate step: %v", err)
+	}
+	os.WriteFile(filepath.Join(tdir, "db.yaml"), []byte("name: db-release\nsystem: db\nsteps:\n  - text: migrate\n"), 0o600)
+	cfg, err := Load(env(map[string]string{"SITREP_CONFIG": path}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := cfg.Templates()
+	if len(ts) != 1 || ts["db-release"].System != "db" {
+		t.Errorf("templates = %+v", ts)
+	}
+	if d, _ := Load(env(nil)); len(mustTemplates(t, d)) != 3 {
+		t.Error("without checklists.dir the three shipped templates are not used")
+	}
+	os.WriteFile(path, []byte("checklists:\n  idle_reminder: 10s\n"), 0o600)
+	if _, err := Load(env(map[string]string{"SITREP_CONFIG": path})); err == nil || !strings.Contains(err.Error(), "checklists.idle_reminder \"10s\"") {
+		t.Errorf("idle 10s: %v", err)
+	}
+}
+
+func mustTemplates(t *testing.T, c Config) map[string]checklist.Template {
+	t.Helper()
+	ts, err := c.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
