@@ -1,12 +1,13 @@
 package config
 
 import (
-	"github.com/sitrep/sitrep/checklist"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sitrep/sitrep/checklist"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
