@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -155,17 +154,13 @@ func (b *Bot) checklistRefused(ctx context.Context, channel, user string, err er
 // showRun re-renders a run's message now and, if it finished, posts its
 // summary; if Slack fails, the job queue retries.
 func (b *Bot) showRun(ctx context.Context, run *checklist.Run) {
-	kinds := []string{checklist.JobRefresh}
+	jobsToRun := []jobs.Job{checklist.RunJob(checklist.JobRefresh, run, run.Version, b.clock.Now())}
 	if run.Finished() {
-		kinds = append(kinds, checklist.JobFinished)
+		jobsToRun = append(jobsToRun, checklist.RunJob(checklist.JobFinished, run, 0, b.clock.Now()))
 	}
-	for _, kind := range kinds {
-		v := run.Version
-		if kind == checklist.JobFinished {
-			v = 0
-		}
-		if _, err := b.jobs.RunJob(ctx, checklist.RunJob(kind, run, v, b.clock.Now())); err != nil {
-			b.log.Warn("checklist not shown yet; the job queue will retry", "run", run.Ref(), "job", kind, "err", err)
+	for _, j := range jobsToRun {
+		if _, err := b.jobs.RunJob(ctx, j); err != nil {
+			b.log.Warn("checklist not shown yet; the job queue will retry", "run", run.Ref(), "job", j.Kind, "err", err)
 		}
 	}
 }
@@ -239,8 +234,10 @@ func (b *Bot) onSkipButton(ctx context.Context, cb slack.InteractionCallback, a 
 		return
 	}
 	states := checklist.States(run.Steps, events)
-	if !slices.ContainsFunc(run.Steps, func(s checklist.Step) bool { return !s.Critical }) {
-		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Every step of "+run.Ref()+" is critical: none can be skipped.", "")
+	if len(checklist.Skippable(run.Steps, states)) == 0 {
+		// A stale button: every step that may be skipped is done or
+		// skipped (critical steps never can be), and the form would be empty.
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "No step of "+run.Ref()+" is left to skip: critical steps must be ticked, the others are done or skipped.", "")
 		return
 	}
 	err = b.slack.do(ctx, "views.open", func(ctx context.Context) error {
@@ -281,22 +278,31 @@ func (b *Bot) onSkipForm(cb slack.InteractionCallback) (any, func(context.Contex
 	}
 }
 
-// checklistTarget loads the run a checklist job is about.
-func (b *Bot) checklistTarget(ctx context.Context, j jobs.Job) (*checklist.Run, []checklist.Event, checklist.JobPayload, error) {
+// runPayload reads a checklist job's payload; a bad one fails for good.
+func runPayload(j jobs.Job) (checklist.JobPayload, error) {
 	var p checklist.JobPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return nil, nil, p, jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
+		return p, jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
+	}
+	return p, nil
+}
+
+// checklistTarget loads the run a checklist job is about.
+func (b *Bot) checklistTarget(ctx context.Context, j jobs.Job) (*checklist.Run, []checklist.Event, error) {
+	p, err := runPayload(j)
+	if err != nil {
+		return nil, nil, err
 	}
 	run, events, err := b.checklists.Run(ctx, p.RunID)
 	if errors.Is(err, checklist.ErrNotFound) {
-		return nil, nil, p, jobs.Permanent(err)
+		return nil, nil, jobs.Permanent(err)
 	}
-	return run, events, p, err
+	return run, events, err
 }
 
 // checklistPostJob posts a run's message, once.
 func (b *Bot) checklistPostJob(ctx context.Context, j jobs.Job) error {
-	run, events, _, err := b.checklistTarget(ctx, j)
+	run, events, err := b.checklistTarget(ctx, j)
 	if err != nil || run.MessageTS != "" {
 		return err
 	}
@@ -312,31 +318,35 @@ func (b *Bot) checklistPostJob(ctx context.Context, j jobs.Job) error {
 	if err := b.checklists.Posted(ctx, run, run.ChannelID, ts); err != nil {
 		return err
 	}
-	// Clicks may have come in meanwhile (from nowhere else, but a retry
-	// may post late): render once more from the store.
-	return b.refreshChecklist(ctx, run)
+	// A retry may post late, after clicks on nothing: catch up if the
+	// run moved on since it was rendered.
+	return b.refreshChecklist(ctx, run.ID, run.Version)
 }
 
 // checklistRefreshJob re-renders a run's message from the store.
 func (b *Bot) checklistRefreshJob(ctx context.Context, j jobs.Job) error {
-	run, _, _, err := b.checklistTarget(ctx, j)
+	p, err := runPayload(j)
 	if err != nil {
 		return err
 	}
-	return b.refreshChecklist(ctx, run)
+	return b.refreshChecklist(ctx, p.RunID, -1)
 }
 
-// refreshChecklist renders the run from the store until what it rendered
-// is still the latest version: concurrent clicks end with Slack showing
-// every one of them.
-func (b *Bot) refreshChecklist(ctx context.Context, run *checklist.Run) error {
-	if run.MessageTS == "" {
-		return nil // the post job renders it
+// refreshChecklist renders run id from the store until what it rendered is
+// still the latest version: concurrent clicks end with Slack showing every
+// one of them. shown is the version the message shows already (-1: not
+// known), which is not rendered again.
+func (b *Bot) refreshChecklist(ctx context.Context, id int64, shown int) error {
+	run, events, err := b.checklists.Run(ctx, id)
+	if errors.Is(err, checklist.ErrNotFound) {
+		return jobs.Permanent(err)
 	}
-	for round := 1; ; round++ {
-		run, events, err := b.checklists.Run(ctx, run.ID)
-		if err != nil {
-			return err
+	if err != nil || run.MessageTS == "" {
+		return err // without a message, the post job renders it
+	}
+	for round := 1; run.Version != shown; round++ {
+		if round > maxRefreshRounds*4 {
+			return fmt.Errorf("%s kept changing while its message was updated", run.Ref())
 		}
 		text, blocks := checklistView(run, checklist.States(run.Steps, events))
 		if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
@@ -345,23 +355,18 @@ func (b *Bot) refreshChecklist(ctx context.Context, run *checklist.Run) error {
 		}); err != nil {
 			return err
 		}
-		now, _, err := b.checklists.Run(ctx, run.ID)
-		if err != nil {
+		shown = run.Version
+		if run, events, err = b.checklists.Run(ctx, id); err != nil {
 			return err
 		}
-		if now.Version == run.Version {
-			return nil
-		}
-		if round == maxRefreshRounds*4 {
-			return fmt.Errorf("%s kept changing while its message was updated", run.Ref())
-		}
 	}
+	return nil
 }
 
 // checklistFinishedJob posts the summary of a finished run and, for a
 // completed release, logs the change (once: its external ID is the run's).
 func (b *Bot) checklistFinishedJob(ctx context.Context, j jobs.Job) error {
-	run, events, _, err := b.checklistTarget(ctx, j)
+	run, events, err := b.checklistTarget(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -382,9 +387,9 @@ func (b *Bot) checklistFinishedJob(ctx context.Context, j jobs.Job) error {
 
 // checklistRemindJob reminds an idle run, in its thread.
 func (b *Bot) checklistRemindJob(ctx context.Context, j jobs.Job) error {
-	var p checklist.JobPayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return jobs.Permanent(err)
+	p, err := runPayload(j)
+	if err != nil {
+		return err
 	}
 	run, remind, err := b.checklists.Remind(ctx, p.RunID, p.Version)
 	if errors.Is(err, checklist.ErrNotFound) {

@@ -297,3 +297,24 @@ func TestChecklistAbortReminderAndMistakes(t *testing.T) {
 		t.Errorf("an aborted run logged a change: %+v", changes)
 	}
 }
+
+func TestStaleSkipButtonOpensNoEmptyForm(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withTemplates(checklist.Template{Name: "tiny", Title: "Tiny", Steps: []checklist.Step{{Text: "go", Critical: true}, {Text: "tell"}}}))
+	h.slash(alice, h.general, "/checklist", "start tiny")
+	stale := h.checklistMessage(1)
+	h.tickBoxes(bob, 1, 1) // the only skippable step is done
+	if strings.Contains(plainJSON(t, h.checklistMessage(1).Blocks), "checklist_skip") {
+		t.Error("the message still offers Skip with nothing left to skip")
+	}
+	if _, err := h.sim.ClickStale(h.ctx, alice, h.general, stale.TS, stale.Blocks, "checklist_skip", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	if v := h.sim.OpenViews(alice); len(v) != 0 {
+		t.Errorf("a stale Skip opened %d forms", len(v))
+	}
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "No step of CL-1 is left to skip") {
+		t.Errorf("stale Skip answered %q", got)
+	}
+}

@@ -86,13 +86,7 @@ func checklistView(run *checklist.Run, states []checklist.StepState) (string, []
 		blocks = append(blocks, slack.NewActionBlock(stepsBlockID(run, g), boxes))
 	}
 	if !run.Finished() {
-		skippable := false
-		for i, s := range run.Steps {
-			if !s.Critical && !states[i].Done && !states[i].Skipped {
-				skippable = true
-			}
-		}
-		if skippable {
+		if len(checklist.Skippable(run.Steps, states)) > 0 {
 			blocks = append(blocks, slack.NewActionBlock("cl"+strconv.FormatInt(run.ID, 10)+"_actions",
 				slack.NewButtonBlockElement(actionSkipStep, strconv.FormatInt(run.ID, 10), plain("Skip a step…"))))
 		}
@@ -188,10 +182,8 @@ func checklistSummaryView(run *checklist.Run, sum checklist.Summary, logged bool
 // skipModal asks which step to skip, and why.
 func skipModal(run *checklist.Run, states []checklist.StepState) slack.ModalViewRequest {
 	var options []*slack.OptionBlockObject
-	for i, s := range run.Steps {
-		if !s.Critical && !states[i].Done && !states[i].Skipped {
-			options = append(options, slack.NewOptionBlockObject(strconv.Itoa(i), plain(truncate(fmt.Sprintf("%d. %s", i+1, s.Text), 75)), nil))
-		}
+	for _, i := range checklist.Skippable(run.Steps, states) {
+		options = append(options, slack.NewOptionBlockObject(strconv.Itoa(i), plain(truncate(fmt.Sprintf("%d. %s", i+1, run.Steps[i].Text), 75)), nil))
 	}
 	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Step"), blockSkipStep, options...)
 	reason := slack.NewPlainTextInputBlockElement(plain("Why is it not needed this time?"), blockSkipReason)

@@ -108,6 +108,18 @@ func States(steps []Step, events []Event) []StepState {
 	return out
 }
 
+// Skippable returns the steps that may still be skipped: not critical,
+// neither ticked nor skipped.
+func Skippable(steps []Step, states []StepState) []int {
+	var out []int
+	for i, s := range steps {
+		if !s.Critical && !states[i].Done && !states[i].Skipped {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // Progress sums states up.
 type Progress struct {
 	// Done counts steps ticked or skipped, of Total.

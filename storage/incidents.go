@@ -74,12 +74,17 @@ func (r incidentRow) incident() (*incident.Incident, error) {
 // utcTimebox gives every time of t the UTC location, as the store's other
 // times have.
 func utcTimebox(t incident.Timebox) incident.Timebox {
-	for _, p := range []*time.Time{&t.StartedAt, &t.Deadline, &t.WarnDue, &t.WarnedAt, &t.ExpiredAt, &t.EndedAt, &t.RestoreBegan} {
+	for _, p := range timeboxTimes(&t) {
 		if !p.IsZero() {
 			*p = p.UTC()
 		}
 	}
 	return t
+}
+
+// timeboxTimes points at every time of t.
+func timeboxTimes(t *incident.Timebox) []*time.Time {
+	return []*time.Time{&t.StartedAt, &t.Deadline, &t.WarnDue, &t.WarnedAt, &t.ExpiredAt, &t.EndedAt, &t.RestoreBegan}
 }
 
 // encodePlan and encodeTimebox store an incident's plan and clock as JSON;
@@ -103,9 +108,9 @@ func encodeTimebox(t incident.Timebox) string {
 // storable rounds inc's times as the database stores them, so that the
 // incident a change returns equals the one read back.
 func storable(inc *incident.Incident) {
-	t := &inc.Timebox
-	for _, p := range []*time.Time{&inc.OpenedAt, &inc.AcknowledgedAt, &inc.RestoredAt, &inc.ResolvedAt, &inc.ClosedAt,
-		&t.StartedAt, &t.Deadline, &t.WarnDue, &t.WarnedAt, &t.ExpiredAt, &t.EndedAt, &t.RestoreBegan} {
+	times := append([]*time.Time{&inc.OpenedAt, &inc.AcknowledgedAt, &inc.RestoredAt, &inc.ResolvedAt, &inc.ClosedAt},
+		timeboxTimes(&inc.Timebox)...)
+	for _, p := range times {
 		if !p.IsZero() {
 			*p = ts(*p)
 		}
