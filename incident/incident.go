@@ -106,6 +106,11 @@ type Incident struct {
 	Plan Plan
 	// Timebox is the diagnosis clock; its zero value was never started.
 	Timebox Timebox
+	// Cost is the customer cost as last entered; nil if none was.
+	Cost *Cost
+	// Problems are the IDs of the problems linked to the incident (its
+	// causes), ascending.
+	Problems []int64
 }
 
 // Role is a job someone does for the incident besides leading it.

@@ -65,6 +65,7 @@ type Service struct {
 	rotations []Rotation
 	plans     Plans
 	warnAt    float64
+	costs     CostModel
 }
 
 // SetRotations sets the on-call rotations that name the first TDO of new
@@ -83,7 +84,7 @@ func (s *Service) OnCall() []Duty {
 
 // NewService returns a Service over store, taking time from c.
 func NewService(store Store, c clock.Clock) *Service {
-	return &Service{store: store, clock: c, warnAt: DefaultWarnAt}
+	return &Service{store: store, clock: c, warnAt: DefaultWarnAt, costs: DefaultCostModel()}
 }
 
 // OpenRequest is a report of a new incident.
@@ -187,6 +188,13 @@ func (s *Service) record(ctx context.Context, incidentID int64, jobKind string,
 // more returns for the changed incident (nil: none).
 func (s *Service) recordWith(ctx context.Context, incidentID int64, jobKind string,
 	apply func(inc *Incident, now time.Time) (TimelineEntry, error), more func(*Incident) []jobs.Job) (*Incident, TimelineEntry, error) {
+	return s.update(ctx, incidentID, jobKind, false, apply, more)
+}
+
+// update is recordWith that, if closedToo, also changes a closed incident:
+// its cost and its problems are often settled after it is over.
+func (s *Service) update(ctx context.Context, incidentID int64, jobKind string, closedToo bool,
+	apply func(inc *Incident, now time.Time) (TimelineEntry, error), more func(*Incident) []jobs.Job) (*Incident, TimelineEntry, error) {
 	now := s.clock.Now()
 	var follow func(*Incident, []TimelineEntry) []jobs.Job
 	if jobKind != "" || more != nil {
@@ -202,7 +210,7 @@ func (s *Service) recordWith(ctx context.Context, incidentID int64, jobKind stri
 		}
 	}
 	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
-		if err := stillOpen(inc); err != nil {
+		if err := stillOpen(inc); err != nil && !closedToo {
 			return nil, err
 		}
 		e, err := apply(inc, now)

@@ -24,6 +24,11 @@ const (
 	// in the room; Subject is the change's ID.
 	EntrySuspect   EntryKind = "suspect"
 	EntryUnrelated EntryKind = "unrelated"
+	// EntryCost records a customer cost entered; EntryLinked and
+	// EntryUnlinked a problem linked or unlinked (Subject is "PRB-n").
+	EntryCost     EntryKind = "cost"
+	EntryLinked   EntryKind = "problem_linked"
+	EntryUnlinked EntryKind = "problem_unlinked"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state

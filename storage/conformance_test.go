@@ -70,6 +70,7 @@ func conformance(t *testing.T, open opener) {
 		{"PlanAndClock", testPlanAndClock},
 		{"CancelJobs", testCancelJobs},
 		{"ChecklistRuns", testChecklistRuns},
+		{"Problems", testProblems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

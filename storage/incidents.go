@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,11 +37,13 @@ type incidentRow struct {
 	Roles       string         `db:"roles"`
 	Plan        string         `db:"plan"`
 	Timebox     string         `db:"timebox"`
+	Cost        string         `db:"cost"`
+	ProblemIDs  string         `db:"problem_ids"`
 }
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
 	reporter_id, tdo_id, reported_in, request_key, opened_at,
-	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox`
+	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox, cost, problem_ids`
 
 func (r incidentRow) incident() (*incident.Incident, error) {
 	var systems []string
@@ -61,6 +64,18 @@ func (r incidentRow) incident() (*incident.Incident, error) {
 		}
 		timebox = utcTimebox(timebox)
 	}
+	var cost *incident.Cost
+	if r.Cost != "" {
+		cost = new(incident.Cost)
+		if err := json.Unmarshal([]byte(r.Cost), cost); err != nil {
+			return nil, fmt.Errorf("reading the cost of INC-%d: %w", r.Number, err)
+		}
+		cost.SetAt = cost.SetAt.UTC()
+	}
+	problems, err := decodeIDs(r.ProblemIDs)
+	if err != nil {
+		return nil, fmt.Errorf("reading the problems of INC-%d: %w", r.Number, err)
+	}
 	return &incident.Incident{
 		ID: r.ID, Number: r.Number, Title: r.Title, Description: r.Description,
 		Severity: incident.Severity(r.Severity), Status: incident.Status(r.Status), Systems: systems,
@@ -68,6 +83,7 @@ func (r incidentRow) incident() (*incident.Incident, error) {
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
 		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
 		ClosedAt: fromNullTime(r.ClosedAt), Roles: decodeRoles(r.Roles), Plan: plan, Timebox: timebox,
+		Cost: cost, Problems: problems,
 	}, nil
 }
 
@@ -110,11 +126,49 @@ func encodeTimebox(t incident.Timebox) string {
 func storable(inc *incident.Incident) {
 	times := append([]*time.Time{&inc.OpenedAt, &inc.AcknowledgedAt, &inc.RestoredAt, &inc.ResolvedAt, &inc.ClosedAt},
 		timeboxTimes(&inc.Timebox)...)
+	if inc.Cost != nil {
+		times = append(times, &inc.Cost.SetAt)
+	}
 	for _, p := range times {
 		if !p.IsZero() {
 			*p = ts(*p)
 		}
 	}
+}
+
+// encodeCost stores a cost as JSON and its amount as a number (NULL: no
+// cost entered).
+func encodeCost(c *incident.Cost) (string, any) {
+	if c == nil {
+		return "", nil
+	}
+	b, _ := json.Marshal(c)
+	return string(b), c.Amount
+}
+
+// encodeIDs stores IDs as "1,2,3"; decodeIDs reads them back.
+func encodeIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+func decodeIDs(s string) ([]int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]int64, len(parts))
+	for i, p := range parts {
+		id, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = id
+	}
+	return out, nil
 }
 
 // encodeRoles stores roles as "comms=U1,scribe=U2" (role names and user IDs
@@ -258,17 +312,25 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		if err != nil {
 			return err
 		}
+		linked := encodeIDs(inc.Problems)
 		if entries, err = change(inc); err != nil {
 			return err
 		}
 		storable(inc)
+		cost, amount := encodeCost(inc.Cost)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
-			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ? WHERE id = ?`),
+			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
+			cost = ?, cost_amount = ?, problem_ids = ? WHERE id = ?`),
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
 			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
-			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.ID); err != nil {
+			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, encodeIDs(inc.Problems), inc.ID); err != nil {
 			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
+		}
+		if encodeIDs(inc.Problems) != linked {
+			if err := linkProblems(ctx, tx, inc); err != nil {
+				return err
+			}
 		}
 		for i := range entries {
 			e := &entries[i]

@@ -1,0 +1,186 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// Store satisfies incident.ProblemStore.
+var _ incident.ProblemStore = (*Store)(nil)
+
+type problemRow struct {
+	ID        int64        `db:"id"`
+	Title     string       `db:"title"`
+	Status    string       `db:"status"`
+	CreatedBy string       `db:"created_by"`
+	CreatedAt time.Time    `db:"created_at"`
+	Fix       string       `db:"fix"`
+	ClosedBy  string       `db:"closed_by"`
+	ClosedAt  sql.NullTime `db:"closed_at"`
+}
+
+const problemColumns = `id, title, status, created_by, created_at, fix, closed_by, closed_at`
+
+func (r problemRow) problem() incident.Problem {
+	return incident.Problem{ID: r.ID, Title: r.Title, Status: incident.ProblemStatus(r.Status), CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt.UTC(), Fix: r.Fix, ClosedBy: r.ClosedBy, ClosedAt: fromNullTime(r.ClosedAt)}
+}
+
+// CreateProblem implements incident.ProblemStore.
+func (s *Store) CreateProblem(ctx context.Context, p *incident.Problem) error {
+	p.CreatedAt = ts(p.CreatedAt)
+	err := s.db.GetContext(ctx, &p.ID, s.db.Rebind(`INSERT INTO problems (title, status, created_by, created_at)
+		VALUES (?, ?, ?, ?) RETURNING id`), p.Title, string(p.Status), p.CreatedBy, p.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("inserting the problem: %w", err)
+	}
+	return nil
+}
+
+// Problem implements incident.ProblemStore.
+func (s *Store) Problem(ctx context.Context, id int64) (*incident.Problem, error) {
+	return s.problemWhere(ctx, s.db, id, "")
+}
+
+func (s *Store) problemWhere(ctx context.Context, q sqlx.QueryerContext, id int64, lock string) (*incident.Problem, error) {
+	var r problemRow
+	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+problemColumns+` FROM problems WHERE id = ?`+lock), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("PRB-%d: %w", id, incident.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading PRB-%d: %w", id, err)
+	}
+	p := r.problem()
+	return &p, nil
+}
+
+// UpdateProblem implements incident.ProblemStore.
+func (s *Store) UpdateProblem(ctx context.Context, id int64, change func(*incident.Problem) error) (*incident.Problem, error) {
+	lock := ""
+	if s.dialect == DialectPostgres {
+		lock = " FOR UPDATE"
+	}
+	var p *incident.Problem
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if p, err = s.problemWhere(ctx, tx, id, lock); err != nil {
+			return err
+		}
+		if err := change(p); err != nil {
+			return err
+		}
+		p.ClosedAt = ts(p.ClosedAt)
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE problems SET title = ?, status = ?, fix = ?, closed_by = ?, closed_at = ?
+			WHERE id = ?`), p.Title, string(p.Status), p.Fix, p.ClosedBy, nullTime(p.ClosedAt), p.ID)
+		if err != nil {
+			return fmt.Errorf("updating %s: %w", p.Ref(), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ListProblems implements incident.ProblemStore.
+func (s *Store) ListProblems(ctx context.Context, status incident.ProblemStatus) ([]incident.Problem, error) {
+	var rows []problemRow
+	query, args := `SELECT `+problemColumns+` FROM problems ORDER BY id`, []any{}
+	if status != "" {
+		query, args = `SELECT `+problemColumns+` FROM problems WHERE status = ? ORDER BY id`, []any{string(status)}
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("listing problems: %w", err)
+	}
+	out := make([]incident.Problem, len(rows))
+	for i, r := range rows {
+		out[i] = r.problem()
+	}
+	return out, nil
+}
+
+// ProblemIncidents implements incident.ProblemStore.
+func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error) {
+	var rows []incidentRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents
+		WHERE id IN (SELECT incident_id FROM incident_problems WHERE problem_id = ?) ORDER BY number DESC`), id); err != nil {
+		return nil, fmt.Errorf("listing the incidents of PRB-%d: %w", id, err)
+	}
+	out := make([]incident.Incident, len(rows))
+	for i, r := range rows {
+		inc, err := r.incident()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = *inc
+	}
+	return out, nil
+}
+
+// CostTally implements incident.ProblemStore: incident.Tally computed by
+// the database, so ranking 100,000 incidents reads one row per problem.
+func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTally, error) {
+	var t incident.CostTally
+	var totals struct {
+		Incidents  int     `db:"incidents"`
+		Costed     int     `db:"costed"`
+		Total      float64 `db:"total"`
+		Linked     int     `db:"linked"`
+		Shared     int     `db:"shared"`
+		LinkedCost float64 `db:"linked_cost"`
+	}
+	err := s.db.GetContext(ctx, &totals, s.db.Rebind(`SELECT COUNT(*) AS incidents, COUNT(cost_amount) AS costed,
+		COALESCE(SUM(cost_amount), 0) AS total,
+		COALESCE(SUM(CASE WHEN problem_ids <> '' THEN 1 ELSE 0 END), 0) AS linked,
+		COALESCE(SUM(CASE WHEN problem_ids LIKE '%,%' THEN 1 ELSE 0 END), 0) AS shared,
+		COALESCE(SUM(CASE WHEN problem_ids <> '' THEN cost_amount END), 0) AS linked_cost
+		FROM incidents WHERE opened_at >= ?`), ts(since))
+	if err != nil {
+		return t, fmt.Errorf("adding up incident costs: %w", err)
+	}
+	t.Incidents, t.Costed, t.Total = totals.Incidents, totals.Costed, totals.Total
+	t.Linked, t.Shared, t.LinkedCost = totals.Linked, totals.Shared, totals.LinkedCost
+	var rows []struct {
+		ProblemID int64   `db:"problem_id"`
+		Cost      float64 `db:"cost"`
+		Incidents int     `db:"incidents"`
+		Uncosted  int     `db:"uncosted"`
+	}
+	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT ip.problem_id AS problem_id,
+		COALESCE(SUM(i.cost_amount * ip.weight), 0) AS cost, COUNT(*) AS incidents,
+		COUNT(*) - COUNT(i.cost_amount) AS uncosted
+		FROM incident_problems ip JOIN incidents i ON i.id = ip.incident_id
+		WHERE i.opened_at >= ? GROUP BY ip.problem_id ORDER BY ip.problem_id`), ts(since))
+	if err != nil {
+		return t, fmt.Errorf("adding up costs by problem: %w", err)
+	}
+	t.ByProblem = make([]incident.ProblemCost, len(rows))
+	for i, r := range rows {
+		t.ByProblem[i] = incident.ProblemCost{ProblemID: r.ProblemID, Cost: r.Cost, Incidents: r.Incidents, Uncosted: r.Uncosted}
+	}
+	return t, nil
+}
+
+// linkProblems rewrites the incident's rows in incident_problems from
+// inc.Problems, each weighted 1/n.
+func linkProblems(ctx context.Context, tx *sqlx.Tx, inc *incident.Incident) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM incident_problems WHERE incident_id = ?`), inc.ID); err != nil {
+		return fmt.Errorf("unlinking the problems of %s: %w", inc.Ref(), err)
+	}
+	for _, id := range inc.Problems {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incident_problems (incident_id, problem_id, weight) VALUES (?, ?, ?)`),
+			inc.ID, id, 1/float64(len(inc.Problems))); err != nil {
+			return fmt.Errorf("linking PRB-%d to %s: %w", id, inc.Ref(), err)
+		}
+	}
+	return nil
+}
