@@ -31,7 +31,7 @@ func TestPrice(t *testing.T) {
 		missing []string
 	}{
 		{"churn none", full(ChurnNone), 3014.56, C3, nil},
-		{"churn low", full(ChurnLow), 3316.02, C3, nil},     // 3014.56×1.1 = 3316.016
+		{"churn low", full(ChurnLow), 3316.02, C3, nil},       // 3014.56×1.1 = 3316.016
 		{"churn medium", full(ChurnMedium), 4521.84, C3, nil}, // ×1.5
 		{"churn high adds an amount", full(ChurnHigh), 11029.12, C2, nil},
 		{"nothing entered", CostInput{}, 0, C4,
