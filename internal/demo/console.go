@@ -174,7 +174,8 @@ func (c *Console) settle(ctx context.Context) error {
 }
 
 // Show prints what changed in the workspace since the last call: new or
-// edited messages, topics, pins, private answers and forms.
+// edited messages (with the files they share), topics, pins, private
+// answers and forms.
 func (c *Console) Show() {
 	first := !c.started
 	c.started = true
@@ -206,7 +207,14 @@ func (c *Console) Show() {
 				head += " (pinned)"
 			}
 			lines = append(lines, head)
-			lines = append(lines, indent(c.messageLines(ch.ID, m.TS, m.Text, m.Blocks))...)
+			body := c.messageLines(ch.ID, m.TS, m.Text, m.Blocks)
+			if len(m.Files) > 0 && len(body) == 1 && body[0] == "" {
+				body = nil // a file shared without a comment
+			}
+			for _, f := range m.Files {
+				body = append(body, fileLine(f))
+			}
+			lines = append(lines, indent(body)...)
 		}
 	}
 	for _, u := range c.sim.Users() {

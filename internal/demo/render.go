@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
 // Rendering turns Block Kit into lines a person can read in a terminal:
@@ -148,6 +150,23 @@ func inputLine(b block) string {
 }
 
 func splitLines(s string) []string { return strings.Split(s, "\n") }
+
+// fileLine renders a shared file as "📎 pareto.png (image/png, 34 KB)".
+func fileLine(f slacksim.File) string {
+	return fmt.Sprintf("📎 %s (%s, %s)", f.Name, f.Mimetype, byteSize(f.Size))
+}
+
+// byteSize renders n bytes as "512 B", "34 KB" or "1.5 MB".
+func byteSize(n int) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%d KB", (n+1<<9)>>10)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+}
 
 var (
 	userRef    = regexp.MustCompile(`<@([A-Z0-9]+)>`)

@@ -91,6 +91,10 @@ var methods = map[string]handler{
 	"views.open":             (*Sim).viewsOpen,
 	"views.update":           (*Sim).viewsUpdate,
 	"users.info":             (*Sim).usersInfo,
+	// Slack rate-limits both at Tier 4; like every method here they are
+	// unlimited unless a test calls SetRateLimit.
+	"files.getUploadURLExternal":   (*Sim).filesGetUploadURLExternal,
+	"files.completeUploadExternal": (*Sim).filesCompleteUploadExternal,
 }
 
 // serveAPI answers POST/GET /api/{method}: it counts the call, applies

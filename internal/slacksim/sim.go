@@ -10,8 +10,8 @@
 //
 // Tests seed it (AddUser, AddChannel), drive it as a user would
 // (SlashCommand, Click, Submit, SendEvent) and read back what the workspace
-// holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews). Every
-// method is safe for concurrent use.
+// holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews, Files).
+// Every method is safe for concurrent use.
 package slacksim
 
 import (
@@ -43,6 +43,7 @@ const (
 	DefaultPingInterval    = 10 * time.Second
 	DefaultMaxConnections  = 10
 	DefaultEventRetries    = 3
+	DefaultMaxFileSize     = 1 << 30 // Slack's 1 GB
 )
 
 // Options configures a Sim. The zero value is a working workspace.
@@ -73,6 +74,10 @@ type Options struct {
 	// EventRetries is how many times an unacked events_api envelope is
 	// redelivered (Slack: 3). Negative means none.
 	EventRetries int
+	// MaxFileSize caps the length, in bytes, files.getUploadURLExternal
+	// accepts; a larger upload is refused with file_upload_size_restricted.
+	// Default DefaultMaxFileSize.
+	MaxFileSize int
 	// Now is the clock for message timestamps, trigger ages and rate
 	// limits. Default time.Now. Ack timeouts and pings use real time.
 	Now func() time.Time
@@ -113,6 +118,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.EventRetries < 0 {
 		o.EventRetries = 0
+	}
+	if o.MaxFileSize <= 0 {
+		o.MaxFileSize = DefaultMaxFileSize
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -163,7 +171,8 @@ func New(opts Options) *Sim {
 }
 
 // Start listens on 127.0.0.1 on a free port and serves the Web API under
-// /api/ and Socket Mode under /ws.
+// /api/, Socket Mode under /ws, file uploads under /upload/ and file
+// downloads (url_private) under /files-pri/.
 func (s *Sim) Start() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -174,6 +183,8 @@ func (s *Sim) Start() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("/ws", s.serveWS)
+	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
+	mux.HandleFunc("GET /files-pri/{key}/{name}", s.serveFile)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {

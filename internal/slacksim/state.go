@@ -64,6 +64,20 @@ type Message struct {
 	Edited bool
 	// UpdatedCount counts chat.update calls on the message.
 	UpdatedCount int
+	// Files are the files shared with the message (by
+	// files.completeUploadExternal), or nil.
+	Files []File
+}
+
+// clone returns a copy of m that shares no memory with it.
+func (m *Message) clone() Message {
+	out := *m
+	out.Blocks = slices.Clone(m.Blocks)
+	out.Files = slices.Clone(m.Files)
+	for i := range out.Files {
+		out.Files[i].Content = slices.Clone(m.Files[i].Content)
+	}
+	return out
 }
 
 // Ephemeral is a message only one user saw.
@@ -130,6 +144,9 @@ type workspace struct {
 	lastSec    int64
 	lastSeq    int
 	bkErrors   []error
+	files      map[string]*file
+	fileOrder  []string
+	nextFile   int
 }
 
 func (w *workspace) init() {
@@ -140,6 +157,7 @@ func (w *workspace) init() {
 	w.ephemerals = map[string][]Ephemeral{}
 	w.views = map[string]*View{}
 	w.triggers = map[string]*trigger{}
+	w.files = map[string]*file{}
 }
 
 // AddUser adds (or replaces) a user. The caller chooses the ID.
@@ -374,8 +392,7 @@ func (s *Sim) Messages(channelID string) []Message {
 	}
 	out := make([]Message, len(ch.messages))
 	for i, m := range ch.messages {
-		out[i] = *m
-		out[i].Blocks = slices.Clone(m.Blocks)
+		out[i] = m.clone()
 	}
 	return out
 }
@@ -388,8 +405,7 @@ func (s *Sim) Message(channelID, ts string) *Message {
 	if ch == nil || ch.byTS[ts] == nil {
 		return nil
 	}
-	m := *ch.byTS[ts]
-	m.Blocks = slices.Clone(m.Blocks)
+	m := ch.byTS[ts].clone()
 	return &m
 }
 

@@ -25,6 +25,14 @@ func (s *Sim) messageJSONLocked(m *Message) map[string]any {
 	if m.Edited {
 		out["edited"] = map[string]any{"user": m.User, "ts": m.TS}
 	}
+	if len(m.Files) > 0 {
+		files := make([]map[string]any, len(m.Files))
+		for i, f := range m.Files {
+			files[i] = s.fileJSONLocked(f)
+		}
+		out["files"] = files
+		out["upload"] = true
+	}
 	return out
 }
 
