@@ -119,6 +119,8 @@ type Deps struct {
 	Changes   *incident.ChangeLog
 	// Checklists runs /checklist; nil turns it off.
 	Checklists *checklist.Service
+	// Problems runs /problem and links; nil turns them off.
+	Problems   *incident.Problems
 	Rooms      Rooms
 	Deliveries Deliveries
 	Jobs       *jobs.Runner
@@ -135,6 +137,7 @@ type Bot struct {
 	incidents  *incident.Service
 	changes    *incident.ChangeLog
 	checklists *checklist.Service
+	problems   *incident.Problems
 	rooms      Rooms
 	deliveries Deliveries
 	jobs       *jobs.Runner
@@ -182,6 +185,7 @@ func New(cfg Config, d Deps) *Bot {
 		incidents:   d.Incidents,
 		changes:     d.Changes,
 		checklists:  d.Checklists,
+		problems:    d.Problems,
 		rooms:       d.Rooms,
 		deliveries:  d.Deliveries,
 		jobs:        d.Jobs,
@@ -208,6 +212,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobTimeboxExpiry, b.clockDueJob)
 	b.jobs.Handle(incident.JobTimebox, b.timeboxJob)
 	b.jobs.Handle(incident.JobDiagnostic, b.diagnosticJob)
+	b.jobs.Handle(incident.JobAnnotated, b.annotatedJob)
 	b.jobs.Handle(checklist.JobPost, b.checklistPostJob)
 	b.jobs.Handle(checklist.JobRefresh, b.checklistRefreshJob)
 	b.jobs.Handle(checklist.JobFinished, b.checklistFinishedJob)

@@ -251,6 +251,16 @@ func parseIncident(text string) (incidentCommand, error) {
 			return nil, &usageError{Problem: "`/incident restore` takes no text besides an incident, e.g. `INC-12`. Say what you do with `/incident note`.", Usage: usageRestore}
 		}
 		return restoreCommand{Number: number}, nil
+	case "link":
+		return parseLink(rest, false)
+	case "unlink":
+		return parseLink(rest, true)
+	case "cost", "costs":
+		number, rest := incidentRef(rest)
+		if rest != "" {
+			return nil, &usageError{Problem: "`/incident cost` takes no text besides an incident, e.g. `INC-12`: it opens a form.", Usage: usageCost}
+		}
+		return costCommand{Number: number}, nil
 	case "oncall", "on-call":
 		return onCallCommand{}, nil
 	case "list", "ls":

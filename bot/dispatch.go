@@ -139,6 +139,8 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 		b.onChangeCommand(ctx, cmd)
 	case "/checklist":
 		b.onChecklistCommand(ctx, key, cmd)
+	case "/problem":
+		b.onProblemCommand(ctx, cmd)
 	default:
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID,
 			"sitrep does not handle `"+escape(cmd.Command)+"` yet.", "/incident help")
@@ -162,6 +164,8 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 			b.onDiagnostic(ctx, cb, a)
 		case actionSkipStep:
 			b.onSkipButton(ctx, cb, a)
+		case actionCost, actionLinkProblem:
+			b.onRecordButton(ctx, cb, a)
 		default:
 			if strings.HasPrefix(a.ActionID, actionStepsPrefix) {
 				b.onChecklistSteps(ctx, cb, a)
@@ -198,6 +202,10 @@ func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.
 		return b.onExtendForm(cb)
 	case callbackSkip:
 		return b.onSkipForm(cb)
+	case callbackCost:
+		return b.onCostForm(cb)
+	case callbackLink:
+		return b.onLinkForm(cb)
 	}
 	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
 	return nil, nil

@@ -160,6 +160,7 @@ func (h *harness) boot() {
 		Incidents:     incidents,
 		Changes:       incident.NewChangeLog(h.store, h.clock),
 		Checklists:    checklist.NewService(h.store, h.clock, h.cfg.templates(), 15*time.Minute),
+		Problems:      incident.NewProblems(h.store, incidents, h.clock),
 		Rooms:         h.store,
 		Deliveries:    h.store,
 		Jobs:          runner,

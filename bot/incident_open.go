@@ -47,6 +47,10 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onExtend(ctx, cmd, c)
 	case restoreCommand:
 		b.onRestore(ctx, cmd, c)
+	case linkCommand:
+		b.onLink(ctx, cmd, c)
+	case costCommand:
+		b.onCost(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
 			b.openIncidentModal(ctx, cmd)

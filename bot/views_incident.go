@@ -51,12 +51,19 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 	if ttr, ok := inc.TimeToRestore(); ok {
 		fields = append(fields, mrkdwn("*Time to restore*\n"+durationText(ttr)))
 	}
+	fields = append(fields, mrkdwn(costField(inc)))
+	if p := problemsField(inc); p != "" {
+		fields = append(fields, mrkdwn(p))
+	}
 	if inc.Closed() {
 		fields = append(fields, mrkdwn("*Closed*\n"+slackDate(inc.ClosedAt)))
 	}
-	blocks = []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)),
-		slack.NewSectionBlock(nil, fields, nil),
+	blocks = []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false))}
+	// A section holds at most 10 fields.
+	for len(fields) > 0 {
+		n := min(len(fields), 10)
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields[:n], nil))
+		fields = fields[n:]
 	}
 	if inc.Description != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(escape(inc.Description), 3000)), nil, nil))
@@ -70,6 +77,8 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 			slack.NewButtonBlockElement(actionTakeCommand, id, plain("Take command")),
 			slack.NewButtonBlockElement(actionUpdateStatus, id, plain("Update status")),
 			slack.NewButtonBlockElement(actionAddNote, id, plain("Add note")),
+			slack.NewButtonBlockElement(actionCost, id, plain("Customer cost")),
+			slack.NewButtonBlockElement(actionLinkProblem, id, plain("Link problem")),
 		))
 	}
 	ctx := "Type `/incident help` in this channel for what you can do."
@@ -138,6 +147,8 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident restore [INC-n]` record that restoring service began: the diagnosis clock stops. Status restored stops it too.",
 		"`/incident close [INC-n]` close a resolved incident and post its summary.",
 		"`/incident changes [INC-n] [24h]` what changed before the incident, for another window; mark each change Suspect or Not related.",
+		"`/incident cost [INC-n]` the customer cost form: contacts, customers affected, revenue lost, engineering hours, churn risk. The header shows the cost and its class (C1 the costliest).",
+		"`/incident link [INC-n] [PRB-n]` link the problem that caused it (no problem: a form to pick or create one); `/incident unlink PRB-n` undoes it. `/problem help` for problems.",
 		"`/incident list` the incidents not yet resolved.",
 		"`/incident oncall` who is on duty in each rotation, and who is next.",
 		"`/incident help` this message.",

@@ -31,12 +31,14 @@ type CostTally struct {
 	Incidents int
 	Costed    int
 	Total     float64
-	// Linked counts incidents linked to a problem, Shared those linked to
-	// more than one (their cost is split), LinkedCost the cost of linked
-	// incidents (what the Pareto ranks).
-	Linked     int
-	Shared     int
-	LinkedCost float64
+	// Linked counts incidents linked to a problem, LinkedCosted those of
+	// them with a cost, Shared those linked to more than one (their cost
+	// is split), LinkedCost the cost of linked incidents (what the Pareto
+	// ranks).
+	Linked       int
+	LinkedCosted int
+	Shared       int
+	LinkedCost   float64
 }
 
 // Tally adds up the incidents opened at or after since. The storage's
@@ -74,6 +76,7 @@ func Tally(incidents []Incident, since time.Time) CostTally {
 			pc.Cost += inc.Cost.Amount / float64(len(inc.Problems))
 		}
 		if inc.Cost != nil {
+			t.LinkedCosted++
 			t.LinkedCost += inc.Cost.Amount
 		}
 	}

@@ -115,7 +115,7 @@ func TestTally(t *testing.T) {
 	got := Tally(incs, time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC))
 	want := CostTally{
 		ByProblem: []ProblemCost{{ProblemID: 3, Cost: 300, Incidents: 2, Uncosted: 1}},
-		Incidents: 4, Costed: 2, Total: 350, Linked: 2, Shared: 0, LinkedCost: 300,
+		Incidents: 4, Costed: 2, Total: 350, Linked: 2, LinkedCosted: 1, Shared: 0, LinkedCost: 300,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Tally since the 5th (-want +got):\n%s", diff)

@@ -271,3 +271,17 @@ func sameInput(a, b CostInput) bool { return a.Describe() == b.Describe() }
 
 // Describe writes the input alone, for comparing two entries.
 func (in CostInput) Describe() string { return Cost{Input: in}.Describe() }
+
+// MaxPicked bounds the problems offered in a picker, as Slack's select
+// menus hold 100 options.
+const MaxPicked = 100
+
+// Open returns the open problems, newest first, at most MaxPicked.
+func (p *Problems) Open(ctx context.Context) ([]Problem, error) {
+	list, err := p.store.ListProblems(ctx, ProblemOpen)
+	if err != nil {
+		return nil, fmt.Errorf("listing problems: %w", err)
+	}
+	slices.Reverse(list)
+	return list[:min(len(list), MaxPicked)], nil
+}

@@ -135,12 +135,14 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 		Costed     int     `db:"costed"`
 		Total      float64 `db:"total"`
 		Linked     int     `db:"linked"`
+		LinkedNum  int     `db:"linked_costed"`
 		Shared     int     `db:"shared"`
 		LinkedCost float64 `db:"linked_cost"`
 	}
 	err := s.db.GetContext(ctx, &totals, s.db.Rebind(`SELECT COUNT(*) AS incidents, COUNT(cost_amount) AS costed,
 		COALESCE(SUM(cost_amount), 0) AS total,
 		COALESCE(SUM(CASE WHEN problem_ids <> '' THEN 1 ELSE 0 END), 0) AS linked,
+		COALESCE(SUM(CASE WHEN problem_ids <> '' AND cost_amount IS NOT NULL THEN 1 ELSE 0 END), 0) AS linked_costed,
 		COALESCE(SUM(CASE WHEN problem_ids LIKE '%,%' THEN 1 ELSE 0 END), 0) AS shared,
 		COALESCE(SUM(CASE WHEN problem_ids <> '' THEN cost_amount END), 0) AS linked_cost
 		FROM incidents WHERE opened_at >= ?`), ts(since))
@@ -149,6 +151,7 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 	}
 	t.Incidents, t.Costed, t.Total = totals.Incidents, totals.Costed, totals.Total
 	t.Linked, t.Shared, t.LinkedCost = totals.Linked, totals.Shared, totals.LinkedCost
+	t.LinkedCosted = totals.LinkedNum
 	var rows []struct {
 		ProblemID int64   `db:"problem_id"`
 		Cost      float64 `db:"cost"`

@@ -68,8 +68,13 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	costs, err := cfg.CostModel()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
+	incidents.SetCostModel(costs)
 	incidents.SetPlans(plans, warnAt)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	b := bot.New(bot.Config{
@@ -84,6 +89,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Incidents:     incidents,
 		Changes:       incident.NewChangeLog(store, clk),
 		Checklists:    checklist.NewService(store, clk, templates, idle),
+		Problems:      incident.NewProblems(store, incidents, clk),
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,

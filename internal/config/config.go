@@ -45,6 +45,10 @@ type Config struct {
 	Checklists Checklists `yaml:"checklists"`
 	// RotationConfigs are the on-call rotations; see Rotations.
 	RotationConfigs []RotationConfig `yaml:"rotations"`
+	// Costs is the cost model; see CostModel.
+	Costs CostConfig `yaml:"cost"`
+	// Reports sets the scheduled reports; see OpsReview.
+	Reports Reports `yaml:"reports"`
 }
 
 // Slack holds what sitrep needs to reach a Slack workspace.
@@ -208,6 +212,12 @@ func (c *Config) validate() error {
 		return err
 	}
 	if _, err := c.ChecklistIdle(); err != nil {
+		return err
+	}
+	if _, err := c.CostModel(); err != nil {
+		return err
+	}
+	if _, err := c.OpsReview(); err != nil {
 		return err
 	}
 	_, err := c.Rotations()

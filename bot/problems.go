@@ -1,0 +1,350 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/charts"
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// onProblemCommand handles /problem.
+func (b *Bot) onProblemCommand(ctx context.Context, cmd slack.SlashCommand) {
+	if b.problems == nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "Problems are not enabled in this sitrep.", "/incident help")
+		return
+	}
+	parsed, err := parseProblem(cmd.Text)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, ue.Problem, ue.Usage)
+		return
+	}
+	switch c := parsed.(type) {
+	case problemHelp:
+		text, blocks := problemHelpView()
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+	case problemNew:
+		p, err := b.problems.New(ctx, cmd.UserID, c.Title)
+		if b.refused(ctx, cmd, err, "record the problem", usageProblemNew) {
+			return
+		}
+		b.log.Info("problem recorded", "problem", p.Ref(), "by", cmd.UserID)
+		text := fmt.Sprintf(":mag: Recorded *%s*: %s. Link it from an incident channel with `/incident link %s`.", p.Ref(), escape(p.Title), p.Ref())
+		b.replyOrPost(ctx, cmd, text)
+	case problemList:
+		ranked, err := b.problems.Ranked(ctx)
+		if b.refused(ctx, cmd, err, "list problems", "/problem list") {
+			return
+		}
+		text, blocks := problemListView(ranked)
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+	case problemShow:
+		d, err := b.problems.Detail(ctx, c.ID)
+		if errors.Is(err, incident.ErrNotFound) {
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("There is no PRB-%d.", c.ID), "/problem list")
+			return
+		}
+		if b.refused(ctx, cmd, err, "read the problem", usageProblemShow) {
+			return
+		}
+		text, blocks := problemView(d, b.incidents.CostModel().Currency)
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+	case problemClose:
+		p, err := b.problems.Close(ctx, c.ID, cmd.UserID, c.Fix)
+		switch {
+		case errors.Is(err, incident.ErrNotFound):
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("There is no PRB-%d.", c.ID), "/problem list")
+			return
+		case errors.Is(err, incident.ErrNoChange):
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(err.Error()))+".", "/problem list")
+			return
+		}
+		if b.refused(ctx, cmd, err, "close the problem", usageProblemClose) {
+			return
+		}
+		b.log.Info("problem closed", "problem", p.Ref(), "by", cmd.UserID)
+		b.replyOrPost(ctx, cmd, fmt.Sprintf(":white_check_mark: <@%s> closed *%s* (%s). Fix: %s", cmd.UserID, p.Ref(), escape(p.Title), escape(p.Fix)))
+	case problemPareto:
+		b.onPareto(ctx, cmd, c)
+	}
+}
+
+// replyOrPost posts text in the channel for everyone, or, where the bot
+// cannot post, answers the user alone.
+func (b *Bot) replyOrPost(ctx context.Context, cmd slack.SlashCommand, text string) {
+	if err := b.postJoining(ctx, cmd.ChannelID, func(ctx context.Context) error {
+		_, _, err := b.api.PostMessageContext(ctx, cmd.ChannelID, slack.MsgOptionText(text, false))
+		return err
+	}); err != nil {
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, nil)
+	}
+}
+
+// postJoining runs post, a call that posts in channel; if the bot is not
+// in the channel, it joins and tries once more.
+func (b *Bot) postJoining(ctx context.Context, channel string, post func(context.Context) error) error {
+	err := b.slack.do(ctx, "chat.postMessage", post)
+	if slackCode(err) != "not_in_channel" {
+		return err
+	}
+	if err := b.slack.do(ctx, "conversations.join", func(ctx context.Context) error {
+		_, _, _, err := b.api.JoinConversationContext(ctx, channel)
+		return err
+	}); err != nil {
+		return err
+	}
+	return b.slack.do(ctx, "chat.postMessage", post)
+}
+
+// upload shares data as a file in channel (in the thread of threadTS when
+// set) through the files upload v2 flow.
+func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt string, data []byte) error {
+	return b.slack.do(ctx, "files.upload", func(ctx context.Context) error {
+		_, err := b.api.UploadFileContext(ctx, slack.UploadFileParameters{
+			Reader: bytes.NewReader(data), FileSize: len(data), Filename: name, Title: title, AltTxt: alt,
+			Channel: channel, ThreadTimestamp: threadTS,
+		})
+		return err
+	})
+}
+
+// ParetoChart renders the Pareto of p as a chart.
+func ParetoChart(p incident.Pareto, title string, f charts.Format) ([]byte, error) {
+	d := charts.ParetoData{Title: title, Threshold: p.Threshold, Unit: p.Currency}
+	for _, r := range p.Rows {
+		d.Bars = append(d.Bars, charts.Bar{Label: r.Problem.Ref() + " " + r.Problem.Title, Value: r.Cost, VitalFew: r.VitalFew})
+	}
+	return charts.Pareto(d, f)
+}
+
+// onPareto handles /problem pareto: the table as a message, the chart as
+// an image in its thread.
+func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPareto) {
+	now := b.clock.Now()
+	var since time.Time
+	if c.Window > 0 {
+		since = now.Add(-c.Window)
+	}
+	p, err := b.problems.Pareto(ctx, since)
+	if b.refused(ctx, cmd, err, "rank the problems", usageProblemPareto) {
+		return
+	}
+	title := "Customer cost by problem, " + windowName(c.Window)
+	png, err := ParetoChart(p, title, charts.PNG)
+	if err != nil {
+		b.log.Error("rendering the Pareto chart", "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not draw the chart ("+escape(err.Error())+").", usageProblemPareto)
+		return
+	}
+	text, blocks := paretoView(p, title, cmd.UserID)
+	var ts string
+	err = b.postJoining(ctx, cmd.ChannelID, func(ctx context.Context) error {
+		var err error
+		_, ts, err = b.api.PostMessageContext(ctx, cmd.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+	if err != nil {
+		b.log.Warn("posting the Pareto table", "channel", cmd.ChannelID, "err", err)
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
+		return
+	}
+	if err := b.upload(ctx, cmd.ChannelID, ts, "pareto.png", title, p.Headline(), png); err != nil {
+		b.log.Error("uploading the Pareto chart", "err", err)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep posted the table but could not upload the chart ("+escape(err.Error())+").", usageProblemPareto)
+	}
+}
+
+// windowName says a window in words: "last 30 days", "all time".
+func windowName(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "all time"
+	case d%(24*time.Hour) == 0:
+		n := int(d / (24 * time.Hour))
+		if n == 1 {
+			return "last 24 hours"
+		}
+		return "last " + strconv.Itoa(n) + " days"
+	default:
+		return "last " + durationText(d)
+	}
+}
+
+// onLink handles /incident link and unlink.
+func (b *Bot) onLink(ctx context.Context, cmd slack.SlashCommand, c linkCommand) {
+	usage := usageLink
+	if c.Unlink {
+		usage = usageUnlink
+	}
+	if b.problems == nil {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "Problems are not enabled in this sitrep.", "/incident help")
+		return
+	}
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usage)
+	if !ok {
+		return
+	}
+	if c.Problem == 0 {
+		b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, b.linkForm(ctx, inc), usage)
+		return
+	}
+	b.link(ctx, cmd.ChannelID, cmd.UserID, inc.ID, c.Problem, c.Unlink)
+}
+
+// link links or unlinks and answers in channel.
+func (b *Bot) link(ctx context.Context, channel, user string, incidentID, problemID int64, unlink bool) {
+	op, usage, what := b.problems.Link, usageLink, "link the problem"
+	if unlink {
+		op, usage, what = b.problems.Unlink, usageUnlink, "unlink the problem"
+	}
+	inc, entry, prb, err := op(ctx, incidentID, problemID, user)
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		b.replyUsage(ctx, channel, user, fmt.Sprintf("There is no PRB-%d: record it with `/problem new <title>`.", problemID), usage)
+		return
+	case errors.Is(err, incident.ErrNoChange):
+		b.replyUsage(ctx, channel, user, capitalize(escape(err.Error()))+".", "/problem show PRB-n")
+		return
+	}
+	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, what, usage) {
+		return
+	}
+	b.log.Info(what, "incident", inc.Ref(), "problem", prb.Ref(), "by", user)
+	if prb.Status == incident.ProblemClosed && !unlink {
+		b.reply(ctx, channel, user, fmt.Sprintf("Note: %s was closed as fixed (%s). If it is back, it was not removed for good.", prb.Ref(), escape(prb.Fix)), nil)
+	}
+	b.showChange(ctx, incident.JobAnnotated, inc, entry)
+}
+
+// openForm opens a modal, answering user in channel if Slack will not.
+func (b *Bot) openForm(ctx context.Context, channel, user, triggerID string, view slack.ModalViewRequest, usage string) {
+	err := b.slack.do(ctx, "views.open", func(ctx context.Context) error {
+		_, err := b.api.OpenViewContext(ctx, triggerID, view)
+		return err
+	})
+	if err != nil {
+		b.log.Error("opening a form", "callback", view.CallbackID, "err", err)
+		b.replyUsage(ctx, channel, user, "Slack would not show the form ("+escape(err.Error())+").", usage)
+	}
+}
+
+// linkForm lists the open problems to pick from, newest first.
+func (b *Bot) linkForm(ctx context.Context, inc *incident.Incident) slack.ModalViewRequest {
+	open, err := b.problems.Open(ctx)
+	if err != nil {
+		b.log.Error("listing problems for the link form", "err", err)
+	}
+	return linkModal(inc, open)
+}
+
+// onCost handles /incident cost.
+func (b *Bot) onCost(ctx context.Context, cmd slack.SlashCommand, c costCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usageCost)
+	if !ok {
+		return
+	}
+	b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, costModal(inc, b.incidents.CostModel()), usageCost)
+}
+
+// onRecordButton opens the cost or link form from the header.
+func (b *Bot) onRecordButton(ctx context.Context, cb slack.InteractionCallback, a *slack.BlockAction) {
+	inc, ok := b.headerIncident(ctx, cb, a)
+	if !ok {
+		return
+	}
+	view := costModal(inc, b.incidents.CostModel())
+	if a.ActionID == actionLinkProblem {
+		if b.problems == nil {
+			b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Problems are not enabled in this sitrep.", "/incident help")
+			return
+		}
+		view = b.linkForm(ctx, inc)
+	}
+	b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, view, "/incident help")
+}
+
+// onLinkForm checks the link form: exactly one of a picked problem or a
+// new title. A new problem is recorded, then linked.
+func (b *Bot) onLinkForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
+	id, ok := formIncident(cb)
+	picked := cb.View.State.Values[blockProblem][blockProblem].SelectedOption.Value
+	title := strings.TrimSpace(cb.View.State.Values[blockNewProblem][blockNewProblem].Value)
+	switch {
+	case !ok:
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNewProblem: "This form lost its incident; open it again."}), nil
+	case picked == "" && title == "":
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNewProblem: "Pick a problem above, or name a new one here."}), nil
+	case picked != "" && title != "":
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNewProblem: "Either pick a problem or name a new one, not both."}), nil
+	case len([]rune(title)) > incident.MaxProblemTitle:
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNewProblem: fmt.Sprintf("Keep the title to %d characters.", incident.MaxProblemTitle)}), nil
+	}
+	var problemID int64
+	if picked != "" {
+		n, err := strconv.ParseInt(picked, 10, 64)
+		if err != nil {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{blockProblem: "Pick a problem from the list."}), nil
+		}
+		problemID = n
+	}
+	return nil, func(ctx context.Context, _ string) {
+		channel := b.roomChannel(ctx, id)
+		if problemID == 0 {
+			p, err := b.problems.New(ctx, cb.User.ID, title)
+			if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: cb.User.ID}, err, "record the problem", usageProblemNew) {
+				return
+			}
+			problemID = p.ID
+		}
+		b.link(ctx, channel, cb.User.ID, id, problemID, false)
+	}
+}
+
+// onCostForm checks the cost form field by field; the work runs after the
+// ack.
+func (b *Bot) onCostForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
+	id, ok := formIncident(cb)
+	in, problems := costInputFromView(cb.View.State)
+	if !ok {
+		problems[blockPhone] = "This form lost its incident; open it again."
+	}
+	if len(problems) > 0 {
+		return slack.NewErrorsViewSubmissionResponse(problems), nil
+	}
+	return nil, func(ctx context.Context, _ string) {
+		channel := b.roomChannel(ctx, id)
+		inc, entry, err := b.incidents.SetCost(ctx, id, cb.User.ID, in)
+		if errors.Is(err, incident.ErrNoChange) {
+			b.reply(ctx, channel, cb.User.ID, capitalize(escape(err.Error()))+".", nil)
+			return
+		}
+		if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: cb.User.ID}, err, "record the cost", usageCost) {
+			return
+		}
+		b.log.Info("customer cost recorded", "incident", inc.Ref(), "amount", inc.Cost.Amount, "class", inc.Cost.Class.String(), "by", cb.User.ID)
+		b.showChange(ctx, incident.JobAnnotated, inc, entry)
+	}
+}
+
+// annotatedJob shows a change to the record: the header re-rendered and a
+// line in the room.
+func (b *Bot) annotatedJob(ctx context.Context, j jobs.Job) error {
+	inc, room, entry, err := b.changeTarget(ctx, j)
+	if err != nil {
+		return err
+	}
+	if err := b.refreshRoom(ctx, inc, room); err != nil {
+		return err
+	}
+	text, blocks := annotationView(entry)
+	return b.post(ctx, room.ChannelID, text, blocks)
+}
