@@ -74,6 +74,13 @@ type Config struct {
 	// SweepSpec is the cron spec of the durable job sweeper. Default
 	// "@every 5s".
 	SweepSpec string
+	// OpsReviewChannel is where the daily operations review is posted.
+	// Default "ops-review".
+	OpsReviewChannel string
+	// OpsReviewSchedule says when it is posted; nil posts none.
+	OpsReviewSchedule cron.Schedule
+	// OpsReviewWindow is how far back it looks. Default 24h.
+	OpsReviewWindow time.Duration
 }
 
 func (c *Config) defaults() {
@@ -94,6 +101,12 @@ func (c *Config) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32
+	}
+	if c.OpsReviewChannel == "" {
+		c.OpsReviewChannel = "ops-review"
+	}
+	if c.OpsReviewWindow <= 0 {
+		c.OpsReviewWindow = 24 * time.Hour
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 10 * time.Second
@@ -120,7 +133,9 @@ type Deps struct {
 	// Checklists runs /checklist; nil turns it off.
 	Checklists *checklist.Service
 	// Problems runs /problem and links; nil turns them off.
-	Problems   *incident.Problems
+	Problems *incident.Problems
+	// Reviews builds the daily operations review; nil turns it off.
+	Reviews    *incident.Reviews
 	Rooms      Rooms
 	Deliveries Deliveries
 	Jobs       *jobs.Runner
@@ -138,6 +153,7 @@ type Bot struct {
 	changes    *incident.ChangeLog
 	checklists *checklist.Service
 	problems   *incident.Problems
+	reviews    *incident.Reviews
 	rooms      Rooms
 	deliveries Deliveries
 	jobs       *jobs.Runner
@@ -186,6 +202,7 @@ func New(cfg Config, d Deps) *Bot {
 		changes:     d.Changes,
 		checklists:  d.Checklists,
 		problems:    d.Problems,
+		reviews:     d.Reviews,
 		rooms:       d.Rooms,
 		deliveries:  d.Deliveries,
 		jobs:        d.Jobs,
@@ -213,6 +230,8 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobTimebox, b.timeboxJob)
 	b.jobs.Handle(incident.JobDiagnostic, b.diagnosticJob)
 	b.jobs.Handle(incident.JobAnnotated, b.annotatedJob)
+	b.jobs.Handle(jobOpsReview, b.opsReviewJob)
+	b.jobs.Handle(jobOpsReviewChart, b.opsReviewChartJob)
 	b.jobs.Handle(checklist.JobPost, b.checklistPostJob)
 	b.jobs.Handle(checklist.JobRefresh, b.checklistRefreshJob)
 	b.jobs.Handle(checklist.JobFinished, b.checklistFinishedJob)
@@ -249,6 +268,13 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 	}); err != nil {
 		return fmt.Errorf("rotation schedule: %w", err)
+	}
+	if _, err := housekeeping.AddFunc("@every 1m", func() {
+		if _, err := b.CheckOpsReview(work); err != nil {
+			b.log.Error("queueing the operations review", "err", err)
+		}
+	}); err != nil {
+		return fmt.Errorf("operations review schedule: %w", err)
 	}
 	housekeeping.Start()
 	defer func() { <-housekeeping.Stop().Done() }()

@@ -153,14 +153,17 @@ func (h *harness) boot() {
 	if h.cfg.plans != nil {
 		incidents.SetPlans(*h.cfg.plans, incident.DefaultWarnAt)
 	}
+	changes := incident.NewChangeLog(h.store, h.clock)
+	problems := incident.NewProblems(h.store, incidents, h.clock)
 	botCfg := h.cfg.bot
 	botCfg.SweepSpec = "@every 1h"
 	b := bot.New(botCfg, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
-		Changes:       incident.NewChangeLog(h.store, h.clock),
+		Changes:       changes,
 		Checklists:    checklist.NewService(h.store, h.clock, h.cfg.templates(), 15*time.Minute),
-		Problems:      incident.NewProblems(h.store, incidents, h.clock),
+		Problems:      problems,
+		Reviews:       incident.NewReviews(h.store, problems, changes),
 		Rooms:         h.store,
 		Deliveries:    h.store,
 		Jobs:          runner,

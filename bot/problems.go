@@ -14,6 +14,7 @@ import (
 	"github.com/sitrep/sitrep/charts"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
+	"github.com/sitrep/sitrep/internal/report"
 )
 
 // onProblemCommand handles /problem.
@@ -117,15 +118,6 @@ func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt st
 	})
 }
 
-// ParetoChart renders the Pareto of p as a chart.
-func ParetoChart(p incident.Pareto, title string, f charts.Format) ([]byte, error) {
-	d := charts.ParetoData{Title: title, Threshold: p.Threshold, Unit: p.Currency}
-	for _, r := range p.Rows {
-		d.Bars = append(d.Bars, charts.Bar{Label: r.Problem.Ref() + " " + r.Problem.Title, Value: r.Cost, VitalFew: r.VitalFew})
-	}
-	return charts.Pareto(d, f)
-}
-
 // onPareto handles /problem pareto: the table as a message, the chart as
 // an image in its thread.
 func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPareto) {
@@ -138,8 +130,8 @@ func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPar
 	if b.refused(ctx, cmd, err, "rank the problems", usageProblemPareto) {
 		return
 	}
-	title := "Customer cost by problem, " + windowName(c.Window)
-	png, err := ParetoChart(p, title, charts.PNG)
+	title := report.ParetoTitle(c.Window)
+	png, err := report.ParetoChart(p, title, charts.PNG)
 	if err != nil {
 		b.log.Error("rendering the Pareto chart", "err", err)
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not draw the chart ("+escape(err.Error())+").", usageProblemPareto)
@@ -160,22 +152,6 @@ func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPar
 	if err := b.upload(ctx, cmd.ChannelID, ts, "pareto.png", title, p.Headline(), png); err != nil {
 		b.log.Error("uploading the Pareto chart", "err", err)
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep posted the table but could not upload the chart ("+escape(err.Error())+").", usageProblemPareto)
-	}
-}
-
-// windowName says a window in words: "last 30 days", "all time".
-func windowName(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "all time"
-	case d%(24*time.Hour) == 0:
-		n := int(d / (24 * time.Hour))
-		if n == 1 {
-			return "last 24 hours"
-		}
-		return "last " + strconv.Itoa(n) + " days"
-	default:
-		return "last " + durationText(d)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/report"
 )
 
 // Header buttons and forms for the record of an incident: its customer
@@ -173,28 +174,11 @@ func paretoView(p incident.Pareto, title, asker string) (string, []slack.Block) 
 	if len(lines) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), 3000)), nil, nil))
 	}
-	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(truncate(strings.Join(paretoNotes(p), " "), 3000))))
+	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(truncate(escape(strings.Join(report.ParetoNotes(p), " ")), 3000))))
 	if asker != "" {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Asked by <@"+asker+">. :red_circle: the vital few.")))
 	}
 	return title + ": " + headline, blocks
-}
-
-// paretoNotes says what the ranking counts and leaves out, so nothing
-// unknown passes for zero.
-func paretoNotes(p incident.Pareto) []string {
-	t := p.Tally
-	notes := []string{fmt.Sprintf("Ranked: %s of linked incidents.", incident.FormatMoney(p.Currency, p.Total))}
-	if t.Shared > 0 {
-		notes = append(notes, fmt.Sprintf("%s linked to several problems: each one's cost is split evenly among them.", plural(t.Shared, "incident")))
-	}
-	if unc := t.Linked - t.LinkedCosted; unc > 0 {
-		notes = append(notes, fmt.Sprintf("%s without a customer cost: not counted.", plural(unc, "linked incident")))
-	}
-	if un := t.Incidents - t.Linked; un > 0 {
-		notes = append(notes, fmt.Sprintf("%s with no problem linked (%s) are outside the ranking.", plural(un, "incident"), incident.FormatMoney(p.Currency, t.Total-t.LinkedCost)))
-	}
-	return notes
 }
 
 // annotationView is the room's line for a cost or problem change.

@@ -187,3 +187,24 @@ func linkProblems(ctx context.Context, tx *sqlx.Tx, inc *incident.Incident) erro
 	}
 	return nil
 }
+
+// Store satisfies incident.ReviewStore.
+var _ incident.ReviewStore = (*Store)(nil)
+
+// IncidentsOpened implements incident.ReviewStore.
+func (s *Store) IncidentsOpened(ctx context.Context, from, to time.Time) ([]incident.Incident, error) {
+	var rows []incidentRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents
+		WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, number`), ts(from), ts(to)); err != nil {
+		return nil, fmt.Errorf("listing incidents opened from %s: %w", from.Format(time.RFC3339), err)
+	}
+	out := make([]incident.Incident, len(rows))
+	for i, r := range rows {
+		inc, err := r.incident()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = *inc
+	}
+	return out, nil
+}

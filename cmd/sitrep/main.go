@@ -47,6 +47,7 @@ Usage:
   sitrep migrate                            apply database migrations and exit
   sitrep change add --system web "what"     log a change (sitrep change for the flags)
   sitrep change list [--system web]         list recent changes
+  sitrep report [--since 24h] [--out DIR]   the operations review as Markdown, charts as PNG
   sitrep version                            print the version
 
 Environment:
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "change":
 		return runChange(ctx, rest, getenv, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sitrep", version)
 		return nil

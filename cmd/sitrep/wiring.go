@@ -72,9 +72,17 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	review, err := cfg.OpsReview()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
 	incidents.SetCostModel(costs)
+	changes := incident.NewChangeLog(store, clk)
+	problems := incident.NewProblems(store, incidents, clk)
+	reviews := incident.NewReviews(store, problems, changes)
+	reviews.Location = review.Location
 	incidents.SetPlans(plans, warnAt)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	b := bot.New(bot.Config{
@@ -84,12 +92,16 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Handover:          cfg.Incidents.Handover,
 		WhatChangedCount:  cfg.WhatChanged.Count,
 		WhatChangedWindow: window,
+		OpsReviewChannel:  review.Channel,
+		OpsReviewSchedule: review.Schedule,
+		OpsReviewWindow:   review.Window,
 	}, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
-		Changes:       incident.NewChangeLog(store, clk),
+		Changes:       changes,
 		Checklists:    checklist.NewService(store, clk, templates, idle),
-		Problems:      incident.NewProblems(store, incidents, clk),
+		Problems:      problems,
+		Reviews:       reviews,
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,

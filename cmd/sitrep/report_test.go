@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/storage"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func intp(v int) *int           { return &v }
+func floatp(v float64) *float64 { return &v }
+
+// seedReview fills a database with a day of incidents: costed and not,
+// linked to problems (one to two), a timebox kept and one overrun, changes
+// with one marked suspect, and an older incident outside the window.
+func seedReview(t *testing.T, url string, end time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := storage.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(end.Add(-72 * time.Hour))
+	svc := incident.NewService(store, clk)
+	prbs := incident.NewProblems(store, svc, clk)
+	changes := incident.NewChangeLog(store, clk)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(title string, sev incident.Severity) *incident.Incident {
+		inc, _, err := svc.Open(ctx, incident.OpenRequest{Title: title, Severity: sev, Systems: []string{"web"}, Reporter: "U0ALICE", ReportedIn: "C1"})
+		must(err)
+		return inc
+	}
+	pool, err := prbs.New(ctx, "U0ALICE", "Connection pool too small on db-2")
+	must(err)
+	cert, err := prbs.New(ctx, "U0BOB", "Cert renewal is manual <script> & | fragile")
+	must(err)
+	_, err = prbs.New(ctx, "U0BOB", "Nobody knows who owns the CDN config")
+	must(err)
+
+	old := open("older outage", incident.Sev2)
+	_, _, _, err = prbs.Link(ctx, old.ID, pool.ID, "U0ALICE")
+	must(err)
+	_, _, err = svc.SetCost(ctx, old.ID, "U0ALICE", incident.CostInput{RevenueLost: floatp(40000)})
+	must(err)
+
+	clk.Set(end.Add(-20 * time.Hour))
+	_, err = changes.Log(ctx, []incident.Change{
+		{OccurredAt: clk.Now().Add(-time.Hour), Systems: []string{"db"}, Person: "U0BOB", Summary: "pool 50 → 20", Reason: "save memory", Kind: incident.KindConfig, Source: incident.SourceCLI},
+		{OccurredAt: clk.Now().Add(-2 * time.Hour), Systems: []string{"web"}, Person: "U0BOB", Summary: "deploy v41", Kind: incident.KindDeploy, Source: incident.SourceCLI},
+		{OccurredAt: clk.Now().Add(-30 * time.Hour), Systems: []string{"web"}, Person: "U0BOB", Summary: "outside the window", Kind: incident.KindDeploy, Source: incident.SourceCLI},
+	})
+	must(err)
+	recent, err := changes.Recent(ctx, incident.ChangeQuery{Systems: []string{"db"}})
+	must(err)
+
+	a := open("checkout <!channel> times out | card payments", incident.Sev1)
+	_, _, err = svc.StartTimebox(ctx, incident.TimeboxRequest{IncidentID: a.ID, Actor: "U0ALICE", Length: 15 * time.Minute})
+	must(err)
+	_, _, err = svc.MarkChange(ctx, a.ID, recent[0].ID, "U0ALICE", incident.EntrySuspect, "db: pool 50 → 20")
+	must(err)
+	_, _, err = svc.HandOver(ctx, incident.HandOverRequest{IncidentID: a.ID, Actor: "U0ALICE", To: "U0BOB", Reason: "knows db-2"})
+	must(err)
+	clk.Advance(12 * time.Minute)
+	_, _, err = svc.SetStatus(ctx, incident.StatusRequest{IncidentID: a.ID, Actor: "U0BOB", Status: incident.StatusRestored})
+	must(err)
+	_, _, err = svc.SetCost(ctx, a.ID, "U0BOB", incident.CostInput{PhoneContacts: intp(40), ChatContacts: intp(120),
+		EmailContacts: intp(15), RevenueLost: floatp(8200), EngineeringHours: floatp(6), Churn: ptrChurn(incident.ChurnMedium)})
+	must(err)
+	_, _, _, err = prbs.Link(ctx, a.ID, pool.ID, "U0BOB")
+	must(err)
+	_, _, _, err = prbs.Link(ctx, a.ID, cert.ID, "U0BOB")
+	must(err)
+
+	clk.Set(end.Add(-6 * time.Hour))
+	b := open("search results stale", incident.Sev3)
+	_, _, err = svc.StartTimebox(ctx, incident.TimeboxRequest{IncidentID: b.ID, Actor: "U0ALICE", Length: 10 * time.Minute})
+	must(err)
+	clk.Advance(25 * time.Minute)
+	_, _, err = svc.SetStatus(ctx, incident.StatusRequest{IncidentID: b.ID, Actor: "U0ALICE", Status: incident.StatusResolved})
+	must(err)
+	_, _, _, err = prbs.Link(ctx, b.ID, cert.ID, "U0ALICE")
+	must(err)
+}
+
+func ptrChurn(r incident.ChurnRisk) *incident.ChurnRisk { return &r }
+
+func TestReportGolden(t *testing.T) {
+	golden, err := filepath.Abs(filepath.Join("testdata", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	end := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	url := "sqlite:" + filepath.Join(t.TempDir(), "report.db")
+	seedReview(t, url, end)
+	out := filepath.Join(t.TempDir(), "out")
+	env := map[string]string{"SITREP_DATABASE_URL": url}
+	md, stderr, err := runCLI(t, env, "report", "--since", "24h", "--out", out, "--at", end.Format(time.RFC3339))
+	if err != nil {
+		t.Fatalf("sitrep report: %v\n%s", err, stderr)
+	}
+	if *update {
+		if err := os.WriteFile(golden, []byte(md), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md != string(want) {
+		t.Errorf("report differs from %s (go test ./cmd/sitrep -update to accept):\n%s", golden, md)
+	}
+	written, err := os.ReadFile(filepath.Join(out, "report.md"))
+	if err != nil || string(written) != md {
+		t.Errorf("report.md in --out differs from stdout (%v)", err)
+	}
+	for _, name := range []string{"pareto.png", "weekly.png", "timeline-INC-2.png", "timeline-INC-3.png"} {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		img, err := png.Decode(bytes.NewReader(data))
+		if err != nil || img.Bounds().Dx() != 1200 {
+			t.Errorf("%s is not a 1200 px PNG: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "timeline-INC-1.png")); err == nil {
+		t.Error("the incident outside the window got a timeline chart")
+	}
+
+	// Without --out: the same Markdown, no charts linked.
+	md2, _, err := runCLI(t, env, "report", "--at", end.Format(time.RFC3339))
+	if err != nil || !strings.HasPrefix(md2, "# Operations review, Tue 24 Nov 2026") || strings.Contains(md2, "## Charts") {
+		t.Errorf("report without --out: %v\n%s", err, md2)
+	}
+	for _, args := range [][]string{{"report", "--since", "-3h"}, {"report", "--at", "yesterday"}} {
+		if _, _, err := runCLI(t, env, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

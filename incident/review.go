@@ -1,0 +1,186 @@
+package incident
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ReviewStore is what the operations review reads besides problems and
+// changes.
+type ReviewStore interface {
+	// IncidentsOpened returns the incidents opened in [from, to), oldest
+	// first.
+	IncidentsOpened(ctx context.Context, from, to time.Time) ([]Incident, error)
+	// Timeline returns an incident's stored entries, oldest first.
+	Timeline(ctx context.Context, incidentID int64) ([]TimelineEntry, error)
+}
+
+// ReviewedIncident is one incident in a review, with what it came to.
+type ReviewedIncident struct {
+	Incident Incident
+	// Summary is its timeline summed up: TDO chain, durations, clock.
+	Summary Summary
+}
+
+// Review is the daily operations review: what hurt customers in a window,
+// what it cost, which problems to attack.
+type Review struct {
+	From, To time.Time
+	Currency string
+	// Incidents are those opened in the window, oldest first.
+	Incidents []ReviewedIncident
+	// Cost sums the costed ones; Uncosted counts the others (never taken
+	// as zero).
+	Cost     float64
+	Uncosted int
+	// Open ranks the open problems by the cost of all their incidents.
+	Open Pareto
+	// Pareto ranks problems over ParetoWindow up to To, for the chart.
+	Pareto       Pareto
+	ParetoWindow time.Duration
+	// Changes counts the changes logged in the window (at most
+	// MaxReviewChanges: ChangesCapped says more were logged); Suspect
+	// those marked suspect in an incident of the window.
+	Changes       int
+	ChangesCapped bool
+	Suspect       int
+	// Timeboxes counts the incidents whose diagnosis clock ran, Kept
+	// those that restored within it, Extended those given more time.
+	Timeboxes, Kept, Extended int
+	// Weeks counts incidents by cost class over the ReviewWeeks weeks up
+	// to To, in Location.
+	Weeks    []WeekClasses
+	Location *time.Location
+}
+
+// MaxReviewChanges bounds the changes a review counts.
+const MaxReviewChanges = 1000
+
+// Reviews builds operations reviews.
+type Reviews struct {
+	store    ReviewStore
+	problems *Problems
+	changes  *ChangeLog
+	// ParetoWindow is the window of the review's Pareto; default 30 days.
+	ParetoWindow time.Duration
+	// Location is the time zone of weeks and times; default UTC.
+	Location *time.Location
+}
+
+// NewReviews returns the review use case.
+func NewReviews(store ReviewStore, problems *Problems, changes *ChangeLog) *Reviews {
+	return &Reviews{store: store, problems: problems, changes: changes, ParetoWindow: 30 * 24 * time.Hour, Location: time.UTC}
+}
+
+// OpsReview builds the review of the window that ends at to.
+func (r *Reviews) OpsReview(ctx context.Context, to time.Time, window time.Duration) (Review, error) {
+	from := to.Add(-window)
+	rv := Review{From: from, To: to, Currency: r.problems.incidents.costs.Currency, ParetoWindow: r.ParetoWindow}
+	incs, err := r.store.IncidentsOpened(ctx, from, to)
+	if err != nil {
+		return rv, fmt.Errorf("listing the incidents of the review: %w", err)
+	}
+	suspects := map[int64]bool{}
+	for _, inc := range incs {
+		timeline, err := r.store.Timeline(ctx, inc.ID)
+		if err != nil {
+			return rv, fmt.Errorf("reading the timeline of %s: %w", inc.Ref(), err)
+		}
+		sum := Summarize(&inc, timeline)
+		if !inc.Closed() && inc.ResolvedAt.IsZero() {
+			sum.Timebox, sum.HasTimebox = inc.Timebox.Adherence(to)
+		}
+		rv.Incidents = append(rv.Incidents, ReviewedIncident{Incident: inc, Summary: sum})
+		if inc.Cost == nil {
+			rv.Uncosted++
+		} else {
+			rv.Cost += inc.Cost.Amount
+		}
+		if sum.HasTimebox {
+			rv.Timeboxes++
+			if sum.Timebox.Over == 0 && !sum.Timebox.Running {
+				rv.Kept++
+			}
+			if sum.Timebox.Extensions > 0 {
+				rv.Extended++
+			}
+		}
+		for id, e := range Verdicts(timeline) {
+			if e.Kind == EntrySuspect {
+				suspects[id] = true
+			}
+		}
+	}
+	changes, err := r.changes.Recent(ctx, ChangeQuery{Since: from, Until: to, Limit: MaxReviewChanges + 1})
+	if err != nil {
+		return rv, err
+	}
+	rv.ChangesCapped = len(changes) > MaxReviewChanges
+	rv.Changes = min(len(changes), MaxReviewChanges)
+	for _, c := range changes[:rv.Changes] {
+		if suspects[c.ID] {
+			rv.Suspect++
+		}
+	}
+	if rv.Open, err = r.problems.Ranked(ctx); err != nil {
+		return rv, err
+	}
+	var since time.Time
+	if r.ParetoWindow > 0 {
+		since = to.Add(-r.ParetoWindow)
+	}
+	if rv.Pareto, err = r.problems.Pareto(ctx, since); err != nil {
+		return rv, err
+	}
+	rv.Location = r.Location
+	weekFrom := to.AddDate(0, 0, -7*ReviewWeeks)
+	recent, err := r.store.IncidentsOpened(ctx, weekFrom, to)
+	if err != nil {
+		return rv, fmt.Errorf("listing the incidents of the last %d weeks: %w", ReviewWeeks, err)
+	}
+	rv.Weeks = WeeklyByClass(recent, to, ReviewWeeks, r.Location)
+	return rv, nil
+}
+
+// ClassNames are the columns of WeekClasses.Counts: the cost classes, then
+// incidents with no cost entered.
+var ClassNames = []string{"C1", "C2", "C3", "C4", "no cost"}
+
+// WeekClasses counts a week's incidents by cost class.
+type WeekClasses struct {
+	// Start is the week's Monday, 00:00 in the review's time zone.
+	Start time.Time
+	// Counts is aligned with ClassNames.
+	Counts [5]int
+}
+
+// ReviewWeeks is how many weeks the weekly chart shows.
+const ReviewWeeks = 8
+
+// WeeklyByClass counts the incidents opened in the weeks (Monday to
+// Sunday, in loc) up to the one holding to, oldest first.
+func WeeklyByClass(incs []Incident, to time.Time, weeks int, loc *time.Location) []WeekClasses {
+	t := to.In(loc)
+	monday := time.Date(t.Year(), t.Month(), t.Day()-(int(t.Weekday())+6)%7, 0, 0, 0, 0, loc)
+	out := make([]WeekClasses, weeks)
+	for i := range out {
+		out[i].Start = monday.AddDate(0, 0, -7*(weeks-1-i))
+	}
+	for _, inc := range incs {
+		at := inc.OpenedAt.In(loc)
+		if at.Before(out[0].Start) || !at.Before(monday.AddDate(0, 0, 7)) {
+			continue
+		}
+		i := weeks - 1
+		for i > 0 && at.Before(out[i].Start) {
+			i--
+		}
+		col := 4
+		if inc.Cost != nil {
+			col = int(inc.Cost.Class) - 1
+		}
+		out[i].Counts[col]++
+	}
+	return out
+}
