@@ -146,6 +146,12 @@ func encodeCost(c *incident.Cost) (string, any) {
 	return string(b), c.Amount
 }
 
+// costAmount is a cost's amount, or nil for none.
+func costAmount(c *incident.Cost) any {
+	_, amount := encodeCost(c)
+	return amount
+}
+
 // encodeIDs stores IDs as "1,2,3"; decodeIDs reads them back.
 func encodeIDs(ids []int64) string {
 	parts := make([]string, len(ids))
@@ -312,7 +318,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		if err != nil {
 			return err
 		}
-		linked := encodeIDs(inc.Problems)
+		linked, oldCost := encodeIDs(inc.Problems), inc.Cost
 		if entries, err = change(inc); err != nil {
 			return err
 		}
@@ -321,13 +327,13 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
 			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
-			cost = ?, cost_amount = ?, problem_ids = ? WHERE id = ?`),
+			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ? WHERE id = ?`),
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
 			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
-			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, encodeIDs(inc.Problems), inc.ID); err != nil {
+			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, encodeIDs(inc.Problems), len(inc.Problems), inc.ID); err != nil {
 			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
 		}
-		if encodeIDs(inc.Problems) != linked {
+		if encodeIDs(inc.Problems) != linked || costAmount(oldCost) != costAmount(inc.Cost) {
 			if err := linkProblems(ctx, tx, inc); err != nil {
 				return err
 			}

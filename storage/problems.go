@@ -141,10 +141,10 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 	}
 	err := s.db.GetContext(ctx, &totals, s.db.Rebind(`SELECT COUNT(*) AS incidents, COUNT(cost_amount) AS costed,
 		COALESCE(SUM(cost_amount), 0) AS total,
-		COALESCE(SUM(CASE WHEN problem_ids <> '' THEN 1 ELSE 0 END), 0) AS linked,
-		COALESCE(SUM(CASE WHEN problem_ids <> '' AND cost_amount IS NOT NULL THEN 1 ELSE 0 END), 0) AS linked_costed,
-		COALESCE(SUM(CASE WHEN problem_ids LIKE '%,%' THEN 1 ELSE 0 END), 0) AS shared,
-		COALESCE(SUM(CASE WHEN problem_ids <> '' THEN cost_amount END), 0) AS linked_cost
+		COALESCE(SUM(CASE WHEN problem_count > 0 THEN 1 ELSE 0 END), 0) AS linked,
+		COALESCE(SUM(CASE WHEN problem_count > 0 AND cost_amount IS NOT NULL THEN 1 ELSE 0 END), 0) AS linked_costed,
+		COALESCE(SUM(CASE WHEN problem_count > 1 THEN 1 ELSE 0 END), 0) AS shared,
+		COALESCE(SUM(CASE WHEN problem_count > 0 THEN cost_amount END), 0) AS linked_cost
 		FROM incidents WHERE opened_at >= ?`), ts(since))
 	if err != nil {
 		return t, fmt.Errorf("adding up incident costs: %w", err)
@@ -158,11 +158,10 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 		Incidents int     `db:"incidents"`
 		Uncosted  int     `db:"uncosted"`
 	}
-	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT ip.problem_id AS problem_id,
-		COALESCE(SUM(i.cost_amount * ip.weight), 0) AS cost, COUNT(*) AS incidents,
-		COUNT(*) - COUNT(i.cost_amount) AS uncosted
-		FROM incident_problems ip JOIN incidents i ON i.id = ip.incident_id
-		WHERE i.opened_at >= ? GROUP BY ip.problem_id ORDER BY ip.problem_id`), ts(since))
+	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT problem_id,
+		COALESCE(SUM(cost_amount * weight), 0) AS cost, COUNT(*) AS incidents,
+		COUNT(*) - COUNT(cost_amount) AS uncosted
+		FROM incident_problems WHERE opened_at >= ? GROUP BY problem_id ORDER BY problem_id`), ts(since))
 	if err != nil {
 		return t, fmt.Errorf("adding up costs by problem: %w", err)
 	}
@@ -174,14 +173,14 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 }
 
 // linkProblems rewrites the incident's rows in incident_problems from
-// inc.Problems, each weighted 1/n.
+// inc.Problems, each weighted 1/n, with its opening and cost.
 func linkProblems(ctx context.Context, tx *sqlx.Tx, inc *incident.Incident) error {
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM incident_problems WHERE incident_id = ?`), inc.ID); err != nil {
 		return fmt.Errorf("unlinking the problems of %s: %w", inc.Ref(), err)
 	}
 	for _, id := range inc.Problems {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incident_problems (incident_id, problem_id, weight) VALUES (?, ?, ?)`),
-			inc.ID, id, 1/float64(len(inc.Problems))); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incident_problems (incident_id, problem_id, weight, opened_at, cost_amount)
+			VALUES (?, ?, ?, ?, ?)`), inc.ID, id, 1/float64(len(inc.Problems)), ts(inc.OpenedAt), costAmount(inc.Cost)); err != nil {
 			return fmt.Errorf("linking PRB-%d to %s: %w", id, inc.Ref(), err)
 		}
 	}

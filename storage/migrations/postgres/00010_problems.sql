@@ -14,22 +14,28 @@ CREATE TABLE problems (
 );
 
 -- weight is the incident's share given to the problem: 1 / its number of
--- problems, rewritten with the incident.
+-- problems. The incident's opening and cost are copied here, rewritten
+-- with it, so ranking problems over a window reads this table alone.
 CREATE TABLE incident_problems (
     incident_id BIGINT NOT NULL REFERENCES incidents (id),
     problem_id  BIGINT NOT NULL REFERENCES problems (id),
     weight      DOUBLE PRECISION NOT NULL,
+    opened_at   TIMESTAMPTZ NOT NULL,
+    cost_amount DOUBLE PRECISION,
     PRIMARY KEY (incident_id, problem_id)
 );
-CREATE INDEX incident_problems_problem ON incident_problems (problem_id);
+CREATE INDEX incident_problems_problem ON incident_problems (problem_id, opened_at, weight, cost_amount);
+CREATE INDEX incident_problems_window ON incident_problems (opened_at, problem_id, weight, cost_amount);
 
 ALTER TABLE incidents ADD COLUMN cost TEXT NOT NULL DEFAULT '';
 ALTER TABLE incidents ADD COLUMN cost_amount DOUBLE PRECISION;
 ALTER TABLE incidents ADD COLUMN problem_ids TEXT NOT NULL DEFAULT '';
-CREATE INDEX incidents_opened_at ON incidents (opened_at);
+ALTER TABLE incidents ADD COLUMN problem_count INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX incidents_costs ON incidents (opened_at, cost_amount, problem_count);
 
 -- +goose Down
-DROP INDEX incidents_opened_at;
+DROP INDEX incidents_costs;
+ALTER TABLE incidents DROP COLUMN problem_count;
 ALTER TABLE incidents DROP COLUMN problem_ids;
 ALTER TABLE incidents DROP COLUMN cost_amount;
 ALTER TABLE incidents DROP COLUMN cost;
