@@ -140,7 +140,7 @@ func TestProblemsCostAndPareto(t *testing.T) {
 	h.slash(bob, h.general, "/problem", "pareto")
 	var table *slacksim.Message
 	for _, m := range h.sim.Messages(h.general) {
-		if strings.Contains(m.Text, "1 of 2 problems (50%) drive 99% of customer cost") {
+		if strings.Contains(m.Text, "1 of 2 problems (50%) drives 99% of customer cost") {
 			table = &m
 		}
 	}

@@ -185,8 +185,12 @@ func (p Pareto) Headline() string {
 	if len(p.Rows) == 1 {
 		noun = "problem"
 	}
-	return fmt.Sprintf("%d of %d %s (%s) drive %s of customer cost", p.VitalFew, len(p.Rows), noun,
-		Percent(float64(p.VitalFew)/float64(len(p.Rows))), Percent(p.VitalShare()))
+	verb := "drive"
+	if p.VitalFew == 1 {
+		verb = "drives"
+	}
+	return fmt.Sprintf("%d of %d %s (%s) %s %s of customer cost", p.VitalFew, len(p.Rows), noun,
+		Percent(float64(p.VitalFew)/float64(len(p.Rows))), verb, Percent(p.VitalShare()))
 }
 
 // Percent writes a share as a whole percentage, "81%".

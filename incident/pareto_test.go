@@ -62,7 +62,7 @@ func TestPareto(t *testing.T) {
 		incidents: []Incident{costed(1, 250, 7), costed(2, -1, 7)},
 		problems:  problems(7),
 		want:      []rankRow{{7, 250, 1, true}},
-		vital:     1, headline: "1 of 1 problem (100%) drive 100% of customer cost",
+		vital:     1, headline: "1 of 1 problem (100%) drives 100% of customer cost",
 	}, {
 		name:      "no costs entered",
 		incidents: []Incident{costed(1, -1, 1), costed(2, -1, 2)},
@@ -92,7 +92,7 @@ func TestPareto(t *testing.T) {
 		incidents: []Incident{costed(1, 80, 1), costed(2, 20, 2)},
 		problems:  problems(1, 2),
 		want:      []rankRow{{1, 80, 0.8, true}, {2, 20, 1, false}},
-		vital:     1, headline: "1 of 2 problems (50%) drive 80% of customer cost",
+		vital:     1, headline: "1 of 2 problems (50%) drives 80% of customer cost",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

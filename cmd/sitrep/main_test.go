@@ -47,6 +47,11 @@ func TestDemoScriptTranscript(t *testing.T) {
 		"(form for bob) fill it with :submit",
 		"== INC-2: checkout fails <!channel> ==",
 		"#inc-2-checkout-fails-channel",
+		"Recorded *PRB-1*: Connection pool too small on db-2",
+		"Linked problem PRB-1: Connection pool too small on db-2",
+		"Customer cost USD 5,375 (C3)",
+		"1 of 1 problem (100%) drives 100% of customer cost",
+		"📎 pareto.png (image/png,",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("transcript lacks %q", want)

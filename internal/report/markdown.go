@@ -132,7 +132,17 @@ func ParetoNotes(p incident.Pareto) []string {
 		notes = append(notes, fmt.Sprintf("%s without a customer cost: not counted.", plural(unc, "linked incident")))
 	}
 	if un := t.Incidents - t.Linked; un > 0 {
-		notes = append(notes, fmt.Sprintf("%s with no problem linked (%s) are outside the ranking.", plural(un, "incident"), incident.FormatMoney(p.Currency, t.Total-t.LinkedCost)))
+		costed := t.Costed - t.LinkedCosted
+		note := fmt.Sprintf("%s with no problem linked %s outside the ranking", plural(un, "incident"), isAre(un))
+		switch {
+		case costed == 0:
+			note += ": no cost entered."
+		case costed == un:
+			note += fmt.Sprintf(": %s.", incident.FormatMoney(p.Currency, t.Total-t.LinkedCost))
+		default:
+			note += fmt.Sprintf(": %s from %d of them, %d without a cost.", incident.FormatMoney(p.Currency, t.Total-t.LinkedCost), costed, un-costed)
+		}
+		notes = append(notes, note)
 	}
 	return notes
 }
@@ -205,6 +215,13 @@ func cell(s string) string {
 }
 
 var cellEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ", "\r", " ")
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
 
 func plural(n int, noun string) string {
 	if n == 1 {

@@ -1,0 +1,114 @@
+package report
+
+import (
+	"bytes"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep/sitrep/charts"
+	"github.com/sitrep/sitrep/incident"
+)
+
+var to = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+func TestMarkdownOfAQuietDay(t *testing.T) {
+	rv := incident.Review{From: to.Add(-24 * time.Hour), To: to, Currency: "USD", ParetoWindow: 30 * 24 * time.Hour,
+		Pareto: incident.Pareto{Currency: "USD"}}
+	want := `# Operations review, Tue 24 Nov 2026
+
+Window: 2026-11-23 09:00 to 2026-11-24 09:00 (UTC).
+
+## Incidents
+
+No incidents were opened in the window.
+
+## Open problems by customer cost
+
+No open problems.
+
+## Customer cost by problem, last 30 days
+
+**No problems are linked to incidents in this period.**
+
+- Ranked: USD 0 of customer cost from incidents linked to problems.
+
+## Changes
+
+0 changes logged; 0 marked suspect in an incident.
+`
+	if got := Markdown(rv, nil); got != want {
+		t.Errorf("Markdown =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestParetoNotes(t *testing.T) {
+	tests := []struct {
+		tally incident.CostTally
+		want  []string
+	}{
+		{incident.CostTally{Incidents: 3, Linked: 3, LinkedCosted: 3, Costed: 3, Total: 300, LinkedCost: 300}, nil},
+		{incident.CostTally{Incidents: 4, Linked: 3, LinkedCosted: 2, Costed: 2, Shared: 1, Total: 200, LinkedCost: 200}, []string{
+			"1 incident linked to several problems: each one's cost is split evenly among them.",
+			"1 linked incident without a customer cost: not counted.",
+			"1 incident with no problem linked is outside the ranking: no cost entered."}},
+		{incident.CostTally{Incidents: 5, Linked: 2, LinkedCosted: 2, Costed: 4, Total: 900, LinkedCost: 500}, []string{
+			"3 incidents with no problem linked are outside the ranking: USD 400 from 2 of them, 1 without a cost."}},
+		{incident.CostTally{Incidents: 2, Linked: 1, LinkedCosted: 1, Costed: 2, Total: 900, LinkedCost: 500}, []string{
+			"1 incident with no problem linked is outside the ranking: USD 400."}},
+	}
+	for _, tt := range tests {
+		got := ParetoNotes(incident.Pareto{Currency: "USD", Tally: tt.tally})
+		if len(got) == 0 || !strings.HasPrefix(got[0], "Ranked: ") {
+			t.Fatalf("notes %q do not start with the ranked total", got)
+		}
+		if strings.Join(got[1:], "\n") != strings.Join(tt.want, "\n") {
+			t.Errorf("notes for %+v =\n%s\nwant\n%s", tt.tally, strings.Join(got[1:], "\n"), strings.Join(tt.want, "\n"))
+		}
+	}
+}
+
+func TestCellEscapesUserText(t *testing.T) {
+	if got := cell("a <b> & c | d\ne"); got != `a &lt;b&gt; &amp; c \| d e` {
+		t.Errorf("cell = %q", got)
+	}
+}
+
+func TestWindowNameAndDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "all time", 24 * time.Hour: "last 24 hours", 72 * time.Hour: "last 3 days",
+		6 * time.Hour: "last 6 hours", 90 * time.Minute: "last 1h30m0s"} {
+		if got := WindowName(d); got != want {
+			t.Errorf("WindowName(%v) = %q, want %q", d, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{45 * time.Second: "45 s", 12 * time.Minute: "12 min", 125 * time.Minute: "2 h 05 min"} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestTimelineChartOfARunningIncident(t *testing.T) {
+	inc := &incident.Incident{Number: 7, Title: "db down", OpenedAt: to.Add(-time.Hour), AcknowledgedAt: to.Add(-50 * time.Minute),
+		Timebox: incident.Timebox{Generation: 1, StartedAt: to.Add(-time.Hour), Deadline: to.Add(-30 * time.Minute)}}
+	svg, err := TimelineChart(inc, to, time.UTC, charts.SVG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"INC-7: db down", "customer impact", "diagnosis timebox", "diagnosis", "opened", "acknowledged"} {
+		if !bytes.Contains(svg, []byte(want)) {
+			t.Errorf("the timeline SVG lacks %q", want)
+		}
+	}
+	if bytes.Contains(svg, []byte("restored")) {
+		t.Error("a running incident is drawn as restored")
+	}
+	data, err := TimelineChart(inc, to, time.UTC, charts.PNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+		t.Error(err)
+	}
+}
