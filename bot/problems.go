@@ -318,9 +318,16 @@ func (b *Bot) annotatedJob(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	if err := b.refreshRoom(ctx, inc, room); err != nil {
-		return err
+	err = b.refreshRoom(ctx, inc, room)
+	if err == nil {
+		text, blocks := annotationView(entry)
+		err = b.post(ctx, room.ChannelID, text, blocks)
 	}
-	text, blocks := annotationView(entry)
-	return b.post(ctx, room.ChannelID, text, blocks)
+	if slackCode(err) == "is_archived" {
+		// Costs and causes are often settled after the room is archived:
+		// the record has them; there is no room left to tell.
+		b.log.Info("record changed after the room was archived", "incident", inc.Ref(), "entry", entry.Kind)
+		return nil
+	}
+	return err
 }

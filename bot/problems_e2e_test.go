@@ -2,12 +2,16 @@ package bot_test
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
 	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
@@ -183,5 +187,43 @@ func TestProblemsCostAndPareto(t *testing.T) {
 	}
 	if strings.Contains(h.allText(), "<!channel>") {
 		t.Error("user text reached Slack unescaped")
+	}
+}
+
+// Costs and causes are often settled after the incident is closed and its
+// room archived: they are recorded, and the job does not retry forever.
+func TestCostAndLinkAfterArchive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withBotConfig(bot.Config{ArchiveAfter: time.Hour}))
+	ch := h.openIncident("stale certs")
+	h.slash(alice, ch, "/incident", "status resolved")
+	h.slash(alice, ch, "/incident", "close")
+	h.clock.Advance(time.Hour)
+	h.sweep()
+	if !h.sim.Channel(ch).IsArchived {
+		t.Fatal("the room was not archived")
+	}
+	h.slash(alice, h.general, "/problem", "new Manual cert renewal")
+	h.slash(alice, h.general, "/incident", "link INC-1 PRB-1")
+	h.slash(alice, h.general, "/incident", "cost INC-1")
+	h.submit(alice, h.openView(alice, "incident_cost").ID, map[string]map[string]string{"cost_hours": {"cost_hours": "3"}})
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	if inc.Cost == nil || inc.Cost.Amount != 450 || len(inc.Problems) != 1 {
+		t.Fatalf("after archive: cost %+v, problems %v", inc.Cost, inc.Problems)
+	}
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	checked := 0
+	for _, e := range timeline {
+		if e.Kind != incident.EntryCost && e.Kind != incident.EntryLinked {
+			continue
+		}
+		checked++
+		j, err := h.store.JobByKey(h.ctx, fmt.Sprintf("%s:%d", incident.JobAnnotated, e.ID))
+		if err != nil || j.State != jobs.StateDone {
+			t.Errorf("the job showing %s is %+v (%v), want done", e.Kind, j, err)
+		}
+	}
+	if checked != 2 {
+		t.Errorf("timeline holds %d cost and link entries, want 2", checked)
 	}
 }
