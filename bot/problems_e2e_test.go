@@ -15,6 +15,10 @@ import (
 	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
+// viewVolatile are the keys of a stored view that change from run to run.
+var viewVolatile = []string{"id", "hash", "team_id", "app_id", "bot_id", "app_installed_team_id", "root_view_id",
+	"previous_view_id", "state", "external_id", "clear_on_close", "notify_on_close"}
+
 // openView returns the one view user has open, failing unless its callback
 // is callback.
 func (h *harness) openView(user, callback string) slacksim.View {
@@ -72,6 +76,7 @@ func TestProblemsCostAndPareto(t *testing.T) {
 	// The picker: one of the two fields, and a new problem is created.
 	h.slash(bob, ch1, "/incident", "link")
 	v := h.openView(bob, "incident_link")
+	golden(t, "modal_link.json", indentJSON(t, withoutKeys(t, v.Raw, viewVolatile...)))
 	d := h.submit(bob, v.ID, map[string]map[string]string{})
 	if !strings.Contains(string(d.AckPayload), "Pick a problem above, or name a new one here") {
 		t.Errorf("empty link form acked %s", d.AckPayload)
@@ -93,6 +98,7 @@ func TestProblemsCostAndPareto(t *testing.T) {
 	}
 	h.idle()
 	v = h.openView(alice, "incident_cost")
+	golden(t, "modal_cost.json", indentJSON(t, withoutKeys(t, v.Raw, viewVolatile...)))
 	d = h.submit(alice, v.ID, map[string]map[string]string{"cost_phone": {"cost_phone": "-3"}, "cost_revenue": {"cost_revenue": "lots"}})
 	for _, want := range []string{"cost_phone", "Write a whole number of 0 or more", "cost_revenue", "Write an amount of 0 or more"} {
 		if !strings.Contains(string(d.AckPayload), want) {
@@ -159,6 +165,7 @@ func TestProblemsCostAndPareto(t *testing.T) {
 	if err != nil || img.Bounds().Dx() < 600 {
 		t.Errorf("the chart is not a PNG of a useful size: %v", err)
 	}
+	golden(t, "pareto_table.json", indentJSON(t, table.Blocks))
 	if body := plainJSON(t, table.Blocks); !strings.Contains(body, "linked to several problems: each one's cost is split evenly") {
 		t.Errorf("table does not say costs are split: %s", body)
 	}

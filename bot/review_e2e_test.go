@@ -64,6 +64,7 @@ func TestOpsReviewOnSchedule(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("#ops-review holds %d messages, want the review", len(msgs))
 	}
+	golden(t, "ops_review.json", indentJSON(t, msgs[0].Blocks))
 	body := plainJSON(t, msgs[0].Blocks)
 	for _, want := range []string{"Operations review, Tue 24 Nov", "*INC-1* SEV2 checkout &lt;!channel&gt; slow", "USD 2,500 (C3)",
 		"restored in", "TDO <@U0ALICE>", "PRB-1", "1 of 1 problem (100%) drives 100% of customer cost", "0 changes logged"} {
