@@ -70,11 +70,7 @@ func (b *Bot) CheckOpsReview(ctx context.Context) (bool, error) {
 // opsReviewJob posts the review of a slot in the review channel and queues
 // its charts for the thread.
 func (b *Bot) opsReviewJob(ctx context.Context, j jobs.Job) error {
-	var p reviewPayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
-	}
-	rv, err := b.reviews.OpsReview(ctx, p.Slot, b.cfg.OpsReviewWindow)
+	p, rv, err := b.reviewOf(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -104,11 +100,7 @@ func (b *Bot) opsReviewJob(ctx context.Context, j jobs.Job) error {
 
 // opsReviewChartJob uploads one chart of a posted review in its thread.
 func (b *Bot) opsReviewChartJob(ctx context.Context, j jobs.Job) error {
-	var p reviewPayload
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
-	}
-	rv, err := b.reviews.OpsReview(ctx, p.Slot, b.cfg.OpsReviewWindow)
+	p, rv, err := b.reviewOf(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -128,6 +120,16 @@ func (b *Bot) opsReviewChartJob(ctx context.Context, j jobs.Job) error {
 		return jobs.Permanent(err)
 	}
 	return b.upload(ctx, p.Channel, p.TS, p.Chart+".png", title, alt, data)
+}
+
+// reviewOf reads a review job's payload and builds the review of its slot.
+func (b *Bot) reviewOf(ctx context.Context, j jobs.Job) (reviewPayload, incident.Review, error) {
+	var p reviewPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return p, incident.Review{}, jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
+	}
+	rv, err := b.reviews.OpsReview(ctx, p.Slot, b.cfg.OpsReviewWindow)
+	return p, rv, err
 }
 
 // maxReviewLines bounds the incidents a review message lists.

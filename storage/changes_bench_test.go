@@ -52,17 +52,7 @@ func seedChanges(b *testing.B, s *Store, n int) {
 // 3 systems within 24 hours, in a log of 1,000,000 changes.
 func BenchmarkLastChanges(b *testing.B) {
 	const n = 1_000_000
-	open := map[string]func(b *testing.B) *Store{
-		"sqlite": func(b *testing.B) *Store {
-			return benchStore(b, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
-		},
-		"postgres": func(b *testing.B) *Store {
-			if os.Getenv(pgtest.EnvVar) == "" {
-				b.Skip(pgtest.EnvVar + " not set: skipping PostgreSQL")
-			}
-			return benchStore(b, pgtest.URL(b))
-		},
-	}
+	open := benchOpeners()
 	for _, name := range []string{"sqlite", "postgres"} {
 		b.Run(name, func(b *testing.B) {
 			s := open[name](b)
@@ -98,6 +88,22 @@ func BenchmarkLastChanges(b *testing.B) {
 				b.Logf("query plan (%s):\n%s", name, strings.Join(plan, "\n"))
 			}
 		})
+	}
+}
+
+// benchOpeners opens a migrated store of each dialect; PostgreSQL is
+// skipped, saying so, without SITREP_TEST_DATABASE_URL.
+func benchOpeners() map[string]func(b *testing.B) *Store {
+	return map[string]func(b *testing.B) *Store{
+		"sqlite": func(b *testing.B) *Store {
+			return benchStore(b, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
+		},
+		"postgres": func(b *testing.B) *Store {
+			if os.Getenv(pgtest.EnvVar) == "" {
+				b.Skip(pgtest.EnvVar + " not set: skipping PostgreSQL")
+			}
+			return benchStore(b, pgtest.URL(b))
+		},
 	}
 }
 

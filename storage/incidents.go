@@ -290,6 +290,11 @@ func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incide
 		`SELECT `+incidentColumns+` FROM incidents ORDER BY number DESC LIMIT ?`), limit); err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)
 	}
+	return incidentsOf(rows)
+}
+
+// incidentsOf reads rows as incidents.
+func incidentsOf(rows []incidentRow) ([]incident.Incident, error) {
 	out := make([]incident.Incident, len(rows))
 	for i, r := range rows {
 		inc, err := r.incident()

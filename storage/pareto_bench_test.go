@@ -3,8 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/sitrep/sitrep/charts"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
-	"github.com/sitrep/sitrep/internal/pgtest"
 	"github.com/sitrep/sitrep/internal/report"
 )
 
@@ -83,17 +80,7 @@ func BenchmarkParetoPath(b *testing.B) {
 	const n, problems = 100_000, 5_000
 	start := time.Date(2026, 9, 16, 0, 0, 0, 0, time.UTC)
 	end := start.Add(n * time.Minute)
-	open := map[string]func(b *testing.B) *Store{
-		"sqlite": func(b *testing.B) *Store {
-			return benchStore(b, "sqlite:"+filepath.Join(b.TempDir(), "bench.db"))
-		},
-		"postgres": func(b *testing.B) *Store {
-			if os.Getenv(pgtest.EnvVar) == "" {
-				b.Skip(pgtest.EnvVar + " not set: skipping PostgreSQL")
-			}
-			return benchStore(b, pgtest.URL(b))
-		},
-	}
+	open := benchOpeners()
 	for _, name := range []string{"sqlite", "postgres"} {
 		b.Run(name, func(b *testing.B) {
 			s := open[name](b)

@@ -115,15 +115,7 @@ func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Inci
 		WHERE id IN (SELECT incident_id FROM incident_problems WHERE problem_id = ?) ORDER BY number DESC`), id); err != nil {
 		return nil, fmt.Errorf("listing the incidents of PRB-%d: %w", id, err)
 	}
-	out := make([]incident.Incident, len(rows))
-	for i, r := range rows {
-		inc, err := r.incident()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = *inc
-	}
-	return out, nil
+	return incidentsOf(rows)
 }
 
 // CostTally implements incident.ProblemStore: incident.Tally computed by
@@ -197,13 +189,5 @@ func (s *Store) IncidentsOpened(ctx context.Context, from, to time.Time) ([]inci
 		WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, number`), ts(from), ts(to)); err != nil {
 		return nil, fmt.Errorf("listing incidents opened from %s: %w", from.Format(time.RFC3339), err)
 	}
-	out := make([]incident.Incident, len(rows))
-	for i, r := range rows {
-		inc, err := r.incident()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = *inc
-	}
-	return out, nil
+	return incidentsOf(rows)
 }

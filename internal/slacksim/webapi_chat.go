@@ -94,6 +94,24 @@ func (s *Sim) postBody(r *request) (string, json.RawMessage, response) {
 	return text, blocks, nil
 }
 
+// postableLocked finds the channel the bot posts to (in the thread of
+// threadTS when set), or Slack's refusal: channel_not_found, is_archived,
+// not_in_channel, thread_not_found.
+func (s *Sim) postableLocked(target, threadTS string) (*channel, response) {
+	ch := s.postTargetLocked(target)
+	switch {
+	case ch == nil:
+		return nil, fail("channel_not_found")
+	case ch.IsArchived:
+		return nil, fail("is_archived")
+	case !ch.members[s.opts.BotUserID]:
+		return nil, fail("not_in_channel")
+	case threadTS != "" && ch.byTS[threadTS] == nil:
+		return nil, fail("thread_not_found")
+	}
+	return ch, nil
+}
+
 func (s *Sim) chatPostMessage(r *request) response {
 	text, blocks, bad := s.postBody(r)
 	if bad != nil {
@@ -101,18 +119,10 @@ func (s *Sim) chatPostMessage(r *request) response {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := s.postTargetLocked(r.get("channel"))
-	switch {
-	case ch == nil:
-		return fail("channel_not_found")
-	case ch.IsArchived:
-		return fail("is_archived")
-	case !ch.members[s.opts.BotUserID]:
-		return fail("not_in_channel")
-	}
 	threadTS := r.get("thread_ts")
-	if threadTS != "" && ch.byTS[threadTS] == nil {
-		return fail("thread_not_found")
+	ch, refused := s.postableLocked(r.get("channel"), threadTS)
+	if refused != nil {
+		return refused
 	}
 	m := &Message{TS: s.nextTSLocked(), ThreadTS: threadTS, User: s.opts.BotUserID, Text: text, Blocks: blocks}
 	ch.messages = append(ch.messages, m)

@@ -235,16 +235,9 @@ func (s *Sim) filesCompleteUploadExternal(r *request) response {
 	var ch *channel
 	threadTS := r.get("thread_ts")
 	if target != "" {
-		ch = s.postTargetLocked(target)
-		switch {
-		case ch == nil:
-			return fail("channel_not_found")
-		case ch.IsArchived:
-			return fail("is_archived")
-		case !ch.members[s.opts.BotUserID]:
-			return fail("not_in_channel")
-		case threadTS != "" && ch.byTS[threadTS] == nil:
-			return fail("thread_not_found")
+		var refused response
+		if ch, refused = s.postableLocked(target, threadTS); refused != nil {
+			return refused
 		}
 	}
 
