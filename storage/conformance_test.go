@@ -71,6 +71,7 @@ func conformance(t *testing.T, open opener) {
 		{"CancelJobs", testCancelJobs},
 		{"ChecklistRuns", testChecklistRuns},
 		{"Problems", testProblems},
+		{"Postmortems", testPostmortems},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
