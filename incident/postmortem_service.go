@@ -66,13 +66,15 @@ const (
 type Postmortems struct {
 	store     PostmortemStore
 	incidents *Service
+	changes   *ChangeLog
 	clock     clock.Clock
 	loc       *time.Location
 }
 
-// NewPostmortems returns the postmortem use cases.
-func NewPostmortems(store PostmortemStore, incidents *Service, c clock.Clock) *Postmortems {
-	return &Postmortems{store: store, incidents: incidents, clock: c, loc: time.UTC}
+// NewPostmortems returns the postmortem use cases; changes names the
+// suspect changes in the document.
+func NewPostmortems(store PostmortemStore, incidents *Service, changes *ChangeLog, c clock.Clock) *Postmortems {
+	return &Postmortems{store: store, incidents: incidents, changes: changes, clock: c, loc: time.UTC}
 }
 
 // SetLocation sets the time zone of due dates (default UTC).
@@ -461,4 +463,46 @@ func truncateRunes(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
+}
+
+// PostmortemDocument is everything the written postmortem holds.
+type PostmortemDocument struct {
+	Incident   *Incident
+	Postmortem *Postmortem
+	// Summary sums the incident's timeline up: durations, TDO chain,
+	// timebox adherence.
+	Summary Summary
+	// Suspects are the changes marked suspect, newest first.
+	Suspects []Change
+	Location *time.Location
+}
+
+// Document gathers the postmortem of an incident with the incident's
+// facts, for export.
+func (p *Postmortems) Document(ctx context.Context, incidentID int64) (*PostmortemDocument, error) {
+	pm, err := p.Get(ctx, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := p.incidents.Incident(ctx, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	timeline, err := p.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return nil, err
+	}
+	doc := &PostmortemDocument{Incident: inc, Postmortem: pm, Summary: Summarize(inc, timeline), Location: p.loc}
+	var suspect []int64
+	for id, e := range Verdicts(timeline) {
+		if e.Kind == EntrySuspect {
+			suspect = append(suspect, id)
+		}
+	}
+	if len(suspect) > 0 && p.changes != nil {
+		if doc.Suspects, err = p.changes.ByID(ctx, suspect); err != nil {
+			return nil, err
+		}
+	}
+	return doc, nil
 }

@@ -21,7 +21,7 @@ func testPostmortems(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
 	clk := clock.NewFake(t0)
 	svc := incident.NewService(s, clk)
-	pms := incident.NewPostmortems(s, svc, clk)
+	pms := incident.NewPostmortems(s, svc, incident.NewChangeLog(s, clk), clk)
 	inc, _, err := svc.Open(ctx, incident.OpenRequest{Title: "db down", Severity: incident.Sev1, Reporter: "U1"})
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,7 @@ Usage:
   sitrep change add --system web "what"     log a change (sitrep change for the flags)
   sitrep change list [--system web]         list recent changes
   sitrep report [--since 24h] [--out DIR]   the operations review as Markdown, charts as PNG
+  sitrep postmortem export INC-n [--out F]  a postmortem as Markdown
   sitrep version                            print the version
 
 Environment:
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runChange(ctx, rest, getenv, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, getenv, stdout, stderr)
+	case "postmortem":
+		return runPostmortem(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "sitrep", version)
 		return nil

@@ -161,3 +161,106 @@ func TestReportGolden(t *testing.T) {
 		}
 	}
 }
+
+// seedPostmortem walks the postmortem of INC-2 (from seedReview) through
+// its three phases, with a corrected entry, and leaves one action done.
+func seedPostmortem(t *testing.T, url string, end time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := storage.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	clk := clock.NewFake(end.Add(2 * time.Hour))
+	svc := incident.NewService(store, clk)
+	pms := incident.NewPostmortems(store, svc, incident.NewChangeLog(store, clk), clk)
+	inc, err := svc.ByNumber(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handEntry int
+	steps := []func() error{
+		func() error { _, err := pms.Start(ctx, inc.ID, "U0ALICE"); return err },
+		func() error {
+			_, err := pms.AddEntry(ctx, inc.ID, "U0BOB", inc.OpenedAt.Add(-20*time.Minute), "pool lowered to 20 <by hand>")
+			return err
+		},
+		func() error {
+			pm, _ := pms.Get(ctx, inc.ID)
+			handEntry = pm.Timeline[0].ID
+			_, err := pms.EditEntry(ctx, inc.ID, "U0ALICE", handEntry, inc.OpenedAt.Add(-25*time.Minute), "pool lowered from 50 to 20 by hand")
+			return err
+		},
+		func() error { _, err := pms.Next(ctx, inc.ID, "U0ALICE"); return err },
+		func() error {
+			_, err := pms.AddIssue(ctx, inc.ID, "U0BOB", "a config change to db-2 was not reviewed | no check", handEntry)
+			return err
+		},
+		func() error { _, err := pms.AddIssue(ctx, inc.ID, "U0ALICE", "nobody was paged for 8 minutes", 0); return err },
+		func() error { _, err := pms.Next(ctx, inc.ID, "U0ALICE"); return err },
+		func() error {
+			_, _, err := pms.AddAction(ctx, inc.ID, "U0ALICE", incident.ActionRequest{Issue: 1, Owner: "U0BOB",
+				Expected: "pool size changes go through review", Due: end.AddDate(0, 0, 7)})
+			return err
+		},
+		func() error {
+			_, _, err := pms.AddAction(ctx, inc.ID, "U0ALICE", incident.ActionRequest{Issue: 2, Owner: "U0ALICE",
+				Expected: "db-2 saturation pages within 2 minutes", Due: end.AddDate(0, 0, 14)})
+			return err
+		},
+		func() error { clk.Advance(time.Hour); _, _, err := pms.MarkDone(ctx, inc.ID, 2, "U0ALICE"); return err },
+		func() error { _, err := pms.Next(ctx, inc.ID, "U0ALICE"); return err },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+}
+
+func TestPostmortemExportGolden(t *testing.T) {
+	golden, err := filepath.Abs(filepath.Join("testdata", "postmortem.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	end := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	url := "sqlite:" + filepath.Join(t.TempDir(), "pm.db")
+	seedReview(t, url, end)
+	seedPostmortem(t, url, end)
+	env := map[string]string{"SITREP_DATABASE_URL": url}
+	out := filepath.Join(t.TempDir(), "INC-2.md")
+	if _, stderr, err := runCLI(t, env, "postmortem", "export", "INC-2", "--out", out); err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(golden, md, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(md) != string(want) {
+		t.Errorf("export differs from %s (go test ./cmd/sitrep -update to accept):\n%s", golden, md)
+	}
+	stdout, _, err := runCLI(t, env, "postmortem", "export", "inc-2")
+	if err != nil || stdout != string(md) {
+		t.Errorf("export to stdout differs (%v)", err)
+	}
+	for args, want := range map[string]string{
+		"postmortem export INC-3": "INC-3: no postmortem has started",
+		"postmortem export INC-9": "there is no INC-9",
+		"postmortem export nine":  `"nine" is not an incident`,
+	} {
+		if _, _, err := runCLI(t, env, strings.Fields(args)...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", args, err, want)
+		}
+	}
+}
