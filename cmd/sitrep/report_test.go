@@ -197,7 +197,10 @@ func seedPostmortem(t *testing.T, url string, end time.Time) {
 			_, err := pms.AddIssue(ctx, inc.ID, "U0BOB", "a config change to db-2 was not reviewed | no check", handEntry)
 			return err
 		},
-		func() error { _, err := pms.AddIssue(ctx, inc.ID, "U0ALICE", "nobody was paged for 8 minutes", 0); return err },
+		func() error {
+			_, err := pms.AddIssue(ctx, inc.ID, "U0ALICE", "nobody was paged for 8 minutes", 0)
+			return err
+		},
 		func() error { _, err := pms.Next(ctx, inc.ID, "U0ALICE"); return err },
 		func() error {
 			_, _, err := pms.AddAction(ctx, inc.ID, "U0ALICE", incident.ActionRequest{Issue: 1, Owner: "U0BOB",
