@@ -135,32 +135,35 @@ type Deps struct {
 	// Problems runs /problem and links; nil turns them off.
 	Problems *incident.Problems
 	// Reviews builds the daily operations review; nil turns it off.
-	Reviews    *incident.Reviews
-	Rooms      Rooms
-	Deliveries Deliveries
-	Jobs       *jobs.Runner
-	Clock      clock.Clock
-	Log        *slog.Logger
+	Reviews *incident.Reviews
+	// Postmortems runs /postmortem; nil turns it off.
+	Postmortems *incident.Postmortems
+	Rooms       Rooms
+	Deliveries  Deliveries
+	Jobs        *jobs.Runner
+	Clock       clock.Clock
+	Log         *slog.Logger
 	// SocketOptions are passed to socketmode.New (tests shorten pings).
 	SocketOptions []socketmode.Option
 }
 
 // Bot is a running sitrep Slack bot.
 type Bot struct {
-	cfg        Config
-	api        *slack.Client
-	incidents  *incident.Service
-	changes    *incident.ChangeLog
-	checklists *checklist.Service
-	problems   *incident.Problems
-	reviews    *incident.Reviews
-	rooms      Rooms
-	deliveries Deliveries
-	jobs       *jobs.Runner
-	clock      clock.Clock
-	log        *slog.Logger
-	socketOpts []socketmode.Option
-	slack      *slackCaller
+	cfg         Config
+	api         *slack.Client
+	incidents   *incident.Service
+	changes     *incident.ChangeLog
+	checklists  *checklist.Service
+	problems    *incident.Problems
+	reviews     *incident.Reviews
+	postmortems *incident.Postmortems
+	rooms       Rooms
+	deliveries  Deliveries
+	jobs        *jobs.Runner
+	clock       clock.Clock
+	log         *slog.Logger
+	socketOpts  []socketmode.Option
+	slack       *slackCaller
 
 	sem      chan struct{}
 	inflight sync.WaitGroup
@@ -203,6 +206,7 @@ func New(cfg Config, d Deps) *Bot {
 		checklists:  d.Checklists,
 		problems:    d.Problems,
 		reviews:     d.Reviews,
+		postmortems: d.Postmortems,
 		rooms:       d.Rooms,
 		deliveries:  d.Deliveries,
 		jobs:        d.Jobs,
@@ -231,6 +235,10 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobDiagnostic, b.diagnosticJob)
 	b.jobs.Handle(incident.JobAnnotated, b.annotatedJob)
 	b.jobs.Handle(jobOpsReview, b.opsReviewJob)
+	b.jobs.Handle(incident.JobPostmortemChanged, b.postmortemJob)
+	b.jobs.Handle(incident.JobActionAssigned, b.actionNoticeJob)
+	b.jobs.Handle(incident.JobActionReminder, b.actionNoticeJob)
+	b.jobs.Handle(incident.JobActionOverdue, b.actionNoticeJob)
 	b.jobs.Handle(jobOpsReviewChart, b.opsReviewChartJob)
 	b.jobs.Handle(checklist.JobPost, b.checklistPostJob)
 	b.jobs.Handle(checklist.JobRefresh, b.checklistRefreshJob)

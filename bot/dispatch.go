@@ -141,6 +141,8 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 		b.onChecklistCommand(ctx, key, cmd)
 	case "/problem":
 		b.onProblemCommand(ctx, cmd)
+	case "/postmortem":
+		b.onPostmortemCommand(ctx, cmd)
 	default:
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID,
 			"sitrep does not handle `"+escape(cmd.Command)+"` yet.", "/incident help")
@@ -166,6 +168,8 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 			b.onSkipButton(ctx, cb, a)
 		case actionCost, actionLinkProblem:
 			b.onRecordButton(ctx, cb, a)
+		case actionPMAddEntry, actionPMEditEntry, actionPMRaise, actionPMAddIssue, actionPMAddAction, actionPMNext, actionPMDone:
+			b.onPMButton(ctx, cb, a)
 		default:
 			if strings.HasPrefix(a.ActionID, actionStepsPrefix) {
 				b.onChecklistSteps(ctx, cb, a)
@@ -206,6 +210,12 @@ func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.
 		return b.onCostForm(cb)
 	case callbackLink:
 		return b.onLinkForm(cb)
+	case callbackPMEntry:
+		return b.onPMEntryForm(cb)
+	case callbackPMIssue:
+		return b.onPMIssueForm(cb)
+	case callbackPMAction:
+		return b.onPMActionForm(cb)
 	}
 	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
 	return nil, nil

@@ -164,6 +164,7 @@ func (h *harness) boot() {
 		Checklists:    checklist.NewService(h.store, h.clock, h.cfg.templates(), 15*time.Minute),
 		Problems:      problems,
 		Reviews:       incident.NewReviews(h.store, problems, changes),
+		Postmortems:   incident.NewPostmortems(h.store, incidents, changes, h.clock),
 		Rooms:         h.store,
 		Deliveries:    h.store,
 		Jobs:          runner,

@@ -380,8 +380,8 @@ func TestReconnectsAfterDisconnect(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.slash(alice, h.general, "/postmortem", "start")
-	if got := h.lastEphemeral(alice); !strings.Contains(got, "sitrep does not handle `/postmortem` yet") {
+	h.slash(alice, h.general, "/retro", "start")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "sitrep does not handle `/retro` yet") {
 		t.Errorf("answer = %q", got)
 	}
 }

@@ -170,6 +170,8 @@ func TestProblemsCostAndPareto(t *testing.T) {
 		t.Errorf("table does not say costs are split: %s", body)
 	}
 
+	h.slash(alice, h.general, "/problem", "show PRB-2") // its title holds <!channel>: checked at the end
+
 	// Closing; bad input is explained.
 	h.slash(alice, h.general, "/problem", "close PRB-2 renewal automated")
 	if p, _ := h.store.Problem(h.ctx, 2); p.Status != incident.ProblemClosed {

@@ -143,7 +143,7 @@ func problemView(d *incident.ProblemDetail, currency string) (string, []slack.Bl
 		lines = []string{"No incidents linked yet: `/incident link " + p.Ref() + "` in an incident channel."}
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(truncate(p.Ref()+": "+p.Title, 150))),
+		slack.NewHeaderBlock(plain(escapeFit(p.Ref()+": "+p.Title, 150))),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), 3000)), nil, nil),
 	}

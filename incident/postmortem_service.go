@@ -98,8 +98,8 @@ func (p *Postmortems) Get(ctx context.Context, incidentID int64) (*Postmortem, e
 
 // Start opens the postmortem of a restored or resolved incident, with the
 // caller as facilitator, in phase 1, its timeline seeded from the
-// incident's. Starting twice wraps ErrNoChange.
-func (p *Postmortems) Start(ctx context.Context, incidentID int64, actor string) (*Postmortem, error) {
+// incident's; it is shown in channel. Starting twice wraps ErrNoChange.
+func (p *Postmortems) Start(ctx context.Context, incidentID int64, actor, channel string) (*Postmortem, error) {
 	inc, err := p.incidents.Incident(ctx, incidentID)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func (p *Postmortems) Start(ctx context.Context, incidentID int64, actor string)
 		return nil, err
 	}
 	now := p.clock.Now()
-	pm := &Postmortem{IncidentID: inc.ID, Facilitator: actor, Phase: PhaseTimeline, StartedBy: actor, StartedAt: now}
+	pm := &Postmortem{IncidentID: inc.ID, Facilitator: actor, Phase: PhaseTimeline, StartedBy: actor, StartedAt: now, ChannelID: channel}
 	for _, e := range timeline {
 		if len(pm.Timeline) == MaxPMEntries {
 			break

@@ -27,7 +27,7 @@ func testPostmortems(t *testing.T, s *storage.Store) {
 		t.Fatal(err)
 	}
 	var fe *incident.FieldError
-	if _, err := pms.Start(ctx, inc.ID, "U1"); !errors.As(err, &fe) || !strings.Contains(fe.Problem, "starts once service is restored") {
+	if _, err := pms.Start(ctx, inc.ID, "U1", "C1"); !errors.As(err, &fe) || !strings.Contains(fe.Problem, "starts once service is restored") {
 		t.Fatalf("start on an open incident: %v", err)
 	}
 	clk.Advance(10 * time.Minute)
@@ -35,14 +35,14 @@ func testPostmortems(t *testing.T, s *storage.Store) {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Hour)
-	pm, err := pms.Start(ctx, inc.ID, "U1")
+	pm, err := pms.Start(ctx, inc.ID, "U1", "C1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pm.Phase != incident.PhaseTimeline || pm.Facilitator != "U1" || len(pm.Timeline) < 2 || pm.Timeline[0].Text != "Opened as SEV1: db down" {
 		t.Fatalf("started: %+v", pm)
 	}
-	if _, err := pms.Start(ctx, inc.ID, "U2"); !errors.Is(err, incident.ErrNoChange) {
+	if _, err := pms.Start(ctx, inc.ID, "U2", "C1"); !errors.Is(err, incident.ErrNoChange) {
 		t.Errorf("second start: %v", err)
 	}
 	var pe *incident.PhaseError

@@ -181,7 +181,7 @@ func seedPostmortem(t *testing.T, url string, end time.Time) {
 	}
 	var handEntry int
 	steps := []func() error{
-		func() error { _, err := pms.Start(ctx, inc.ID, "U0ALICE"); return err },
+		func() error { _, err := pms.Start(ctx, inc.ID, "U0ALICE", "C1"); return err },
 		func() error {
 			_, err := pms.AddEntry(ctx, inc.ID, "U0BOB", inc.OpenedAt.Add(-20*time.Minute), "pool lowered to 20 <by hand>")
 			return err

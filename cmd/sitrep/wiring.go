@@ -83,6 +83,8 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	problems := incident.NewProblems(store, incidents, clk)
 	reviews := incident.NewReviews(store, problems, changes)
 	reviews.Location = review.Location
+	postmortems := incident.NewPostmortems(store, incidents, changes, clk)
+	postmortems.SetLocation(review.Location)
 	incidents.SetPlans(plans, warnAt)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	b := bot.New(bot.Config{
@@ -102,6 +104,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Checklists:    checklist.NewService(store, clk, templates, idle),
 		Problems:      problems,
 		Reviews:       reviews,
+		Postmortems:   postmortems,
 		Rooms:         store,
 		Deliveries:    store,
 		Jobs:          runner,
