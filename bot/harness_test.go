@@ -155,6 +155,8 @@ func (h *harness) boot() {
 	}
 	changes := incident.NewChangeLog(h.store, h.clock)
 	problems := incident.NewProblems(h.store, incidents, h.clock)
+	reviews := incident.NewReviews(h.store, problems, changes)
+	reviews.Actions = h.store
 	botCfg := h.cfg.bot
 	botCfg.SweepSpec = "@every 1h"
 	b := bot.New(botCfg, bot.Deps{
@@ -163,7 +165,7 @@ func (h *harness) boot() {
 		Changes:       changes,
 		Checklists:    checklist.NewService(h.store, h.clock, h.cfg.templates(), 15*time.Minute),
 		Problems:      problems,
-		Reviews:       incident.NewReviews(h.store, problems, changes),
+		Reviews:       reviews,
 		Postmortems:   incident.NewPostmortems(h.store, incidents, changes, h.clock),
 		Rooms:         h.store,
 		Deliveries:    h.store,

@@ -172,10 +172,18 @@ func opsReviewView(rv incident.Review) (string, []slack.Block) {
 	pareto := fmt.Sprintf("*%s*\n%s", escape(report.ParetoTitle(rv.ParetoWindow)), escape(rv.Pareto.Headline()))
 	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(pareto, 3000)), nil, nil))
 	facts := "*Changes*\n" + escape(report.ChangesSentence(rv))
+	if len(rv.Overdue) > 0 {
+		var ol []string
+		for _, oa := range rv.Overdue[:min(len(rv.Overdue), maxReviewLines)] {
+			a := oa.Action
+			ol = append(ol, fmt.Sprintf("• <@%s>: %s (due %s)", a.Owner, escapeFit(a.Expected, 200), a.Due.In(loc).Format("Mon 2 Jan")))
+		}
+		facts += fmt.Sprintf("\n*Overdue postmortem actions (%d)*\n", len(rv.Overdue)) + strings.Join(ol, "\n")
+	}
 	if s := report.TimeboxSentence(rv); s != "" {
 		facts += "\n*Timebox adherence*\n" + escape(s)
 	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(facts), nil, nil),
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(facts, 3000)), nil, nil),
 		slack.NewContextBlock("", mrkdwn("Charts in the thread. `sitrep report` prints this review as Markdown.")))
 	return title + ": " + plural(len(rv.Incidents), "incident"), blocks
 }

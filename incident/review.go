@@ -52,6 +52,9 @@ type Review struct {
 	// to To, in Location.
 	Weeks    []WeekClasses
 	Location *time.Location
+	// Overdue are the postmortem actions open after their due day,
+	// soonest due first (none without postmortems).
+	Overdue []OwnedAction
 }
 
 // MaxReviewChanges bounds the changes a review counts.
@@ -66,6 +69,8 @@ type Reviews struct {
 	ParetoWindow time.Duration
 	// Location is the time zone of weeks and times; default UTC.
 	Location *time.Location
+	// Actions, when set, gives the overdue postmortem actions.
+	Actions PostmortemStore
 }
 
 // NewReviews returns the review use case.
@@ -140,6 +145,17 @@ func (r *Reviews) OpsReview(ctx context.Context, to time.Time, window time.Durat
 		return rv, fmt.Errorf("listing the incidents of the last %d weeks: %w", ReviewWeeks, err)
 	}
 	rv.Weeks = WeeklyByClass(recent, to, ReviewWeeks, r.Location)
+	if r.Actions != nil {
+		open, err := r.Actions.OpenActions(ctx, "")
+		if err != nil {
+			return rv, err
+		}
+		for _, oa := range open {
+			if oa.Action.Overdue(to) {
+				rv.Overdue = append(rv.Overdue, oa)
+			}
+		}
+	}
 	return rv, nil
 }
 

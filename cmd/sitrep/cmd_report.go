@@ -66,6 +66,7 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	incidents.SetCostModel(costs)
 	reviews := incident.NewReviews(store, incident.NewProblems(store, incidents, clk), incident.NewChangeLog(store, clk))
 	reviews.Location = review.Location
+	reviews.Actions = store
 	rv, err := reviews.OpsReview(ctx, to, window)
 	if err != nil {
 		return err

@@ -257,6 +257,15 @@ func TestPostmortemExportGolden(t *testing.T) {
 	if err != nil || stdout != string(md) {
 		t.Errorf("export to stdout differs (%v)", err)
 	}
+	// Eight days on, bob's action (due 1 Dec) is overdue in the review.
+	later := end.AddDate(0, 0, 8).Format(time.RFC3339)
+	rep, _, err := runCLI(t, env, "report", "--at", later)
+	if err != nil || !strings.Contains(rep, "## Overdue postmortem actions\n\n- pool size changes go through review (issue: a config change to db-2 was not reviewed \\| no check), @U0BOB, due 2026-12-01\n") {
+		t.Errorf("report with an overdue action (%v):\n%s", err, rep)
+	}
+	if rep, _, _ := runCLI(t, env, "report", "--at", end.AddDate(0, 0, 7).Format(time.RFC3339)); strings.Contains(rep, "Overdue") {
+		t.Errorf("an action due today is reported overdue:\n%s", rep)
+	}
 	for args, want := range map[string]string{
 		"postmortem export INC-3": "INC-3: no postmortem has started",
 		"postmortem export INC-9": "there is no INC-9",

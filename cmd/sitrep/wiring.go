@@ -83,6 +83,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	problems := incident.NewProblems(store, incidents, clk)
 	reviews := incident.NewReviews(store, problems, changes)
 	reviews.Location = review.Location
+	reviews.Actions = store
 	postmortems := incident.NewPostmortems(store, incidents, changes, clk)
 	postmortems.SetLocation(review.Location)
 	incidents.SetPlans(plans, warnAt)

@@ -75,6 +75,14 @@ func Markdown(rv incident.Review, charts []Chart) string {
 	w("\n")
 
 	w("## Changes\n\n%s\n\n", ChangesSentence(rv))
+	if len(rv.Overdue) > 0 {
+		w("## Overdue postmortem actions\n\n")
+		for _, oa := range rv.Overdue {
+			a := oa.Action
+			w("- %s (issue: %s), @%s, due %s\n", cell(a.Expected), cell(oa.Issue), a.Owner, a.Due.In(loc).Format("2006-01-02"))
+		}
+		w("\n")
+	}
 	if s := TimeboxSentence(rv); s != "" {
 		w("## Timebox adherence\n\n%s\n\n", s)
 	}
