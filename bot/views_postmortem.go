@@ -249,7 +249,7 @@ func actionModal(inc *incident.Incident, pm *incident.Postmortem, today time.Tim
 		}
 	}
 	owner := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plain("One person"), blockPMOwner)
-	expected := slack.NewPlainTextInputBlockElement(plain("e.g. disk alerts page the on-call at 80%"), blockPMExpected)
+	expected := slack.NewPlainTextInputBlockElement(plain("Disk alerts page the on-call at 80%"), blockPMExpected)
 	expected.Multiline = true
 	expected.MaxLength = incident.MaxPMText
 	due := slack.NewDatePickerBlockElement(blockPMDue)

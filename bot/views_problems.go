@@ -203,7 +203,7 @@ func linkModal(inc *incident.Incident, open []incident.Problem) slack.ModalViewR
 		}
 		options = append(options, slack.NewOptionBlockObject(strconv.FormatInt(p.ID, 10), plain(truncate(p.Ref()+" "+p.Title, 75)), nil))
 	}
-	newTitle := slack.NewPlainTextInputBlockElement(plain("e.g. Connection pool too small on db-2"), blockNewProblem)
+	newTitle := slack.NewPlainTextInputBlockElement(plain("Connection pool too small on db-2"), blockNewProblem)
 	newTitle.MaxLength = incident.MaxProblemTitle
 	blocks := []slack.Block{slack.NewContextBlock("", mrkdwn(escapeFit(inc.Ref()+": "+inc.Title, 2000)))}
 	if len(options) > 0 {

@@ -52,6 +52,13 @@ func TestDemoScriptTranscript(t *testing.T) {
 		"Customer cost USD 5,375 (C3)",
 		"1 of 1 problem (100%) drives 100% of customer cost",
 		"📎 pareto.png (image/png,",
+		"== Postmortem of INC-1: db is down ==",
+		"Phase 1 is about the timeline only",
+		"1. nobody was paged for the disk alarm — @bob",
+		"direct message @carol",
+		":memo: @bob gave you an action from the postmortem of *INC-1*",
+		"*Complete* since",
+		"📎 postmortem-INC-1.md (text/markdown,",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("transcript lacks %q", want)

@@ -144,6 +144,10 @@ func inputLine(b block) string {
 			if b.Element.Placeholder != nil {
 				hint = " e.g. " + b.Element.Placeholder.Text
 			}
+		case "users_select":
+			hint = " a user ID, e.g. U0BOB"
+		case "datepicker":
+			hint = " a date, e.g. 2030-01-31"
 		}
 	}
 	return fmt.Sprintf("  %s%s: %s=…%s", label, opt, b.BlockID, hint)
