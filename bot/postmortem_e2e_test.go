@@ -95,6 +95,26 @@ func TestWholePostmortem(t *testing.T) {
 		t.Errorf("board does not show the correction: %s", body)
 	}
 
+	// Add entry: a time that does not parse is explained, nothing added.
+	if _, err := h.sim.Click(h.ctx, bob, ch, board.TS, "pm_add_entry", fmt.Sprint(pm.IncidentID)); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	h.submit(bob, h.openView(bob, "pm_entry").ID, map[string]map[string]string{"pm_time": {"pm_time": "teatime"}, "pm_text": {"pm_text": "x"}})
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "`teatime` is not a time") || len(h.pm().Timeline) != len(pm.Timeline) {
+		t.Errorf("bad entry time answered %q", got)
+	}
+
+	// Facilitation is handed over and back.
+	h.slash(alice, ch, "/postmortem", "facilitator <@U0BOB>")
+	if f := h.pm().Facilitator; f != bob {
+		t.Fatalf("facilitator = %s", f)
+	}
+	h.slash(bob, ch, "/postmortem", "facilitator <@U0ALICE|alice>")
+	if body := plainJSON(t, h.board(ch).Blocks); !strings.Contains(body, "Facilitator <@U0ALICE>") {
+		t.Errorf("board after hand-back: %s", body)
+	}
+
 	// Only the facilitator closes a phase.
 	if _, err := h.sim.Click(h.ctx, bob, ch, board.TS, "pm_next", fmt.Sprint(pm.IncidentID)); err != nil {
 		t.Fatal(err)
