@@ -29,11 +29,27 @@ func truncate(s string, n int) string {
 // escapeFit escapes s and cuts it so that the escaped text is at most n
 // runes, never splitting an entity.
 func escapeFit(s string, n int) string {
-	e := escape(truncate(s, n))
-	for cut := n - 1; utf8.RuneCountInString(e) > n && cut > 1; cut-- {
-		e = escape(truncate(s, cut))
+	if e := escape(s); utf8.RuneCountInString(e) <= n {
+		return e
 	}
-	return e
+	// The longest prefix whose escaped form fits with the "…".
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		w := 1
+		switch r {
+		case '&':
+			w = len("&amp;")
+		case '<', '>':
+			w = len("&lt;")
+		}
+		if used+w > n-1 {
+			break
+		}
+		b.WriteString(escape(string(r)))
+		used += w
+	}
+	return b.String() + "…"
 }
 
 // maxChannelName is Slack's limit on a channel name.

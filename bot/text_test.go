@@ -90,8 +90,10 @@ func TestEscapeFit(t *testing.T) {
 	}{
 		{"a<b", 10, "a&lt;b"},
 		{"<<<<", 9, "&lt;&lt;…"},
-		{"ab&", 5, "a…"},
+		{"ab&", 5, "ab…"}, // the longest prefix that fits with its "…"
 		{"ab&", 7, "ab&amp;"},
+		{"a&b&c", 8, "a&amp;b…"},
+		{strings.Repeat("<é&", 400), 10, "&lt;é…"},
 	} {
 		if got := escapeFit(tc.in, tc.n); got != tc.want {
 			t.Errorf("escapeFit(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
