@@ -36,17 +36,24 @@ func escapeFit(s string, n int) string {
 	var b strings.Builder
 	used := 0
 	for _, r := range s {
-		w := 1
+		e := ""
 		switch r {
 		case '&':
-			w = len("&amp;")
-		case '<', '>':
-			w = len("&lt;")
+			e = "&amp;"
+		case '<':
+			e = "&lt;"
+		case '>':
+			e = "&gt;"
 		}
+		w := max(len(e), 1)
 		if used+w > n-1 {
 			break
 		}
-		b.WriteString(escape(string(r)))
+		if e != "" {
+			b.WriteString(e)
+		} else {
+			b.WriteRune(r)
+		}
 		used += w
 	}
 	return b.String() + "…"

@@ -58,3 +58,14 @@ func TestPostmortemViewWithinSlackLimits(t *testing.T) {
 		t.Errorf("notice: %v", err)
 	}
 }
+
+// BenchmarkPostmortemView renders the postmortem message at its limits
+// (300 entries, 40 issues, 80 actions, every text 1,000 characters).
+func BenchmarkPostmortemView(b *testing.B) {
+	inc, pm := fullPostmortem(incident.PhaseIssues)
+	b.ReportAllocs()
+	for b.Loop() {
+		_, blocks := postmortemView(inc, pm, time.UTC)
+		mustJSON(b, blocks)
+	}
+}
