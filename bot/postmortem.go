@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -64,9 +63,8 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		})
 	case pmEntry:
 		if c.Text == "" {
-			if inc, pm, ok := b.pmFor(ctx, cmd, c.Number, usagePMEntry, incident.PhaseTimeline); ok {
+			if inc, _, ok := b.pmFor(ctx, cmd, c.Number, usagePMEntry, incident.PhaseTimeline); ok {
 				b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, entryModal(inc, nil, b.postmortems.Location()), usagePMEntry)
-				_ = pm
 			}
 			return
 		}
@@ -142,10 +140,7 @@ func (b *Bot) pmRefused(ctx context.Context, channel, user string, err error, us
 
 // showPostmortem runs the job that shows pm's latest version.
 func (b *Bot) showPostmortem(ctx context.Context, pm *incident.Postmortem) {
-	payload, _ := json.Marshal(incident.ActionPayload{IncidentID: pm.IncidentID, Version: pm.Version})
-	j := jobs.Job{Kind: incident.JobPostmortemChanged, Payload: payload, DueAt: b.clock.Now(),
-		Key: fmt.Sprintf("%s:%d:%d", incident.JobPostmortemChanged, pm.IncidentID, pm.Version)}
-	if _, err := b.jobs.RunJob(ctx, j); err != nil {
+	if _, err := b.jobs.RunJob(ctx, incident.PostmortemJob(pm, b.clock.Now())); err != nil {
 		b.log.Warn("postmortem not shown in Slack yet; the job queue will retry", "incident", pm.IncidentID, "err", err)
 	}
 }
@@ -192,7 +187,7 @@ func (b *Bot) postmortemJob(ctx context.Context, j jobs.Job) error {
 		if err != nil {
 			return err
 		}
-		if now.Version == pm.Version || reflect.DeepEqual(now, pm) {
+		if now.Version == pm.Version {
 			return nil
 		}
 		if round == maxRefreshRounds {

@@ -193,7 +193,7 @@ func reviewLine(ri incident.ReviewedIncident) string {
 	inc := ri.Incident
 	cost := "no cost entered"
 	if inc.Cost != nil {
-		cost = incident.FormatMoney(inc.Cost.Currency, inc.Cost.Amount) + " (" + inc.Cost.Class.String() + ")"
+		cost = inc.Cost.Label()
 	}
 	restore := "not restored"
 	if d, ok := inc.TimeToRestore(); ok {

@@ -39,7 +39,7 @@ func costField(inc *incident.Incident) string {
 	if inc.Cost == nil {
 		return "*Customer cost*\nnot entered"
 	}
-	return fmt.Sprintf("*Customer cost*\n%s (%s)", incident.FormatMoney(inc.Cost.Currency, inc.Cost.Amount), inc.Cost.Class)
+	return "*Customer cost*\n" + inc.Cost.Label()
 }
 
 // problemsField lists the linked problems for the header; "" for none.
@@ -129,7 +129,7 @@ func problemView(d *incident.ProblemDetail, currency string) (string, []slack.Bl
 	for _, inc := range d.Incidents[:min(len(d.Incidents), maxTableRows)] {
 		cost := "no cost entered"
 		if inc.Cost != nil {
-			cost = incident.FormatMoney(inc.Cost.Currency, inc.Cost.Amount) + " (" + inc.Cost.Class.String() + ")"
+			cost = inc.Cost.Label()
 			if len(inc.Problems) > 1 {
 				cost += fmt.Sprintf(", shared by %d problems", len(inc.Problems))
 			}

@@ -239,6 +239,11 @@ func FormatMoney(currency string, amount float64) string {
 	return currency + " " + s
 }
 
+// Label writes the amount and class, "USD 12,340 (C2)".
+func (c Cost) Label() string {
+	return FormatMoney(c.Currency, c.Amount) + " (" + c.Class.String() + ")"
+}
+
 // Describe writes the cost for the timeline: amount, class, what was
 // entered and what is missing.
 func (c Cost) Describe() string {
@@ -256,7 +261,7 @@ func (c Cost) Describe() string {
 	add(in.RevenueLost != nil, "revenue lost "+FormatMoney(c.Currency, deref(in.RevenueLost)))
 	add(in.EngineeringHours != nil, strconv.FormatFloat(deref(in.EngineeringHours), 'f', -1, 64)+" engineering hours")
 	add(in.Churn != nil, fmt.Sprintf("churn risk %s", derefChurn(in.Churn)))
-	text := fmt.Sprintf("Customer cost %s (%s)", FormatMoney(c.Currency, c.Amount), c.Class)
+	text := "Customer cost " + c.Label()
 	if len(parts) > 0 {
 		text += ": " + strings.Join(parts, ", ")
 	}

@@ -2,6 +2,7 @@ package incident
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -179,12 +180,7 @@ func (pm *Postmortem) ActionsOf(id int) []Action {
 // sortTimeline keeps the timeline in time order (stable, so equal times
 // keep the order added).
 func (pm *Postmortem) sortTimeline() {
-	t := pm.Timeline
-	for i := 1; i < len(t); i++ {
-		for j := i; j > 0 && t[j].At.Before(t[j-1].At); j-- {
-			t[j], t[j-1] = t[j-1], t[j]
-		}
-	}
+	slices.SortStableFunc(pm.Timeline, func(a, b PMEntry) int { return a.At.Compare(b.At) })
 }
 
 // nextID is one more than the largest ID.

@@ -120,7 +120,7 @@ func (p *Postmortems) Start(ctx context.Context, incidentID int64, actor, channe
 		pm.Timeline = append(pm.Timeline, PMEntry{ID: len(pm.Timeline) + 1, At: e.At, Text: truncateRunes(describeEntry(e), MaxPMText),
 			Source: e.ID, Kind: e.Kind, Actor: e.Actor, Subject: e.Subject})
 	}
-	err = p.store.CreatePostmortem(ctx, pm, func(pm *Postmortem) []jobs.Job { return []jobs.Job{changedJob(pm, now)} })
+	err = p.store.CreatePostmortem(ctx, pm, func(pm *Postmortem) []jobs.Job { return []jobs.Job{PostmortemJob(pm, now)} })
 	if errors.Is(err, ErrDuplicate) {
 		return pm, fmt.Errorf("the postmortem of %s started already (%s): %w", inc.Ref(), pm.Phase.Label(), ErrNoChange)
 	}
@@ -130,8 +130,9 @@ func (p *Postmortems) Start(ctx context.Context, incidentID int64, actor, channe
 	return pm, nil
 }
 
-// changedJob shows the postmortem as of its version.
-func changedJob(pm *Postmortem, now time.Time) jobs.Job {
+// PostmortemJob is the job that shows the postmortem as of its version;
+// its key is unique to the version.
+func PostmortemJob(pm *Postmortem, now time.Time) jobs.Job {
 	payload, _ := json.Marshal(ActionPayload{IncidentID: pm.IncidentID, Version: pm.Version})
 	return jobs.Job{Kind: JobPostmortemChanged, Key: fmt.Sprintf("%s:%d:%d", JobPostmortemChanged, pm.IncidentID, pm.Version),
 		Payload: payload, DueAt: now}
@@ -151,7 +152,7 @@ func (p *Postmortems) update(ctx context.Context, incidentID int64, want Phase, 
 		}
 		return change(pm, now)
 	}, func(pm *Postmortem) []jobs.Job {
-		out := []jobs.Job{changedJob(pm, now)}
+		out := []jobs.Job{PostmortemJob(pm, now)}
 		if more != nil {
 			out = append(out, more(pm, now)...)
 		}
@@ -371,7 +372,7 @@ func (p *Postmortems) MarkDone(ctx context.Context, incidentID int64, action int
 		a.DoneBy, a.DoneAt = actor, now
 		return nil
 	}, func(pm *Postmortem) []jobs.Job {
-		return []jobs.Job{changedJob(pm, now),
+		return []jobs.Job{PostmortemJob(pm, now),
 			jobs.Cancel(ActionJobKey(JobActionReminder, incidentID, action), now),
 			jobs.Cancel(ActionJobKey(JobActionOverdue, incidentID, action), now)}
 	})

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,12 +148,10 @@ func (p *Problems) Detail(ctx context.Context, id int64) (*ProblemDetail, error)
 		return nil, fmt.Errorf("reading the incidents of %s: %w", prb.Ref(), err)
 	}
 	d := &ProblemDetail{Problem: *prb, Incidents: incs}
-	for _, inc := range incs {
-		if inc.Cost == nil {
-			d.Uncosted++
-			continue
+	for _, pc := range Tally(incs, time.Time{}).ByProblem {
+		if pc.ProblemID == id {
+			d.Cost, d.Uncosted = pc.Cost, pc.Uncosted
 		}
-		d.Cost += inc.Cost.Amount / float64(max(len(inc.Problems), 1))
 	}
 	return d, nil
 }
@@ -256,7 +255,7 @@ func (s *Service) SetCost(ctx context.Context, incidentID int64, actor string, i
 		cost.SetBy, cost.SetAt = actor, now
 		text := cost.Describe()
 		if old := inc.Cost; old != nil {
-			if old.Amount == cost.Amount && sameInput(old.Input, in) {
+			if old.Amount == cost.Amount && reflect.DeepEqual(old.Input, in) {
 				return TimelineEntry{}, fmt.Errorf("%s has this cost already: %w", inc.Ref(), ErrNoChange)
 			}
 			text += fmt.Sprintf(" (was %s, %s)", FormatMoney(old.Currency, old.Amount), old.Class)
@@ -266,11 +265,6 @@ func (s *Service) SetCost(ctx context.Context, incidentID int64, actor string, i
 		return TimelineEntry{Actor: actor, Kind: EntryCost, Subject: cost.Class.String(), Text: text}, nil
 	}, nil)
 }
-
-func sameInput(a, b CostInput) bool { return a.Describe() == b.Describe() }
-
-// Describe writes the input alone, for comparing two entries.
-func (in CostInput) Describe() string { return Cost{Input: in}.Describe() }
 
 // MaxPicked bounds the problems offered in a picker, as Slack's select
 // menus hold 100 options.

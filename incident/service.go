@@ -340,9 +340,7 @@ func (s *Service) Pin(ctx context.Context, incidentID int64, actor, author, text
 	if text == "" {
 		return nil, TimelineEntry{}, &FieldError{"message", "the message has no text to add"}
 	}
-	if n := utf8.RuneCountInString(text); n > MaxNote {
-		text = string([]rune(text)[:MaxNote-1]) + "…"
-	}
+	text = truncateRunes(text, MaxNote)
 	return s.record(ctx, incidentID, "", func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		acknowledge(inc, actor, now)
 		return TimelineEntry{Actor: actor, Kind: EntryPin, Subject: author, Text: text}, nil

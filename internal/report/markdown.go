@@ -167,7 +167,7 @@ func costCell(c *incident.Cost) string {
 	if c == nil {
 		return "not entered"
 	}
-	return incident.FormatMoney(c.Currency, c.Amount) + " (" + c.Class.String() + ")"
+	return c.Label()
 }
 
 func ttrCell(inc *incident.Incident) string {
