@@ -40,13 +40,7 @@ func (b *Bot) onChangeCommand(ctx context.Context, cmd slack.SlashCommand) {
 		text, blocks := changeHelpView()
 		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 	case changeForm:
-		err := b.slack.do(ctx, "views.open", func(ctx context.Context) error {
-			_, err := b.api.OpenViewContext(ctx, cmd.TriggerID, changeModal(cmd.ChannelID))
-			return err
-		})
-		if err != nil {
-			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "Slack would not show the form ("+escape(err.Error())+"). Type the change on one line instead.", usageChange)
-		}
+		b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, changeModal(cmd.ChannelID), "Type the change on one line instead.", usageChange)
 	case logChange:
 		b.logChange(ctx, cmd.ChannelID, cmd.UserID, incident.Change{
 			Systems: c.Systems, Person: cmd.UserID, Summary: c.Summary, Reason: c.Reason, Link: c.Link,

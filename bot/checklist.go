@@ -240,14 +240,7 @@ func (b *Bot) onSkipButton(ctx context.Context, cb slack.InteractionCallback, a 
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "No step of "+run.Ref()+" is left to skip: critical steps must be ticked, the others are done or skipped.", "")
 		return
 	}
-	err = b.slack.do(ctx, "views.open", func(ctx context.Context) error {
-		_, err := b.api.OpenViewContext(ctx, cb.TriggerID, skipModal(run, states))
-		return err
-	})
-	if err != nil {
-		b.log.Error("opening the skip form", "err", err)
-		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Slack would not show the form ("+escape(err.Error())+"). Please try again.", "")
-	}
+	b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, skipModal(run, states), "Please try again.", "")
 }
 
 // onSkipForm checks the skip form: a step and a reason, both required.

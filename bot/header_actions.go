@@ -57,14 +57,7 @@ func (b *Bot) onHeaderForm(ctx context.Context, cb slack.InteractionCallback, a 
 	if a.ActionID == actionUpdateStatus {
 		view = statusModal(inc)
 	}
-	err := b.slack.do(ctx, "views.open", func(ctx context.Context) error {
-		_, err := b.api.OpenViewContext(ctx, cb.TriggerID, view)
-		return err
-	})
-	if err != nil {
-		b.log.Error("opening a header form", "action", a.ActionID, "err", err)
-		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Slack would not show the form ("+escape(err.Error())+"). Type the command instead.", "/incident help")
-	}
+	b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, view, "Type the command instead.", "/incident help")
 }
 
 // formIncident reads the incident ID a form carries in its metadata.

@@ -64,7 +64,7 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 	case pmEntry:
 		if c.Text == "" {
 			if inc, _, ok := b.pmFor(ctx, cmd, c.Number, usagePMEntry, incident.PhaseTimeline); ok {
-				b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, entryModal(inc, nil, b.postmortems.Location()), usagePMEntry)
+				b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, entryModal(inc, nil, b.postmortems.Location()), "", usagePMEntry)
 			}
 			return
 		}
@@ -77,7 +77,7 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		})
 	case pmAction:
 		if inc, pm, ok := b.pmFor(ctx, cmd, c.Number, usagePMAction, incident.PhaseActions); ok {
-			b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, actionModal(inc, pm, b.clock.Now().In(b.postmortems.Location())), usagePMAction)
+			b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, actionModal(inc, pm, b.clock.Now().In(b.postmortems.Location())), "", usagePMAction)
 		}
 	case pmExport:
 		inc, ok := b.findIncident(ctx, cmd, c.Number, usagePMExport)
@@ -238,18 +238,18 @@ func (b *Bot) onPMButton(ctx context.Context, cb slack.InteractionCallback, a *s
 	loc := b.postmortems.Location()
 	switch a.ActionID {
 	case actionPMAddEntry:
-		b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, nil, loc), usagePMEntry)
+		b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, nil, loc), "", usagePMEntry)
 	case actionPMEditEntry:
 		if e := pm.Entry(item); e != nil && b.pmPhase(ctx, cb, pm, incident.PhaseTimeline) {
-			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, e, loc), usagePMEntry)
+			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, e, loc), "", usagePMEntry)
 		}
 	case actionPMRaise, actionPMAddIssue:
 		if b.pmPhase(ctx, cb, pm, incident.PhaseIssues) {
-			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, issueModal(inc, pm.Entry(item)), usagePMIssue)
+			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, issueModal(inc, pm.Entry(item)), "", usagePMIssue)
 		}
 	case actionPMAddAction:
 		if b.pmPhase(ctx, cb, pm, incident.PhaseActions) {
-			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, actionModal(inc, pm, b.clock.Now().In(loc)), usagePMAction)
+			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, actionModal(inc, pm, b.clock.Now().In(loc)), "", usagePMAction)
 		}
 	case actionPMNext:
 		pm, err := b.postmortems.Next(ctx, id, cb.User.ID)
@@ -308,15 +308,7 @@ func (b *Bot) exportPostmortem(ctx context.Context, cmd slack.SlashCommand, inc 
 	}
 	md := report.PostmortemMarkdown(doc)
 	name := "postmortem-" + inc.Ref() + ".md"
-	err = b.upload(ctx, cmd.ChannelID, "", name, "Postmortem of "+inc.Ref(), "", []byte(md))
-	if slackCode(err) == "not_in_channel" {
-		if err = b.slack.do(ctx, "conversations.join", func(ctx context.Context) error {
-			_, _, _, err := b.api.JoinConversationContext(ctx, cmd.ChannelID)
-			return err
-		}); err == nil {
-			err = b.upload(ctx, cmd.ChannelID, "", name, "Postmortem of "+inc.Ref(), "", []byte(md))
-		}
-	}
+	err = b.joining(ctx, cmd.ChannelID, "files.upload", b.uploadCall(cmd.ChannelID, "", name, "Postmortem of "+inc.Ref(), "", []byte(md)))
 	if err != nil {
 		b.log.Error("uploading the postmortem", "incident", inc.Ref(), "err", err)
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not upload the document ("+escape(err.Error())+"). `sitrep postmortem export "+inc.Ref()+"` writes it from a shell.", usagePMExport)

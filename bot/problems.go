@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -90,34 +89,6 @@ func (b *Bot) replyOrPost(ctx context.Context, cmd slack.SlashCommand, text stri
 	}
 }
 
-// postJoining runs post, a call that posts in channel; if the bot is not
-// in the channel, it joins and tries once more.
-func (b *Bot) postJoining(ctx context.Context, channel string, post func(context.Context) error) error {
-	err := b.slack.do(ctx, "chat.postMessage", post)
-	if slackCode(err) != "not_in_channel" {
-		return err
-	}
-	if err := b.slack.do(ctx, "conversations.join", func(ctx context.Context) error {
-		_, _, _, err := b.api.JoinConversationContext(ctx, channel)
-		return err
-	}); err != nil {
-		return err
-	}
-	return b.slack.do(ctx, "chat.postMessage", post)
-}
-
-// upload shares data as a file in channel (in the thread of threadTS when
-// set) through the files upload v2 flow.
-func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt string, data []byte) error {
-	return b.slack.do(ctx, "files.upload", func(ctx context.Context) error {
-		_, err := b.api.UploadFileContext(ctx, slack.UploadFileParameters{
-			Reader: bytes.NewReader(data), FileSize: len(data), Filename: name, Title: title, AltTxt: alt,
-			Channel: channel, ThreadTimestamp: threadTS,
-		})
-		return err
-	})
-}
-
 // onPareto handles /problem pareto: the table as a message, the chart as
 // an image in its thread.
 func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPareto) {
@@ -170,7 +141,7 @@ func (b *Bot) onLink(ctx context.Context, cmd slack.SlashCommand, c linkCommand)
 		return
 	}
 	if c.Problem == 0 {
-		b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, b.linkForm(ctx, inc), usage)
+		b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, b.linkForm(ctx, inc), "", usage)
 		return
 	}
 	b.link(ctx, cmd.ChannelID, cmd.UserID, inc.ID, c.Problem, c.Unlink)
@@ -201,18 +172,6 @@ func (b *Bot) link(ctx context.Context, channel, user string, incidentID, proble
 	b.showChange(ctx, incident.JobAnnotated, inc, entry)
 }
 
-// openForm opens a modal, answering user in channel if Slack will not.
-func (b *Bot) openForm(ctx context.Context, channel, user, triggerID string, view slack.ModalViewRequest, usage string) {
-	err := b.slack.do(ctx, "views.open", func(ctx context.Context) error {
-		_, err := b.api.OpenViewContext(ctx, triggerID, view)
-		return err
-	})
-	if err != nil {
-		b.log.Error("opening a form", "callback", view.CallbackID, "err", err)
-		b.replyUsage(ctx, channel, user, "Slack would not show the form ("+escape(err.Error())+").", usage)
-	}
-}
-
 // linkForm lists the open problems to pick from, newest first.
 func (b *Bot) linkForm(ctx context.Context, inc *incident.Incident) slack.ModalViewRequest {
 	open, err := b.problems.Open(ctx)
@@ -228,7 +187,7 @@ func (b *Bot) onCost(ctx context.Context, cmd slack.SlashCommand, c costCommand)
 	if !ok {
 		return
 	}
-	b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, costModal(inc, b.incidents.CostModel()), usageCost)
+	b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, costModal(inc, b.incidents.CostModel()), "", usageCost)
 }
 
 // onRecordButton opens the cost or link form from the header.
@@ -245,7 +204,7 @@ func (b *Bot) onRecordButton(ctx context.Context, cb slack.InteractionCallback, 
 		}
 		view = b.linkForm(ctx, inc)
 	}
-	b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, view, "/incident help")
+	b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, view, "", "/incident help")
 }
 
 // onLinkForm checks the link form: exactly one of a picked problem or a

@@ -236,3 +236,27 @@ func TestCostAndLinkAfterArchive(t *testing.T) {
 		t.Errorf("timeline holds %d cost and link entries, want 2", checked)
 	}
 }
+
+// A form Slack will not open is answered with why and what to do instead,
+// for the forms sitrep had and the ones this change added alike.
+func TestFormThatWillNotOpen(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("db slow")
+	header := h.sim.Messages(ch)[0]
+	h.sim.FailNext("views.open", 1, 403)
+	if _, err := h.sim.Click(h.ctx, alice, ch, header.TS, "incident_update_status", "1"); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	if got := h.lastEphemeral(alice); !strings.HasPrefix(got, ":warning: Slack would not show the form (") ||
+		!strings.Contains(got, "). Type the command instead.\nWrite: `/incident help`") {
+		t.Errorf("header form answered %q", got)
+	}
+	h.sim.FailNext("views.open", 1, 403)
+	h.slash(alice, ch, "/incident", "cost")
+	if got := h.lastEphemeral(alice); !strings.HasPrefix(got, ":warning: Slack would not show the form (") ||
+		!strings.HasSuffix(got, ").\nWrite: `/incident cost [INC-n] (opens the customer cost form)`") {
+		t.Errorf("cost form answered %q", got)
+	}
+}

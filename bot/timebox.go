@@ -194,14 +194,7 @@ func (b *Bot) onClockButton(ctx context.Context, cb slack.InteractionCallback, a
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("Diagnosis of %s is not running, so there is nothing to extend.", inc.Ref()), usageTimebox)
 		return
 	}
-	err := b.slack.do(ctx, "views.open", func(ctx context.Context) error {
-		_, err := b.api.OpenViewContext(ctx, cb.TriggerID, extendModal(inc))
-		return err
-	})
-	if err != nil {
-		b.log.Error("opening the extend form", "err", err)
-		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Slack would not show the form ("+escape(err.Error())+"). Type the command instead.", usageExtend)
-	}
+	b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, extendModal(inc), "Type the command instead.", usageExtend)
 }
 
 // onExtendForm checks the extend form: minutes and a reason, both required.
