@@ -70,7 +70,11 @@ func (b *Bot) CheckOpsReview(ctx context.Context) (bool, error) {
 // opsReviewJob posts the review of a slot in the review channel and queues
 // its charts for the thread.
 func (b *Bot) opsReviewJob(ctx context.Context, j jobs.Job) error {
-	p, rv, err := b.reviewOf(ctx, j)
+	p, err := reviewPayloadOf(j)
+	if err != nil {
+		return err
+	}
+	rv, err := b.reviews.OpsReview(ctx, p.Slot, b.cfg.OpsReviewWindow)
 	if err != nil {
 		return err
 	}
@@ -98,38 +102,46 @@ func (b *Bot) opsReviewJob(ctx context.Context, j jobs.Job) error {
 	return nil
 }
 
-// opsReviewChartJob uploads one chart of a posted review in its thread.
+// opsReviewChartJob uploads one chart of a posted review in its thread,
+// reading only what that chart shows.
 func (b *Bot) opsReviewChartJob(ctx context.Context, j jobs.Job) error {
-	p, rv, err := b.reviewOf(ctx, j)
+	p, err := reviewPayloadOf(j)
 	if err != nil {
 		return err
 	}
-	var data []byte
-	var title, alt string
+	var chart report.Chart
 	switch p.Chart {
 	case "pareto":
-		title, alt = report.ParetoTitle(rv.ParetoWindow), rv.Pareto.Headline()
-		data, err = report.ParetoChart(rv.Pareto, title, charts.PNG)
+		pareto, err := b.reviews.Pareto(ctx, p.Slot)
+		if err != nil {
+			return err
+		}
+		chart, err = report.ReviewPareto(pareto, b.reviews.ParetoWindow, charts.PNG)
+		if err != nil {
+			return jobs.Permanent(err)
+		}
 	case "weekly":
-		title, alt = "Incidents per week by cost class", fmt.Sprintf("Incidents per week by cost class, the last %d weeks", len(rv.Weeks))
-		data, err = report.WeeklyChart(rv.Weeks, charts.PNG)
+		weeks, err := b.reviews.Weeks(ctx, p.Slot)
+		if err != nil {
+			return err
+		}
+		chart, err = report.ReviewWeekly(weeks, charts.PNG)
+		if err != nil {
+			return jobs.Permanent(err)
+		}
 	default:
 		return jobs.Permanent(fmt.Errorf("no review chart %q", p.Chart))
 	}
-	if err != nil {
-		return jobs.Permanent(err)
-	}
-	return b.upload(ctx, p.Channel, p.TS, p.Chart+".png", title, alt, data)
+	return b.upload(ctx, p.Channel, p.TS, chart.Name, chart.Title, chart.Alt, chart.Data)
 }
 
-// reviewOf reads a review job's payload and builds the review of its slot.
-func (b *Bot) reviewOf(ctx context.Context, j jobs.Job) (reviewPayload, incident.Review, error) {
+// reviewPayloadOf reads a review job's payload.
+func reviewPayloadOf(j jobs.Job) (reviewPayload, error) {
 	var p reviewPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return p, incident.Review{}, jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
+		return p, jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
 	}
-	rv, err := b.reviews.OpsReview(ctx, p.Slot, b.cfg.OpsReviewWindow)
-	return p, rv, err
+	return p, nil
 }
 
 // maxReviewLines bounds the incidents a review message lists.

@@ -131,20 +131,13 @@ func (r *Reviews) OpsReview(ctx context.Context, to time.Time, window time.Durat
 	if rv.Open, err = r.problems.Ranked(ctx); err != nil {
 		return rv, err
 	}
-	var since time.Time
-	if r.ParetoWindow > 0 {
-		since = to.Add(-r.ParetoWindow)
-	}
-	if rv.Pareto, err = r.problems.Pareto(ctx, since); err != nil {
+	if rv.Pareto, err = r.Pareto(ctx, to); err != nil {
 		return rv, err
 	}
 	rv.Location = r.Location
-	weekFrom := to.AddDate(0, 0, -7*ReviewWeeks)
-	recent, err := r.store.IncidentsOpened(ctx, weekFrom, to)
-	if err != nil {
-		return rv, fmt.Errorf("listing the incidents of the last %d weeks: %w", ReviewWeeks, err)
+	if rv.Weeks, err = r.Weeks(ctx, to); err != nil {
+		return rv, err
 	}
-	rv.Weeks = WeeklyByClass(recent, to, ReviewWeeks, r.Location)
 	if r.Actions != nil {
 		open, err := r.Actions.OpenActions(ctx, "")
 		if err != nil {
@@ -157,6 +150,26 @@ func (r *Reviews) OpsReview(ctx context.Context, to time.Time, window time.Durat
 		}
 	}
 	return rv, nil
+}
+
+// Pareto ranks problems over the ParetoWindow that ends at to: the
+// review's chart, drawn alone.
+func (r *Reviews) Pareto(ctx context.Context, to time.Time) (Pareto, error) {
+	var since time.Time
+	if r.ParetoWindow > 0 {
+		since = to.Add(-r.ParetoWindow)
+	}
+	return r.problems.Pareto(ctx, since)
+}
+
+// Weeks counts incidents by cost class over the ReviewWeeks weeks up to
+// to: the review's weekly chart, drawn alone.
+func (r *Reviews) Weeks(ctx context.Context, to time.Time) ([]WeekClasses, error) {
+	recent, err := r.store.IncidentsOpened(ctx, to.AddDate(0, 0, -7*ReviewWeeks), to)
+	if err != nil {
+		return nil, fmt.Errorf("listing the incidents of the last %d weeks: %w", ReviewWeeks, err)
+	}
+	return WeeklyByClass(recent, to, ReviewWeeks, r.Location), nil
 }
 
 // ClassNames are the columns of WeekClasses.Counts: the cost classes, then

@@ -71,22 +71,34 @@ func TimelineChart(inc *incident.Incident, now time.Time, loc *time.Location, f 
 // MaxTimelineCharts bounds the incident timelines a review draws.
 const MaxTimelineCharts = 10
 
+// ReviewPareto draws a review's Pareto over window as a named chart.
+func ReviewPareto(p incident.Pareto, window time.Duration, f charts.Format) (Chart, error) {
+	title := ParetoTitle(window)
+	data, err := ParetoChart(p, title, f)
+	return Chart{Name: "pareto." + f.String(), Title: title, Alt: p.Headline(), Data: data}, err
+}
+
+// ReviewWeekly draws a review's weekly incidents by cost class as a named
+// chart.
+func ReviewWeekly(weeks []incident.WeekClasses, f charts.Format) (Chart, error) {
+	data, err := WeeklyChart(weeks, f)
+	return Chart{Name: "weekly." + f.String(), Title: "Incidents per week by cost class",
+		Alt: fmt.Sprintf("Incidents per week by cost class, the last %d weeks", len(weeks)), Data: data}, err
+}
+
 // Charts draws a review's charts in format f: the Pareto, the weekly
 // incidents by cost class, and the timeline of each incident in the
 // window (the first MaxTimelineCharts).
 func Charts(rv incident.Review, f charts.Format) ([]Chart, error) {
-	title := ParetoTitle(rv.ParetoWindow)
-	png, err := ParetoChart(rv.Pareto, title, f)
+	pareto, err := ReviewPareto(rv.Pareto, rv.ParetoWindow, f)
 	if err != nil {
 		return nil, err
 	}
-	out := []Chart{{Name: "pareto." + f.String(), Title: title, Alt: rv.Pareto.Headline(), Data: png}}
-	weekly, err := WeeklyChart(rv.Weeks, f)
+	weekly, err := ReviewWeekly(rv.Weeks, f)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, Chart{Name: "weekly." + f.String(), Title: "Incidents per week by cost class",
-		Alt: fmt.Sprintf("Incidents per week by cost class, the last %d weeks", len(rv.Weeks)), Data: weekly})
+	out := []Chart{pareto, weekly}
 	for _, ri := range rv.Incidents[:min(len(rv.Incidents), MaxTimelineCharts)] {
 		inc := ri.Incident
 		data, err := TimelineChart(&inc, rv.To, rv.Location, f)
