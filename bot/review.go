@@ -211,13 +211,8 @@ func reviewLine(ri incident.ReviewedIncident) string {
 	if d, ok := inc.TimeToRestore(); ok {
 		restore = "restored in " + durationText(d)
 	}
-	var tdos []string
-	for _, u := range ri.Summary.TDOs {
-		if u != "" && (len(tdos) == 0 || tdos[len(tdos)-1] != "<@"+u+">") {
-			tdos = append(tdos, "<@"+u+">")
-		}
-	}
-	line := fmt.Sprintf("• *%s* %s %s — %s · %s · TDO %s", inc.Ref(), inc.Severity.Label(), escapeFit(inc.Title, 80), cost, restore, strings.Join(tdos, " → "))
+	line := fmt.Sprintf("• *%s* %s %s — %s · %s · TDO %s", inc.Ref(), inc.Severity.Label(), escapeFit(inc.Title, 80), cost, restore,
+		tdoChain(ri.Summary.TDOs))
 	if ri.Summary.HasTimebox {
 		line += " · timebox " + adherenceText(ri.Summary.Timebox)
 	}

@@ -105,21 +105,26 @@ func listView(active []incident.Incident, channels map[int64]string, now time.Ti
 	return title, blocks
 }
 
+// tdoChain mentions the technical duty officers in order, "<@U1> → <@U2>".
+func tdoChain(tdos []string) string {
+	mentions := make([]string, len(tdos))
+	for i, u := range tdos {
+		mentions[i] = "<@" + u + ">"
+	}
+	return strings.Join(mentions, " → ")
+}
+
 // summaryView is posted in the room when the incident closes.
 func summaryView(inc *incident.Incident, sum incident.Summary) (string, []slack.Block) {
 	restore := "never restored"
 	if sum.Restored {
 		restore = durationText(sum.TimeToRestore)
 	}
-	var tdos []string
-	for _, u := range sum.TDOs {
-		tdos = append(tdos, "<@"+u+">")
-	}
 	fields := []*slack.TextBlockObject{
 		mrkdwn("*Time to restore*\n" + restore),
 		mrkdwn("*Time to resolve*\n" + durationText(sum.TimeToResolve)),
 		mrkdwn("*Open for*\n" + durationText(sum.Duration)),
-		mrkdwn("*Technical duty officers*\n" + strings.Join(tdos, " → ")),
+		mrkdwn("*Technical duty officers*\n" + tdoChain(sum.TDOs)),
 		mrkdwn("*Timeline*\n" + strings.Join([]string{
 			count(sum.Counts[incident.EntryStatus], "status change"), count(sum.Counts[incident.EntryReopen], "reopen"),
 			count(sum.Counts[incident.EntrySeverity], "severity change"), count(sum.Counts[incident.EntryNote], "note"),

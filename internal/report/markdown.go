@@ -177,14 +177,10 @@ func ttrCell(inc *incident.Incident) string {
 	return "not restored"
 }
 
+// tdoCell writes the TDO chain, "@U1 → @U2" (hand-overs to the same TDO
+// are refused, so the chain has no repeats).
 func tdoCell(tdos []string) string {
-	var out []string
-	for _, u := range tdos {
-		if u != "" && (len(out) == 0 || out[len(out)-1] != "@"+u) {
-			out = append(out, "@"+u)
-		}
-	}
-	return strings.Join(out, " → ")
+	return "@" + strings.Join(tdos, " → @")
 }
 
 func timeboxCell(s incident.Summary) string {
