@@ -323,22 +323,23 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		if err != nil {
 			return err
 		}
-		linked, oldCost := encodeIDs(inc.Problems), inc.Cost
+		oldIDs, oldCost := encodeIDs(inc.Problems), inc.Cost
 		if entries, err = change(inc); err != nil {
 			return err
 		}
 		storable(inc)
 		cost, amount := encodeCost(inc.Cost)
+		ids := encodeIDs(inc.Problems)
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
 			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
 			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ? WHERE id = ?`),
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
 			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
-			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, encodeIDs(inc.Problems), len(inc.Problems), inc.ID); err != nil {
+			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, ids, len(inc.Problems), inc.ID); err != nil {
 			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
 		}
-		if encodeIDs(inc.Problems) != linked || costAmount(oldCost) != costAmount(inc.Cost) {
+		if ids != oldIDs || costAmount(oldCost) != costAmount(inc.Cost) {
 			if err := linkProblems(ctx, tx, inc); err != nil {
 				return err
 			}

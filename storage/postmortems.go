@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -102,6 +103,7 @@ func (s *Store) UpdatePostmortem(ctx context.Context, incidentID int64, change f
 		if pm, err = s.postmortemIn(ctx, tx, incidentID, lock); err != nil {
 			return err
 		}
+		mirrored := actionMirror(pm)
 		if err := change(pm); err != nil {
 			return err
 		}
@@ -115,13 +117,9 @@ func (s *Store) UpdatePostmortem(ctx context.Context, incidentID int64, change f
 			string(doc), pm.Version, ts(time.Now()), incidentID); err != nil {
 			return fmt.Errorf("updating the postmortem of incident %d: %w", incidentID, err)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM postmortem_actions WHERE incident_id = ?`), incidentID); err != nil {
-			return err
-		}
-		for _, a := range pm.Actions {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO postmortem_actions (incident_id, action_id, owner, due, done)
-				VALUES (?, ?, ?, ?, ?)`), incidentID, a.ID, a.Owner, ts(a.Due), a.Done()); err != nil {
-				return fmt.Errorf("recording action %d: %w", a.ID, err)
+		if actionMirror(pm) != mirrored {
+			if err := mirrorActions(ctx, tx, pm); err != nil {
+				return err
 			}
 		}
 		return s.enqueueAll(ctx, tx, follow, pm)
@@ -130,6 +128,30 @@ func (s *Store) UpdatePostmortem(ctx context.Context, incidentID int64, change f
 		return nil, err
 	}
 	return pm, nil
+}
+
+// actionMirror is what postmortem_actions holds of pm, to tell whether a
+// change touched it.
+func actionMirror(pm *incident.Postmortem) string {
+	var b strings.Builder
+	for _, a := range pm.Actions {
+		fmt.Fprintf(&b, "%d %s %d %t\n", a.ID, a.Owner, a.Due.Unix(), a.Done())
+	}
+	return b.String()
+}
+
+// mirrorActions rewrites pm's rows in postmortem_actions.
+func mirrorActions(ctx context.Context, tx *sqlx.Tx, pm *incident.Postmortem) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM postmortem_actions WHERE incident_id = ?`), pm.IncidentID); err != nil {
+		return err
+	}
+	for _, a := range pm.Actions {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO postmortem_actions (incident_id, action_id, owner, due, done)
+			VALUES (?, ?, ?, ?, ?)`), pm.IncidentID, a.ID, a.Owner, ts(a.Due), a.Done()); err != nil {
+			return fmt.Errorf("recording action %d: %w", a.ID, err)
+		}
+	}
+	return nil
 }
 
 // OpenActions implements incident.PostmortemStore.
