@@ -102,6 +102,24 @@ func seedReview(t *testing.T, url string, end time.Time) {
 	must(err)
 }
 
+// checkGolden compares got with the golden file at path (an absolute path:
+// the tests change directory), rewriting it under -update.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test ./cmd/sitrep -update to accept):\n%s", path, got)
+	}
+}
+
 func ptrChurn(r incident.ChurnRisk) *incident.ChurnRisk { return &r }
 
 func TestReportGolden(t *testing.T) {
@@ -119,18 +137,7 @@ func TestReportGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sitrep report: %v\n%s", err, stderr)
 	}
-	if *update {
-		if err := os.WriteFile(golden, []byte(md), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if md != string(want) {
-		t.Errorf("report differs from %s (go test ./cmd/sitrep -update to accept):\n%s", golden, md)
-	}
+	checkGolden(t, golden, md)
 	written, err := os.ReadFile(filepath.Join(out, "report.md"))
 	if err != nil || string(written) != md {
 		t.Errorf("report.md in --out differs from stdout (%v)", err)
@@ -241,18 +248,7 @@ func TestPostmortemExportGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
-		if err := os.WriteFile(golden, md, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(md) != string(want) {
-		t.Errorf("export differs from %s (go test ./cmd/sitrep -update to accept):\n%s", golden, md)
-	}
+	checkGolden(t, golden, string(md))
 	stdout, _, err := runCLI(t, env, "postmortem", "export", "inc-2")
 	if err != nil || stdout != string(md) {
 		t.Errorf("export to stdout differs (%v)", err)
