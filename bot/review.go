@@ -197,7 +197,7 @@ func opsReviewView(rv incident.Review) (string, []slack.Block) {
 	}
 	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(facts, 3000)), nil, nil),
 		slack.NewContextBlock("", mrkdwn("Charts in the thread. `sitrep report` prints this review as Markdown.")))
-	return title + ": " + plural(len(rv.Incidents), "incident"), blocks
+	return title + ": " + count(len(rv.Incidents), "incident"), blocks
 }
 
 // reviewLine is one incident of the review.

@@ -84,7 +84,7 @@ func postmortemView(inc *incident.Incident, pm *incident.Postmortem, loc *time.L
 		slack.NewHeaderBlock(plain(title)),
 		slack.NewSectionBlock(mrkdwn(guide), nil, nil),
 		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("Facilitator <@%s>, who closes each phase. %d timeline entries, %s, %s.",
-			pm.Facilitator, len(pm.Timeline), plural(len(pm.Issues), "issue"), plural(len(pm.Actions), "action")))),
+			pm.Facilitator, len(pm.Timeline), count(len(pm.Issues), "issue"), count(len(pm.Actions), "action")))),
 	}
 	id := strconv.FormatInt(pm.IncidentID, 10)
 	switch pm.Phase {
@@ -259,7 +259,7 @@ func actionModal(inc *incident.Incident, pm *incident.Postmortem, today time.Tim
 		Type: slack.VTModal, CallbackID: callbackPMAction, PrivateMetadata: strconv.FormatInt(inc.ID, 10),
 		Title: plain("Add action"), Submit: plain("Add"), Close: plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewContextBlock("", mrkdwn(escapeFit(inc.Ref()+": "+inc.Title, 500)+fmt.Sprintf("\n%s still without an action.", plural(left, "issue")))),
+			slack.NewContextBlock("", mrkdwn(escapeFit(inc.Ref()+": "+inc.Title, 500)+fmt.Sprintf("\n%s still without an action.", count(left, "issue")))),
 			slack.NewInputBlock(blockPMIssue, plain("Issue"), nil, pick),
 			slack.NewInputBlock(blockPMOwner, plain("Owner"), plain("Exactly one person owns it"), owner),
 			slack.NewInputBlock(blockPMExpected, plain("Expected result"), plain("What will be true when it is done"), expected),
@@ -305,5 +305,5 @@ func myActionsView(actions []incident.OwnedAction, refs map[int64]string, now ti
 		btn := slack.NewButtonBlockElement(actionPMDone, pmRef(oa.IncidentID, a.ID), plain("Mark done"))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, slack.NewAccessory(btn)))
 	}
-	return fmt.Sprintf("You have %s open.", plural(len(actions), "postmortem action")), blocks
+	return fmt.Sprintf("You have %s open.", count(len(actions), "postmortem action")), blocks
 }

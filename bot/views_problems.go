@@ -75,7 +75,7 @@ func costLine(r incident.ParetoRow, currency string) string {
 	if r.Share > 0 {
 		notes = append(notes, incident.Percent(r.Share))
 	}
-	notes = append(notes, plural(r.Incidents, "incident"))
+	notes = append(notes, count(r.Incidents, "incident"))
 	if r.Uncosted > 0 {
 		notes = append(notes, fmt.Sprintf("%d without a cost", r.Uncosted))
 	}
@@ -83,14 +83,6 @@ func costLine(r incident.ParetoRow, currency string) string {
 		notes = append(notes, "closed")
 	}
 	return line + " (" + strings.Join(notes, ", ") + ")"
-}
-
-// plural writes "1 incident", "3 incidents".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // problemListView ranks the open problems by cost.
@@ -148,7 +140,7 @@ func problemView(d *incident.ProblemDetail, currency string) (string, []slack.Bl
 		slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), 3000)), nil, nil),
 	}
 	if d.Uncosted > 0 {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf(":warning: %s without a customer cost: the cost shown leaves them out. `/incident cost` in their channels.", plural(d.Uncosted, "incident")))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf(":warning: %s without a customer cost: the cost shown leaves them out. `/incident cost` in their channels.", count(d.Uncosted, "incident")))))
 	}
 	return fmt.Sprintf("%s: %s", p.Ref(), escape(p.Title)), blocks
 }
