@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -190,7 +191,7 @@ func annotationView(e incident.TimelineEntry) (string, []slack.Block) {
 func linkModal(inc *incident.Incident, open []incident.Problem) slack.ModalViewRequest {
 	var options []*slack.OptionBlockObject
 	for _, p := range open {
-		if contains(inc.Problems, p.ID) {
+		if slices.Contains(inc.Problems, p.ID) {
 			continue
 		}
 		options = append(options, slack.NewOptionBlockObject(strconv.FormatInt(p.ID, 10), plain(truncate(p.Ref()+" "+p.Title, 75)), nil))
@@ -212,15 +213,6 @@ func linkModal(inc *incident.Incident, open []incident.Problem) slack.ModalViewR
 		Title: plain("Link problem"), Submit: plain("Link"), Close: plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: blocks},
 	}
-}
-
-func contains(ids []int64, id int64) bool {
-	for _, v := range ids {
-		if v == id {
-			return true
-		}
-	}
-	return false
 }
 
 // costModal is the customer cost form, filled with the cost entered last.
