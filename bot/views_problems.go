@@ -221,7 +221,7 @@ func costModal(inc *incident.Incident, m incident.CostModel) slack.ModalViewRequ
 	if inc.Cost != nil {
 		in = inc.Cost.Input
 	}
-	count := func(block, label, hint string, v *int) slack.Block {
+	countInput := func(block, label, hint string, v *int) slack.Block {
 		e := slack.NewPlainTextInputBlockElement(plain("0"), block)
 		e.MaxLength = 9
 		if v != nil {
@@ -258,10 +258,10 @@ func costModal(inc *incident.Incident, m incident.CostModel) slack.ModalViewRequ
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			slack.NewContextBlock("", mrkdwn(escapeFit(inc.Ref()+": "+inc.Title, 500)+
 				"\nLeave a field empty if it is not known yet: it is reported as missing, never as zero.")),
-			count(blockPhone, "Customer contacts by phone", "Priced at "+money(m.Phone)+" each", in.PhoneContacts),
-			count(blockChat, "Customer contacts by chat", "Priced at "+money(m.Chat)+" each", in.ChatContacts),
-			count(blockEmail, "Customer contacts by email", "Priced at "+money(m.Email)+" each", in.EmailContacts),
-			count(blockCustomers, "Customers affected", "Priced at "+money(m.PerCustomer)+" each", in.CustomersAffected),
+			countInput(blockPhone, "Customer contacts by phone", "Priced at "+money(m.Phone)+" each", in.PhoneContacts),
+			countInput(blockChat, "Customer contacts by chat", "Priced at "+money(m.Chat)+" each", in.ChatContacts),
+			countInput(blockEmail, "Customer contacts by email", "Priced at "+money(m.Email)+" each", in.EmailContacts),
+			countInput(blockCustomers, "Customers affected", "Priced at "+money(m.PerCustomer)+" each", in.CustomersAffected),
 			amount(blockRevenue, "Revenue lost ("+m.Currency+")", "e.g. 1250.50", in.RevenueLost),
 			amount(blockHours, "Engineering hours", "Priced at "+money(m.HourlyRate)+" an hour", in.EngineeringHours),
 			churnBlock,

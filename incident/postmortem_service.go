@@ -86,12 +86,11 @@ func (p *Postmortems) Location() *time.Location { return p.loc }
 // ErrNoPostmortem means the incident has no postmortem yet.
 var ErrNoPostmortem = errors.New("no postmortem has started: start one with /postmortem start")
 
-// Get returns the postmortem of an incident, or an error wrapping
-// ErrNoPostmortem.
+// Get returns the postmortem of an incident, or ErrNoPostmortem.
 func (p *Postmortems) Get(ctx context.Context, incidentID int64) (*Postmortem, error) {
 	pm, err := p.store.Postmortem(ctx, incidentID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w", ErrNoPostmortem)
+		return nil, ErrNoPostmortem
 	}
 	return pm, err
 }
@@ -159,7 +158,7 @@ func (p *Postmortems) update(ctx context.Context, incidentID int64, want Phase, 
 		return out
 	})
 	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w", ErrNoPostmortem)
+		return nil, ErrNoPostmortem
 	}
 	return pm, err
 }
@@ -377,7 +376,7 @@ func (p *Postmortems) MarkDone(ctx context.Context, incidentID int64, action int
 			jobs.Cancel(ActionJobKey(JobActionOverdue, incidentID, action), now)}
 	})
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, fmt.Errorf("%w", ErrNoPostmortem)
+		return nil, nil, ErrNoPostmortem
 	}
 	if err != nil {
 		return nil, nil, err
