@@ -182,10 +182,13 @@ type Bot struct {
 	channels  map[string]string // channel name → ID, for the incidents channel
 	usersMu   sync.Mutex
 	users     map[string]userInfo
+	selfMu    sync.Mutex
+	selfID    string // the bot's own user ID, from auth.test
 }
 
 type userInfo struct {
 	name    string
+	isBot   bool
 	fetched time.Time
 }
 
@@ -264,6 +267,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.jobs.Start(work, b.cfg.SweepSpec); err != nil {
 		return err
 	}
+	go func() {
+		// Learn who sitrep is early, so forms can refuse it as a person
+		// without asking Slack before their ack.
+		if _, err := b.self(work); err != nil {
+			b.log.Warn("asking Slack for sitrep's own user", "err", err)
+		}
+	}()
 	defer b.jobs.Stop()
 	cronLog := cron.PrintfLogger(slog.NewLogLogger(b.log.Handler(), slog.LevelError))
 	housekeeping := cron.New(cron.WithChain(cron.Recover(cronLog), cron.SkipIfStillRunning(cronLog)))

@@ -130,8 +130,10 @@ func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 	}
 }
 
-// onSlashCommand routes a slash command by name.
+// onSlashCommand routes a slash command by name. Answers to the person go
+// through the command's response_url.
 func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCommand) {
+	ctx = withResponder(ctx, cmd.UserID, cmd.ChannelID, cmd.ResponseURL, b.clock.Now())
 	switch cmd.Command {
 	case "/incident":
 		b.onIncidentCommand(ctx, key, cmd)
@@ -150,8 +152,10 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 }
 
 // onBlockActions handles button clicks. A click on a button this version
-// does not know is answered, not dropped.
+// does not know is answered, not dropped. Answers to the person go through
+// the click's response_url.
 func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) {
+	ctx = withResponder(ctx, cb.User.ID, cb.Channel.ID, cb.ResponseURL, b.clock.Now())
 	for _, a := range cb.ActionCallback.BlockActions {
 		switch a.ActionID {
 		case actionTakeCommand:

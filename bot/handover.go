@@ -18,8 +18,9 @@ const actionTakeCommand = "incident_take_command"
 // briefEntries is how many timeline entries the brief to a new TDO shows.
 const briefEntries = 10
 
-// knownUser checks that user exists, answering the asker if not.
-func (b *Bot) knownUser(ctx context.Context, cmd slack.SlashCommand, user, usage string) bool {
+// knownPerson checks that user exists and is a person, not a bot, who can
+// be role (e.g. "technical duty officer"), answering the asker if not.
+func (b *Bot) knownPerson(ctx context.Context, cmd slack.SlashCommand, user, role, usage string) bool {
 	if _, err := b.lookupUser(ctx, user); err != nil {
 		problem := "sitrep could not look that person up (" + escape(err.Error()) + ")."
 		if slackCode(err) == "user_not_found" {
@@ -28,13 +29,17 @@ func (b *Bot) knownUser(ctx context.Context, cmd slack.SlashCommand, user, usage
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, problem, usage)
 		return false
 	}
+	if why := b.notAPerson(ctx, user, role); why != "" {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, why, usage)
+		return false
+	}
 	return true
 }
 
 // onRole handles /incident role <comms|scribe> @user.
 func (b *Bot) onRole(ctx context.Context, cmd slack.SlashCommand, c roleCommand) {
 	inc, ok := b.findIncident(ctx, cmd, c.Number, usageRole)
-	if !ok || !b.knownUser(ctx, cmd, c.User, usageRole) {
+	if !ok || !b.knownPerson(ctx, cmd, c.User, string(c.Role), usageRole) {
 		return
 	}
 	changed, entry, err := b.incidents.AssignRole(ctx, incident.RoleRequest{IncidentID: inc.ID, Actor: cmd.UserID, Role: c.Role, User: c.User})
@@ -51,7 +56,7 @@ func (b *Bot) onRole(ctx context.Context, cmd slack.SlashCommand, c roleCommand)
 // onHandOver handles /incident tdo @user [reason].
 func (b *Bot) onHandOver(ctx context.Context, cmd slack.SlashCommand, c tdoCommand) {
 	inc, ok := b.findIncident(ctx, cmd, c.Number, usageTDO)
-	if !ok || !b.knownUser(ctx, cmd, c.User, usageTDO) {
+	if !ok || !b.knownPerson(ctx, cmd, c.User, "technical duty officer", usageTDO) {
 		return
 	}
 	b.handOver(ctx, cmd.ChannelID, cmd.UserID, incident.HandOverRequest{

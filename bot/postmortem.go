@@ -54,6 +54,9 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 			return b.postmortems.Next(ctx, inc.ID, cmd.UserID)
 		})
 	case pmFacilitator:
+		if !b.knownPerson(ctx, cmd, c.User, "facilitator", usagePMFacilitator) {
+			return
+		}
 		b.pmChange(ctx, cmd, c.Number, usagePMFacilitator, func(inc *incident.Incident) (*incident.Postmortem, error) {
 			return b.postmortems.SetFacilitator(ctx, inc.ID, cmd.UserID, c.User)
 		})
@@ -308,7 +311,7 @@ func (b *Bot) exportPostmortem(ctx context.Context, cmd slack.SlashCommand, inc 
 	}
 	md := report.PostmortemMarkdown(doc)
 	name := "postmortem-" + inc.Ref() + ".md"
-	err = b.joining(ctx, cmd.ChannelID, "files.upload", b.uploadCall(cmd.ChannelID, "", name, "Postmortem of "+inc.Ref(), "", []byte(md)))
+	err = b.upload(ctx, cmd.ChannelID, "", name, "Postmortem of "+inc.Ref(), "", []byte(md))
 	if err != nil {
 		b.log.Error("uploading the postmortem", "incident", inc.Ref(), "err", err)
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not upload the document ("+escape(err.Error())+"). `sitrep postmortem export "+inc.Ref()+"` writes it from a shell.", usagePMExport)
@@ -384,6 +387,9 @@ func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Co
 	if err != nil {
 		problems["issue"] = "This form lost its postmortem; open it again."
 	}
+	if b.isSelf(req.Owner) {
+		problems["owner"] = "sitrep cannot own an action: choose a person."
+	}
 	if len(problems) > 0 {
 		out := map[string]string{}
 		for field, block := range map[string]string{"issue": blockPMIssue, "owner": blockPMOwner, "expected": blockPMExpected, "due": blockPMDue} {
@@ -395,6 +401,10 @@ func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Co
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.pmChannel(ctx, id)
+		if why := b.notAPerson(ctx, req.Owner, "the owner of an action"); why != "" {
+			b.replyUsage(ctx, channel, cb.User.ID, why+" The action was not added; add it again with a person as owner.", usagePMAction)
+			return
+		}
 		pm, a, err := b.postmortems.AddAction(ctx, id, cb.User.ID, req)
 		if b.pmRefused(ctx, channel, cb.User.ID, err, usagePMAction) {
 			return

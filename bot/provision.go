@@ -30,6 +30,11 @@ const (
 // maxNameSuffix bounds the suffixes tried when a channel name is taken.
 const maxNameSuffix = 20
 
+// settleWaits are the waits before each retry of a call that answered
+// channel_not_found on a channel Slack has just created (Slack's eventual
+// consistency): under 2 s in all, then the job queue takes over.
+var settleWaits = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}
+
 // provisionJob runs the incident.JobProvision job: set up the incident's room.
 func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
 	var p incident.ProvisionPayload
@@ -82,7 +87,20 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		if room.Did(s.name) {
 			continue
 		}
-		if err := s.do(ctx, inc, room); err != nil {
+		err := s.do(ctx, inc, room)
+		for _, wait := range settleWaits {
+			// Slack may not know a channel it has just created: retry in
+			// place for a moment rather than leave the room to the job queue.
+			if s.name == stepChannel || slackCode(err) != "channel_not_found" {
+				break
+			}
+			b.log.Debug("new channel not visible yet; retrying", "incident", inc.Ref(), "step", s.name, "in", wait)
+			if serr := sleep(ctx, wait); serr != nil {
+				break
+			}
+			err = s.do(ctx, inc, room)
+		}
+		if err != nil {
 			if !s.optional || isTransient(err) {
 				return fmt.Errorf("setting up %s (%s): %w", inc.Ref(), s.name, err)
 			}
@@ -125,6 +143,17 @@ func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident, room *i
 			return err
 		})
 		if slackCode(err) == "name_taken" {
+			// The name may be taken by our own earlier try, whose answer was
+			// lost: then that channel is the room.
+			id, err := b.ownChannel(ctx, inc, name)
+			if err != nil {
+				return err
+			}
+			if id != "" {
+				b.log.Info("adopted the channel an earlier try created", "incident", inc.Ref(), "channel", name)
+				room.ChannelID, room.ChannelName = id, name
+				return nil
+			}
 			continue
 		}
 		if err != nil {
@@ -134,6 +163,46 @@ func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident, room *i
 		return nil
 	}
 	return fmt.Errorf("every channel name from %s to -%d is taken", channelName(inc.Number, inc.Title, 1), maxNameSuffix)
+}
+
+// ownChannel returns the ID of the channel called name if sitrep itself
+// created it, it is not archived, and no other incident has it as its room:
+// the channel an earlier conversations.create made before its answer was
+// lost. It returns "" for a channel that is someone else's. A channel just
+// created may not be listed yet, so a name that is taken but not found is
+// looked for again for a moment.
+func (b *Bot) ownChannel(ctx context.Context, inc *incident.Incident, name string) (string, error) {
+	self, err := b.self(ctx)
+	if err != nil {
+		return "", err
+	}
+	for i := 0; ; i++ {
+		ch, err := b.channelNamed(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		if ch == nil && i < len(settleWaits) {
+			if err := sleep(ctx, settleWaits[i]); err != nil {
+				return "", err
+			}
+			continue
+		}
+		// Slack's clock and ours may differ a little; a channel made
+		// before the incident opened is an older one of the same name.
+		if ch == nil || ch.Creator != self || ch.IsArchived || ch.Created.Time().Before(inc.OpenedAt.Add(-5*time.Minute)) {
+			return "", nil
+		}
+		other, err := b.rooms.RoomByChannel(ctx, ch.ID)
+		switch {
+		case errors.Is(err, incident.ErrNotFound):
+			return ch.ID, nil
+		case err != nil:
+			return "", fmt.Errorf("checking who has channel #%s: %w", name, err)
+		case other.IncidentID == inc.ID:
+			return ch.ID, nil
+		}
+		return "", nil
+	}
 }
 
 // inviteResponders invites the reporter and the TDO.
@@ -258,28 +327,43 @@ func (b *Bot) namedChannel(ctx context.Context, name string) (string, error) {
 	return id, nil
 }
 
-// findChannel looks a public channel up by name.
+// findChannel looks an unarchived public channel up by name.
 func (b *Bot) findChannel(ctx context.Context, name string) (id string, member bool, err error) {
+	ch, err := b.listChannels(ctx, name, true)
+	if ch == nil || err != nil {
+		return "", false, err
+	}
+	return ch.ID, ch.IsMember, nil
+}
+
+// channelNamed looks a public channel up by name, archived ones included;
+// nil if there is none.
+func (b *Bot) channelNamed(ctx context.Context, name string) (*slack.Channel, error) {
+	return b.listChannels(ctx, name, false)
+}
+
+// listChannels pages through the public channels for the one called name.
+func (b *Bot) listChannels(ctx context.Context, name string, excludeArchived bool) (*slack.Channel, error) {
 	cursor := ""
 	for {
 		var page []slack.Channel
 		err := b.slack.do(ctx, "conversations.list", func(ctx context.Context) error {
 			var err error
 			page, cursor, err = b.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
-				Cursor: cursor, Limit: 200, ExcludeArchived: true, Types: []string{"public_channel"},
+				Cursor: cursor, Limit: 200, ExcludeArchived: excludeArchived, Types: []string{"public_channel"},
 			})
 			return err
 		})
 		if err != nil {
-			return "", false, fmt.Errorf("looking for channel #%s: %w", name, err)
+			return nil, fmt.Errorf("looking for channel #%s: %w", name, err)
 		}
-		for _, ch := range page {
-			if ch.Name == name {
-				return ch.ID, ch.IsMember, nil
+		for i := range page {
+			if page[i].Name == name {
+				return &page[i], nil
 			}
 		}
 		if cursor == "" {
-			return "", false, nil
+			return nil, nil
 		}
 	}
 }
@@ -298,11 +382,18 @@ func (b *Bot) userName(ctx context.Context, id string) string {
 // lookupUser returns a user's name from a cache refreshed hourly, asking
 // Slack (users.info) on a miss; an unknown user is Slack's user_not_found.
 func (b *Bot) lookupUser(ctx context.Context, id string) (string, error) {
+	u, err := b.userFacts(ctx, id)
+	return u.name, err
+}
+
+// userFacts returns what sitrep knows of a user (name, whether a bot) from
+// a cache refreshed hourly, asking Slack (users.info) on a miss.
+func (b *Bot) userFacts(ctx context.Context, id string) (userInfo, error) {
 	b.usersMu.Lock()
 	u, ok := b.users[id]
 	b.usersMu.Unlock()
 	if ok && b.clock.Now().Sub(u.fetched) < time.Hour {
-		return u.name, nil
+		return u, nil
 	}
 	var user *slack.User
 	err := b.slack.do(ctx, "users.info", func(ctx context.Context) error {
@@ -311,7 +402,7 @@ func (b *Bot) lookupUser(ctx context.Context, id string) (string, error) {
 		return err
 	})
 	if err != nil {
-		return "", err
+		return userInfo{}, err
 	}
 	name := user.RealName
 	if name == "" {
@@ -320,8 +411,9 @@ func (b *Bot) lookupUser(ctx context.Context, id string) (string, error) {
 	if name == "" {
 		name = user.Name
 	}
+	u = userInfo{name: name, isBot: user.IsBot || user.ID == "USLACKBOT", fetched: b.clock.Now()}
 	b.usersMu.Lock()
-	b.users[id] = userInfo{name: name, fetched: b.clock.Now()}
+	b.users[id] = u
 	b.usersMu.Unlock()
-	return name, nil
+	return u, nil
 }

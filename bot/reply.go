@@ -3,14 +3,79 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/slack-go/slack"
 )
 
-// reply answers user privately in channel (an ephemeral message). Where the
-// bot cannot post ephemerally there (a channel it is not in), it sends the
-// answer as a direct message instead, so the user always hears back.
+// Slack's limits on a response_url: this many answers, within this long of
+// the command or click that brought it.
+const (
+	responseURLUses     = 5
+	responseURLLifetime = 30 * time.Minute
+)
+
+// responder is the response_url of the command or click being handled.
+// Slack takes answers on it from anywhere, with no membership, so it
+// reaches the person in a channel the bot has not joined and in a direct
+// message between two people, where chat.postEphemeral cannot.
+type responder struct {
+	user, channel, url string
+	expires            time.Time
+	used               atomic.Int32
+}
+
+type responderKey struct{}
+
+// withResponder returns ctx carrying the response_url that user's command or
+// click in channel came with, received at now.
+func withResponder(ctx context.Context, user, channel, url string, now time.Time) context.Context {
+	if url == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, responderKey{}, &responder{user: user, channel: channel, url: url,
+		expires: now.Add(responseURLLifetime)})
+}
+
+// take claims one answer on the response_url for user in channel, if ctx
+// carries one that is theirs, unexpired and not used up.
+func takeResponder(ctx context.Context, user, channel string, now time.Time) *responder {
+	r, _ := ctx.Value(responderKey{}).(*responder)
+	if r == nil || r.user != user || r.channel != channel || !now.Before(r.expires) {
+		return nil
+	}
+	if r.used.Add(1) > responseURLUses {
+		return nil
+	}
+	return r
+}
+
+// hookClient posts to response URLs; Slack answers them at once.
+var hookClient = &http.Client{Timeout: 10 * time.Second}
+
+// reply answers user privately in channel (an ephemeral message): through
+// the response_url of the command or click being handled when there is one,
+// else chat.postEphemeral. Where neither can reach them (a channel the bot
+// is not in, a direct message between people), it sends the answer as a
+// direct message, so the user always hears back.
 func (b *Bot) reply(ctx context.Context, channel, user, text string, blocks []slack.Block) {
+	if r := takeResponder(ctx, user, channel, b.clock.Now()); r != nil {
+		msg := &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral}
+		if len(blocks) > 0 {
+			msg.Blocks = &slack.Blocks{BlockSet: blocks}
+		}
+		err := b.slack.do(ctx, "response_url", func(ctx context.Context) error {
+			return slack.PostWebhookCustomHTTPContext(ctx, r.url, hookClient, msg)
+		})
+		if err == nil {
+			return
+		}
+		b.log.Warn("answering through the response_url failed; trying chat.postEphemeral", "user", user, "err", err)
+	}
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if len(blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(blocks...))
@@ -58,8 +123,15 @@ func (b *Bot) openForm(ctx context.Context, channel, user, triggerID string, vie
 	b.replyUsage(ctx, channel, user, problem, usage)
 }
 
+// errPrivateChannel is why sitrep cannot act in a private channel or
+// conversation it has not been invited to: it can join public channels
+// only.
+var errPrivateChannel = errors.New("sitrep is not in this private conversation and cannot join it by itself: " +
+	"invite it with `/invite @sitrep`, or ask in a public channel")
+
 // joining runs call, the Web API method of that name acting in channel;
-// if the bot is not in the channel, it joins and tries once more.
+// if the bot is not in the channel, it joins (public channels only) and
+// tries once more.
 func (b *Bot) joining(ctx context.Context, channel, method string, call func(context.Context) error) error {
 	err := b.slack.do(ctx, method, call)
 	if slackCode(err) != "not_in_channel" {
@@ -69,6 +141,10 @@ func (b *Bot) joining(ctx context.Context, channel, method string, call func(con
 		_, _, _, err := b.api.JoinConversationContext(ctx, channel)
 		return err
 	}); err != nil {
+		switch slackCode(err) {
+		case "method_not_supported_for_channel_type", "channel_not_found", "is_private":
+			return fmt.Errorf("%w (%s)", errPrivateChannel, slackCode(err))
+		}
 		return err
 	}
 	return b.slack.do(ctx, method, call)
@@ -93,7 +169,8 @@ func (b *Bot) uploadCall(channel, threadTS, name, title, alt string, data []byte
 }
 
 // upload shares data as a file in channel (in the thread of threadTS when
-// set).
+// set). chat:write.public does not cover files: sitrep joins a public
+// channel it is not in first.
 func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt string, data []byte) error {
-	return b.slack.do(ctx, "files.upload", b.uploadCall(channel, threadTS, name, title, alt, data))
+	return b.joining(ctx, channel, "files.upload", b.uploadCall(channel, threadTS, name, title, alt, data))
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 
 // slackCaller runs Slack Web API calls with retries: a 429 waits as long as
 // Retry-After says; a 5xx, a network error or one of Slack's transient error
-// codes backs off; anything else is returned at once. It counts calls and
-// retries for metrics.
+// codes backs off; anything else is returned at once. Slack limits a method,
+// not one call: after a 429, every call of that method waits out the
+// Retry-After before it goes out. It counts calls and retries for metrics.
 type slackCaller struct {
 	log *slog.Logger
 	// attempts is how many times one call is tried at most.
@@ -29,6 +31,10 @@ type slackCaller struct {
 
 	calls   atomic.Int64
 	retries atomic.Int64
+
+	mu sync.Mutex
+	// limited maps a method to when its Retry-After runs out.
+	limited map[string]time.Time
 }
 
 func newSlackCaller(log *slog.Logger) *slackCaller {
@@ -37,6 +43,45 @@ func newSlackCaller(log *slog.Logger) *slackCaller {
 		attempts: 4,
 		maxWait:  30 * time.Second,
 		backoff:  func(n int) time.Duration { return time.Duration(1<<(n-1)) * 200 * time.Millisecond },
+		limited:  map[string]time.Time{},
+	}
+}
+
+// limitedFor returns how long calls of method must still wait after a 429.
+func (c *slackCaller) limitedFor(method string) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.limited[method]
+	if !ok {
+		return 0
+	}
+	wait := time.Until(until)
+	if wait <= 0 {
+		delete(c.limited, method)
+		return 0
+	}
+	return wait
+}
+
+// limit holds every call of method back for wait.
+func (c *slackCaller) limit(method string, wait time.Duration) {
+	until := time.Now().Add(wait)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until.After(c.limited[method]) {
+		c.limited[method] = until
+	}
+}
+
+// sleep waits d, or returns ctx's error if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -44,12 +89,24 @@ func newSlackCaller(log *slog.Logger) *slackCaller {
 // out of attempts. The error names the method.
 func (c *slackCaller) do(ctx context.Context, method string, f func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
+		if wait := c.limitedFor(method); wait > 0 {
+			if wait > c.maxWait {
+				return fmt.Errorf("slack %s: rate limited for %s more, longer than we wait inline", method, wait.Round(time.Second))
+			}
+			if err := sleep(ctx, wait); err != nil {
+				return fmt.Errorf("slack %s: %w (waiting out a rate limit)", method, err)
+			}
+		}
 		c.calls.Add(1)
 		err := f(ctx)
 		if err == nil {
 			return nil
 		}
 		wait, retry := c.retryAfter(err, attempt)
+		var rl *slack.RateLimitedError
+		if errors.As(err, &rl) {
+			c.limit(method, wait)
+		}
 		if !retry || attempt >= c.attempts {
 			if retry {
 				return fmt.Errorf("slack %s: gave up after %d attempts: %w", method, attempt, err)
@@ -61,12 +118,11 @@ func (c *slackCaller) do(ctx context.Context, method string, f func(context.Cont
 		}
 		c.retries.Add(1)
 		c.log.Warn("slack call failed, retrying", "method", method, "attempt", attempt, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("slack %s: %w (after %v)", method, ctx.Err(), err)
-		case <-t.C:
+		if rl != nil {
+			continue // the wait is the method's, at the top of the loop
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("slack %s: %w (after %v)", method, serr, err)
 		}
 	}
 }

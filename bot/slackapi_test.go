@@ -87,3 +87,49 @@ func TestSlackCallerRetries(t *testing.T) {
 		t.Errorf("counted %d calls and %d retries, want 9 and 5", got, retries)
 	}
 }
+
+// After a 429 on a method, every caller of that method waits out the
+// Retry-After; callers of other methods do not.
+func TestSlackCallerRateLimitIsPerMethod(t *testing.T) {
+	t.Parallel()
+	c := newSlackCaller(slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	var limitedAt time.Time
+	first := true
+	err := c.do(ctx, "chat.update", func(context.Context) error {
+		if first {
+			first = false
+			limitedAt = time.Now()
+			return &slack.RateLimitedError{RetryAfter: 300 * time.Millisecond}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second caller that arrives inside the window goes out only after it.
+	c.limit("chat.update", 300*time.Millisecond)
+	window := time.Now().Add(300 * time.Millisecond)
+	var otherAt, updateAt time.Time
+	if err := c.do(ctx, "chat.postMessage", func(context.Context) error { otherAt = time.Now(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.do(ctx, "chat.update", func(context.Context) error { updateAt = time.Now(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if updateAt.Before(window) {
+		t.Errorf("chat.update went out %v before its method's Retry-After ran out", window.Sub(updateAt))
+	}
+	if !otherAt.Before(window) {
+		t.Errorf("chat.postMessage was held back by chat.update's rate limit")
+	}
+	if limitedAt.IsZero() {
+		t.Error("the first call never ran")
+	}
+	// A limit longer than the caller waits inline is returned at once.
+	c.limit("pins.add", time.Hour)
+	calls := 0
+	if err := c.do(ctx, "pins.add", func(context.Context) error { calls++; return nil }); err == nil || calls != 0 {
+		t.Errorf("an hour's rate limit: err=%v after %d calls, want an error and no call", err, calls)
+	}
+}

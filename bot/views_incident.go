@@ -58,7 +58,7 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 	if inc.Closed() {
 		fields = append(fields, mrkdwn("*Closed*\n"+slackDate(inc.ClosedAt)))
 	}
-	blocks = []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false))}
+	blocks = []slack.Block{slack.NewHeaderBlock(plain(title))}
 	// A section holds at most 10 fields.
 	for len(fields) > 0 {
 		n := min(len(fields), 10)
@@ -216,6 +216,8 @@ func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
 
+// plain is a plain_text object. Emoji codes typed in it (":fire:") show as
+// emoji.
 func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
 }

@@ -29,10 +29,6 @@ func (s *Sim) teamRef() map[string]any {
 	return map[string]any{"id": s.opts.TeamID, "domain": s.opts.TeamDomain}
 }
 
-func (s *Sim) responseURL() string {
-	return s.baseURL + "/hooks/" + s.opts.TeamID + "/" + randomHex(8)
-}
-
 // verificationToken is the legacy token field Slack puts in payloads.
 const verificationToken = "slacksimverificationtoken"
 
@@ -40,8 +36,23 @@ const verificationToken = "slacksimverificationtoken"
 // channel, sends the slash_commands envelope with the payload Slack sends,
 // and waits for the ack (or ctx, or Options.AckTimeout: then the error
 // wraps ErrNotAcked). If no connection is open it waits for one until ctx
-// ends. A fresh trigger_id comes with each command.
+// ends. A fresh trigger_id and response_url come with each command.
+//
+// text is what the person typed; it arrives formatted as Slack's client
+// sends it for a command with should_escape: '&', '<' and '>' escaped,
+// "@bob" as "<@U0BOB|bob>", "#general" as "<#C…|general>", "@channel" as
+// "<!channel>", a link as "<https://…>" (see format.go).
 func (s *Sim) SlashCommand(ctx context.Context, user, channelID, command, text string) (*Delivery, error) {
+	return s.slashCommand(ctx, user, channelID, command, text, true)
+}
+
+// SlashCommandRaw is SlashCommand with text sent exactly as given, for a
+// payload captured from Slack or from another product.
+func (s *Sim) SlashCommandRaw(ctx context.Context, user, channelID, command, text string) (*Delivery, error) {
+	return s.slashCommand(ctx, user, channelID, command, text, false)
+}
+
+func (s *Sim) slashCommand(ctx context.Context, user, channelID, command, text string, typed bool) (*Delivery, error) {
 	s.mu.Lock()
 	u := s.ws.users[user]
 	ch := s.ws.channels[channelID]
@@ -54,6 +65,10 @@ func (s *Sim) SlashCommand(ctx context.Context, user, channelID, command, text s
 		channelName = "directmessage"
 	}
 	trig := s.issueTriggerLocked(user)
+	hookURL := s.responseURLLocked("commands", user, channelID, "", false)
+	if typed {
+		text = s.formatTypedLocked(text)
+	}
 	s.mu.Unlock()
 	payload, err := json.Marshal(map[string]any{
 		"token":                 verificationToken,
@@ -67,7 +82,7 @@ func (s *Sim) SlashCommand(ctx context.Context, user, channelID, command, text s
 		"text":                  text,
 		"api_app_id":            s.opts.AppID,
 		"is_enterprise_install": false,
-		"response_url":          s.responseURL(),
+		"response_url":          hookURL,
 		"trigger_id":            trig,
 	})
 	if err != nil {

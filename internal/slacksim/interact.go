@@ -236,6 +236,7 @@ func (s *Sim) click(ctx context.Context, user, channelID, messageTS string, seen
 		return nil, fmt.Errorf("slacksim: click %q in message %s: %w", actionID, messageTS, errNoElement)
 	}
 	trig := s.issueTriggerLocked(user)
+	hookURL := s.responseURLLocked("actions", user, channelID, messageTS, ephemeral)
 	userRef := s.userRefLocked(user)
 	channelName := ch.Name
 	actionTS := s.nextTSLocked()
@@ -260,7 +261,7 @@ func (s *Sim) click(ctx context.Context, user, channelID, messageTS string, seen
 		"is_enterprise_install": false,
 		"channel":               map[string]any{"id": channelID, "name": channelName},
 		"state":                 map[string]any{"values": map[string]any{}},
-		"response_url":          s.responseURL(),
+		"response_url":          hookURL,
 		"actions":               []any{action},
 	}
 	if message != nil {

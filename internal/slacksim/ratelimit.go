@@ -14,6 +14,7 @@ type apiState struct {
 	total  int
 	limits map[string]*bucket
 	faults map[string]*fault
+	lost   map[string]int
 }
 
 type bucket struct {
@@ -32,6 +33,32 @@ func (a *apiState) init() {
 	a.calls = map[string]int{}
 	a.limits = map[string]*bucket{}
 	a.faults = map[string]*fault{}
+	a.lost = map[string]int{}
+}
+
+// takeLost consumes one lost answer for method.
+func (a *apiState) takeLost(method string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lost[method] > 0 {
+		a.lost[method]--
+		return true
+	}
+	return false
+}
+
+// LoseAnswers makes the next n calls of method take effect in the
+// workspace and then fail for the caller with HTTP 504, as a call does
+// whose answer is lost (a timeout at Slack's edge): the channel is created,
+// the message posted, and the caller cannot tell. n <= 0 clears it.
+func (s *Sim) LoseAnswers(method string, n int) {
+	s.api.mu.Lock()
+	defer s.api.mu.Unlock()
+	if n <= 0 {
+		delete(s.api.lost, method)
+		return
+	}
+	s.api.lost[method] = n
 }
 
 func (a *apiState) count(method string) {

@@ -139,6 +139,13 @@ func (s *Sim) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	if _, set := resp["ok"]; !set {
 		resp["ok"] = true
 	}
+	if s.api.takeLost(method) {
+		s.log.Debug("slacksim: answer lost after the call took effect", "method", method, "ok", resp["ok"])
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = io.WriteString(w, "<html><body>slacksim: 504 Gateway Timeout</body></html>")
+		return
+	}
 	if resp["ok"] == false {
 		s.log.Debug("slacksim: call refused", "method", method, "error", resp["error"])
 	}

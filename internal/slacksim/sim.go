@@ -44,6 +44,9 @@ const (
 	DefaultMaxConnections  = 10
 	DefaultEventRetries    = 3
 	DefaultMaxFileSize     = 1 << 30 // Slack's 1 GB
+	DefaultCreateLag       = 300 * time.Millisecond
+	DefaultHookUses        = 5
+	DefaultHookLifetime    = 30 * time.Minute
 )
 
 // Options configures a Sim. The zero value is a working workspace.
@@ -78,6 +81,15 @@ type Options struct {
 	// accepts; a larger upload is refused with file_upload_size_restricted.
 	// Default DefaultMaxFileSize.
 	MaxFileSize int
+	// NoWritePublic takes the chat:write.public scope away: chat.postMessage
+	// to a public channel the bot has not joined answers not_in_channel.
+	// By default the app has it, as sitrep's manifest asks.
+	NoWritePublic bool
+	// CreateLag is how long a channel made by conversations.create stays
+	// invisible to the bot's other Web API calls (they answer
+	// channel_not_found), as Slack's eventual consistency does for a moment.
+	// Default DefaultCreateLag; negative turns it off. Real time.
+	CreateLag time.Duration
 	// Now is the clock for message timestamps, trigger ages and rate
 	// limits. Default time.Now. Ack timeouts and pings use real time.
 	Now func() time.Time
@@ -121,6 +133,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFileSize <= 0 {
 		o.MaxFileSize = DefaultMaxFileSize
+	}
+	if o.CreateLag == 0 {
+		o.CreateLag = DefaultCreateLag
+	}
+	if o.CreateLag < 0 {
+		o.CreateLag = 0
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -185,6 +203,8 @@ func (s *Sim) Start() error {
 	mux.HandleFunc("/ws", s.serveWS)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
 	mux.HandleFunc("GET /files-pri/{key}/{name}", s.serveFile)
+	mux.HandleFunc("POST /commands/{team}/{id}", s.serveHook)
+	mux.HandleFunc("POST /actions/{team}/{id}", s.serveHook)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {

@@ -33,7 +33,8 @@ type Channel struct {
 	Name string
 	// IsPrivate is true for private channels.
 	IsPrivate bool
-	// IsIM is true for a direct message between the bot and one user.
+	// IsIM is true for a direct message: between the bot and one user, or
+	// (AddDM) between two people, which the bot cannot see.
 	IsIM bool
 	// Creator is the ID of the user who created the channel.
 	Creator string
@@ -92,6 +93,9 @@ type Ephemeral struct {
 	Text string
 	// Blocks is the raw JSON array of blocks, or nil.
 	Blocks json.RawMessage
+	// ViaResponseURL is true when the app answered through the
+	// response_url of a command or action, false for chat.postEphemeral.
+	ViaResponseURL bool
 }
 
 // View is a modal open for a user.
@@ -110,8 +114,26 @@ type View struct {
 	Raw json.RawMessage
 }
 
+// UserGroup is a user group (a "subteam"), mentioned as @handle.
+type UserGroup struct {
+	// ID is the group's ID, e.g. "S0ONCALL".
+	ID string
+	// Handle is what people type after '@', e.g. "oncall".
+	Handle string
+	// Name is the group's display name.
+	Name string
+	// Users are the members' IDs.
+	Users []string
+}
+
 type channel struct {
 	Channel
+	// visibleAt is when a channel made by conversations.create becomes
+	// visible to other Web API calls (real time; zero: at once).
+	visibleAt time.Time
+	// people are the two members of a direct message between people, which
+	// the bot is not part of.
+	people []string
 	topicSetBy string
 	topicSetAt time.Time
 	members    map[string]bool
@@ -147,6 +169,11 @@ type workspace struct {
 	files      map[string]*file
 	fileOrder  []string
 	nextFile   int
+
+	groups         map[string]*UserGroup
+	groupsByHandle map[string]*UserGroup
+	hooks          map[string]*hook
+	nextDM         int
 }
 
 func (w *workspace) init() {
@@ -158,6 +185,43 @@ func (w *workspace) init() {
 	w.views = map[string]*View{}
 	w.triggers = map[string]*trigger{}
 	w.files = map[string]*file{}
+	w.groups = map[string]*UserGroup{}
+	w.groupsByHandle = map[string]*UserGroup{}
+	w.hooks = map[string]*hook{}
+}
+
+// AddUserGroup adds (or replaces) a user group, so that "@handle" typed in
+// a slash command arrives as "<!subteam^ID|@handle>".
+func (s *Sim) AddUserGroup(g UserGroup) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g.Users = slices.Clone(g.Users)
+	s.ws.groups[g.ID] = &g
+	s.ws.groupsByHandle[strings.ToLower(g.Handle)] = &g
+	s.notifyLocked()
+}
+
+// AddDM opens a direct message between two people, which the bot is not
+// part of, and returns its ID ("D1…"). A slash command can be typed there;
+// the bot cannot see it (chat.postEphemeral and chat.postMessage answer
+// channel_not_found), so only the command's response_url reaches it.
+func (s *Sim) AddDM(a, b string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ws.nextDM++
+	ch := &channel{
+		Channel: Channel{ID: fmt.Sprintf("D1%03d", s.ws.nextDM), Name: "directmessage", IsIM: true, IsPrivate: true,
+			Creator: a, Created: s.opts.Now()},
+		members: map[string]bool{},
+		byTS:    map[string]*Message{},
+		people:  []string{a, b},
+	}
+	ch.addMember(a)
+	ch.addMember(b)
+	s.ws.channels[ch.ID] = ch
+	s.ws.chanOrder = append(s.ws.chanOrder, ch.ID)
+	s.notifyLocked()
+	return ch.ID
 }
 
 // AddUser adds (or replaces) a user. The caller chooses the ID.
@@ -172,15 +236,21 @@ func (s *Sim) AddUser(u User) {
 }
 
 // AddChannel creates a public channel named name with these members and
-// returns its ID ("C0001", "C0002", …). The bot is always a member, as if
-// it had been invited; use RemoveMember to take it out. If a channel of that
-// name exists, its ID is returned and the members are added to it.
+// returns its ID ("C0001", "C0002", …). Its creator is the first member (the
+// bot if none is named). The bot is always a member, as if it had been
+// invited; use RemoveMember to take it out. If a channel of that name
+// exists, its ID is returned and the members are added to it.
 func (s *Sim) AddChannel(name string, members ...string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.ws.channels[s.ws.byName[name]]
 	if ch == nil {
-		ch = s.createChannelLocked(name, false, s.opts.BotUserID)
+		creator := s.opts.BotUserID
+		if len(members) > 0 {
+			creator = members[0]
+		}
+		ch = s.createChannelLocked(name, false, creator)
+		ch.addMember(s.opts.BotUserID)
 	}
 	for _, m := range members {
 		ch.addMember(m)
@@ -302,15 +372,29 @@ func (s *Sim) nextTSLocked() string {
 	return fmt.Sprintf("%d.%06d", sec, s.ws.lastSeq)
 }
 
-// channelLocked finds a channel by ID, by name, or by "#name".
+// channelLocked finds a channel by ID, by name, or by "#name", as the Web
+// API sees it for the bot: a private channel or direct message the bot is
+// not in does not exist, and neither does a channel conversations.create
+// made less than Options.CreateLag ago (Slack's eventual consistency).
 func (s *Sim) channelLocked(ref string) *channel {
-	if ch := s.ws.channels[ref]; ch != nil {
-		return ch
+	ch := s.ws.channels[ref]
+	if ch == nil {
+		if id, ok := s.ws.byName[strings.TrimPrefix(ref, "#")]; ok {
+			ch = s.ws.channels[id]
+		}
 	}
-	if id, ok := s.ws.byName[strings.TrimPrefix(ref, "#")]; ok {
-		return s.ws.channels[id]
+	if ch == nil || !s.visibleLocked(ch) {
+		return nil
 	}
-	return nil
+	return ch
+}
+
+// visibleLocked reports whether the bot's Web API calls can see ch.
+func (s *Sim) visibleLocked(ch *channel) bool {
+	if (ch.IsPrivate || ch.IsIM) && !ch.members[s.opts.BotUserID] {
+		return false
+	}
+	return ch.visibleAt.IsZero() || !time.Now().Before(ch.visibleAt)
 }
 
 // recordBlockKitLocked remembers a Block Kit violation for BlockKitErrors.

@@ -96,15 +96,18 @@ func (s *Sim) postBody(r *request) (string, json.RawMessage, response) {
 
 // postableLocked finds the channel the bot posts to (in the thread of
 // threadTS when set), or Slack's refusal: channel_not_found, is_archived,
-// not_in_channel, thread_not_found.
-func (s *Sim) postableLocked(target, threadTS string) (*channel, response) {
+// not_in_channel, thread_not_found. writePublic says the call is one that
+// chat:write.public lets into a public channel the bot has not joined
+// (chat.postMessage; never a file share).
+func (s *Sim) postableLocked(target, threadTS string, writePublic bool) (*channel, response) {
 	ch := s.postTargetLocked(target)
+	public := ch != nil && !ch.IsPrivate && !ch.IsIM
 	switch {
 	case ch == nil:
 		return nil, fail("channel_not_found")
 	case ch.IsArchived:
 		return nil, fail("is_archived")
-	case !ch.members[s.opts.BotUserID]:
+	case !ch.members[s.opts.BotUserID] && !(writePublic && public && !s.opts.NoWritePublic):
 		return nil, fail("not_in_channel")
 	case threadTS != "" && ch.byTS[threadTS] == nil:
 		return nil, fail("thread_not_found")
@@ -120,7 +123,7 @@ func (s *Sim) chatPostMessage(r *request) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	threadTS := r.get("thread_ts")
-	ch, refused := s.postableLocked(r.get("channel"), threadTS)
+	ch, refused := s.postableLocked(r.get("channel"), threadTS, true)
 	if refused != nil {
 		return refused
 	}

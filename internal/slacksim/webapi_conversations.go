@@ -2,6 +2,7 @@ package slacksim
 
 import (
 	"encoding/base64"
+	"time"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,6 +61,9 @@ func (s *Sim) conversationsCreate(r *request) response {
 		return fail("name_taken")
 	}
 	ch := s.createChannelLocked(name, r.bool("is_private"), s.opts.BotUserID)
+	if s.opts.CreateLag > 0 {
+		ch.visibleAt = time.Now().Add(s.opts.CreateLag)
+	}
 	s.notifyLocked()
 	return ok(response{"channel": s.channelJSONLocked(ch, false)})
 }
@@ -235,6 +239,7 @@ func (s *Sim) conversationsList(r *request) response {
 	if len(types) == 0 {
 		types["public_channel"] = true
 	}
+	excludeArchived := r.bool("exclude_archived")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var match []*channel
@@ -247,7 +252,7 @@ func (s *Sim) conversationsList(r *request) response {
 		case ch.IsPrivate:
 			kind = "private_channel"
 		}
-		if !types[kind] || (kind == "private_channel" && !ch.members[s.opts.BotUserID]) {
+		if !types[kind] || !s.visibleLocked(ch) || excludeArchived && ch.IsArchived {
 			continue
 		}
 		match = append(match, ch)

@@ -236,7 +236,9 @@ func (s *Sim) filesCompleteUploadExternal(r *request) response {
 	threadTS := r.get("thread_ts")
 	if target != "" {
 		var refused response
-		if ch, refused = s.postableLocked(target, threadTS); refused != nil {
+		// chat:write.public covers messages only: sharing a file needs the
+		// bot in the channel.
+		if ch, refused = s.postableLocked(target, threadTS, false); refused != nil {
 			return refused
 		}
 	}

@@ -1,0 +1,56 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/slack-go/slack"
+)
+
+// self returns the bot's own user ID, asking Slack (auth.test) the first
+// time.
+func (b *Bot) self(ctx context.Context) (string, error) {
+	b.selfMu.Lock()
+	defer b.selfMu.Unlock()
+	if b.selfID != "" {
+		return b.selfID, nil
+	}
+	var resp *slack.AuthTestResponse
+	err := b.slack.do(ctx, "auth.test", func(ctx context.Context) error {
+		var err error
+		resp, err = b.api.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("asking Slack who sitrep is: %w", err)
+	}
+	b.selfID = resp.UserID
+	return b.selfID, nil
+}
+
+// isSelf reports whether user is the bot itself, as far as it knows
+// without asking Slack (for checks that must not wait, before an ack).
+func (b *Bot) isSelf(user string) bool {
+	b.selfMu.Lock()
+	defer b.selfMu.Unlock()
+	return user != "" && user == b.selfID
+}
+
+// notAPerson says why user cannot lead, hold a role, facilitate or own an
+// action: a bot (sitrep itself included) cannot be paged, briefed or held
+// to account. It returns "" for a person, and for a user Slack cannot tell
+// about (Slack refuses those later, with a clearer reason).
+func (b *Bot) notAPerson(ctx context.Context, user, role string) string {
+	if self, err := b.self(ctx); err == nil && user == self {
+		return fmt.Sprintf("sitrep cannot be %s: name a person.", role)
+	}
+	u, err := b.userFacts(ctx, user)
+	if err != nil {
+		b.log.Warn("looking up a user before giving them a role", "user", user, "err", err)
+		return ""
+	}
+	if u.isBot {
+		return fmt.Sprintf("<@%s> is a bot and cannot be %s: name a person.", user, role)
+	}
+	return ""
+}
