@@ -50,7 +50,9 @@ const (
 
 var (
 	because = regexp.MustCompile(`(?i)\s+because\s+`)
-	urlWord = regexp.MustCompile(`^https?://\S+$`)
+	// urlWord is a link as Slack sends it (<https://…> or <https://…|label>)
+	// or as typed into a form.
+	urlWord = regexp.MustCompile(`^<?(https?://[^\s<>|]+)(?:\|[^<>]*)?>?$`)
 	window  = regexp.MustCompile(`^(\d{1,4})([mhd])$`)
 )
 
@@ -82,8 +84,8 @@ func parseChange(text string) (changeCommand, error) {
 	// A link anywhere in the text becomes the change's link.
 	var words []string
 	for _, w := range strings.Fields(what) {
-		if cmd.Link == "" && urlWord.MatchString(w) {
-			cmd.Link = strings.Trim(w, "<>")
+		if m := urlWord.FindStringSubmatch(w); cmd.Link == "" && m != nil {
+			cmd.Link = m[1]
 			continue
 		}
 		words = append(words, w)
@@ -114,7 +116,7 @@ func parseChangeList(text string) (changeCommand, error) {
 		}
 		systems, err := incident.ParseSystems(w)
 		if err != nil {
-			return nil, &usageError{Problem: fmt.Sprintf("`%s` is neither a system nor a window such as 24h or 7d.", truncate(escape(w), 40)), Usage: usageChangeList}
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is neither a system nor a window such as 24h or 7d.", plainFit(w, 40)), Usage: usageChangeList}
 		}
 		cmd.Systems = append(cmd.Systems, systems...)
 	}

@@ -154,7 +154,7 @@ func changeListView(changes []incident.Change, q listChanges) (string, []slack.B
 			". Log one with `" + usageChange + "`."
 		return text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
 	}
-	blocks := []slack.Block{slack.NewHeaderBlock(plain(escapeFit(title, 150)))}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(plainFit(title, 150)))}
 	for _, c := range changes {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(changeLine(c), 3000)), nil, nil))
 	}

@@ -12,8 +12,8 @@ import (
 func TestChangeCommandLogsAndLists(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.slash(alice, h.general, "/change", "web: raised pool size to 50 because p99 <!channel> latency https://ci.example/run/9")
-	if got := h.lastEphemeral(alice); !strings.Contains(got, "Logged:") || !strings.Contains(got, "*web* <@U0ALICE>: raised pool size to 50 — because p99 &lt;!channel&gt; latency <https://ci.example/run/9|link>") {
+	h.slash(alice, h.general, "/change", "web: raised pool size to 50 because p99 @channel <latency> & more https://ci.example/run/9")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "Logged:") || !strings.Contains(got, "*web* <@U0ALICE>: raised pool size to 50 — because p99 @channel &lt;latency&gt; &amp; more <https://ci.example/run/9|link>") {
 		t.Errorf("log answered %q", got)
 	}
 	h.clock.Advance(time.Hour)
@@ -27,7 +27,7 @@ func TestChangeCommandLogsAndLists(t *testing.T) {
 	}
 	first := changes[2]
 	if first.Person != alice || first.Source != incident.SourceSlack || first.Link != "https://ci.example/run/9" ||
-		first.Reason != "p99 <!channel> latency" || !first.OccurredAt.Equal(epoch) {
+		first.Reason != "p99 @channel <latency> & more" || !first.OccurredAt.Equal(epoch) {
 		t.Errorf("first change stored as %+v", first)
 	}
 

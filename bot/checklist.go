@@ -51,7 +51,7 @@ func (b *Bot) onChecklistCommand(ctx context.Context, key string, cmd slack.Slas
 	case "abort", "cancel":
 		b.abortChecklist(ctx, cmd, rest)
 	default:
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("`%s` is not a /checklist command.", escapeFit(verb, 40)), "/checklist help")
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("`%s` is not a /checklist command.", plainFit(verb, 40)), "/checklist help")
 	}
 }
 

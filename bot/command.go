@@ -169,7 +169,7 @@ func parseIncident(text string) (incidentCommand, error) {
 		word, reason, _ := strings.Cut(rest, " ")
 		sev, err := incident.ParseSeverity(word)
 		if word == "" || err != nil {
-			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a severity: use 1 (worst), 2, 3 or 4.", truncate(word, 40)), Usage: usageSeverity}
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a severity: use 1 (worst), 2, 3 or 4.", plainFit(word, 40)), Usage: usageSeverity}
 		}
 		return severityCommand{Number: number, Severity: sev, Reason: strings.TrimSpace(reason)}, nil
 	case "tdo", "lead", "handover":
@@ -179,7 +179,7 @@ func parseIncident(text string) (incidentCommand, error) {
 		if m == nil {
 			problem := "Name the new technical duty officer with an @mention."
 			if who != "" {
-				problem = fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", truncate(escape(who), 40))
+				problem = fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", plainFit(who, 40))
 			}
 			return nil, &usageError{Problem: problem, Usage: usageTDO}
 		}
@@ -192,11 +192,11 @@ func parseIncident(text string) (incidentCommand, error) {
 		}
 		role, err := incident.ParseRole(fields[0])
 		if err != nil {
-			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a role: use comms (keeps customers and stakeholders told) or scribe (keeps the timeline).", truncate(escape(fields[0]), 40)), Usage: usageRole}
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a role: use comms (keeps customers and stakeholders told) or scribe (keeps the timeline).", plainFit(fields[0], 40)), Usage: usageRole}
 		}
 		m := mention.FindStringSubmatch(fields[1])
 		if m == nil {
-			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", truncate(escape(fields[1]), 40)), Usage: usageRole}
+			return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", plainFit(fields[1], 40)), Usage: usageRole}
 		}
 		return roleCommand{Number: number, Role: role, User: m[1]}, nil
 	case "close":
@@ -212,7 +212,7 @@ func parseIncident(text string) (incidentCommand, error) {
 			d, ok, err := parseWindow(rest)
 			switch {
 			case !ok:
-				return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a window such as 30m, 24h or 7d.", truncate(escape(rest), 40)), Usage: usageChanges}
+				return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a window such as 30m, 24h or 7d.", plainFit(rest, 40)), Usage: usageChanges}
 			case err != nil:
 				return nil, &usageError{Problem: err.Error(), Usage: usageChanges}
 			}
@@ -273,7 +273,7 @@ func parseIncident(text string) (incidentCommand, error) {
 		return timelineCommand{Number: number}, nil
 	default:
 		return nil, &usageError{
-			Problem: fmt.Sprintf("`%s` is not an /incident command.", truncate(verb, 40)),
+			Problem: fmt.Sprintf("`%s` is not an /incident command.", plainFit(verb, 40)),
 			Usage:   "/incident help",
 		}
 	}
@@ -300,7 +300,7 @@ func parseStatus(text string) (incidentCommand, error) {
 	status, err := incident.ParseStatus(word)
 	if err != nil {
 		return nil, &usageError{
-			Problem: fmt.Sprintf("`%s` is not a status: use investigating, identified, monitoring, restored (service is back) or resolved (the incident is over).", truncate(word, 40)),
+			Problem: fmt.Sprintf("`%s` is not a status: use investigating, identified, monitoring, restored (service is back) or resolved (the incident is over).", plainFit(word, 40)),
 			Usage:   usageStatus,
 		}
 	}
@@ -325,7 +325,7 @@ func parseOpen(text string) (incidentCommand, error) {
 			sev, err := incident.ParseSeverity(w)
 			if err != nil {
 				return nil, &usageError{
-					Problem: fmt.Sprintf("`%s` is not a severity: use sev1 (worst), sev2, sev3 or sev4.", w),
+					Problem: fmt.Sprintf("`%s` is not a severity: use sev1 (worst), sev2, sev3 or sev4.", plainFit(w, 40)),
 					Usage:   usageOpen,
 				}
 			}
@@ -388,13 +388,13 @@ var minutesWord = regexp.MustCompile(`^(?:([0-9]{1,2})h)?(?:([0-9]{1,4})(?:m|min
 func parseMinutes(w string) (time.Duration, error) {
 	m := minutesWord.FindStringSubmatch(strings.ToLower(strings.TrimSpace(w)))
 	if m == nil || m[1] == "" && m[2] == "" {
-		return 0, fmt.Errorf("`%s` is not a length such as 10m, 45m or 1h30m.", truncate(escape(w), 40))
+		return 0, fmt.Errorf("`%s` is not a length such as 10m, 45m or 1h30m.", plainFit(w, 40))
 	}
 	h, _ := strconv.Atoi(m[1])
 	n, _ := strconv.Atoi(m[2])
 	d := time.Duration(h)*time.Hour + minutesOf(n)
 	if d < incident.MinTimebox || d > incident.MaxTimebox {
-		return 0, fmt.Errorf("`%s` is not between 1 minute and 24 hours.", truncate(escape(w), 40))
+		return 0, fmt.Errorf("`%s` is not between 1 minute and 24 hours.", plainFit(w, 40))
 	}
 	return d, nil
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
 // handleEvent is called for each event of the socketmode client, in order.
@@ -134,6 +136,9 @@ func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 // through the command's response_url.
 func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCommand) {
 	ctx = withResponder(ctx, cmd.UserID, cmd.ChannelID, cmd.ResponseURL, b.clock.Now())
+	// Slack sends the text escaped, with mentions as markup: read it once
+	// into sitrep's own text; every echo escapes it once on the way out.
+	cmd.Text = slacktext.Decode(cmd.Text)
 	switch cmd.Command {
 	case "/incident":
 		b.onIncidentCommand(ctx, key, cmd)

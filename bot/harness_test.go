@@ -100,7 +100,9 @@ func (c harnessConfig) templates() checklist.Templates {
 func withPlans(p incident.Plans) harnessOption { return func(c *harnessConfig) { c.plans = &p } }
 
 // withSimOptions configures the simulated Slack (its log is the harness's).
-func withSimOptions(o slacksim.Options) harnessOption { return func(c *harnessConfig) { c.simOpts = o } }
+func withSimOptions(o slacksim.Options) harnessOption {
+	return func(c *harnessConfig) { c.simOpts = o }
+}
 
 // withChannel seeds an extra channel of this name.
 func withChannel(name string) harnessOption {

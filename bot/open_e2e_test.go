@@ -209,16 +209,29 @@ func TestHelp(t *testing.T) {
 func TestTitleCannotPingChannel(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.slash(alice, h.general, "/incident", "open <!channel> <@U0BOB> & <!here> fix this sev2")
+	// Slack sends this as "<!channel> <@U0BOB|bob> &amp; <!here> <!everyone> …".
+	h.slash(alice, h.general, "/incident", "open @channel @bob & @here <@everyone> fix this sev2")
 	h.wait("the room", func() bool { return h.room(1).Ready })
 	all := h.allText()
-	for _, raw := range []string{"<!channel>", "<!here>", "<@U0BOB>"} {
+	for _, raw := range []string{"<!channel>", "<!here>", "<!everyone>", "&amp;amp;", "&amp;lt;", "<@U0BOB|"} {
 		if strings.Contains(all, raw) {
-			t.Errorf("a message holds %q unescaped", raw)
+			t.Errorf("a message holds %q", raw)
 		}
 	}
-	if !strings.Contains(all, "&lt;!channel&gt; &lt;@U0BOB&gt; &amp; &lt;!here&gt; fix this") {
-		t.Errorf("escaped title not found in messages:\n%s", all)
+	// The announcement mentions bob (he is named, not paged as a crowd);
+	// the header, plain text, names him.
+	if !strings.Contains(all, "@channel <@U0BOB> &amp; @here &lt;@everyone&gt; fix this") {
+		t.Errorf("title not found, escaped once, in messages:\n%s", all)
+	}
+	if !strings.Contains(all, "INC-1: @channel @bob &amp; @here &lt;@everyone&gt; fix this") {
+		t.Errorf("header not found in messages:\n%s", all)
+	}
+	inc, err := h.store.IncidentByNumber(h.ctx, 1)
+	if err != nil || inc.Title != "@channel <@U0BOB|bob> & @here <@everyone> fix this" {
+		t.Errorf("stored title %q, %v", inc.Title, err)
+	}
+	if r := h.room(1); r.ChannelName != "inc-1-channel-bob-here-everyone-fix-this" {
+		t.Errorf("channel %s", r.ChannelName)
 	}
 }
 

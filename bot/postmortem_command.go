@@ -77,7 +77,7 @@ func parsePostmortem(text string) (postmortemCommand, error) {
 		if m == nil {
 			problem := "Name the new facilitator with an @mention."
 			if rest != "" {
-				problem = fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", truncate(escape(rest), 40))
+				problem = fmt.Sprintf("`%s` is not a Slack mention: type @ and pick the person.", plainFit(rest, 40))
 			}
 			return nil, &usageError{Problem: problem, Usage: usagePMFacilitator}
 		}
@@ -106,7 +106,7 @@ func parsePostmortem(text string) (postmortemCommand, error) {
 	case "export":
 		return bare(pmExport{Number: number}, usagePMExport)
 	default:
-		return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a /postmortem command.", truncate(escape(verb), 40)), Usage: "/postmortem help"}
+		return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a /postmortem command.", plainFit(verb, 40)), Usage: "/postmortem help"}
 	}
 }
 
@@ -136,5 +136,5 @@ func parseEntryTime(s string, day time.Time, loc *time.Location) (time.Time, err
 		d := day.In(loc)
 		return time.Date(d.Year(), d.Month(), d.Day(), t.Hour(), t.Minute(), 0, 0, loc), nil
 	}
-	return time.Time{}, fmt.Errorf("`%s` is not a time: write 14:05 (the day the incident opened) or 2026-11-24 14:05", truncate(escape(s), 40))
+	return time.Time{}, fmt.Errorf("`%s` is not a time: write 14:05 (the day the incident opened) or 2026-11-24 14:05", plainFit(s, 40))
 }

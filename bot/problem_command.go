@@ -85,7 +85,7 @@ func parseProblem(text string) (problemCommand, error) {
 			d, ok, err := parseWindow(rest)
 			switch {
 			case !ok:
-				return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a window such as 7d, 30d or all.", truncate(escape(rest), 40)), Usage: usageProblemPareto}
+				return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a window such as 7d, 30d or all.", plainFit(rest, 40)), Usage: usageProblemPareto}
 			case err != nil:
 				return nil, &usageError{Problem: err.Error(), Usage: usageProblemPareto}
 			}
@@ -93,7 +93,7 @@ func parseProblem(text string) (problemCommand, error) {
 		}
 		return cmd, nil
 	default:
-		return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a /problem command.", truncate(escape(verb), 40)), Usage: "/problem help"}
+		return nil, &usageError{Problem: fmt.Sprintf("`%s` is not a /problem command.", plainFit(verb, 40)), Usage: "/problem help"}
 	}
 }
 
@@ -101,7 +101,7 @@ func problemRefProblem(ref string) string {
 	if ref == "" {
 		return "Name the problem, e.g. `PRB-3`."
 	}
-	return fmt.Sprintf("`%s` is not a problem: write it as `PRB-3`.", truncate(escape(ref), 40))
+	return fmt.Sprintf("`%s` is not a problem: write it as `PRB-3`.", plainFit(ref, 40))
 }
 
 // linkCommand links (or, with Unlink, unlinks) a problem to an incident;

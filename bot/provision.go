@@ -32,8 +32,9 @@ const maxNameSuffix = 20
 
 // settleWaits are the waits before each retry of a call that answered
 // channel_not_found on a channel Slack has just created (Slack's eventual
-// consistency): under 2 s in all, then the job queue takes over.
-var settleWaits = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}
+// consistency lasts a few hundred milliseconds): 1.5 s in all, so a room is
+// ready in under 2 s, then the job queue takes over.
+var settleWaits = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
 
 // provisionJob runs the incident.JobProvision job: set up the incident's room.
 func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
@@ -314,6 +315,7 @@ func (b *Bot) namedChannel(ctx context.Context, name string) (string, error) {
 			return "", fmt.Errorf("creating channel #%s: %w", name, err)
 		}
 		b.log.Info("created channel", "channel", name, "id", id)
+		b.awaitChannel(ctx, id)
 	case !member:
 		err = b.slack.do(ctx, "conversations.join", func(ctx context.Context) error {
 			_, _, _, err := b.api.JoinConversationContext(ctx, id)
@@ -325,6 +327,24 @@ func (b *Bot) namedChannel(ctx context.Context, name string) (string, error) {
 	}
 	b.channels[name] = id
 	return id, nil
+}
+
+// awaitChannel waits, for at most the settle waits, until Slack answers for
+// the channel id it has just created: for a moment after
+// conversations.create other calls may answer channel_not_found.
+func (b *Bot) awaitChannel(ctx context.Context, id string) {
+	for _, wait := range append([]time.Duration{0}, settleWaits...) {
+		if sleep(ctx, wait) != nil {
+			return
+		}
+		err := b.slack.do(ctx, "conversations.info", func(ctx context.Context) error {
+			_, err := b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
+			return err
+		})
+		if slackCode(err) != "channel_not_found" {
+			return
+		}
+	}
 }
 
 // findChannel looks an unarchived public channel up by name.

@@ -8,14 +8,14 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
-// escaper turns the three characters Slack's mrkdwn treats as control into
-// entities, so user text can never ping @channel or forge a link.
-var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// escape makes user text safe to place in mrkdwn or a message's text.
-func escape(s string) string { return escaper.Replace(s) }
+// escape makes sitrep text (see internal/mrkdwn) safe to place in mrkdwn or
+// a message's text: '&', '<' and '>' escaped exactly once, so it can never
+// ping @channel or forge a link; mentions, channel links and links kept.
+func escape(s string) string { return slacktext.Escape(s) }
 
 // truncate shortens s to at most n runes, ending it with "…" when cut.
 func truncate(s string, n int) string {
@@ -26,38 +26,14 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// escapeFit escapes s and cuts it so that the escaped text is at most n
-// runes, never splitting an entity.
-func escapeFit(s string, n int) string {
-	if e := escape(s); utf8.RuneCountInString(e) <= n {
-		return e
-	}
-	// The longest prefix whose escaped form fits with the "…".
-	var b strings.Builder
-	used := 0
-	for _, r := range s {
-		e := ""
-		switch r {
-		case '&':
-			e = "&amp;"
-		case '<':
-			e = "&lt;"
-		case '>':
-			e = "&gt;"
-		}
-		w := max(len(e), 1)
-		if used+w > n-1 {
-			break
-		}
-		if e != "" {
-			b.WriteString(e)
-		} else {
-			b.WriteRune(r)
-		}
-		used += w
-	}
-	return b.String() + "…"
-}
+// escapeFit escapes sitrep text s and cuts it so that the escaped text is
+// at most n runes, never splitting an entity or a mention.
+func escapeFit(s string, n int) string { return slacktext.EscapeFit(s, n) }
+
+// plainFit is sitrep text s for a plain_text object (a header, a button, an
+// option), where Slack shows no mentions or links: they read as "@bob",
+// "#ops" and the link's label; escaped and cut to at most n runes.
+func plainFit(s string, n int) string { return slacktext.EscapeFit(slacktext.Plain(s), n) }
 
 // maxChannelName is Slack's limit on a channel name.
 const maxChannelName = 80
@@ -72,7 +48,7 @@ func channelName(number int64, title string, suffix int) string {
 	if suffix > 1 {
 		tail = "-" + strconv.Itoa(suffix)
 	}
-	slug := slugify(title)
+	slug := slugify(slacktext.Plain(title))
 	room := maxChannelName - len(base) - len(tail) - 1
 	if len(slug) > room {
 		slug = slug[:room]

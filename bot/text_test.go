@@ -11,8 +11,9 @@ func TestEscape(t *testing.T) {
 	tests := map[string]string{
 		"<!channel> db down":      "&lt;!channel&gt; db down",
 		"a & b":                   "a &amp; b",
-		"<@U123> <#C1|x> <!here>": "&lt;@U123&gt; &lt;#C1|x&gt; &lt;!here&gt;",
+		"<@U123> <#C0GEN|x> <!here>": "<@U123> <#C0GEN> &lt;!here&gt;",
 		"&amp;":                   "&amp;amp;",
+		"x <@U0BOB|bob> y":        "x <@U0BOB> y",
 		"plain":                   "plain",
 	}
 	for in, want := range tests {

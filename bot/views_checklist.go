@@ -60,7 +60,7 @@ func checklistView(run *checklist.Run, states []checklist.StepState) (string, []
 		status += fmt.Sprintf("\n*Aborted* at %s: %s", clockText(run.EndedAt), escapeFit(run.Reason, 500))
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(escapeFit(title, 150))),
+		slack.NewHeaderBlock(plain(plainFit(title, 150))),
 		slack.NewSectionBlock(mrkdwn(status), nil, nil),
 	}
 	for g := 0; g*stepsPerGroup < len(run.Steps); g++ {
@@ -183,7 +183,7 @@ func checklistSummaryView(run *checklist.Run, sum checklist.Summary, logged bool
 func skipModal(run *checklist.Run, states []checklist.StepState) slack.ModalViewRequest {
 	var options []*slack.OptionBlockObject
 	for _, i := range checklist.Skippable(run.Steps, states) {
-		options = append(options, slack.NewOptionBlockObject(strconv.Itoa(i), plain(truncate(fmt.Sprintf("%d. %s", i+1, run.Steps[i].Text), 75)), nil))
+		options = append(options, slack.NewOptionBlockObject(strconv.Itoa(i), plain(plainFit(fmt.Sprintf("%d. %s", i+1, run.Steps[i].Text), 75)), nil))
 	}
 	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Step"), blockSkipStep, options...)
 	reason := slack.NewPlainTextInputBlockElement(plain("Why is it not needed this time?"), blockSkipReason)

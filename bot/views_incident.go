@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
 // All Block Kit the bot builds for incidents is rendered here, from domain
@@ -27,7 +28,7 @@ const (
 // headerView is the pinned header of an incident channel. suspects are the
 // changes judged suspect, rendered as lines.
 func headerView(inc *incident.Incident, reportedIn string, suspects []string) (text string, blocks []slack.Block) {
-	title := escapeFit(inc.Ref()+": "+inc.Title, 150)
+	title := inc.Ref() + ": " + inc.Title
 	systems := "none named"
 	if len(inc.Systems) > 0 {
 		systems = escape(strings.Join(inc.Systems, ", "))
@@ -58,7 +59,7 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 	if inc.Closed() {
 		fields = append(fields, mrkdwn("*Closed*\n"+slackDate(inc.ClosedAt)))
 	}
-	blocks = []slack.Block{slack.NewHeaderBlock(plain(title))}
+	blocks = []slack.Block{slack.NewHeaderBlock(plain(plainFit(title, 150)))}
 	// A section holds at most 10 fields.
 	for len(fields) > 0 {
 		n := min(len(fields), 10)
@@ -66,7 +67,7 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 		fields = fields[n:]
 	}
 	if inc.Description != "" {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(escape(inc.Description), 3000)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(escapeFit(inc.Description, 3000)), nil, nil))
 	}
 	if len(suspects) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate("*Suspect changes*\n• "+strings.Join(suspects, "\n• "), 3000)), nil, nil))
@@ -86,20 +87,21 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 		ctx = "Reported in <#" + reportedIn + ">. " + ctx
 	}
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(ctx)))
-	text = fmt.Sprintf("%s %s %s: %s", inc.Ref(), inc.Severity.Label(), inc.Status.Label(), escape(inc.Title))
-	return truncate(text, 3000), blocks
+	text = fmt.Sprintf("%s %s %s: %s", inc.Ref(), inc.Severity.Label(), inc.Status.Label(), escapeFit(inc.Title, 2900))
+	return text, blocks
 }
 
 // topicText is the incident channel's topic: severity, status and TDO.
 // Slack shows a topic as plain text, with no formatting, mentions or
-// entities, so the title goes in as typed (escaping would show "&lt;").
+// entities, so the title goes in as read (escaping would show "&lt;"),
+// mentions as "@bob".
 func topicText(inc *incident.Incident, tdoName string) string {
-	return truncate(fmt.Sprintf("%s · %s · TDO: %s · %s", inc.Severity.Label(), inc.Status.Label(), tdoName, inc.Title), 250)
+	return truncate(fmt.Sprintf("%s · %s · TDO: %s · %s", inc.Severity.Label(), inc.Status.Label(), tdoName, slacktext.Plain(inc.Title)), 250)
 }
 
 // announcementView is posted in the incidents channel when an incident opens.
 func announcementView(inc *incident.Incident, channelID string) (text string, blocks []slack.Block) {
-	line := fmt.Sprintf(":rotating_light: *%s* · *%s* · %s", inc.Ref(), inc.Severity.Label(), escape(truncate(inc.Title, 200)))
+	line := fmt.Sprintf(":rotating_light: *%s* · *%s* · %s", inc.Ref(), inc.Severity.Label(), escapeFit(inc.Title, 200))
 	detail := fmt.Sprintf("Join <#%s> · TDO <@%s> · reported by <@%s>", channelID, inc.TDOID, inc.ReporterID)
 	if len(inc.Systems) > 0 {
 		detail += " · systems: " + escape(strings.Join(inc.Systems, ", "))
@@ -118,7 +120,7 @@ func openedReply(inc *incident.Incident, channelID string) string {
 // channel is not there yet.
 func provisionDelayedReply(inc *incident.Incident, err error) string {
 	return fmt.Sprintf("%s is recorded, but Slack would not create its channel yet (%s). sitrep keeps trying and will tell you when it is ready.",
-		inc.Ref(), escape(truncate(err.Error(), 300)))
+		inc.Ref(), escapeFit(err.Error(), 300))
 }
 
 // usageReply explains a mistake and shows the right form.

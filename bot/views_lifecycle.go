@@ -135,7 +135,7 @@ func summaryView(inc *incident.Incident, sum incident.Summary) (string, []slack.
 	}
 	title := fmt.Sprintf("%s closed: %s", inc.Ref(), inc.Title)
 	return escapeFit(title, 3000), []slack.Block{
-		slack.NewHeaderBlock(plain(escapeFit(title, 150))),
+		slack.NewHeaderBlock(plain(plainFit(title, 150))),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewContextBlock("", mrkdwn("`/incident timeline` shows every entry; the postmortem starts from it.")),
 	}
@@ -189,7 +189,7 @@ func timelineView(inc *incident.Incident, timeline []incident.TimelineEntry, now
 		if pages > 1 {
 			title += fmt.Sprintf(", part %d of %d", i/timelineSections+1, pages)
 		}
-		blocks := []slack.Block{slack.NewHeaderBlock(plain(escapeFit(title, 150)))}
+		blocks := []slack.Block{slack.NewHeaderBlock(plain(plainFit(title, 150)))}
 		for _, s := range chunk {
 			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(s), nil, nil))
 		}
@@ -208,7 +208,7 @@ func entryLine(e incident.TimelineEntry) string {
 		return fmt.Sprintf("`%s` *pin* <@%s> pinned <@%s>: %s", clockText(e.At), e.Actor, e.Subject, escapeFit(e.Text, 2500))
 	}
 	if e.Kind == incident.EntryRole {
-		return fmt.Sprintf("`%s` *role* <@%s> made <@%s> %s", clockText(e.At), e.Actor, e.Subject, escape(e.Text))
+		return fmt.Sprintf("`%s` *role* <@%s> made <@%s> %s", clockText(e.At), e.Actor, e.Subject, escapeFit(e.Text, 2500))
 	}
 	if e.Kind == incident.EntryTDO {
 		line := fmt.Sprintf("`%s` *tdo* <@%s> handed over to <@%s>", clockText(e.At), e.Actor, e.Subject)
@@ -247,7 +247,7 @@ func handOffLineView(inc *incident.Incident, e incident.TimelineEntry) (string, 
 // briefView is the direct message that briefs a new TDO: where the incident
 // stands and its latest timeline.
 func briefView(inc *incident.Incident, e incident.TimelineEntry, channelID string, timeline []incident.TimelineEntry, now time.Time) (string, []slack.Block) {
-	title := escapeFit(fmt.Sprintf("You now lead %s: %s", inc.Ref(), inc.Title), 150)
+	title := fmt.Sprintf("You now lead %s: %s", inc.Ref(), inc.Title)
 	systems := "none named"
 	if len(inc.Systems) > 0 {
 		systems = escape(strings.Join(inc.Systems, ", "))
@@ -287,12 +287,12 @@ func briefView(inc *incident.Incident, e incident.TimelineEntry, channelID strin
 	}
 	recent := fmt.Sprintf("*Last %d timeline entries*\n", len(lines)) + strings.Join(lines, "\n")
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(title)),
+		slack.NewHeaderBlock(plain(plainFit(title, 150))),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewSectionBlock(mrkdwn(recent), nil, nil),
 		slack.NewContextBlock("", mrkdwn("You lead until you hand over: `/incident tdo @someone [reason]`. The whole timeline: `/incident timeline`.")),
 	}
-	return title, blocks
+	return escapeFit(title, 3000), blocks
 }
 
 // clockText shows t as a time of day in each reader's time zone.

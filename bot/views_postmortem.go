@@ -73,7 +73,7 @@ func pmEntryLine(e incident.PMEntry) string {
 // postmortemView is the postmortem's message: what the current phase is
 // about, its items with their buttons, and the buttons to move on.
 func postmortemView(inc *incident.Incident, pm *incident.Postmortem, loc *time.Location) (string, []slack.Block) {
-	title := escapeFit("Postmortem of "+inc.Ref()+": "+inc.Title, 150)
+	title := plainFit("Postmortem of "+inc.Ref()+": "+inc.Title, 150)
 	guide := map[incident.Phase]string{
 		incident.PhaseTimeline: "*Phase 1 of 3: timeline.* Only the timeline is discussed now: add what is missing, correct what is wrong. Issues and actions come later.",
 		incident.PhaseIssues:   "*Phase 2 of 3: issues.* Walk the timeline and raise what went wrong or could go better (*Raise issue* on an entry, or `/postmortem issue <text>`). No fixes yet.",
@@ -238,7 +238,7 @@ func issueModal(inc *incident.Incident, e *incident.PMEntry) slack.ModalViewRequ
 func actionModal(inc *incident.Incident, pm *incident.Postmortem, today time.Time) slack.ModalViewRequest {
 	var options []*slack.OptionBlockObject
 	for _, is := range pm.Issues {
-		options = append(options, slack.NewOptionBlockObject(strconv.Itoa(is.ID), plain(truncate(fmt.Sprintf("%d. %s", is.ID, is.Text), 75)), nil))
+		options = append(options, slack.NewOptionBlockObject(strconv.Itoa(is.ID), plain(plainFit(fmt.Sprintf("%d. %s", is.ID, is.Text), 75)), nil))
 	}
 	pick := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose the issue"), blockPMIssue, options...)
 	if left := pm.Unaddressed(); len(left) > 0 {

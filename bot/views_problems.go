@@ -136,7 +136,7 @@ func problemView(d *incident.ProblemDetail, currency string) (string, []slack.Bl
 		lines = []string{"No incidents linked yet: `/incident link " + p.Ref() + "` in an incident channel."}
 	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(escapeFit(p.Ref()+": "+p.Title, 150))),
+		slack.NewHeaderBlock(plain(plainFit(p.Ref()+": "+p.Title, 150))),
 		slack.NewSectionBlock(nil, fields, nil),
 		slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), 3000)), nil, nil),
 	}
@@ -150,7 +150,7 @@ func problemView(d *incident.ProblemDetail, currency string) (string, []slack.Bl
 func paretoView(p incident.Pareto, title, asker string) (string, []slack.Block) {
 	headline := p.Headline()
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(truncate(title, 150))),
+		slack.NewHeaderBlock(plain(plainFit(title, 150))),
 		slack.NewSectionBlock(mrkdwn("*"+escape(headline)+"*"), nil, nil),
 	}
 	var lines []string
@@ -167,7 +167,7 @@ func paretoView(p incident.Pareto, title, asker string) (string, []slack.Block) 
 	if len(lines) > 0 {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), 3000)), nil, nil))
 	}
-	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(truncate(escape(strings.Join(report.ParetoNotes(p), " ")), 3000))))
+	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(escapeFit(strings.Join(report.ParetoNotes(p), " "), 3000))))
 	if asker != "" {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Asked by <@"+asker+">. :red_circle: the vital few.")))
 	}
@@ -194,7 +194,7 @@ func linkModal(inc *incident.Incident, open []incident.Problem) slack.ModalViewR
 		if slices.Contains(inc.Problems, p.ID) {
 			continue
 		}
-		options = append(options, slack.NewOptionBlockObject(strconv.FormatInt(p.ID, 10), plain(truncate(p.Ref()+" "+p.Title, 75)), nil))
+		options = append(options, slack.NewOptionBlockObject(strconv.FormatInt(p.ID, 10), plain(plainFit(p.Ref()+" "+p.Title, 75)), nil))
 	}
 	newTitle := slack.NewPlainTextInputBlockElement(plain("Connection pool too small on db-2"), blockNewProblem)
 	newTitle.MaxLength = incident.MaxProblemTitle

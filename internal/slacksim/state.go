@@ -133,7 +133,7 @@ type channel struct {
 	visibleAt time.Time
 	// people are the two members of a direct message between people, which
 	// the bot is not part of.
-	people []string
+	people     []string
 	topicSetBy string
 	topicSetAt time.Time
 	members    map[string]bool

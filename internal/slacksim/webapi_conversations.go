@@ -2,10 +2,10 @@ package slacksim
 
 import (
 	"encoding/base64"
-	"time"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
