@@ -180,7 +180,7 @@ func (a *nodeApp) send(line string) {
 
 // TestOfficialNodeClients connects Slack's own Node clients to the
 // simulator and drives through them a slash command answered with a
-// message and a button, a Socket Mode refresh (disconnect, reconnect), a
+// message and a button, one answered in its ack, a Socket Mode refresh (disconnect, reconnect), a
 // click on the button answered with chat.update, a plain chat.postMessage
 // and a files.uploadV2; then it checks what the workspace holds.
 func TestOfficialNodeClients(t *testing.T) {
@@ -228,6 +228,17 @@ func TestOfficialNodeClients(t *testing.T) {
 		len(blocks[1].Elements) != 1 || blocks[1].Elements[0].Type != "button" ||
 		blocks[1].Elements[0].ActionID != "ack_button" || blocks[1].Elements[0].Value != "ack" {
 		t.Errorf("posted blocks = %s", msg.Blocks)
+	}
+
+	// (1b) A slash command answered in the ack itself: ack("Usage: …")
+	// shows the response to the user who typed it.
+	help, err := sim.SlashCommand(ctx, alice, general, "/incident", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.expect(ctx, "helped /incident "+alice)
+	if eph := sim.Ephemerals(alice); len(eph) != 1 || eph[0].Text != "Usage: /incident <summary>" || eph[0].Channel != general {
+		t.Errorf("alice sees %+v, want the usage", eph)
 	}
 
 	// A refresh: Slack's disconnect frame, then the client reconnects
@@ -280,20 +291,21 @@ func TestOfficialNodeClients(t *testing.T) {
 		t.Errorf("#general holds %d messages, want 3", got)
 	}
 
-	// Every envelope was acked in time with a plain ack: @slack/socket-mode
-	// sends "payload":{}, which is no response.
+	// Every envelope was acked in time; a plain ack (@slack/socket-mode
+	// sends "payload":{}) has no payload.
 	ds := sim.Deliveries()
-	if len(ds) != 2 {
-		t.Fatalf("%d deliveries, want 2: %+v", len(ds), ds)
+	if len(ds) != 3 {
+		t.Fatalf("%d deliveries, want 3: %+v", len(ds), ds)
 	}
-	for i, want := range []struct{ id, typ string }{
-		{cmd.EnvelopeID, slacksim.TypeSlashCommands},
-		{click.EnvelopeID, slacksim.TypeInteractive},
+	for i, want := range []struct{ id, typ, payload string }{
+		{cmd.EnvelopeID, slacksim.TypeSlashCommands, ""},
+		{help.EnvelopeID, slacksim.TypeSlashCommands, `{"text":"Usage: /incident <summary>"}`},
+		{click.EnvelopeID, slacksim.TypeInteractive, ""},
 	} {
 		d := ds[i]
-		if d.EnvelopeID != want.id || d.Type != want.typ || !d.Acked || d.Late || d.AckPayload != nil {
-			t.Errorf("delivery %d: %s %s acked %v late %v ack payload %s; want %s %s acked without payload",
-				i, d.Type, d.EnvelopeID, d.Acked, d.Late, d.AckPayload, want.typ, want.id)
+		if d.EnvelopeID != want.id || d.Type != want.typ || !d.Acked || d.Late || string(d.AckPayload) != want.payload {
+			t.Errorf("delivery %d: %s %s acked %v late %v ack payload %q; want %s %s acked with payload %q",
+				i, d.Type, d.EnvelopeID, d.Acked, d.Late, d.AckPayload, want.typ, want.id, want.payload)
 		}
 	}
 	if u := sim.Unacked(); len(u) != 0 {

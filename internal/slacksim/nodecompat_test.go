@@ -60,6 +60,38 @@ func dialRaw(t *testing.T, sim *slacksim.Sim) *websocket.Conn {
 	return ws
 }
 
+// commandAcked types /incident in channel as alice, answers the envelope
+// on ws with ack (its %q is replaced by the quoted envelope ID) and returns
+// the delivery.
+func commandAcked(t *testing.T, sim *slacksim.Sim, ws *websocket.Conn, channel, ack string) *slacksim.Delivery {
+	t.Helper()
+	type result struct {
+		d   *slacksim.Delivery
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := sim.SlashCommand(ctxT(t), alice, channel, "/incident", "help")
+		done <- result{d, err}
+	}()
+	var env struct {
+		EnvelopeID string `json:"envelope_id"`
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := ws.ReadJSON(&env); err != nil {
+		t.Fatal(err)
+	}
+	frame := strings.Replace(ack, "%q", `"`+env.EnvelopeID+`"`, 1)
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.d
+}
+
 // TestAckPayloadShapes: @slack/socket-mode acks every envelope with
 // {"envelope_id":…,"payload":{…}}, and a plain ack() sends "payload":{}.
 // Slack takes an empty payload as a plain ack, so the Delivery must show no
@@ -69,7 +101,7 @@ func TestAckPayloadShapes(t *testing.T) {
 	sim, general := newSim(t, slacksim.Options{})
 	ws := dialRaw(t, sim)
 	for _, tc := range []struct {
-		name, ack string // ack's %s is the envelope ID
+		name, ack string // ack's %q is the envelope ID
 		want      string // AckPayload, "" for nil
 	}{
 		{"slack-go, no payload", `{"envelope_id":%q}`, ""},
@@ -79,37 +111,71 @@ func TestAckPayloadShapes(t *testing.T) {
 		{"node ack with text", `{"envelope_id":%q,"payload":{"text":"on it"}}`, `{"text":"on it"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			type result struct {
-				d   *slacksim.Delivery
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				d, err := sim.SlashCommand(ctxT(t), alice, general, "/incident", "list")
-				done <- result{d, err}
-			}()
-			var env struct {
-				EnvelopeID string `json:"envelope_id"`
-			}
-			_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if err := ws.ReadJSON(&env); err != nil {
-				t.Fatal(err)
-			}
-			ack := strings.Replace(tc.ack, "%q", `"`+env.EnvelopeID+`"`, 1)
-			if err := ws.WriteMessage(websocket.TextMessage, []byte(ack)); err != nil {
-				t.Fatal(err)
-			}
-			r := <-done
-			if r.err != nil {
-				t.Fatal(r.err)
-			}
-			if !r.d.Acked || string(r.d.AckPayload) != tc.want {
-				t.Errorf("Acked %v, AckPayload %q, want %q", r.d.Acked, r.d.AckPayload, tc.want)
+			d := commandAcked(t, sim, ws, general, tc.ack)
+			if !d.Acked || string(d.AckPayload) != tc.want {
+				t.Errorf("Acked %v, AckPayload %q, want %q", d.Acked, d.AckPayload, tc.want)
 			}
 		})
 	}
 	if u := sim.Unacked(); len(u) != 0 {
 		t.Errorf("unacked: %+v", u)
+	}
+}
+
+// TestSlashCommandAckResponse: a slash command's ack may carry the
+// command's response. @slack/socket-mode sends ack("text") as
+// "payload":{"text":"text"} and ack({…}) as the object. Slack shows the
+// response to the user who typed the command, or in the channel with
+// response_type "in_channel"; the simulator used to drop it.
+func TestSlashCommandAckResponse(t *testing.T) {
+	t.Parallel()
+	sim, general := newSim(t, slacksim.Options{})
+	ws := dialRaw(t, sim)
+	section := `[{"type":"section","text":{"type":"mrkdwn","text":"*usage*"}}]`
+	long := `[{"type":"section","text":{"type":"mrkdwn","text":"` + strings.Repeat("x", 3001) + `"}}]`
+	for _, tc := range []struct {
+		name, payload string
+		shown         string // "user" (an Ephemeral), "channel" (a message) or "" (nowhere)
+		text          string // the response's text
+		blocks        bool   // the response keeps its blocks
+		bkError       bool   // a Block Kit error is recorded
+	}{
+		{"plain ack", `{}`, "", "", false, false},
+		{"ack(text)", `{"text":"usage: /incident open"}`, "user", "usage: /incident open", false, false},
+		{"ephemeral with blocks", `{"response_type":"ephemeral","text":"usage","blocks":` + section + `}`, "user", "usage", true, false},
+		{"blocks only", `{"blocks":` + section + `}`, "user", "", true, false},
+		{"in_channel", `{"response_type":"in_channel","text":"opening","blocks":` + section + `}`, "channel", "opening", true, false},
+		{"invalid blocks", `{"text":"x","blocks":` + long + `}`, "", "", false, true},
+		{"nothing to show", `{"response_type":"in_channel"}`, "", "", false, true},
+		{"unknown response_type", `{"response_type":"thread","text":"x"}`, "", "", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ephemerals, messages, bkErrors := len(sim.Ephemerals(alice)), len(sim.Messages(general)), len(sim.BlockKitErrors())
+			commandAcked(t, sim, ws, general, `{"envelope_id":%q,"payload":`+tc.payload+`}`)
+			newEph := sim.Ephemerals(alice)[ephemerals:]
+			newMsgs := sim.Messages(general)[messages:]
+			switch {
+			case tc.shown == "user" && (len(newEph) != 1 || newEph[0].Text != tc.text || newEph[0].Channel != general ||
+				(newEph[0].Blocks != nil) != tc.blocks):
+				t.Errorf("ephemerals shown: %+v, want one with text %q, blocks %v", newEph, tc.text, tc.blocks)
+			case tc.shown != "user" && len(newEph) != 0:
+				t.Errorf("ephemerals shown: %+v, want none", newEph)
+			}
+			switch {
+			case tc.shown == "channel" && (len(newMsgs) != 1 || newMsgs[0].Text != tc.text ||
+				newMsgs[0].User != sim.BotUserID() || (newMsgs[0].Blocks != nil) != tc.blocks):
+				t.Errorf("messages posted: %+v, want one by the bot with text %q, blocks %v", newMsgs, tc.text, tc.blocks)
+			case tc.shown != "channel" && len(newMsgs) != 0:
+				t.Errorf("messages posted: %+v, want none", newMsgs)
+			}
+			want := 0
+			if tc.bkError {
+				want = 1
+			}
+			if got := len(sim.BlockKitErrors()) - bkErrors; got != want {
+				t.Errorf("%d new Block Kit errors (%v), want %d", got, sim.BlockKitErrors(), want)
+			}
+		})
 	}
 }
 

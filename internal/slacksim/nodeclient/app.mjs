@@ -9,8 +9,10 @@
 //   SLACK_APP_TOKEN  app-level token (xapp-…)
 //
 // The app:
-//   - acks every slash command and answers it with chat.postMessage in the
-//     command's channel: a section and a button (action_id "ack_button");
+//   - answers a slash command with text "help" in its ack (ack("Usage: …"));
+//   - acks every other slash command and answers it with chat.postMessage
+//     in the command's channel: a section and a button (action_id
+//     "ack_button");
 //   - acks a click on that button and answers with chat.update of the
 //     message, without the button;
 //   - reads commands from stdin, one a line: "post <channel> <text…>" posts
@@ -18,7 +20,7 @@
 //     shares the text as a file with files.uploadV2.
 //
 // It prints one line per thing it did to stdout ("connected",
-// "slash_command …", "posted …", "clicked …", "updated …", "uploaded …",
+// "helped …", "slash_command …", "posted …", "clicked …", "updated …", "uploaded …",
 // "reconnecting", "error …").
 // Client logs go to stderr. Tokens are never printed. It exits with status
 // 0 on SIGTERM, SIGINT or when stdin closes, after disconnecting.
@@ -59,6 +61,12 @@ socket.on('disconnected', () => say('disconnected'));
 socket.on('reconnecting', () => say('reconnecting'));
 
 socket.on('slash_commands', async ({ ack, body }) => {
+  if (body.text === 'help') {
+    // The response travels in the ack itself.
+    await ack(`Usage: ${body.command} <summary>`);
+    say(`helped ${body.command} ${body.user_id}`);
+    return;
+  }
   await ack();
   say(`slash_command ${body.command} ${body.channel_id}`);
   try {
