@@ -77,7 +77,7 @@ func ensureNodeModules(t *testing.T) {
 // cleaned up, whichever comes first.
 func startNodeApp(ctx context.Context, t *testing.T, sim *slacksim.Sim) *nodeApp {
 	t.Helper()
-	a := &nodeApp{t: t, lines: make(chan string, 64), exited: make(chan struct{})}
+	a := &nodeApp{t: t, lines: make(chan string, 1024), exited: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, "node", "app.mjs")
 	cmd.Dir = nodeClientDir
 	cmd.Env = append(os.Environ(),
@@ -88,10 +88,11 @@ func startNodeApp(ctx context.Context, t *testing.T, sim *slacksim.Sim) *nodeApp
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 3 * time.Second
 	cmd.Stderr = lockedWriter{a}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Stdout goes through an io.Pipe so that Wait returns only once all of
+	// it has been copied; closing the writer after Wait ends the scan.
+	stdout, stdoutW := io.Pipe()
+	cmd.Stdout = stdoutW
+	var err error
 	a.stdin, err = cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -103,14 +104,19 @@ func startNodeApp(ctx context.Context, t *testing.T, sim *slacksim.Sim) *nodeApp
 		defer close(a.lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			line := sc.Text()
 			a.mu.Lock()
-			a.seen = append(a.seen, sc.Text())
+			a.seen = append(a.seen, line)
 			a.mu.Unlock()
-			a.lines <- sc.Text()
+			select {
+			case a.lines <- line:
+			default: // nobody is reading that far behind; never block the app
+			}
 		}
 	}()
 	go func() {
 		a.err = cmd.Wait()
+		_ = stdoutW.Close()
 		close(a.exited)
 	}()
 	t.Cleanup(func() {

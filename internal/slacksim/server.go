@@ -173,7 +173,8 @@ func parseRequest(method string, hr *http.Request) (*request, error) {
 		r.token = strings.TrimPrefix(auth, "Bearer ")
 	}
 	ctype, _, _ := mime.ParseMediaType(hr.Header.Get("Content-Type"))
-	if ctype == "application/json" {
+	switch ctype {
+	case "application/json":
 		body, err := io.ReadAll(io.LimitReader(hr.Body, 8<<20))
 		if err != nil {
 			return nil, err
@@ -184,14 +185,14 @@ func parseRequest(method string, hr *http.Request) (*request, error) {
 			}
 		}
 		r.form = hr.URL.Query()
-	} else if ctype == "multipart/form-data" {
+	case "multipart/form-data":
 		// Slack takes every method's arguments as multipart/form-data too;
 		// the Node web-api sends them so whenever one of them is binary.
 		if err := hr.ParseMultipartForm(8 << 20); err != nil {
 			return nil, err
 		}
 		r.form = hr.Form
-	} else {
+	default:
 		if err := hr.ParseForm(); err != nil {
 			return nil, err
 		}
