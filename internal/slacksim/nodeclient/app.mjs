@@ -7,6 +7,8 @@
 //   SLACK_API_URL    Web API base URL ending in "/api/" (the sim's APIURL)
 //   SLACK_BOT_TOKEN  bot token (xoxb-…)
 //   SLACK_APP_TOKEN  app-level token (xapp-…)
+//   SLACK_LOG_DEBUG  "1" for the clients' debug logs on stderr (the clients
+//                    redact tokens in them)
 //
 // The app:
 //   - answers a slash command with text "help" in its ack (ack("Usage: …"));
@@ -19,8 +21,8 @@
 //     a plain chat.postMessage; "upload <channel> <filename> <text…>"
 //     shares the text as a file with files.uploadV2.
 //
-// It prints one line per thing it did to stdout ("connected",
-// "helped …", "slash_command …", "posted …", "clicked …", "updated …", "uploaded …",
+// It prints one line per thing it did to stdout ("connected", "helped …",
+// "slash_command …", "posted …", "clicked …", "updated …", "uploaded …",
 // "reconnecting", "error …").
 // Client logs go to stderr. Tokens are never printed. It exits with status
 // 0 on SIGTERM, SIGINT or when stdin closes, after disconnecting.
