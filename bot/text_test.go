@@ -9,12 +9,12 @@ import (
 func TestEscape(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"<!channel> db down":      "&lt;!channel&gt; db down",
-		"a & b":                   "a &amp; b",
+		"<!channel> db down":         "&lt;!channel&gt; db down",
+		"a & b":                      "a &amp; b",
 		"<@U123> <#C0GEN|x> <!here>": "<@U123> <#C0GEN> &lt;!here&gt;",
-		"&amp;":                   "&amp;amp;",
-		"x <@U0BOB|bob> y":        "x <@U0BOB> y",
-		"plain":                   "plain",
+		"&amp;":                      "&amp;amp;",
+		"x <@U0BOB|bob> y":           "x <@U0BOB> y",
+		"plain":                      "plain",
 	}
 	for in, want := range tests {
 		if got := escape(in); got != want {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/sitrep/sitrep/internal/blockkit"
 )
 
 // issueTriggerLocked mints a trigger_id for user, valid for
@@ -36,7 +38,10 @@ const verificationToken = "slacksimverificationtoken"
 // channel, sends the slash_commands envelope with the payload Slack sends,
 // and waits for the ack (or ctx, or Options.AckTimeout: then the error
 // wraps ErrNotAcked). If no connection is open it waits for one until ctx
-// ends. A fresh trigger_id and response_url come with each command.
+// ends. A fresh trigger_id and response_url come with each command. An ack
+// with a payload ({"text", "blocks", "response_type"}) is the command's
+// response: the user sees it as an Ephemeral, or with response_type
+// "in_channel" the app posts it in the channel (see applyCommandAck).
 //
 // text is what the person typed; it arrives formatted as Slack's client
 // sends it for a command with should_escape: '&', '<' and '>' escaped,
@@ -90,7 +95,69 @@ func (s *Sim) slashCommand(ctx context.Context, user, channelID, command, text s
 	}
 	rec := newRecord(Delivery{EnvelopeID: s.newEnvelopeID(), Type: TypeSlashCommands, TriggerID: trig,
 		Payload: payload, AcceptsResponsePayload: true})
+	rec.onAck = func(d Delivery) { s.applyCommandAck(user, channelID, d.AckPayload) }
 	return s.deliverAndWait(ctx, rec)
+}
+
+// commandAck is a slash command ack payload: the command's immediate
+// response, as the Node client's ack("text") or ack({text, blocks,
+// response_type}) sends it.
+type commandAck struct {
+	Text         string          `json:"text"`
+	Blocks       json.RawMessage `json:"blocks"`
+	ResponseType string          `json:"response_type"`
+}
+
+// applyCommandAck does what Slack does with the payload of a slash
+// command's ack: it shows the response to the user who typed the command
+// (an Ephemeral), or with response_type "in_channel" posts it in the
+// channel as the app. A response Slack would refuse (bad blocks, no text
+// nor blocks, an unknown response_type) is recorded in BlockKitErrors and
+// shown to no one.
+func (s *Sim) applyCommandAck(user, channelID string, payload json.RawMessage) {
+	if payload == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var a commandAck
+	if err := json.Unmarshal(payload, &a); err != nil {
+		s.recordBlockKitLocked(fmt.Errorf("slash command ack: payload is not a response: %w", err))
+		return
+	}
+	var blocks json.RawMessage
+	if raw := strings.TrimSpace(string(a.Blocks)); raw != "" && raw != "null" && raw != "[]" {
+		if err := blockkit.CheckMessage([]byte(raw)); err != nil {
+			s.recordBlockKitLocked(fmt.Errorf("slash command ack: invalid_blocks: %w", err))
+			return
+		}
+		blocks = json.RawMessage(raw)
+	}
+	switch {
+	case a.Text == "" && blocks == nil:
+		s.recordBlockKitLocked(errors.New("slash command ack: the payload has neither text nor blocks"))
+		return
+	case len([]rune(a.Text)) > blockkit.MaxMessageText:
+		s.recordBlockKitLocked(errors.New("slash command ack: msg_too_long"))
+		return
+	}
+	ch := s.ws.channels[channelID]
+	if ch == nil {
+		return
+	}
+	switch a.ResponseType {
+	case "", "ephemeral":
+		s.ws.ephemerals[user] = append(s.ws.ephemerals[user], Ephemeral{Channel: channelID, User: user,
+			TS: s.nextTSLocked(), Text: a.Text, Blocks: blocks})
+	case "in_channel":
+		m := &Message{TS: s.nextTSLocked(), User: s.opts.BotUserID, Text: a.Text, Blocks: blocks}
+		ch.messages = append(ch.messages, m)
+		ch.byTS[m.TS] = m
+	default:
+		s.recordBlockKitLocked(fmt.Errorf("slash command ack: unknown response_type %q", a.ResponseType))
+		return
+	}
+	s.notifyLocked()
 }
 
 // SendEvent sends an events_api envelope wrapping event (a

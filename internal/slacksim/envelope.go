@@ -1,6 +1,7 @@
 package slacksim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,9 @@ type Delivery struct {
 	Acked bool
 	// AckedAt is when the ack arrived.
 	AckedAt time.Time
-	// AckPayload is the ack's payload, or nil if it had none.
+	// AckPayload is the ack's payload, or nil if it had none (an empty
+	// object, as Slack's Node client sends with a plain ack, counts as
+	// none).
 	AckPayload json.RawMessage
 	// Late is true if no ack arrived within Options.AckTimeout (an ack
 	// may still have come later).
@@ -154,7 +157,7 @@ func (s *Sim) handleAck(envelopeID string, payload json.RawMessage) {
 	}
 	rec.d.Acked = true
 	rec.d.AckedAt = time.Now()
-	if len(payload) > 0 && string(payload) != "null" {
+	if !emptyAckPayload(payload) {
 		rec.d.AckPayload = slices.Clone(payload)
 	}
 	st.latencies = append(st.latencies, rec.d.AckedAt.Sub(rec.d.SentAt))
@@ -175,6 +178,21 @@ func (s *Sim) handleAck(envelopeID string, payload json.RawMessage) {
 	}
 	st.mu.Unlock()
 	s.notify()
+}
+
+// emptyAckPayload reports whether an ack's payload says nothing: absent,
+// null, or an empty object. Slack's Node client (@slack/socket-mode) sends
+// {"envelope_id":…,"payload":{}} for a plain ack(), and Slack treats that
+// as an ack without a response.
+func emptyAckPayload(payload json.RawMessage) bool {
+	var m map[string]json.RawMessage
+	switch trimmed := bytes.TrimSpace(payload); {
+	case len(trimmed) == 0, string(trimmed) == "null":
+		return true
+	case trimmed[0] == '{':
+		return json.Unmarshal(trimmed, &m) == nil && len(m) == 0
+	}
+	return false
 }
 
 // ackTimedOut marks rec late if it is still unacked, and redelivers an

@@ -10,7 +10,7 @@ import (
 )
 
 // request is one Web API call: its parameters from the query, a form body
-// or a JSON body, and the token it carried.
+// (URL-encoded or multipart) or a JSON body, and the token it carried.
 type request struct {
 	method string
 	token  string
@@ -180,7 +180,8 @@ func parseRequest(method string, hr *http.Request) (*request, error) {
 		r.token = strings.TrimPrefix(auth, "Bearer ")
 	}
 	ctype, _, _ := mime.ParseMediaType(hr.Header.Get("Content-Type"))
-	if ctype == "application/json" {
+	switch ctype {
+	case "application/json":
 		body, err := io.ReadAll(io.LimitReader(hr.Body, 8<<20))
 		if err != nil {
 			return nil, err
@@ -191,7 +192,14 @@ func parseRequest(method string, hr *http.Request) (*request, error) {
 			}
 		}
 		r.form = hr.URL.Query()
-	} else {
+	case "multipart/form-data":
+		// Slack takes every method's arguments as multipart/form-data too;
+		// the Node web-api sends them so whenever one of them is binary.
+		if err := hr.ParseMultipartForm(8 << 20); err != nil {
+			return nil, err
+		}
+		r.form = hr.Form
+	default:
 		if err := hr.ParseForm(); err != nil {
 			return nil, err
 		}

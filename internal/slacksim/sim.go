@@ -8,6 +8,12 @@
 //	client := socketmode.New(api)
 //	go client.RunContext(ctx)
 //
+// Slack's official Node clients connect the same way, configured only
+// through their documented options: @slack/web-api with
+// { slackApiUrl: sim.APIURL() }, @slack/socket-mode with { appToken,
+// clientOptions: { slackApiUrl: sim.APIURL() } }. nodeclient_test.go runs
+// them (internal/slacksim/nodeclient) against the simulator.
+//
 // Tests seed it (AddUser, AddChannel), drive it as a user would
 // (SlashCommand, Click, Submit, SendEvent) and read back what the workspace
 // holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews, Files).

@@ -21,8 +21,10 @@ import (
 //  1. files.getUploadURLExternal (filename, length) answers an upload_url
 //     on the simulator's own host (slack-go sends its token only there) and
 //     a file ID.
-//  2. A POST to upload_url (multipart field "file", or the raw bytes)
-//     stores the bytes and answers "OK - <size>" as text.
+//  2. A POST to upload_url stores the bytes and answers "OK - <size>" as
+//     text. The bytes are the raw body, or in a multipart body the part
+//     named "file" (slack-go) or else the first part with a filename (the
+//     Node web-api's part is named "body").
 //  3. files.completeUploadExternal (files, channel_id, initial_comment,
 //     thread_ts, blocks) checks the uploads and shares them into the
 //     channel as one message carrying initial_comment and the files.
@@ -34,7 +36,8 @@ import (
 //     file_upload_size_restricted (length over Options.MaxFileSize),
 //     alt_txt_too_large (alt_txt over 1000 characters).
 //   - upload URL: HTTP 404 for an unknown or already completed file ID,
-//     HTTP 400 for a multipart body without a "file" part.
+//     HTTP 400 for a multipart body with neither a "file" part nor a part
+//     carrying a filename.
 //   - completeUploadExternal: invalid_arguments (files not a non-empty JSON
 //     array, a file listed twice, or more than one channel: the simulator
 //     shares into one channel per call), file_not_found (unknown, never
@@ -162,8 +165,10 @@ func (s *Sim) serveUpload(w http.ResponseWriter, hr *http.Request) {
 	_, _ = fmt.Fprintf(w, "OK - %d", len(body))
 }
 
-// readUpload reads at most limit bytes of the "file" part of a multipart
-// body, or of the raw body.
+// readUpload reads at most limit bytes of the uploaded file: the raw body
+// (python-slack-sdk), or in a multipart body the part named "file"
+// (slack-go) or else the first part that carries a filename (the Node
+// web-api posts its bytes as a part named "body").
 func readUpload(hr *http.Request, limit int64) ([]byte, error) {
 	ctype, _, _ := mime.ParseMediaType(hr.Header.Get("Content-Type"))
 	if ctype != "multipart/form-data" {
@@ -173,16 +178,27 @@ func readUpload(hr *http.Request, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var first []byte
+	found := false
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil, errors.New(`no "file" part`)
+			if found {
+				return first, nil
+			}
+			return nil, errors.New(`no "file" part and no part with a filename`)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if part.FormName() == "file" {
+		switch {
+		case part.FormName() == "file":
 			return io.ReadAll(io.LimitReader(part, limit))
+		case !found && part.FileName() != "":
+			if first, err = io.ReadAll(io.LimitReader(part, limit)); err != nil {
+				return nil, err
+			}
+			found = true
 		}
 	}
 }
