@@ -429,7 +429,7 @@ func TestPushpinReactionAddsToTimeline(t *testing.T) {
 	h := newHarness(t)
 	ch := h.openIncident("disk full on batch-3")
 	h.sim.Join(ch, bob)
-	ts := h.sim.Say(bob, ch, "df shows /var at 100%, <!here> clearing logs")
+	ts := h.sim.Say(bob, ch, "df shows /var at 100%, @here clearing logs & <tmp> with @alice")
 	reaction := func(channel, ts, name string) map[string]any {
 		return map[string]any{"type": "reaction_added", "user": alice, "reaction": name, "item_user": bob,
 			"item": map[string]any{"type": "message", "channel": channel, "ts": ts}, "event_ts": "1.000001"}
@@ -455,7 +455,7 @@ func TestPushpinReactionAddsToTimeline(t *testing.T) {
 		t.Fatalf("timeline = %+v, want the one pinned message", timeline)
 	}
 	e := timeline[0]
-	if e.Kind != incident.EntryPin || e.Actor != alice || e.Subject != bob || e.Text != "df shows /var at 100%, <!here> clearing logs" {
+	if e.Kind != incident.EntryPin || e.Actor != alice || e.Subject != bob || e.Text != "df shows /var at 100%, @here clearing logs & <tmp> with <@U0ALICE>" {
 		t.Errorf("pinned entry = %+v", e)
 	}
 	if got := h.lastEphemeral(alice); !strings.Contains(got, "Added to the timeline of INC-1") {
@@ -466,7 +466,7 @@ func TestPushpinReactionAddsToTimeline(t *testing.T) {
 	}
 	h.slash(alice, ch, "/incident", "timeline")
 	msgs := h.sim.Messages(ch)
-	if got := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(got, "*pin* <@U0ALICE> pinned <@U0BOB>: df shows /var at 100%, &lt;!here&gt; clearing logs") {
+	if got := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(got, "*pin* <@U0ALICE> pinned <@U0BOB>: df shows /var at 100%, @here clearing logs &amp; &lt;tmp&gt; with <@U0ALICE>") {
 		t.Errorf("timeline shows %s", got)
 	}
 }

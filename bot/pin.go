@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
 // pinReaction is the reaction that adds a message to the timeline.
@@ -43,7 +44,8 @@ func (b *Bot) onReaction(ctx context.Context, e *slackevents.ReactionAddedEvent)
 		b.reply(ctx, e.Item.Channel, e.User, ":warning: sitrep could not read that message to add it to the timeline.", nil)
 		return
 	}
-	inc, _, err := b.incidents.Pin(ctx, room.IncidentID, e.User, msg.User, msg.Text)
+	// Message text in the history is mrkdwn, escaped as command text is.
+	inc, _, err := b.incidents.Pin(ctx, room.IncidentID, e.User, msg.User, slacktext.Decode(msg.Text))
 	if err != nil {
 		var fe *incident.FieldError
 		problem := "sitrep could not add that message to the timeline (" + escape(err.Error()) + ")."

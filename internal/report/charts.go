@@ -10,6 +10,7 @@ import (
 
 	"github.com/sitrep/sitrep/charts"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
 // Chart is a rendered chart and how to name it.
@@ -25,7 +26,7 @@ type Chart struct {
 func ParetoChart(p incident.Pareto, title string, f charts.Format) ([]byte, error) {
 	d := charts.ParetoData{Title: title, Threshold: p.Threshold, Unit: p.Currency}
 	for _, r := range p.Rows {
-		d.Bars = append(d.Bars, charts.Bar{Label: r.Problem.Ref() + " " + r.Problem.Title, Value: r.Cost, VitalFew: r.VitalFew})
+		d.Bars = append(d.Bars, charts.Bar{Label: r.Problem.Ref() + " " + slacktext.Plain(r.Problem.Title), Value: r.Cost, VitalFew: r.VitalFew})
 	}
 	return charts.Pareto(d, f)
 }
@@ -43,7 +44,7 @@ func WeeklyChart(weeks []incident.WeekClasses, f charts.Format) ([]byte, error) 
 // timebox and the diagnosis itself as spans; opened, acknowledged,
 // restored and resolved as markers. now ends what is still running.
 func TimelineChart(inc *incident.Incident, now time.Time, loc *time.Location, f charts.Format) ([]byte, error) {
-	d := charts.TimelineData{Title: inc.Ref() + ": " + inc.Title, Location: loc}
+	d := charts.TimelineData{Title: inc.Ref() + ": " + slacktext.Plain(inc.Title), Location: loc}
 	end := inc.RestoredAt
 	if end.IsZero() {
 		end = now

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
 // TopProblems is how many open problems a review lists.
@@ -212,10 +213,11 @@ func Duration(d time.Duration) string {
 	}
 }
 
-// cell makes user text safe in Markdown: HTML's &, < and > escaped, table
-// pipes escaped, lines joined.
+// cell makes user text (sitrep text, see internal/slacktext) safe in
+// Markdown: mentions written as names ("@bob"), HTML's &, < and > escaped,
+// table pipes escaped, lines joined.
 func cell(s string) string {
-	return cellEscaper.Replace(s)
+	return cellEscaper.Replace(slacktext.Plain(s))
 }
 
 var cellEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`, "\n", " ", "\r", " ")

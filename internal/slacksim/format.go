@@ -29,7 +29,14 @@ var escapeTyped = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // formatTypedLocked returns text as Slack sends the text of a slash command
 // with should_escape on. Call with s.mu held.
-func (s *Sim) formatTypedLocked(text string) string {
+func (s *Sim) formatTypedLocked(text string) string { return s.formatLocked(text, true) }
+
+// formatMessageLocked returns text as Slack stores a message a person
+// typed: escaped the same way, but user mentions without their name
+// ("<@U0BOB>"), as conversations.history returns them.
+func (s *Sim) formatMessageLocked(text string) string { return s.formatLocked(text, false) }
+
+func (s *Sim) formatLocked(text string, labels bool) string {
 	var b strings.Builder
 	last := 0
 	for _, m := range typedToken.FindAllStringSubmatchIndex(text, -1) {
@@ -43,12 +50,12 @@ func (s *Sim) formatTypedLocked(text string) string {
 			word = strings.TrimRight(word, ".,;:!?)'\"")
 			end = start + len(word)
 		}
-		markup, ok := s.markupLocked(word)
+		markup, ok := s.markupLocked(word, labels)
 		for !ok && len(word) > 2 && strings.ContainsAny(word[len(word)-1:], ".-_") {
 			// "@alice." names alice: a name does not end in punctuation.
 			word = word[:len(word)-1]
 			end--
-			markup, ok = s.markupLocked(word)
+			markup, ok = s.markupLocked(word, labels)
 		}
 		if !ok {
 			continue
@@ -63,7 +70,7 @@ func (s *Sim) formatTypedLocked(text string) string {
 
 // markupLocked returns the markup Slack's client sends for word, if it
 // turns it into any. A trailing '.', ',' or similar is not part of a name.
-func (s *Sim) markupLocked(word string) (string, bool) {
+func (s *Sim) markupLocked(word string, labels bool) (string, bool) {
 	switch word[0] {
 	case 'h':
 		if !strings.Contains(word, "://") || strings.HasSuffix(word, "://") {
@@ -79,6 +86,9 @@ func (s *Sim) markupLocked(word string) (string, bool) {
 		for _, id := range s.ws.userOrder {
 			u := s.ws.users[id]
 			if strings.EqualFold(u.Name, name) || u.DisplayName != "" && strings.EqualFold(u.DisplayName, name) {
+				if !labels {
+					return "<@" + u.ID + ">", true
+				}
 				return "<@" + u.ID + "|" + u.Name + ">", true
 			}
 		}

@@ -269,8 +269,9 @@ func (s *Sim) Join(channelID, user string) {
 }
 
 // Say posts text in a channel as user, as a person typing a message would,
-// and returns the message's ts ("" if there is no such channel). No event
-// is sent for it.
+// and returns the message's ts ("" if there is no such channel). The text
+// is stored as Slack stores it: escaped, with "@bob" as "<@U0BOB>" and
+// "@here" as "<!here>" (see format.go). No event is sent for it.
 func (s *Sim) Say(user, channelID, text string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -278,7 +279,7 @@ func (s *Sim) Say(user, channelID, text string) string {
 	if ch == nil {
 		return ""
 	}
-	m := &Message{TS: s.nextTSLocked(), User: user, Text: text}
+	m := &Message{TS: s.nextTSLocked(), User: user, Text: s.formatMessageLocked(text)}
 	ch.messages = append(ch.messages, m)
 	ch.byTS[m.TS] = m
 	s.notifyLocked()
