@@ -39,6 +39,7 @@ func TestDemoScriptTranscript(t *testing.T) {
 		"Diagnosis: diagnose until ",
 		"note the first error and when it began  [",
 		"@alice extended diagnosis: *restore by ",
+		"asked @bob & the db team to look at <pool> sizes",
 		"(only alice sees, in #general)",
 		"INC-1 is open: #inc-1-db-is-down",
 		"alice in #inc-1-db-is-down> :as bob",
