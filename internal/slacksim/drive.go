@@ -42,6 +42,15 @@ const verificationToken = "slacksimverificationtoken"
 // wraps ErrNotAcked). If no connection is open it waits for one until ctx
 // ends. A fresh trigger_id comes with each command.
 func (s *Sim) SlashCommand(ctx context.Context, user, channelID, command, text string) (*Delivery, error) {
+	rec, err := s.slashRecord(user, channelID, command, text)
+	if err != nil {
+		return nil, err
+	}
+	return s.deliverAndWait(ctx, rec)
+}
+
+// slashRecord builds the slash_commands envelope of a typed command.
+func (s *Sim) slashRecord(user, channelID, command, text string) (*record, error) {
 	s.mu.Lock()
 	u := s.ws.users[user]
 	ch := s.ws.channels[channelID]
@@ -73,9 +82,8 @@ func (s *Sim) SlashCommand(ctx context.Context, user, channelID, command, text s
 	if err != nil {
 		return nil, fmt.Errorf("slacksim: slash command payload: %w", err)
 	}
-	rec := newRecord(Delivery{EnvelopeID: s.newEnvelopeID(), Type: TypeSlashCommands, TriggerID: trig,
-		Payload: payload, AcceptsResponsePayload: true})
-	return s.deliverAndWait(ctx, rec)
+	return newRecord(Delivery{EnvelopeID: s.newEnvelopeID(), Type: TypeSlashCommands, TriggerID: trig,
+		Payload: payload, AcceptsResponsePayload: true}), nil
 }
 
 // SendEvent sends an events_api envelope wrapping event (a
