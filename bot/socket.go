@@ -118,7 +118,7 @@ func (p *socketPool) events(slot *socketSlot, stopped <-chan struct{}) {
 }
 
 func (p *socketPool) handle(slot *socketSlot, evt socketmode.Event) {
-	if evt.Type == socketmode.EventTypeConnectionError && slot.retiring.Load() {
+	if slot.retiring.Load() && (evt.Type == socketmode.EventTypeConnecting || evt.Type == socketmode.EventTypeConnectionError) {
 		return // the refused redial of a replaced connection
 	}
 	p.b.handleEvent(p.work, slot.client, evt)
