@@ -68,6 +68,13 @@ type Config struct {
 	WhatChangedWindow time.Duration
 	// Workers bounds how many envelopes are handled at once. Default 32.
 	Workers int
+	// Connections is how many Socket Mode connections the bot keeps open
+	// (Slack spreads envelopes across them), so that while Slack refreshes
+	// one another is reading. Default 2; at most MaxConnections (Slack's
+	// limit), which a refresh's replacement connection also counts against.
+	// The bot installs its own socketmode dialer (see internal/socketwatch):
+	// Deps.SocketOptions must not set one.
+	Connections int
 	// DrainTimeout bounds how long Run waits for in-flight work on shutdown.
 	// Default 10s.
 	DrainTimeout time.Duration
@@ -102,6 +109,10 @@ func (c *Config) defaults() {
 	if c.Workers <= 0 {
 		c.Workers = 32
 	}
+	if c.Connections <= 0 {
+		c.Connections = 2
+	}
+	c.Connections = min(c.Connections, MaxConnections)
 	if c.OpsReviewChannel == "" {
 		c.OpsReviewChannel = "ops-review"
 	}
@@ -252,17 +263,20 @@ func New(cfg Config, d Deps) *Bot {
 
 // Run connects over Socket Mode and handles envelopes until ctx is done,
 // then stops taking new work, waits up to DrainTimeout for in-flight work and
-// returns. It reconnects by itself after disconnects.
+// returns. It holds Config.Connections connections, each reopened by itself
+// after a disconnect, and replaces a connection as soon as Slack warns it
+// will close it while still reading and acking it until Slack does.
 func (b *Bot) Run(ctx context.Context) error {
-	client := socketmode.New(b.api, b.socketOpts...)
 	sockCtx, stopSocket := context.WithCancel(ctx)
 	defer stopSocket()
-	sockErr := make(chan error, 1)
-	go func() { sockErr <- b.runSocket(sockCtx, client) }()
 
 	// In-flight work outlives ctx for a bounded drain.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+
+	pool := newSocketPool(sockCtx, work, b)
+	pool.start()
+	defer func() { stopSocket(); pool.wait() }()
 
 	if err := b.jobs.Start(work, b.cfg.SweepSpec); err != nil {
 		return err
@@ -298,22 +312,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer func() { <-housekeeping.Stop().Done() }()
 
 	var runErr error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case err := <-sockErr:
-			runErr = err
-			break loop
-		case evt, ok := <-client.Events:
-			if !ok {
-				break loop
-			}
-			b.handleEvent(work, client, evt)
-		}
+	select {
+	case <-ctx.Done():
+	case runErr = <-pool.fatal:
 	}
 	stopSocket()
+	pool.wait()
 	b.log.Info("shutting down: waiting for in-flight work", "in_flight", b.busy.Load())
 	done := make(chan struct{})
 	go func() { b.inflight.Wait(); close(done) }()
@@ -327,8 +331,9 @@ loop:
 	return runErr
 }
 
-// runSocket keeps the Socket Mode connection up. slack-go reconnects after a
-// disconnect frame; if it gives up, we back off and start it again.
+// runSocket keeps one Socket Mode connection up. slack-go reconnects after a
+// disconnect frame; if it gives up, we back off and start it again. It
+// returns nil once ctx is done, or the error of a token Slack refuses.
 func (b *Bot) runSocket(ctx context.Context, client *socketmode.Client) error {
 	delay := time.Second
 	for {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -12,7 +13,8 @@ import (
 	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
-// handleEvent is called for each event of the socketmode client, in order.
+// handleEvent is called for each event of a socketmode client, in order
+// per client; the clients of the bot's connections call it concurrently.
 // It acks every envelope before any database or Slack call, then hands the
 // work to a goroutine. Only view submissions are checked before the ack, so
 // that the ack can carry the form's errors; that check is pure.
@@ -85,19 +87,21 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 	}
 }
 
-// ack acknowledges an envelope, with payload when it is not nil.
+// ackTimeout bounds how long an ack may wait for its connection's writer:
+// Slack's limit is 3 s, so a later ack is worthless, and an ack must never
+// block an event loop for good.
+const ackTimeout = 3 * time.Second
+
+// ack acknowledges an envelope, with payload when it is not nil, on the
+// client (connection) it came from.
 func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload any) {
 	if req == nil {
 		return
 	}
 	b.envelopes.Add(1)
-	var err error
-	if payload != nil {
-		err = client.Ack(*req, payload)
-	} else {
-		err = client.Ack(*req)
-	}
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	if err := client.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
 		b.log.Error("acking envelope", "envelope", req.EnvelopeID, "err", err)
 		return
 	}

@@ -383,7 +383,7 @@ func TestReconnectsAfterDisconnect(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.sim.Disconnect("refresh_requested")
-	h.wait("a new connection", func() bool { return h.sim.Connections() == 1 })
+	h.wait("a new connection", func() bool { return h.sim.Connections() >= 1 })
 	h.slash(alice, h.general, "/incident", "open after reconnect")
 	if h.sim.ChannelByName("inc-1-after-reconnect") == nil {
 		t.Fatal("command after a reconnect was not handled")

@@ -58,6 +58,16 @@ func (s *Sim) SlashCommandRaw(ctx context.Context, user, channelID, command, tex
 }
 
 func (s *Sim) slashCommand(ctx context.Context, user, channelID, command, text string, typed bool) (*Delivery, error) {
+	rec, err := s.slashRecord(user, channelID, command, text, typed)
+	if err != nil {
+		return nil, err
+	}
+	return s.deliverAndWait(ctx, rec)
+}
+
+// slashRecord builds the slash_commands envelope of a typed command (typed:
+// formatted as Slack's client sends it) or of raw text.
+func (s *Sim) slashRecord(user, channelID, command, text string, typed bool) (*record, error) {
 	s.mu.Lock()
 	u := s.ws.users[user]
 	ch := s.ws.channels[channelID]
@@ -96,7 +106,7 @@ func (s *Sim) slashCommand(ctx context.Context, user, channelID, command, text s
 	rec := newRecord(Delivery{EnvelopeID: s.newEnvelopeID(), Type: TypeSlashCommands, TriggerID: trig,
 		Payload: payload, AcceptsResponsePayload: true})
 	rec.onAck = func(d Delivery) { s.applyCommandAck(user, channelID, d.AckPayload) }
-	return s.deliverAndWait(ctx, rec)
+	return rec, nil
 }
 
 // commandAck is a slash command ack payload: the command's immediate

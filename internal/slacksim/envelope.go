@@ -14,6 +14,10 @@ import (
 // within Options.AckTimeout (for events_api: after every retry).
 var ErrNotAcked = errors.New("slacksim: envelope not acknowledged in time")
 
+// errLeaving: the connection chosen is at the end of a refresh and takes no
+// new envelope.
+var errLeaving = errors.New("slacksim: connection is being refreshed")
+
 // Envelope types.
 const (
 	TypeSlashCommands = "slash_commands"
@@ -39,6 +43,10 @@ type Delivery struct {
 	RetryReason  string
 	// SentAt is when the envelope was written to the WebSocket.
 	SentAt time.Time
+	// Conn is the ID of the connection it was written on (see SocketConns).
+	Conn int
+	// AckConn is the ID of the connection its ack came on (0 before).
+	AckConn int
 	// Acked is true once the app acknowledged the envelope.
 	Acked bool
 	// AckedAt is when the ack arrived.
@@ -93,45 +101,14 @@ func newRecord(d Delivery) *record {
 // send writes rec's envelope to one connection (round-robin), waiting for
 // a connection to be open if none is, until ctx ends.
 func (s *Sim) send(ctx context.Context, rec *record) error {
-	st := &s.socket
 	for {
 		s.mu.Lock()
 		changed := s.changed
 		s.mu.Unlock()
 		if c := s.pickConn(); c != nil {
-			st.mu.Lock()
-			frame := envelope{EnvelopeID: rec.d.EnvelopeID, Type: rec.d.Type, Payload: rec.d.Payload,
-				AcceptsResponsePayload: rec.d.AcceptsResponsePayload, RetryAttempt: rec.d.RetryAttempt,
-				RetryReason: rec.d.RetryReason}
-			st.records[rec.d.EnvelopeID] = rec
-			st.history = append(st.history, rec)
-			st.mu.Unlock()
-			stamp := func() {
-				st.mu.Lock()
-				rec.d.SentAt = time.Now()
-				st.mu.Unlock()
-			}
-			if err := c.writeStamped(frame, stamp); err != nil {
-				s.log.Warn("slacksim: writing envelope", "conn", c.id, "err", err)
-				st.mu.Lock()
-				st.history = slices.DeleteFunc(st.history, func(r *record) bool { return r == rec })
-				st.mu.Unlock()
-				s.removeConn(c, false)
+			if err := s.writeEnvelope(c, rec, nil); err != nil {
 				continue
 			}
-			st.mu.Lock()
-			var t *time.Timer
-			t = time.AfterFunc(s.opts.AckTimeout, func() {
-				st.mu.Lock()
-				delete(st.timers, t)
-				st.mu.Unlock()
-				s.ackTimedOut(rec)
-			})
-			st.timers[t] = true
-			st.mu.Unlock()
-			s.log.Debug("slacksim: envelope sent", "type", rec.d.Type, "envelope_id", rec.d.EnvelopeID,
-				"conn", c.id, "retry_attempt", rec.d.RetryAttempt)
-			s.notify()
 			return nil
 		}
 		select {
@@ -145,18 +122,78 @@ func (s *Sim) send(ctx context.Context, rec *record) error {
 	}
 }
 
-// handleAck records the ack for envelopeID.
-func (s *Sim) handleAck(envelopeID string, payload json.RawMessage) {
+// writeEnvelope writes rec's envelope on c, right behind first if first is
+// not nil, and starts its ack timer. A failed write closes c; it is an
+// error unless first went out (then the envelope counts as sent: the
+// client closed on reading first and will never ack it).
+func (s *Sim) writeEnvelope(c *conn, rec *record, first any) error {
+	st := &s.socket
+	st.mu.Lock()
+	if c.leaving {
+		st.mu.Unlock()
+		return errLeaving
+	}
+	frame := envelope{EnvelopeID: rec.d.EnvelopeID, Type: rec.d.Type, Payload: rec.d.Payload,
+		AcceptsResponsePayload: rec.d.AcceptsResponsePayload, RetryAttempt: rec.d.RetryAttempt,
+		RetryReason: rec.d.RetryReason}
+	st.records[rec.d.EnvelopeID] = rec
+	st.history = append(st.history, rec)
+	rec.d.Conn = c.id
+	st.mu.Unlock()
+	stamped := false
+	stamp := func() {
+		stamped = true
+		st.mu.Lock()
+		rec.d.SentAt = time.Now()
+		st.mu.Unlock()
+	}
+	err := c.writeStamped(first, frame, stamp)
+	if err != nil && first != nil && stamped {
+		// The frame before it went out, and the client closed on reading
+		// it: as far as Slack knows the envelope was sent and is now
+		// waiting for an ack that cannot come.
+		s.log.Info("slacksim: envelope written behind a frame the client closed on", "conn", c.id, "err", err)
+		s.removeConn(c, false)
+		err = nil
+	}
+	if err != nil {
+		s.log.Warn("slacksim: writing envelope", "conn", c.id, "err", err)
+		st.mu.Lock()
+		st.history = slices.DeleteFunc(st.history, func(r *record) bool { return r == rec })
+		st.mu.Unlock()
+		s.removeConn(c, false)
+		return err
+	}
+	st.mu.Lock()
+	var t *time.Timer
+	t = time.AfterFunc(s.opts.AckTimeout, func() {
+		st.mu.Lock()
+		delete(st.timers, t)
+		st.mu.Unlock()
+		s.ackTimedOut(rec)
+	})
+	st.timers[t] = true
+	st.mu.Unlock()
+	s.log.Debug("slacksim: envelope sent", "type", rec.d.Type, "envelope_id", rec.d.EnvelopeID,
+		"conn", c.id, "retry_attempt", rec.d.RetryAttempt)
+	s.notify()
+	return nil
+}
+
+// handleAck records the ack for envelopeID that came on connection connID.
+func (s *Sim) handleAck(connID int, envelopeID string, payload json.RawMessage) {
 	st := &s.socket
 	st.mu.Lock()
 	rec := st.records[envelopeID]
 	if rec == nil || rec.d.Acked {
+		st.stray++
 		st.mu.Unlock()
 		s.log.Warn("slacksim: ack for unknown or already acked envelope", "envelope_id", envelopeID)
 		return
 	}
 	rec.d.Acked = true
 	rec.d.AckedAt = time.Now()
+	rec.d.AckConn = connID
 	if !emptyAckPayload(payload) {
 		rec.d.AckPayload = slices.Clone(payload)
 	}
@@ -254,6 +291,11 @@ func (s *Sim) deliverAndWait(ctx context.Context, rec *record) (*Delivery, error
 	if err := s.send(ctx, rec); err != nil {
 		return s.snapshot(rec), err
 	}
+	return s.waitAck(ctx, rec)
+}
+
+// waitAck waits for the ack of the sent rec, its ack timeout, or ctx.
+func (s *Sim) waitAck(ctx context.Context, rec *record) (*Delivery, error) {
 	select {
 	case <-rec.acked:
 		return s.snapshot(rec), nil
@@ -308,4 +350,12 @@ func (s *Sim) AckLatencies() []time.Duration {
 	s.socket.mu.Lock()
 	defer s.socket.mu.Unlock()
 	return slices.Clone(s.socket.latencies)
+}
+
+// StrayAcks returns how many acks named an envelope that was unknown or
+// already acked: an app that acks an envelope twice shows here.
+func (s *Sim) StrayAcks() int {
+	s.socket.mu.Lock()
+	defer s.socket.mu.Unlock()
+	return s.socket.stray
 }

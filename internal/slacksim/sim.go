@@ -48,6 +48,7 @@ const (
 	DefaultTriggerLifetime = 3 * time.Second
 	DefaultPingInterval    = 10 * time.Second
 	DefaultMaxConnections  = 10
+	DefaultRefreshGrace    = 10 * time.Second
 	DefaultEventRetries    = 3
 	DefaultMaxFileSize     = 1 << 30 // Slack's 1 GB
 	DefaultCreateLag       = 300 * time.Millisecond
@@ -80,6 +81,10 @@ type Options struct {
 	PingInterval time.Duration
 	// MaxConnections caps open Socket Mode connections (Slack: 10).
 	MaxConnections int
+	// RefreshGrace is how long a connection stays in the delivery
+	// rotation after Refresh warned it (Slack: about 10s). Default
+	// DefaultRefreshGrace; tests shorten it.
+	RefreshGrace time.Duration
 	// EventRetries is how many times an unacked events_api envelope is
 	// redelivered (Slack: 3). Negative means none.
 	EventRetries int
@@ -130,6 +135,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = DefaultMaxConnections
+	}
+	if o.RefreshGrace <= 0 {
+		o.RefreshGrace = DefaultRefreshGrace
 	}
 	if o.EventRetries == 0 {
 		o.EventRetries = DefaultEventRetries

@@ -23,6 +23,7 @@ type socketState struct {
 	history   []*record
 	latencies []time.Duration
 	unacked   []*record
+	stray     int // acks for unknown or already acked envelopes
 	nextEnv   int
 	timers    map[*time.Timer]bool
 }
@@ -49,14 +50,25 @@ type conn struct {
 	wmu       sync.Mutex
 	done      chan struct{}
 	closeOnce sync.Once
+	// warned and leaving are guarded by socket.mu: warned once the
+	// disconnect warning was sent, leaving once the refresh's grace period
+	// is over and no new envelope may be written on it.
+	warned, leaving bool
 }
 
-func (c *conn) write(v any) error { return c.writeStamped(v, nil) }
+func (c *conn) write(v any) error { return c.writeStamped(nil, v, nil) }
 
-// writeStamped writes v; stamp, if not nil, runs once the connection is
-// ours, just before the frame goes out, so a send time excludes the wait
-// behind other writers.
-func (c *conn) writeStamped(v any, stamp func()) error {
+// writeStamped writes first (if not nil) and then v, with no other frame
+// between them; stamp, if not nil, runs once the connection is ours, just
+// before v goes out, so a send time excludes the wait behind other writers.
+func (c *conn) writeStamped(first, v any, stamp func()) error {
+	var head []byte
+	if first != nil {
+		var err error
+		if head, err = json.Marshal(first); err != nil {
+			return err
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -64,6 +76,11 @@ func (c *conn) writeStamped(v any, stamp func()) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if head != nil {
+		if err := c.ws.WriteMessage(websocket.TextMessage, head); err != nil {
+			return err
+		}
+	}
 	if stamp != nil {
 		stamp()
 	}
@@ -207,7 +224,7 @@ func (s *Sim) readLoop(c *conn) {
 			s.log.Warn("slacksim: unreadable socket message", "conn", c.id, "err", err)
 			continue
 		}
-		s.handleAck(a.EnvelopeID, a.Payload)
+		s.handleAck(c.id, a.EnvelopeID, a.Payload)
 	}
 }
 
@@ -232,15 +249,23 @@ func (s *Sim) removeConn(c *conn, graceful bool) {
 }
 
 // pickConn chooses the next connection round-robin, or nil if none is open.
+// A connection whose refresh grace period is over is no longer chosen; one
+// that was only warned still is.
 func (s *Sim) pickConn() *conn {
 	st := &s.socket
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.conns) == 0 {
+	open := make([]*conn, 0, len(st.conns))
+	for _, c := range st.conns {
+		if !c.leaving {
+			open = append(open, c)
+		}
+	}
+	if len(open) == 0 {
 		return nil
 	}
-	st.rr = (st.rr + 1) % len(st.conns)
-	return st.conns[st.rr]
+	st.rr = (st.rr + 1) % len(open)
+	return open[st.rr]
 }
 
 // Connections returns how many Socket Mode connections are open.
