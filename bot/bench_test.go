@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/internal/pgtest"
 )
 
@@ -43,45 +44,47 @@ func benchOpen(b *testing.B, h *harness) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "opens/s")
 }
 
-// BenchmarkAckLatency fires 200 /incident open commands at once and measures,
-// for each, the time from the envelope leaving the simulator to its ack
-// arriving. Reported: p50 and p99 in milliseconds over all ops.
+// BenchmarkAckLatency fires 200 /incident open commands at once
+// with one and with two Socket Mode connections open, and reports the time
+// from each envelope leaving the simulator to its ack arriving (the
+// simulator's AckLatencies): p50 and p99 in milliseconds over all ops.
 func BenchmarkAckLatency(b *testing.B) {
-	h := newHarness(b)
-	const burst = 200
-	var lat []time.Duration
-	b.ResetTimer()
-	for i := range b.N {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for j := range burst {
-			wg.Go(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				d, err := h.sim.SlashCommand(ctx, alice, h.general, "/incident", fmt.Sprintf("open burst %d-%d", i, j))
-				if err != nil || !d.Acked {
-					b.Errorf("command %d-%d: acked=%v err=%v", i, j, d != nil && d.Acked, err)
-					return
+	for _, conns := range []int{1, 2} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			h := newHarness(b, withBotConfig(bot.Config{Connections: conns}))
+			h.wait("the connections", func() bool { return h.sim.Connections() == conns })
+			const burst = 200
+			before := len(h.sim.AckLatencies())
+			b.ResetTimer()
+			for i := range b.N {
+				var wg sync.WaitGroup
+				for j := range burst {
+					wg.Go(func() {
+						ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+						defer cancel()
+						d, err := h.sim.SlashCommand(ctx, alice, h.general, "/incident", fmt.Sprintf("open burst %d-%d", i, j))
+						if err != nil || !d.Acked {
+							b.Errorf("command %d-%d: %v", i, j, err)
+						}
+					})
 				}
-				mu.Lock()
-				lat = append(lat, d.AckedAt.Sub(d.SentAt))
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		h.idle()
+				wg.Wait()
+				h.idle()
+			}
+			b.StopTimer()
+			lat := h.sim.AckLatencies()[before:]
+			if len(lat) == 0 {
+				b.Fatal("no acks measured")
+			}
+			slices.Sort(lat)
+			pct := func(p float64) float64 {
+				return float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds()) / 1000
+			}
+			b.ReportMetric(pct(0.50), "p50-ms")
+			b.ReportMetric(pct(0.99), "p99-ms")
+			b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+		})
 	}
-	b.StopTimer()
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		b.Fatal("no acks measured")
-	}
-	pct := func(p float64) float64 {
-		return float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds()) / 1000
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 }
 
 // BenchmarkStatusChange changes an incident's status through the simulator:
