@@ -156,21 +156,15 @@ func (b *Bot) postJoining(ctx context.Context, channel string, post func(context
 	return b.joining(ctx, channel, "chat.postMessage", post)
 }
 
-// uploadCall is the files upload v2 flow sharing data as a file in channel
-// (in the thread of threadTS when set), as one call for the retrying caller.
-func (b *Bot) uploadCall(channel, threadTS, name, title, alt string, data []byte) func(context.Context) error {
-	return func(ctx context.Context) error {
+// upload shares data as a file in channel (in the thread of threadTS when
+// set), through files upload v2. chat:write.public does not cover files:
+// sitrep joins a public channel it is not in first.
+func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt string, data []byte) error {
+	return b.joining(ctx, channel, "files.upload", func(ctx context.Context) error {
 		_, err := b.api.UploadFileContext(ctx, slack.UploadFileParameters{
 			Reader: bytes.NewReader(data), FileSize: len(data), Filename: name, Title: title, AltTxt: alt,
 			Channel: channel, ThreadTimestamp: threadTS,
 		})
 		return err
-	}
-}
-
-// upload shares data as a file in channel (in the thread of threadTS when
-// set). chat:write.public does not cover files: sitrep joins a public
-// channel it is not in first.
-func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt string, data []byte) error {
-	return b.joining(ctx, channel, "files.upload", b.uploadCall(channel, threadTS, name, title, alt, data))
+	})
 }
