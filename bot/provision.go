@@ -36,6 +36,17 @@ const maxNameSuffix = 20
 // ready in under 2 s, then the job queue takes over.
 var settleWaits = []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
 
+// settling runs try, and again after each of the settle waits for as long
+// as it reports that Slack does not know a channel it has just created.
+func settling(ctx context.Context, try func() (unknown bool)) {
+	for _, wait := range settleWaits {
+		if !try() || sleep(ctx, wait) != nil {
+			return
+		}
+	}
+	try()
+}
+
 // provisionJob runs the incident.JobProvision job: set up the incident's room.
 func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
 	var p incident.ProvisionPayload
@@ -88,19 +99,13 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		if room.Did(s.name) {
 			continue
 		}
-		err := s.do(ctx, inc, room)
-		for _, wait := range settleWaits {
-			// Slack may not know a channel it has just created: retry in
-			// place for a moment rather than leave the room to the job queue.
-			if s.name == stepChannel || slackCode(err) != "channel_not_found" {
-				break
-			}
-			b.log.Debug("new channel not visible yet; retrying", "incident", inc.Ref(), "step", s.name, "in", wait)
-			if serr := sleep(ctx, wait); serr != nil {
-				break
-			}
+		// Slack may not know the channel it has just created: retry in place
+		// for a moment rather than leave the room to the job queue.
+		var err error
+		settling(ctx, func() bool {
 			err = s.do(ctx, inc, room)
-		}
+			return s.name != stepChannel && slackCode(err) == "channel_not_found"
+		})
 		if err != nil {
 			if !s.optional || isTransient(err) {
 				return fmt.Errorf("setting up %s (%s): %w", inc.Ref(), s.name, err)
@@ -177,33 +182,32 @@ func (b *Bot) ownChannel(ctx context.Context, inc *incident.Incident, name strin
 	if err != nil {
 		return "", err
 	}
-	for i := 0; ; i++ {
-		ch, err := b.channelNamed(ctx, name)
-		if err != nil {
-			return "", err
-		}
-		if ch == nil && i < len(settleWaits) {
-			if err := sleep(ctx, settleWaits[i]); err != nil {
-				return "", err
-			}
-			continue
-		}
-		// Slack's clock and ours may differ a little; a channel made
-		// before the incident opened is an older one of the same name.
-		if ch == nil || ch.Creator != self || ch.IsArchived || ch.Created.Time().Before(inc.OpenedAt.Add(-5*time.Minute)) {
-			return "", nil
-		}
-		other, err := b.rooms.RoomByChannel(ctx, ch.ID)
-		switch {
-		case errors.Is(err, incident.ErrNotFound):
-			return ch.ID, nil
-		case err != nil:
-			return "", fmt.Errorf("checking who has channel #%s: %w", name, err)
-		case other.IncidentID == inc.ID:
-			return ch.ID, nil
-		}
+	var ch *slack.Channel
+	settling(ctx, func() bool {
+		ch, err = b.channelNamed(ctx, name)
+		return err == nil && ch == nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	// Slack's clock and ours may differ a little; a channel made before the
+	// incident opened is an older one of the same name.
+	if ch == nil || ch.Creator != self || ch.IsArchived || ch.Created.Time().Before(inc.OpenedAt.Add(-5*time.Minute)) {
 		return "", nil
 	}
+	other, err := b.rooms.RoomByChannel(ctx, ch.ID)
+	switch {
+	case errors.Is(err, incident.ErrNotFound):
+		return ch.ID, nil
+	case err != nil:
+		return "", fmt.Errorf("checking who has channel #%s: %w", name, err)
+	case other.IncidentID == inc.ID:
+		return ch.ID, nil
+	}
+	return "", nil
 }
 
 // inviteResponders invites the reporter and the TDO.
@@ -333,18 +337,13 @@ func (b *Bot) namedChannel(ctx context.Context, name string) (string, error) {
 // the channel id it has just created: for a moment after
 // conversations.create other calls may answer channel_not_found.
 func (b *Bot) awaitChannel(ctx context.Context, id string) {
-	for _, wait := range append([]time.Duration{0}, settleWaits...) {
-		if sleep(ctx, wait) != nil {
-			return
-		}
+	settling(ctx, func() bool {
 		err := b.slack.do(ctx, "conversations.info", func(ctx context.Context) error {
 			_, err := b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
 			return err
 		})
-		if slackCode(err) != "channel_not_found" {
-			return
-		}
-	}
+		return slackCode(err) == "channel_not_found"
+	})
 }
 
 // findChannel looks an unarchived public channel up by name.
