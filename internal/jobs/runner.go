@@ -154,7 +154,7 @@ func (r *Runner) run(ctx context.Context, j Job) error {
 	if !ok {
 		err = fmt.Errorf("no handler for job kind %q", j.Kind)
 	} else {
-		err = safeCall(ctx, h, j)
+		err = safeCall(withJob(ctx, j), h, j)
 	}
 	// Record the outcome even if ctx is being cancelled (shutdown).
 	rctx := context.WithoutCancel(ctx)
@@ -219,4 +219,18 @@ func (r *Runner) Stop() {
 	if c != nil {
 		<-c.Stop().Done()
 	}
+}
+
+// jobKey is the context key of the job a handler runs.
+type jobKey struct{}
+
+func withJob(ctx context.Context, j Job) context.Context { return context.WithValue(ctx, jobKey{}, j) }
+
+// Current returns the job whose handler is running with ctx, as it was
+// claimed (Attempts counts this claim). ok is false outside a job handler.
+// An Attempts above 1 means an earlier attempt may have done part of the
+// work before it died or failed.
+func Current(ctx context.Context) (j Job, ok bool) {
+	j, ok = ctx.Value(jobKey{}).(Job)
+	return j, ok
 }
