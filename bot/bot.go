@@ -20,22 +20,9 @@ import (
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/inbox"
 	"github.com/sitrep/sitrep/internal/jobs"
 )
-
-// Deliveries remembers which envelopes were handled, so that one Slack
-// redelivers is processed once. storage satisfies it.
-type Deliveries interface {
-	// FirstDelivery records key and reports whether this is its first
-	// sighting.
-	FirstDelivery(ctx context.Context, key string, at time.Time) (bool, error)
-	// PruneDeliveries forgets keys seen before before.
-	PruneDeliveries(ctx context.Context, before time.Time) (int64, error)
-}
-
-// deliveryMemory is how long envelope keys are remembered. Slack gives up
-// redelivering within minutes.
-const deliveryMemory = 24 * time.Hour
 
 // Rooms stores incident rooms. storage satisfies it (it is part of
 // incident.Store).
@@ -68,6 +55,11 @@ type Config struct {
 	WhatChangedWindow time.Duration
 	// Workers bounds how many envelopes are handled at once. Default 32.
 	Workers int
+	// Instance names this process in the leases of the envelopes it
+	// handles: stable across its restarts (so that a restarted instance
+	// finishes at once what it was doing when it died) and unique among
+	// replicas sharing a database. Default "sitrep".
+	Instance string
 	// Connections is how many Socket Mode connections the bot keeps open
 	// (Slack spreads envelopes across them), so that while Slack refreshes
 	// one another is reading. Default 2; at most MaxConnections (Slack's
@@ -108,6 +100,9 @@ func (c *Config) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32
+	}
+	if c.Instance == "" {
+		c.Instance = "sitrep"
 	}
 	if c.Connections <= 0 {
 		c.Connections = 2
@@ -150,8 +145,9 @@ type Deps struct {
 	// Postmortems runs /postmortem; nil turns it off.
 	Postmortems *incident.Postmortems
 	Rooms       Rooms
-	Deliveries  Deliveries
-	Jobs        *jobs.Runner
+	// Inbox records every envelope before it is acknowledged.
+	Inbox inbox.Store
+	Jobs  *jobs.Runner
 	Clock       clock.Clock
 	Log         *slog.Logger
 	// SocketOptions are passed to socketmode.New (tests shorten pings).
@@ -169,7 +165,7 @@ type Bot struct {
 	reviews     *incident.Reviews
 	postmortems *incident.Postmortems
 	rooms       Rooms
-	deliveries  Deliveries
+	inbox       inbox.Store
 	jobs        *jobs.Runner
 	clock       clock.Clock
 	log         *slog.Logger
@@ -222,7 +218,7 @@ func New(cfg Config, d Deps) *Bot {
 		reviews:     d.Reviews,
 		postmortems: d.Postmortems,
 		rooms:       d.Rooms,
-		deliveries:  d.Deliveries,
+		inbox:       d.Inbox,
 		jobs:        d.Jobs,
 		clock:       d.Clock,
 		log:         d.Log,
@@ -274,6 +270,13 @@ func (b *Bot) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
+	// Finish what this instance was handling when it died, before this
+	// life records any envelope of its own.
+	if n, err := b.replayInbox(work, true); err != nil {
+		b.log.Error("finishing the envelopes of an earlier run", "err", err)
+	} else if n > 0 {
+		b.log.Info("finishing envelopes an earlier run left unfinished", "envelopes", n)
+	}
 	pool := newSocketPool(sockCtx, work, b)
 	pool.start()
 	defer func() { stopSocket(); pool.wait() }()
@@ -291,8 +294,15 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer b.jobs.Stop()
 	cronLog := cron.PrintfLogger(slog.NewLogLogger(b.log.Handler(), slog.LevelError))
 	housekeeping := cron.New(cron.WithChain(cron.Recover(cronLog), cron.SkipIfStillRunning(cronLog)))
-	if _, err := housekeeping.AddFunc("@hourly", func() { b.pruneDeliveries(work) }); err != nil {
+	if _, err := housekeeping.AddFunc("@hourly", func() { b.pruneInbox(work) }); err != nil {
 		return fmt.Errorf("housekeeping schedule: %w", err)
+	}
+	if _, err := housekeeping.AddFunc("@every 15s", func() {
+		if _, err := b.replayInbox(work, false); err != nil {
+			b.log.Error("taking over envelopes whose handler died", "err", err)
+		}
+	}); err != nil {
+		return fmt.Errorf("inbox schedule: %w", err)
 	}
 	if _, err := housekeeping.AddFunc("@every 1m", func() {
 		if _, err := b.CheckRotations(work); err != nil {
@@ -442,28 +452,4 @@ func (b *Bot) spawn(ctx context.Context, done func(), f func(context.Context)) {
 		defer func() { <-b.sem }()
 		f(ctx)
 	}()
-}
-
-// pruneDeliveries forgets envelope keys older than deliveryMemory.
-func (b *Bot) pruneDeliveries(ctx context.Context) {
-	n, err := b.deliveries.PruneDeliveries(ctx, b.clock.Now().Add(-deliveryMemory))
-	if err != nil {
-		b.log.Error("pruning the envelope log", "err", err)
-		return
-	}
-	b.log.Debug("pruned the envelope log", "removed", n)
-}
-
-// firstDelivery reports whether the envelope with this key is new. If the
-// store cannot say, the envelope is handled (better twice than never).
-func (b *Bot) firstDelivery(ctx context.Context, key string) bool {
-	first, err := b.deliveries.FirstDelivery(ctx, key, b.clock.Now())
-	if err != nil {
-		b.log.Error("recording envelope delivery", "key", key, "err", err)
-		return true
-	}
-	if !first {
-		b.log.Info("ignoring redelivered envelope", "key", key)
-	}
-	return first
 }

@@ -10,14 +10,14 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/sitrep/sitrep/internal/inbox"
 	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
 // handleEvent is called for each event of a socketmode client, in order
 // per client; the clients of the bot's connections call it concurrently.
-// It acks every envelope before any database or Slack call, then hands the
-// work to a goroutine. Only view submissions are checked before the ack, so
-// that the ack can carry the form's errors; that check is pure.
+// Each envelope is received on its own goroutine (receive), so that one
+// envelope waiting for the database never holds up the next.
 func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
@@ -29,62 +29,139 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 		b.log.Warn("socket mode connection error", "err", evt.Data)
 	case socketmode.EventTypeDisconnect:
 		b.log.Info("Slack asked us to reconnect")
-	case socketmode.EventTypeSlashCommand:
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
 		done := b.startWork()
-		b.ack(client, evt.Request, nil)
-		cmd, ok := evt.Data.(slack.SlashCommand)
-		if !ok {
-			done()
-			return
-		}
-		key := deliveryKey("cmd", cmd.TriggerID, evt.Request)
-		b.spawn(ctx, done, func(ctx context.Context) {
-			if b.firstDelivery(ctx, key) {
-				b.onSlashCommand(ctx, key, cmd)
-			}
-		})
-	case socketmode.EventTypeInteractive:
-		done := b.startWork()
-		cb, ok := evt.Data.(slack.InteractionCallback)
-		if !ok {
-			b.ack(client, evt.Request, nil)
-			done()
-			return
-		}
-		var response any
-		var work func(context.Context, string)
-		switch cb.Type {
-		case slack.InteractionTypeViewSubmission:
-			response, work = b.onViewSubmission(cb)
-		case slack.InteractionTypeBlockActions:
-			work = func(ctx context.Context, _ string) { b.onBlockActions(ctx, cb) }
-		}
-		b.ack(client, evt.Request, response)
-		if work == nil {
-			done()
-			return
-		}
-		key := deliveryKey("int", cb.TriggerID, evt.Request)
-		b.spawn(ctx, done, func(ctx context.Context) {
-			if b.firstDelivery(ctx, key) {
-				work(ctx, key)
-			}
-		})
-	case socketmode.EventTypeEventsAPI:
-		done := b.startWork()
-		b.ack(client, evt.Request, nil)
-		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
-		if !ok {
-			done()
-			return
-		}
-		key := deliveryKey("evt", "", evt.Request)
-		b.spawn(ctx, done, func(ctx context.Context) {
-			if b.firstDelivery(ctx, key) {
-				b.onEvent(ctx, ev)
-			}
-		})
+		go b.receive(ctx, done, client, evt)
 	}
+}
+
+// receive records an envelope in the inbox, then acknowledges it, then
+// has it handled: an acknowledged envelope is never lost, and one Slack
+// delivers again is handled once. Concurrent envelopes are recorded in one
+// transaction (the store's group commit), so the ack stays fast. If the
+// envelope cannot be recorded, nothing is done and the person is told so
+// (a slash command's ack carries the answer); an event is left
+// unacknowledged for Slack to deliver again. done ends the envelope's
+// unit of work.
+func (b *Bot) receive(ctx context.Context, done func(), client *socketmode.Client, evt socketmode.Event) {
+	req := evt.Request
+	if req == nil {
+		done()
+		return
+	}
+	env := inbox.Envelope{EnvelopeID: req.EnvelopeID, Type: req.Type, Payload: req.Payload, ReceivedAt: b.clock.Now()}
+	var response any
+	var work *handling
+	switch data := evt.Data.(type) {
+	case slack.SlashCommand:
+		env.Key = deliveryKey("cmd", data.TriggerID, req)
+		work = b.commandWork(env.Key, data)
+	case slack.InteractionCallback:
+		env.Key = deliveryKey("int", data.TriggerID, req)
+		response, work = b.interactionWork(env.Key, data)
+	case slackevents.EventsAPIEvent:
+		env.Key = deliveryKey("evt", "", req)
+		work = b.eventWork(data)
+	}
+	if work == nil {
+		// Nothing to do (a form's errors, a payload slack-go could not
+		// read): the ack is the whole answer.
+		b.ack(client, req, response)
+		done()
+		return
+	}
+	first, err := b.record(ctx, env)
+	if err != nil {
+		b.log.Error("could not record an envelope; nothing was done", "envelope", req.EnvelopeID, "type", req.Type, "err", err)
+		b.refuseUnrecorded(ctx, client, req, evt.Data)
+		done()
+		return
+	}
+	b.ack(client, req, response)
+	if !first {
+		b.log.Info("ignoring redelivered envelope", "key", env.Key)
+		done()
+		return
+	}
+	b.process(ctx, done, env, work)
+}
+
+// handling is the work an envelope asks for, and whom to answer if it
+// fails.
+type handling struct {
+	// user, channel and responseURL say whom to tell if the work fails.
+	user, channel, responseURL string
+	run                        func(context.Context)
+}
+
+// commandWork is the handling of a slash command.
+func (b *Bot) commandWork(key string, cmd slack.SlashCommand) *handling {
+	return &handling{user: cmd.UserID, channel: cmd.ChannelID, responseURL: cmd.ResponseURL,
+		run: func(ctx context.Context) { b.onSlashCommand(ctx, key, cmd) }}
+}
+
+// eventWork is the handling of an Events API event.
+func (b *Bot) eventWork(ev slackevents.EventsAPIEvent) *handling {
+	return &handling{run: func(ctx context.Context) { b.onEvent(ctx, ev) }}
+}
+
+// interactionWork is the handling of a click or a submitted form, and the
+// ack's payload (a form's errors). Only view submissions are checked
+// before the ack, so that the ack can carry the form's errors; that check
+// is pure. A nil work means there is nothing to do but ack.
+func (b *Bot) interactionWork(key string, cb slack.InteractionCallback) (response any, work *handling) {
+	h := &handling{user: cb.User.ID, channel: cb.Channel.ID, responseURL: cb.ResponseURL}
+	switch cb.Type {
+	case slack.InteractionTypeViewSubmission:
+		response, submit := b.onViewSubmission(cb)
+		if submit == nil {
+			return response, nil
+		}
+		h.run = func(ctx context.Context) { submit(ctx, key) }
+		return response, h
+	case slack.InteractionTypeBlockActions:
+		h.run = func(ctx context.Context) { b.onBlockActions(ctx, cb) }
+		return nil, h
+	}
+	return nil, nil
+}
+
+// unrecordedText is what a person is told when their command could not be
+// recorded. It names no internal detail: those go to the log.
+const unrecordedText = ":warning: sitrep could not record this: its database is unavailable. Nothing was done; try again in a minute."
+
+// refuseUnrecorded answers an envelope that could not be recorded. A
+// slash command's ack carries the answer; a form keeps its input and shows
+// the answer on its first field; a click is acked and answered through its
+// response_url. An event is not acked, so that Slack delivers it again.
+func (b *Bot) refuseUnrecorded(ctx context.Context, client *socketmode.Client, req *socketmode.Request, data any) {
+	switch d := data.(type) {
+	case slack.SlashCommand:
+		b.ack(client, req, map[string]string{"response_type": "ephemeral", "text": unrecordedText})
+	case slack.InteractionCallback:
+		if d.Type == slack.InteractionTypeViewSubmission {
+			if block := firstInputBlock(d.View); block != "" {
+				b.ack(client, req, slack.NewErrorsViewSubmissionResponse(map[string]string{block: unrecordedText}))
+				return
+			}
+		}
+		b.ack(client, req, nil)
+		if d.User.ID == "" {
+			return
+		}
+		ctx = withResponder(ctx, d.User.ID, d.Channel.ID, d.ResponseURL, b.clock.Now())
+		b.reply(ctx, d.Channel.ID, d.User.ID, unrecordedText, nil)
+	}
+}
+
+// firstInputBlock returns the block ID of a form's first input, or "".
+func firstInputBlock(v slack.View) string {
+	for _, bl := range v.Blocks.BlockSet {
+		if in, ok := bl.(*slack.InputBlock); ok && in.BlockID != "" {
+			return in.BlockID
+		}
+	}
+	return ""
 }
 
 // ackTimeout bounds how long an ack may wait for its connection's writer:

@@ -173,7 +173,7 @@ func (h *harness) boot() {
 		Reviews:       reviews,
 		Postmortems:   incident.NewPostmortems(h.store, incidents, changes, h.clock),
 		Rooms:         h.store,
-		Deliveries:    h.store,
+		Inbox:         h.store,
 		Jobs:          runner,
 		Clock:         h.clock,
 		Log:           h.log,

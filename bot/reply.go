@@ -32,9 +32,10 @@ type responder struct {
 type responderKey struct{}
 
 // withResponder returns ctx carrying the response_url that user's command or
-// click in channel came with, received at now.
+// click in channel came with, received at now. A ctx carrying that
+// response_url already is returned as it is, so its answers stay counted.
 func withResponder(ctx context.Context, user, channel, url string, now time.Time) context.Context {
-	if url == "" {
+	if r, _ := ctx.Value(responderKey{}).(*responder); url == "" || (r != nil && r.url == url) {
 		return ctx
 	}
 	return context.WithValue(ctx, responderKey{}, &responder{user: user, channel: channel, url: url,

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/inbox"
 )
 
 // handOffWindow is how long after a hand-off it is still announced, so a
@@ -29,7 +30,7 @@ func (b *Bot) CheckRotations(ctx context.Context) (int, error) {
 			continue
 		}
 		key := "rotation:" + d.Rotation + ":" + strconv.FormatInt(d.Since.Unix(), 10)
-		first, err := b.deliveries.FirstDelivery(ctx, key, now)
+		first, err := b.inbox.RecordEnvelope(ctx, inbox.Envelope{Key: key, Type: "rotation", Payload: []byte("{}"), ReceivedAt: now}, b.owner(), now)
 		if err != nil {
 			return posted, fmt.Errorf("claiming the %s hand-off: %w", d.Rotation, err)
 		}

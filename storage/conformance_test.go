@@ -15,6 +15,7 @@ import (
 
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/inbox"
 	"github.com/sitrep/sitrep/internal/jobs"
 	"github.com/sitrep/sitrep/internal/pgtest"
 	"github.com/sitrep/sitrep/storage"
@@ -63,7 +64,7 @@ func conformance(t *testing.T, open opener) {
 		{"Rooms", testRooms},
 		{"JobLifecycle", testJobLifecycle},
 		{"ConcurrentClaimers", testConcurrentClaimers},
-		{"FirstDelivery", testFirstDelivery},
+		{"Inbox", testInbox},
 		{"UpdateIncident", testUpdateIncident},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Changes", testChanges},
@@ -396,14 +397,24 @@ func testConcurrentClaimers(t *testing.T, s *storage.Store) {
 	}
 }
 
-func testFirstDelivery(t *testing.T, s *storage.Store) {
+func testInbox(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
+	lease := t0.Add(time.Minute)
+	env := func(key string, at time.Time) inbox.Envelope {
+		return inbox.Envelope{Key: key, EnvelopeID: "E" + key, Type: "slash_commands", Payload: []byte(`{"command":"/incident","text":"a & b"}`), ReceivedAt: at}
+	}
+	// 20 concurrent deliveries of one envelope, and 30 others, committed
+	// together: exactly one of the 20 is first, every other is first.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	firsts := 0
-	for range 20 {
+	for i := range 50 {
 		wg.Go(func() {
-			first, err := s.FirstDelivery(ctx, "cmd:T1", t0)
+			key := "cmd:T1"
+			if i >= 20 {
+				key = fmt.Sprintf("cmd:T%d", i)
+			}
+			first, err := s.RecordEnvelope(ctx, env(key, t0), "a#1", lease)
 			if err != nil {
 				t.Error(err)
 				return
@@ -416,14 +427,65 @@ func testFirstDelivery(t *testing.T, s *storage.Store) {
 		})
 	}
 	wg.Wait()
-	if firsts != 1 {
-		t.Errorf("%d of 20 concurrent callers saw the first delivery, want 1", firsts)
+	if firsts != 31 {
+		t.Errorf("%d of 50 recordings were first, want 31 (one of 20 redeliveries and 30 others)", firsts)
 	}
-	if n, err := s.PruneDeliveries(ctx, t0.Add(time.Second)); err != nil || n != 1 {
-		t.Errorf("PruneDeliveries = %d, %v; want 1", n, err)
+	got, err := s.Envelope(ctx, "cmd:T1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if first, _ := s.FirstDelivery(ctx, "cmd:T1", t0); !first {
-		t.Error("a pruned key is not new again")
+	if got.State != inbox.StateReceived || got.Attempts != 1 || string(got.Payload) != `{"command":"/incident","text":"a & b"}` || got.Type != "slash_commands" || !got.ReceivedAt.Equal(t0) {
+		t.Errorf("recorded envelope = %+v", got)
+	}
+
+	// Another instance cannot take leased envelopes; this instance's next
+	// life takes its own at once; anyone takes them once the lease ran out.
+	if c, err := s.ClaimEnvelopes(ctx, "b#1", false, t0.Add(time.Second), t0.Add(2*time.Minute), 100); err != nil || len(c) != 0 {
+		t.Errorf("another instance claimed %d leased envelopes (%v)", len(c), err)
+	}
+	if c, err := s.ClaimEnvelopes(ctx, "b#1", true, t0.Add(time.Second), t0.Add(2*time.Minute), 100); err != nil || len(c) != 0 {
+		t.Errorf("another instance claimed %d envelopes as its own (%v)", len(c), err)
+	}
+	for i := 20; i < 50; i++ {
+		if err := s.FinishEnvelope(ctx, fmt.Sprintf("cmd:T%d", i), t0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.FinishEnvelope(ctx, "cmd:T49", t0, "handler panicked"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.ClaimEnvelopes(ctx, "a#1", true, t0.Add(time.Second), t0.Add(2*time.Minute), 100)
+	if err != nil || len(c) != 1 || c[0].Key != "cmd:T1" || c[0].Attempts != 2 {
+		t.Fatalf("own claim after a restart = %+v, %v; want cmd:T1 at attempt 2", c, err)
+	}
+	if c, err := s.ClaimEnvelopes(ctx, "b#1", false, t0.Add(time.Minute), t0.Add(3*time.Minute), 100); err != nil || len(c) != 0 {
+		t.Errorf("claimed %d envelopes before their renewed lease ran out (%v)", len(c), err)
+	}
+	c, err = s.ClaimEnvelopes(ctx, "b#1", false, t0.Add(3*time.Minute), t0.Add(4*time.Minute), 100)
+	if err != nil || len(c) != 1 || c[0].Attempts != 3 {
+		t.Fatalf("claim after the lease ran out = %+v, %v", c, err)
+	}
+	if got, _ := s.Envelope(ctx, "cmd:T49"); got.State != inbox.StateFailed {
+		t.Errorf("failed envelope is %s", got.State)
+	}
+	// A redelivery of a finished envelope is not first.
+	if first, err := s.RecordEnvelope(ctx, env("cmd:T20", t0.Add(time.Hour)), "a#1", lease); err != nil || first {
+		t.Errorf("redelivery of a handled envelope: first=%v, %v", first, err)
+	}
+	if n, err := s.PruneEnvelopes(ctx, t0.Add(time.Second)); err != nil || n != 30 {
+		t.Errorf("PruneEnvelopes = %d, %v; want the 30 finished", n, err)
+	}
+	if got, err := s.Envelope(ctx, "cmd:T1"); err != nil || got.State != inbox.StateReceived {
+		t.Errorf("an unfinished envelope was pruned: %+v %v", got, err)
+	}
+	// A caller whose time is up is told so, and nothing is stored.
+	dead, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := s.RecordEnvelope(dead, env("cmd:late", t0), "a#1", lease); err == nil {
+		t.Error("a recording past its deadline succeeded")
+	}
+	if _, err := s.Envelope(ctx, "cmd:late"); err == nil {
+		t.Error("a recording past its deadline was stored")
 	}
 }
 

@@ -42,6 +42,8 @@ type Store struct {
 	dialect string
 	// where names the database in errors, without a password.
 	where string
+	// inbox commits concurrent envelope writes together.
+	inbox groupCommit
 }
 
 // Open connects to the database url names: postgres://… or postgresql://…
@@ -50,6 +52,7 @@ type Store struct {
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	bindOnce.Do(func() { sqlx.BindDriver("sqlite", sqlx.QUESTION) })
 	s := &Store{}
+	s.inbox.s = s
 	var driver, dsn string
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
@@ -87,7 +90,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.inbox.close()
+	return s.db.Close()
+}
 
 // Dialect returns "postgres" or "sqlite".
 func (s *Store) Dialect() string { return s.dialect }

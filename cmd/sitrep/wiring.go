@@ -107,7 +107,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Reviews:       reviews,
 		Postmortems:   postmortems,
 		Rooms:         store,
-		Deliveries:    store,
+		Inbox:         store,
 		Jobs:          runner,
 		Clock:         clk,
 		Log:           log.With("component", "bot"),

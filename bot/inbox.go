@@ -1,0 +1,171 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/sitrep/sitrep/internal/inbox"
+)
+
+const (
+	// inboxLease is how long an envelope being handled is held before
+	// another instance may take it over (its handler presumed dead).
+	inboxLease = 2 * time.Minute
+	// handlerDeadline bounds the handling of one envelope, well inside its
+	// lease; durable work it starts carries on in the job queue.
+	handlerDeadline = time.Minute
+	// recordTimeout bounds the wait to record an envelope: it must be
+	// acknowledged within Slack's 3 s, with an answer if it failed.
+	recordTimeout = 2 * time.Second
+	// inboxMemory is how long handled envelopes are kept. Slack gives up
+	// redelivering within minutes.
+	inboxMemory = 24 * time.Hour
+	// replayBatch is how many unfinished envelopes one claim takes.
+	replayBatch = 100
+)
+
+// owner is the name the bot's leases carry: its instance.
+func (b *Bot) owner() string { return b.cfg.Instance }
+
+// record writes env to the inbox, leased to this instance, and reports
+// whether it is new.
+func (b *Bot) record(ctx context.Context, env inbox.Envelope) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
+	return b.inbox.RecordEnvelope(ctx, env, b.owner(), b.clock.Now().Add(inboxLease))
+}
+
+// process handles a recorded envelope on a worker, then marks it done in
+// the inbox, or failed if its handler panicked (the person is answered,
+// and it is not tried again). done ends the envelope's unit of work.
+func (b *Bot) process(ctx context.Context, done func(), env inbox.Envelope, work *handling) {
+	b.spawn(ctx, done, func(ctx context.Context) {
+		failure := b.runHandler(ctx, env, work)
+		b.finish(ctx, env.Key, failure)
+	})
+}
+
+// runHandler runs work within the handler deadline and returns why it
+// failed, if it panicked.
+func (b *Bot) runHandler(ctx context.Context, env inbox.Envelope, work *handling) (failure string) {
+	ctx, cancel := context.WithTimeout(ctx, handlerDeadline)
+	defer cancel()
+	ctx = withResponder(ctx, work.user, work.channel, work.responseURL, env.ReceivedAt)
+	defer func() {
+		if p := recover(); p != nil {
+			failure = fmt.Sprintf("handler panicked: %v", p)
+			b.log.Error("envelope handler panicked", "envelope", env.EnvelopeID, "type", env.Type, "key", env.Key, "panic", p)
+			b.answerFailure(ctx)
+		}
+	}()
+	work.run(ctx)
+	return ""
+}
+
+// answerFailure tells the person whose command or click is being handled
+// (the responder in ctx) that sitrep failed on it.
+func (b *Bot) answerFailure(ctx context.Context) {
+	r, ok := ctx.Value(responderKey{}).(*responder)
+	if !ok {
+		return
+	}
+	b.reply(context.WithoutCancel(ctx), r.channel, r.user,
+		":warning: sitrep failed to handle this; it has been logged. Please try again.", nil)
+}
+
+// finishWaits are the waits between tries to mark an envelope handled: an
+// envelope left unfinished is handled again once its lease runs out.
+var finishWaits = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second}
+
+// finish marks the envelope with key handled, trying again for a while if
+// the database does not answer.
+func (b *Bot) finish(ctx context.Context, key, failure string) {
+	ctx = context.WithoutCancel(ctx)
+	for i := 0; ; i++ {
+		err := b.inbox.FinishEnvelope(ctx, key, b.clock.Now(), failure)
+		if err == nil {
+			return
+		}
+		if i == len(finishWaits) {
+			b.log.Error("could not mark an envelope handled; it will be handled again when its lease runs out", "key", key, "err", err)
+			return
+		}
+		b.log.Warn("marking an envelope handled", "key", key, "err", err, "retry_in", finishWaits[i])
+		time.Sleep(finishWaits[i])
+	}
+}
+
+// replayInbox handles the envelopes recorded but not finished: with own,
+// those this instance held when it died (call it before any envelope of
+// this life is recorded); without, any whose lease ran out. It returns
+// how many it took.
+func (b *Bot) replayInbox(ctx context.Context, own bool) (int, error) {
+	now := b.clock.Now()
+	envs, err := b.inbox.ClaimEnvelopes(ctx, b.owner(), own, now, now.Add(inboxLease), replayBatch)
+	if err != nil {
+		return 0, err
+	}
+	for _, env := range envs {
+		log := b.log.With("envelope", env.EnvelopeID, "type", env.Type, "key", env.Key, "attempt", env.Attempts)
+		if env.Attempts > inbox.MaxAttempts {
+			log.Error("envelope was taken for handling too many times; giving up on it")
+			b.finish(ctx, env.Key, fmt.Sprintf("given up after %d attempts", env.Attempts-1))
+			continue
+		}
+		work, err := b.recordedWork(env)
+		if err != nil {
+			log.Error("recorded envelope cannot be read; giving up on it", "err", err)
+			b.finish(ctx, env.Key, err.Error())
+			continue
+		}
+		log.Info("handling an envelope an earlier attempt did not finish")
+		b.process(replaying(ctx), b.startWork(), env, work)
+	}
+	return len(envs), nil
+}
+
+// recordedWork reads a recorded envelope's payload as slack-go's
+// socketmode client does, and returns its handling.
+func (b *Bot) recordedWork(env inbox.Envelope) (*handling, error) {
+	switch env.Type {
+	case string(socketmode.RequestTypeSlashCommands):
+		var cmd slack.SlashCommand
+		if err := json.Unmarshal(env.Payload, &cmd); err != nil {
+			return nil, fmt.Errorf("reading a recorded slash command: %w", err)
+		}
+		return b.commandWork(env.Key, cmd), nil
+	case string(socketmode.RequestTypeInteractive):
+		var cb slack.InteractionCallback
+		if err := json.Unmarshal(env.Payload, &cb); err != nil {
+			return nil, fmt.Errorf("reading a recorded interaction: %w", err)
+		}
+		_, work := b.interactionWork(env.Key, cb)
+		if work == nil {
+			return &handling{run: func(context.Context) {}}, nil
+		}
+		return work, nil
+	case string(socketmode.RequestTypeEventsAPI):
+		ev, err := slackevents.ParseEvent(env.Payload, slackevents.OptionNoVerifyToken())
+		if err != nil {
+			return nil, fmt.Errorf("reading a recorded event: %w", err)
+		}
+		return b.eventWork(ev), nil
+	}
+	return nil, fmt.Errorf("unknown envelope type %q", env.Type)
+}
+
+// pruneInbox forgets handled envelopes older than inboxMemory.
+func (b *Bot) pruneInbox(ctx context.Context) {
+	n, err := b.inbox.PruneEnvelopes(ctx, b.clock.Now().Add(-inboxMemory))
+	if err != nil {
+		b.log.Error("pruning the inbox", "err", err)
+		return
+	}
+	b.log.Debug("pruned the inbox", "removed", n)
+}

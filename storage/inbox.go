@@ -1,0 +1,299 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sitrep/sitrep/internal/inbox"
+)
+
+// Store satisfies inbox.Store.
+var _ inbox.Store = (*Store)(nil)
+
+// maxGroup bounds how many envelope writes one transaction commits.
+const maxGroup = 128
+
+// recordBudget bounds how long a recording waits when its caller set no
+// deadline: an envelope must be acknowledged within Slack's 3 s.
+const recordBudget = 2 * time.Second
+
+// inboxWrite is one envelope write waiting for its group's commit: a new
+// envelope to record, or one to finish.
+type inboxWrite struct {
+	record *inbox.Envelope
+	owner  string
+	until  time.Time
+
+	finishKey string
+	finishAt  time.Time
+	failure   string
+
+	// deadline is when the caller gives up; the group's transaction is
+	// bounded by its earliest, so no caller is told "not recorded" about
+	// a write that commits afterwards.
+	deadline time.Time
+	first    bool
+	done     chan error
+}
+
+// groupCommit writes concurrent envelope writes together: a single
+// goroutine takes whatever writes are waiting, up to maxGroup, and commits
+// them in one transaction, while the next group gathers. Under a burst of
+// envelopes each transaction carries many; alone, one write is one
+// transaction with no added wait.
+type groupCommit struct {
+	s     *Store
+	once  sync.Once
+	queue chan *inboxWrite
+	stop  chan struct{}
+	// exited is closed when the committing goroutine has returned.
+	exited chan struct{}
+}
+
+func (g *groupCommit) start() {
+	g.once.Do(func() {
+		g.queue = make(chan *inboxWrite, 4*maxGroup)
+		g.stop = make(chan struct{})
+		g.exited = make(chan struct{})
+		go func() {
+			defer close(g.exited)
+			g.loop()
+		}()
+	})
+}
+
+// close stops the committing goroutine; writes still queued fail.
+func (g *groupCommit) close() {
+	if g.queue == nil {
+		return
+	}
+	close(g.stop)
+	<-g.exited
+}
+
+var errClosed = errors.New("the store is closed")
+
+func (g *groupCommit) loop() {
+	for {
+		var w *inboxWrite
+		select {
+		case w = <-g.queue:
+		case <-g.stop:
+			for {
+				select {
+				case w := <-g.queue:
+					w.done <- errClosed
+				default:
+					return
+				}
+			}
+		}
+		group := []*inboxWrite{w}
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case w := <-g.queue:
+				group = append(group, w)
+			default:
+				break gather
+			}
+		}
+		g.commit(group)
+	}
+}
+
+// commit writes a group in one transaction and answers each write. Writes
+// whose caller has already given up are dropped unwritten.
+func (g *groupCommit) commit(group []*inboxWrite) {
+	now := time.Now()
+	live := group[:0]
+	deadline := time.Time{}
+	for _, w := range group {
+		if !w.deadline.After(now) {
+			w.done <- context.DeadlineExceeded
+			continue
+		}
+		if deadline.IsZero() || w.deadline.Before(deadline) {
+			deadline = w.deadline
+		}
+		live = append(live, w)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	err := g.s.inTx(ctx, func(tx *sqlx.Tx) error { return writeGroup(ctx, tx, live) })
+	for _, w := range live {
+		w.done <- err
+	}
+}
+
+// writeGroup records the group's new envelopes with one multi-row insert,
+// noting which were new, then finishes the others.
+func writeGroup(ctx context.Context, tx *sqlx.Tx, group []*inboxWrite) error {
+	var records []*inboxWrite
+	seen := map[string]bool{}
+	for _, w := range group {
+		if w.record == nil {
+			continue
+		}
+		if seen[w.record.Key] {
+			continue // a redelivery in the same group: not first
+		}
+		seen[w.record.Key] = true
+		records = append(records, w)
+	}
+	if len(records) > 0 {
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO inbox (key, envelope_id, type, payload, received_at, state, attempts, locked_by, locked_until, last_error) VALUES `)
+		args := make([]any, 0, 7*len(records))
+		for i, w := range records {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(`(?, ?, ?, ?, ?, 'received', 1, ?, ?, '')`)
+			e := w.record
+			args = append(args, e.Key, e.EnvelopeID, e.Type, e.Payload, ts(e.ReceivedAt), w.owner, ts(w.until))
+		}
+		sb.WriteString(` ON CONFLICT (key) DO NOTHING RETURNING key`)
+		var inserted []string
+		if err := tx.SelectContext(ctx, &inserted, tx.Rebind(sb.String()), args...); err != nil {
+			return fmt.Errorf("recording %d envelopes: %w", len(records), err)
+		}
+		isNew := map[string]bool{}
+		for _, k := range inserted {
+			isNew[k] = true
+		}
+		for _, w := range records {
+			w.first = isNew[w.record.Key]
+		}
+	}
+	for _, w := range group {
+		if w.record != nil {
+			continue
+		}
+		state := inbox.StateDone
+		if w.failure != "" {
+			state = inbox.StateFailed
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE inbox SET state = ?, finished_at = ?, last_error = ?, locked_until = NULL
+			WHERE key = ?`), string(state), ts(w.finishAt), w.failure, w.finishKey); err != nil {
+			return fmt.Errorf("finishing envelope %s: %w", w.finishKey, err)
+		}
+	}
+	return nil
+}
+
+// write queues w for the next group and waits for its commit, or for ctx.
+func (s *Store) write(ctx context.Context, w *inboxWrite) error {
+	s.inbox.start()
+	w.deadline = time.Now().Add(recordBudget)
+	if d, ok := ctx.Deadline(); ok && d.Before(w.deadline) {
+		w.deadline = d
+	}
+	w.done = make(chan error, 1)
+	select {
+	case s.inbox.queue <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.inbox.stop:
+		return errClosed
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-s.inbox.exited:
+		select {
+		case err := <-w.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
+}
+
+// RecordEnvelope implements inbox.Store, committing concurrent calls
+// together.
+func (s *Store) RecordEnvelope(ctx context.Context, e inbox.Envelope, owner string, leaseUntil time.Time) (bool, error) {
+	w := &inboxWrite{record: &e, owner: owner, until: leaseUntil}
+	if err := s.write(ctx, w); err != nil {
+		return false, fmt.Errorf("recording envelope %s: %w", e.Key, err)
+	}
+	return w.first, nil
+}
+
+// FinishEnvelope implements inbox.Store, committing concurrent calls
+// together.
+func (s *Store) FinishEnvelope(ctx context.Context, key string, at time.Time, failure string) error {
+	if err := s.write(ctx, &inboxWrite{finishKey: key, finishAt: at, failure: failure}); err != nil {
+		return fmt.Errorf("finishing envelope %s: %w", key, err)
+	}
+	return nil
+}
+
+type envelopeRow struct {
+	Key        string    `db:"key"`
+	EnvelopeID string    `db:"envelope_id"`
+	Type       string    `db:"type"`
+	Payload    []byte    `db:"payload"`
+	ReceivedAt time.Time `db:"received_at"`
+	State      string    `db:"state"`
+	Attempts   int       `db:"attempts"`
+}
+
+// ClaimEnvelopes implements inbox.Store. On PostgreSQL the candidates are
+// locked with FOR UPDATE SKIP LOCKED, so replicas take disjoint ones.
+func (s *Store) ClaimEnvelopes(ctx context.Context, owner string, own bool, now, leaseUntil time.Time, limit int) ([]inbox.Envelope, error) {
+	skipLocked := ""
+	if s.dialect == DialectPostgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	var rows []envelopeRow
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`UPDATE inbox
+		SET locked_by = ?, locked_until = ?, attempts = attempts + 1
+		WHERE key IN (
+			SELECT key FROM inbox
+			WHERE state = 'received' AND (locked_until < ? OR (? AND locked_by = ?))
+			ORDER BY received_at, key LIMIT ?`+skipLocked+`)
+		RETURNING key, envelope_id, type, payload, received_at, state, attempts`),
+		owner, ts(leaseUntil), ts(now), own, owner, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claiming unfinished envelopes: %w", err)
+	}
+	out := make([]inbox.Envelope, len(rows))
+	for i, r := range rows {
+		out[i] = inbox.Envelope{Key: r.Key, EnvelopeID: r.EnvelopeID, Type: r.Type, Payload: r.Payload,
+			ReceivedAt: r.ReceivedAt.UTC(), State: inbox.State(r.State), Attempts: r.Attempts}
+	}
+	// RETURNING keeps no order.
+	slices.SortFunc(out, func(a, b inbox.Envelope) int { return a.ReceivedAt.Compare(b.ReceivedAt) })
+	return out, nil
+}
+
+// Envelope returns the recorded envelope with key.
+func (s *Store) Envelope(ctx context.Context, key string) (inbox.Envelope, error) {
+	var r envelopeRow
+	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT key, envelope_id, type, payload, received_at, state, attempts
+		FROM inbox WHERE key = ?`), key); err != nil {
+		return inbox.Envelope{}, fmt.Errorf("reading envelope %s: %w", key, err)
+	}
+	return inbox.Envelope{Key: r.Key, EnvelopeID: r.EnvelopeID, Type: r.Type, Payload: r.Payload,
+		ReceivedAt: r.ReceivedAt.UTC(), State: inbox.State(r.State), Attempts: r.Attempts}, nil
+}
+
+// PruneEnvelopes implements inbox.Store.
+func (s *Store) PruneEnvelopes(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM inbox WHERE state <> 'received' AND received_at < ?`), ts(before))
+	if err != nil {
+		return 0, fmt.Errorf("pruning the inbox: %w", err)
+	}
+	return res.RowsAffected()
+}
