@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -55,6 +56,8 @@ type groupCommit struct {
 	stop  chan struct{}
 	// exited is closed when the committing goroutine has returned.
 	exited chan struct{}
+	// commits counts the transactions, for benchmarks.
+	commits atomic.Int64
 }
 
 func (g *groupCommit) start() {
@@ -62,11 +65,25 @@ func (g *groupCommit) start() {
 		g.queue = make(chan *inboxWrite, 4*maxGroup)
 		g.stop = make(chan struct{})
 		g.exited = make(chan struct{})
+		var wg sync.WaitGroup
+		for range g.s.committers() {
+			wg.Go(g.loop)
+		}
 		go func() {
-			defer close(g.exited)
-			g.loop()
+			wg.Wait()
+			close(g.exited)
 		}()
 	})
+}
+
+// committers is how many groups may be committing at once: SQLite has
+// one writer; PostgreSQL commits several at once, so a group need not
+// wait for the one before it to reach the disk.
+func (s *Store) committers() int {
+	if s.dialect == DialectPostgres {
+		return 3
+	}
+	return 1
 }
 
 // close stops the committing goroutine; writes still queued fail.
@@ -109,11 +126,13 @@ func (g *groupCommit) loop() {
 	}
 }
 
-// commit writes a group in one transaction and answers each write. Writes
-// whose caller has already given up are dropped unwritten.
+// commit writes a group and answers each write: the new envelopes with
+// one multi-row insert (a statement on its own, so that their acks wait
+// for nothing else), then the finished ones. Writes whose caller has
+// already given up are dropped unwritten.
 func (g *groupCommit) commit(group []*inboxWrite) {
 	now := time.Now()
-	live := group[:0]
+	var records, finishes []*inboxWrite
 	deadline := time.Time{}
 	for _, w := range group {
 		if !w.deadline.After(now) {
@@ -123,63 +142,73 @@ func (g *groupCommit) commit(group []*inboxWrite) {
 		if deadline.IsZero() || w.deadline.Before(deadline) {
 			deadline = w.deadline
 		}
-		live = append(live, w)
+		if w.record != nil {
+			records = append(records, w)
+		} else {
+			finishes = append(finishes, w)
+		}
 	}
-	if len(live) == 0 {
+	if len(records)+len(finishes) == 0 {
 		return
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	err := g.s.inTx(ctx, func(tx *sqlx.Tx) error { return writeGroup(ctx, tx, live) })
-	for _, w := range live {
-		w.done <- err
+	g.commits.Add(1)
+	if len(records) > 0 {
+		err := g.s.insertEnvelopes(ctx, records)
+		for _, w := range records {
+			w.done <- err
+		}
+	}
+	if len(finishes) > 0 {
+		err := inTx(ctx, g.s.inboxDB, func(tx *sqlx.Tx) error { return finishEnvelopes(ctx, tx, finishes) })
+		for _, w := range finishes {
+			w.done <- err
+		}
 	}
 }
 
-// writeGroup records the group's new envelopes with one multi-row insert,
-// noting which were new, then finishes the others.
-func writeGroup(ctx context.Context, tx *sqlx.Tx, group []*inboxWrite) error {
+// insertEnvelopes records new envelopes with one statement, noting which
+// were new.
+func (s *Store) insertEnvelopes(ctx context.Context, group []*inboxWrite) error {
 	var records []*inboxWrite
 	seen := map[string]bool{}
 	for _, w := range group {
-		if w.record == nil {
-			continue
-		}
 		if seen[w.record.Key] {
 			continue // a redelivery in the same group: not first
 		}
 		seen[w.record.Key] = true
 		records = append(records, w)
 	}
-	if len(records) > 0 {
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO inbox (key, envelope_id, type, payload, received_at, state, attempts, locked_by, locked_until, last_error) VALUES `)
-		args := make([]any, 0, 7*len(records))
-		for i, w := range records {
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString(`(?, ?, ?, ?, ?, 'received', 1, ?, ?, '')`)
-			e := w.record
-			args = append(args, e.Key, e.EnvelopeID, e.Type, e.Payload, ts(e.ReceivedAt), w.owner, ts(w.until))
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO inbox (key, envelope_id, type, payload, received_at, state, attempts, locked_by, locked_until, last_error) VALUES `)
+	args := make([]any, 0, 7*len(records))
+	for i, w := range records {
+		if i > 0 {
+			sb.WriteString(", ")
 		}
-		sb.WriteString(` ON CONFLICT (key) DO NOTHING RETURNING key`)
-		var inserted []string
-		if err := tx.SelectContext(ctx, &inserted, tx.Rebind(sb.String()), args...); err != nil {
-			return fmt.Errorf("recording %d envelopes: %w", len(records), err)
-		}
-		isNew := map[string]bool{}
-		for _, k := range inserted {
-			isNew[k] = true
-		}
-		for _, w := range records {
-			w.first = isNew[w.record.Key]
-		}
+		sb.WriteString(`(?, ?, ?, ?, ?, 'received', 1, ?, ?, '')`)
+		e := w.record
+		args = append(args, e.Key, e.EnvelopeID, e.Type, e.Payload, ts(e.ReceivedAt), w.owner, ts(w.until))
 	}
+	sb.WriteString(` ON CONFLICT (key) DO NOTHING RETURNING key`)
+	var inserted []string
+	if err := s.inboxDB.SelectContext(ctx, &inserted, s.inboxDB.Rebind(sb.String()), args...); err != nil {
+		return fmt.Errorf("recording %d envelopes: %w", len(records), err)
+	}
+	isNew := map[string]bool{}
+	for _, k := range inserted {
+		isNew[k] = true
+	}
+	for _, w := range records {
+		w.first = isNew[w.record.Key]
+	}
+	return nil
+}
+
+// finishEnvelopes marks envelopes done or failed.
+func finishEnvelopes(ctx context.Context, tx *sqlx.Tx, group []*inboxWrite) error {
 	for _, w := range group {
-		if w.record != nil {
-			continue
-		}
 		state := inbox.StateDone
 		if w.failure != "" {
 			state = inbox.StateFailed

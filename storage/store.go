@@ -42,8 +42,11 @@ type Store struct {
 	dialect string
 	// where names the database in errors, without a password.
 	where string
-	// inbox commits concurrent envelope writes together.
-	inbox groupCommit
+	// inbox commits concurrent envelope writes together, over inboxDB:
+	// connections of their own, so that recording an envelope never
+	// queues behind the work of the envelopes before it.
+	inbox   groupCommit
+	inboxDB *sqlx.DB
 }
 
 // Open connects to the database url names: postgres://… or postgresql://…
@@ -86,12 +89,20 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	idb, err := sqlx.Open(driver, dsn)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", s.where, err)
+	}
+	idb.SetMaxOpenConns(s.committers())
+	s.inboxDB = idb
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
 	s.inbox.close()
+	s.inboxDB.Close()
 	return s.db.Close()
 }
 
@@ -167,8 +178,11 @@ func nullString(s string) any {
 }
 
 // inTx runs f in a transaction, committing if it returns nil.
-func (s *Store) inTx(ctx context.Context, f func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, f func(tx *sqlx.Tx) error) error { return inTx(ctx, s.db, f) }
+
+// inTx runs f in a transaction on db, committing if it returns nil.
+func inTx(ctx context.Context, db *sqlx.DB, f func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
