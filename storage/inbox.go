@@ -18,6 +18,26 @@ import (
 // Store satisfies inbox.Store.
 var _ inbox.Store = (*Store)(nil)
 
+// sqliteInboxSchema is the inbox's schema on SQLite, in its own file (see
+// inboxPath); on PostgreSQL migration 00013 makes the same table. The
+// inbox is a log with one table, so it is made here, not migrated.
+const sqliteInboxSchema = `
+CREATE TABLE IF NOT EXISTS inbox (
+    key          TEXT PRIMARY KEY,
+    envelope_id  TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    payload      BLOB NOT NULL,
+    received_at  TIMESTAMP NOT NULL,
+    state        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    locked_by    TEXT NOT NULL,
+    locked_until TIMESTAMP,
+    finished_at  TIMESTAMP,
+    last_error   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_unfinished ON inbox (state, locked_until);
+CREATE INDEX IF NOT EXISTS inbox_received ON inbox (received_at);`
+
 // maxGroup bounds how many envelope writes one transaction commits.
 const maxGroup = 128
 
@@ -286,7 +306,7 @@ func (s *Store) ClaimEnvelopes(ctx context.Context, owner string, own bool, now,
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
 	var rows []envelopeRow
-	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`UPDATE inbox
+	err := s.inboxDB.SelectContext(ctx, &rows, s.inboxDB.Rebind(`UPDATE inbox
 		SET locked_by = ?, locked_until = ?, attempts = attempts + 1
 		WHERE key IN (
 			SELECT key FROM inbox
@@ -310,7 +330,7 @@ func (s *Store) ClaimEnvelopes(ctx context.Context, owner string, own bool, now,
 // Envelope returns the recorded envelope with key.
 func (s *Store) Envelope(ctx context.Context, key string) (inbox.Envelope, error) {
 	var r envelopeRow
-	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT key, envelope_id, type, payload, received_at, state, attempts
+	if err := s.inboxDB.GetContext(ctx, &r, s.inboxDB.Rebind(`SELECT key, envelope_id, type, payload, received_at, state, attempts
 		FROM inbox WHERE key = ?`), key); err != nil {
 		return inbox.Envelope{}, fmt.Errorf("reading envelope %s: %w", key, err)
 	}
@@ -320,7 +340,7 @@ func (s *Store) Envelope(ctx context.Context, key string) (inbox.Envelope, error
 
 // PruneEnvelopes implements inbox.Store.
 func (s *Store) PruneEnvelopes(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM inbox WHERE state <> 'received' AND received_at < ?`), ts(before))
+	res, err := s.inboxDB.ExecContext(ctx, s.inboxDB.Rebind(`DELETE FROM inbox WHERE state <> 'received' AND received_at < ?`), ts(before))
 	if err != nil {
 		return 0, fmt.Errorf("pruning the inbox: %w", err)
 	}

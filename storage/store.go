@@ -13,6 +13,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -56,10 +57,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	bindOnce.Do(func() { sqlx.BindDriver("sqlite", sqlx.QUESTION) })
 	s := &Store{}
 	s.inbox.s = s
-	var driver, dsn string
+	var driver, dsn, inboxDSN string
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect, driver, dsn, s.where = DialectPostgres, "postgres", rawURL, redact(rawURL)
+		inboxDSN = dsn
 	case strings.Contains(rawURL, "://") && !strings.HasPrefix(rawURL, "sqlite:"):
 		return nil, fmt.Errorf("database URL %s: use postgres://… or sqlite:PATH", redact(rawURL))
 	default:
@@ -68,8 +70,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 			path = "sitrep.db"
 		}
 		s.dialect, driver, s.where = DialectSQLite, "sqlite", "sqlite:"+path
-		dsn = "file:" + path + "?_time_format=sqlite&_txlock=immediate" +
+		const params = "?_time_format=sqlite&_txlock=immediate" +
 			"&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		dsn = "file:" + path + params
+		inboxDSN = "file:" + inboxPath(path) + params
 	}
 	db, err := sqlx.Open(driver, dsn)
 	if err != nil {
@@ -89,14 +93,29 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	idb, err := sqlx.Open(driver, dsn)
+	idb, err := sqlx.Open(driver, inboxDSN)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening database %s: %w", s.where, err)
 	}
 	idb.SetMaxOpenConns(s.committers())
 	s.inboxDB = idb
+
 	return s, nil
+}
+
+// inboxPath is where SQLite keeps the inbox: a file of its own beside the
+// database (sitrep.db → sitrep.inbox.db). SQLite lets one connection write
+// a file at a time; with the inbox in the database, recording an envelope
+// would wait for the work of the envelopes before it, and its ack with it.
+// The inbox shares no transaction with the rest, so nothing is lost by
+// keeping it apart.
+func inboxPath(path string) string {
+	ext := filepath.Ext(path)
+	if ext == "" || strings.ContainsAny(ext, "/\\") {
+		return path + ".inbox"
+	}
+	return strings.TrimSuffix(path, ext) + ".inbox" + ext
 }
 
 // Close closes the database.
@@ -152,6 +171,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrating %s: %w", s.where, err)
+	}
+	if s.dialect == DialectSQLite {
+		if _, err := s.inboxDB.ExecContext(ctx, sqliteInboxSchema); err != nil {
+			return fmt.Errorf("migrating the inbox of %s: %w", s.where, err)
+		}
 	}
 	return nil
 }
