@@ -148,8 +148,8 @@ type Deps struct {
 	// Inbox records every envelope before it is acknowledged.
 	Inbox inbox.Store
 	Jobs  *jobs.Runner
-	Clock       clock.Clock
-	Log         *slog.Logger
+	Clock clock.Clock
+	Log   *slog.Logger
 	// SocketOptions are passed to socketmode.New (tests shorten pings).
 	SocketOptions []socketmode.Option
 }
