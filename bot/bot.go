@@ -184,6 +184,8 @@ type Bot struct {
 
 	envelopes atomic.Int64
 	acks      atomic.Int64
+	// finishing holds the keys of handled envelopes not yet marked so.
+	finishing sync.Map
 
 	channelMu sync.Mutex
 	channels  map[string]string // channel name → ID, for the incidents channel

@@ -79,25 +79,29 @@ func (b *Bot) answerFailure(ctx context.Context) {
 		":warning: sitrep failed to handle this; it has been logged. Please try again.", nil)
 }
 
-// finishWaits are the waits between tries to mark an envelope handled: an
-// envelope left unfinished is handled again once its lease runs out.
-var finishWaits = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second}
+// finishWaits are the waits between tries to mark an envelope handled,
+// the last repeated: the database may be down for a while, and an
+// envelope left unfinished would be handled again.
+var finishWaits = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 15 * time.Second}
 
-// finish marks the envelope with key handled, trying again for a while if
-// the database does not answer.
+// finish marks the envelope with key handled, trying until the database
+// answers or the process stops. Meanwhile the key is in b.finishing, so
+// that this process does not take the envelope up again when its lease
+// runs out; if the process stops first, its next life handles it again.
 func (b *Bot) finish(ctx context.Context, key, failure string) {
-	ctx = context.WithoutCancel(ctx)
+	b.finishing.Store(key, true)
+	defer b.finishing.Delete(key)
 	for i := 0; ; i++ {
-		err := b.inbox.FinishEnvelope(ctx, key, b.clock.Now(), failure)
+		err := b.inbox.FinishEnvelope(context.WithoutCancel(ctx), key, b.clock.Now(), failure)
 		if err == nil {
 			return
 		}
-		if i == len(finishWaits) {
-			b.log.Error("could not mark an envelope handled; it will be handled again when its lease runs out", "key", key, "err", err)
+		wait := finishWaits[min(i, len(finishWaits)-1)]
+		b.log.Warn("marking an envelope handled", "key", key, "err", err, "retry_in", wait)
+		if sleep(ctx, wait) != nil {
+			b.log.Error("stopped before an envelope was marked handled; it will be handled again", "key", key)
 			return
 		}
-		b.log.Warn("marking an envelope handled", "key", key, "err", err, "retry_in", finishWaits[i])
-		time.Sleep(finishWaits[i])
 	}
 }
 
@@ -112,6 +116,9 @@ func (b *Bot) replayInbox(ctx context.Context, own bool) (int, error) {
 		return 0, err
 	}
 	for _, env := range envs {
+		if _, ok := b.finishing.Load(env.Key); ok {
+			continue // handled; its finish is waiting for the database
+		}
 		log := b.log.With("envelope", env.EnvelopeID, "type", env.Type, "key", env.Key, "attempt", env.Attempts)
 		if env.Attempts > inbox.MaxAttempts {
 			log.Error("envelope was taken for handling too many times; giving up on it")
