@@ -35,8 +35,9 @@ func TestEnvelopeIsRecordedAndFinished(t *testing.T) {
 func TestUnrecordedCommandIsAnsweredInItsAck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sitrep.db")
 	h := newHarness(t, withDatabase("sqlite:"+path))
-	// Another process holds SQLite's write lock: sitrep cannot record.
-	locker, err := sql.Open("sqlite", "file:"+path)
+	// Another process holds the write lock of SQLite's inbox file
+	// (sitrep.inbox.db, beside the database): sitrep cannot record.
+	locker, err := sql.Open("sqlite", "file:"+filepath.Join(filepath.Dir(path), "sitrep.inbox.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
