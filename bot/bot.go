@@ -184,6 +184,8 @@ type Bot struct {
 
 	envelopes atomic.Int64
 	acks      atomic.Int64
+	// acking holds handlers back while envelopes wait for their ack.
+	acking *ackGate
 	// finishing holds the keys of handled envelopes not yet marked so.
 	finishing sync.Map
 
@@ -228,6 +230,7 @@ func New(cfg Config, d Deps) *Bot {
 		slack:       newSlackCaller(d.Log),
 		sem:         make(chan struct{}, cfg.Workers),
 		idle:        make(chan struct{}),
+		acking:      newAckGate(),
 		connectedCh: make(chan struct{}),
 		channels:    map[string]string{},
 		users:       map[string]userInfo{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -31,6 +32,7 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 		b.log.Info("Slack asked us to reconnect")
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
 		done := b.startWork()
+		b.acking.enter()
 		go b.receive(ctx, done, client, evt)
 	}
 }
@@ -44,6 +46,8 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 // unacknowledged for Slack to deliver again. done ends the envelope's
 // unit of work.
 func (b *Bot) receive(ctx context.Context, done func(), client *socketmode.Client, evt socketmode.Event) {
+	acked := sync.OnceFunc(b.acking.leave)
+	defer acked()
 	req := evt.Request
 	if req == nil {
 		done()
@@ -78,6 +82,7 @@ func (b *Bot) receive(ctx context.Context, done func(), client *socketmode.Clien
 		return
 	}
 	b.ack(client, req, response)
+	acked()
 	if !first {
 		b.log.Info("ignoring redelivered envelope", "key", env.Key)
 		done()

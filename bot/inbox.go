@@ -45,6 +45,7 @@ func (b *Bot) record(ctx context.Context, env inbox.Envelope) (bool, error) {
 // the inbox, or failed if its handler panicked (the person is answered,
 // and it is not tried again). done ends the envelope's unit of work.
 func (b *Bot) process(ctx context.Context, done func(), env inbox.Envelope, work *handling) {
+	b.acking.wait(ctx)
 	b.spawn(ctx, done, func(ctx context.Context) {
 		failure := b.runHandler(ctx, env, work)
 		b.finish(ctx, env.Key, failure)
