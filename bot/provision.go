@@ -84,20 +84,31 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		// optional steps that fail for good are logged and skipped: the
 		// room is usable without them.
 		optional bool
+		// writeAhead steps are recorded as done before they are done:
+		// their effect (an ephemeral answer) cannot be looked up in
+		// Slack, so a retry must never repeat it; a crash in between
+		// loses it instead.
+		writeAhead bool
 	}{
-		{stepChannel, b.createChannel, false},
-		{stepInvite, b.inviteResponders, false},
-		{stepTopic, b.setTopic, true},
-		{stepHeader, b.postHeader, false},
-		{stepPin, b.pinHeader, true},
-		{stepChanges, b.postWhatChanged, true},
-		{stepPlan, b.postPlan, true},
-		{stepAnnounce, b.announce, true},
-		{stepNotify, b.notifyReporter, true},
+		{stepChannel, b.createChannel, false, false},
+		{stepInvite, b.inviteResponders, false, false},
+		{stepTopic, b.setTopic, true, false},
+		{stepHeader, b.postHeader, false, false},
+		{stepPin, b.pinHeader, true, false},
+		{stepChanges, b.postWhatChanged, true, false},
+		{stepPlan, b.postPlan, true, false},
+		{stepAnnounce, b.announce, true, false},
+		{stepNotify, b.notifyReporter, true, true},
 	}
 	for _, s := range steps {
 		if room.Did(s.name) {
 			continue
+		}
+		if s.writeAhead {
+			room.Mark(s.name)
+			if err := b.saveRoom(ctx, room); err != nil {
+				return err
+			}
 		}
 		// Slack may not know the channel it has just created: retry in place
 		// for a moment rather than leave the room to the job queue.
@@ -111,6 +122,9 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 				return fmt.Errorf("setting up %s (%s): %w", inc.Ref(), s.name, err)
 			}
 			b.log.Error("incident room step failed for good; skipped", "incident", inc.Ref(), "step", s.name, "err", err)
+		}
+		if s.writeAhead {
+			continue // recorded already
 		}
 		room.Mark(s.name)
 		if err := b.saveRoom(ctx, room); err != nil {
@@ -133,9 +147,11 @@ func (b *Bot) saveRoom(ctx context.Context, room *incident.Room) error {
 }
 
 // isTransient reports whether a failed step may succeed later: Slack may
-// recover, and a step cut short by shutdown is simply not done yet.
+// recover, a step cut short by shutdown is simply not done yet, and one
+// that could not tell whether it was done already may tell next time.
 func isTransient(err error) bool {
-	return transient(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return transient(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, errNotSure)
 }
 
 // createChannel creates inc-<n>-<slug>, with a suffix if the name is taken.
@@ -239,14 +255,12 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident, room *incide
 // postHeader posts the header message that the room keeps pinned.
 func (b *Bot) postHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
 	text, blocks := headerView(inc, inc.ReportedIn, nil)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			room.HeaderTS = ts
-		}
-		return err
-	})
+	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectHeader, inc.Ref()),
+		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.HeaderTS = ts
+	}
+	return err
 }
 
 // pinHeader pins the header.
@@ -267,14 +281,12 @@ func (b *Bot) announce(ctx context.Context, inc *incident.Incident, room *incide
 		return err
 	}
 	text, blocks := announcementView(inc, room.ChannelID)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, channel,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			room.AnnouncementTS = ts
-		}
-		return err
-	})
+	ts, err := b.postOnce(ctx, channel, onceAs(effectAnnouncement, inc.Ref()),
+		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.AnnouncementTS = ts
+	}
+	return err
 }
 
 // notifyReporter tells the reporter, where they reported it, that the room is
