@@ -25,8 +25,9 @@ import (
 // attempt that Slack answers makes no extra call.
 //
 // Files cannot carry metadata: an upload that may have happened looks for
-// sitrep's own message sharing a file of the same name, so every upload has
-// a name of its own (the incident, the date).
+// sitrep's own message sharing a file of the same name and title, so each
+// upload is told from others in its channel or thread by those two (a chart
+// in its own message's thread; a postmortem export names its version).
 //
 // Ephemeral answers cannot be looked up at all: their step is recorded as
 // done before the answer goes out (see provision), so a retry never answers
@@ -209,16 +210,17 @@ func (b *Bot) postOnce(ctx context.Context, channel string, e effect, opts ...sl
 	return ts, nil
 }
 
-// upload shares data as a file called name in channel (in the thread of
-// threadTS when set), through files upload v2, once: if an earlier attempt
-// may have shared it, it first looks for sitrep's own message sharing a
-// file of that name there. chat:write.public does not cover files: sitrep
-// joins a public channel it is not in first.
+// upload shares data as a file called name with this title in channel (in
+// the thread of threadTS when set), through files upload v2, once: if an
+// earlier attempt may have shared it, it first looks for sitrep's own
+// message sharing a file of that name and title there, so the two must
+// tell this upload from others in that place. chat:write.public does not
+// cover files: sitrep joins a public channel it is not in first.
 func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt string, data []byte) error {
 	find := func(ctx context.Context, since time.Time) (string, error) {
 		return b.findOwn(ctx, channel, threadTS, since, func(m slack.Message) bool {
 			for _, f := range m.Files {
-				if f.Name == name {
+				if f.Name == name && f.Title == title {
 					return true
 				}
 			}

@@ -66,7 +66,7 @@ func (h *harness) lookups() int {
 var eventTypeGuideline = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // checkNothingDoubled fails if any channel holds two messages with the
-// same metadata (kind and key), or two files of the same name.
+// same metadata (kind and key), or two files of the same name and title.
 func (h *harness) checkNothingDoubled() {
 	h.t.Helper()
 	for _, ch := range h.sim.Channels() {
@@ -93,12 +93,13 @@ func (h *harness) checkNothingDoubled() {
 			}
 			seen[id] = m.TS
 		}
-		names := map[string]bool{}
+		files := map[string]bool{}
 		for _, f := range h.sim.Files(ch.ID) {
-			if names[f.Name] {
-				h.t.Errorf("%s uploaded twice in %s", f.Name, ch.Name)
+			id := f.ThreadTS + " " + f.Name + " " + f.Title
+			if files[id] {
+				h.t.Errorf("%s (%s) uploaded twice in %s", f.Name, f.Title, ch.Name)
 			}
-			names[f.Name] = true
+			files[id] = true
 		}
 	}
 }
@@ -159,8 +160,9 @@ func once(where func(*harness) string, kind string) wantPost { return wantPost{w
 
 // onceSteps walks through every kind of post: a room set up, a hand-off,
 // the clock, a status change, a checklist (start, reminder, summary), a
-// postmortem and an action notice, the Pareto chart and the postmortem
-// export, a rotation hand-off and the operations review with its charts.
+// postmortem and an action notice, a change to the record, the Pareto chart
+// and the postmortem export, the close, a rotation hand-off and the
+// operations review with its charts.
 func onceSteps() []onceStep {
 	return []onceStep{
 		{name: "room set-up", act: func(h *harness) { h.slash(alice, h.general, "/incident", "open db is down sev1 systems:db") },
@@ -284,10 +286,14 @@ func onceSteps() []onceStep {
 		{name: "postmortem export", act: func(h *harness) { h.slash(alice, inRoom(h), "/postmortem", "export") },
 			uploads: 1,
 			check: func(h *harness) {
-				if files := h.sim.Files(inRoom(h)); len(files) != 1 || !strings.HasPrefix(files[0].Name, "postmortem-INC-1-v") {
+				if files := h.sim.Files(inRoom(h)); len(files) != 1 || files[0].Name != "postmortem-INC-1.md" {
 					h.t.Errorf("exported files %+v, want one", files)
 				}
 			}},
+		{name: "resolved", act: func(h *harness) { h.slash(bob, inRoom(h), "/incident", "status resolved") },
+			posts: 2, want: []wantPost{once(inRoom, "sitrep_status"), once(inIncidents, "sitrep_status_update")}},
+		{name: "close", act: func(h *harness) { h.slash(bob, inRoom(h), "/incident", "close") },
+			posts: 2, retry: "conversations.history", want: []wantPost{once(inRoom, "sitrep_summary"), once(inIncidents, "sitrep_closed")}},
 		{name: "rotation hand-off", act: func(h *harness) {
 			h.clock.Set(time.Date(2026, 11, 24, 9, 0, 30, 0, time.UTC))
 			if _, err := h.bot.CheckRotations(h.ctx); err != nil {

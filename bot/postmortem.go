@@ -306,10 +306,12 @@ func (b *Bot) exportPostmortem(ctx context.Context, cmd slack.SlashCommand, inc 
 		return
 	}
 	md := report.PostmortemMarkdown(doc)
-	// A name for this version: a replayed export that may have uploaded
-	// it already finds it by name, and a later version is a new file.
-	name := fmt.Sprintf("postmortem-%s-v%d.md", inc.Ref(), doc.Postmortem.Version)
-	err = b.upload(ctx, cmd.ChannelID, "", name, "Postmortem of "+inc.Ref(), "", []byte(md))
+	// The title names the version: a replayed export that may have
+	// uploaded it already finds it by name and title, and a later version
+	// is uploaded anew.
+	name := "postmortem-" + inc.Ref() + ".md"
+	title := fmt.Sprintf("Postmortem of %s (version %d)", inc.Ref(), doc.Postmortem.Version)
+	err = b.upload(ctx, cmd.ChannelID, "", name, title, "", []byte(md))
 	if err != nil {
 		b.log.Error("uploading the postmortem", "incident", inc.Ref(), "err", err)
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not upload the document ("+escape(err.Error())+"). `sitrep postmortem export "+inc.Ref()+"` writes it from a shell.", usagePMExport)
