@@ -162,7 +162,7 @@ func singleTry(ctx context.Context) bool { return ctx.Value(singleTryKey{}) != n
 func rateLimited(err error) bool {
 	var rl *slack.RateLimitedError
 	var sc slack.StatusCodeError
-	return errors.As(err, &rl) || errors.As(err, &sc) && sc.Code == 429 || slackCode(err) == "ratelimited"
+	return errors.As(err, &rl) || (errors.As(err, &sc) && sc.Code == 429) || slackCode(err) == "ratelimited"
 }
 
 // mayHaveActed reports whether a call that failed with err may have taken
@@ -170,6 +170,13 @@ func rateLimited(err error) bool {
 // connection reset) or Slack says some of it may have happened
 // (internal_error, fatal_error).
 func mayHaveActed(err error) bool { return transient(err) && !rateLimited(err) }
+
+// timedOut reports whether a call failed because its own deadline passed
+// while the work's context (ctx) is still live: the call may have acted,
+// and another try may succeed.
+func timedOut(ctx context.Context, err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+}
 
 // errNotSure is why an effect was not done: sitrep could not read back
 // whether an earlier attempt did it. A later attempt may tell.
@@ -284,13 +291,13 @@ func (b *Bot) onlyOnce(ctx context.Context, method, channel string, findable boo
 			attempt-- // joining does not use up an attempt
 			continue
 		}
-		if !transient(err) {
+		if !transient(err) && !timedOut(ctx, err) {
 			return "", err
 		}
 		if attempt >= b.slack.attempts {
 			return "", fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
 		}
-		if mayHaveActed(err) {
+		if mayHaveActed(err) || timedOut(ctx, err) {
 			// The effect may have happened: look before trying again. An
 			// effect that cannot be looked for is retried as before.
 			look = findable
