@@ -27,6 +27,11 @@ const (
 	stepNotify   = "notify"
 )
 
+// writtenAhead are the steps recorded as done before they are done: their
+// effect (an ephemeral answer) cannot be looked up in Slack, so a retry
+// must never repeat it; a crash in between loses it instead.
+var writtenAhead = map[string]bool{stepNotify: true}
+
 // maxNameSuffix bounds the suffixes tried when a channel name is taken.
 const maxNameSuffix = 20
 
@@ -84,27 +89,22 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		// optional steps that fail for good are logged and skipped: the
 		// room is usable without them.
 		optional bool
-		// writeAhead steps are recorded as done before they are done:
-		// their effect (an ephemeral answer) cannot be looked up in
-		// Slack, so a retry must never repeat it; a crash in between
-		// loses it instead.
-		writeAhead bool
 	}{
-		{stepChannel, b.createChannel, false, false},
-		{stepInvite, b.inviteResponders, false, false},
-		{stepTopic, b.setTopic, true, false},
-		{stepHeader, b.postHeader, false, false},
-		{stepPin, b.pinHeader, true, false},
-		{stepChanges, b.postWhatChanged, true, false},
-		{stepPlan, b.postPlan, true, false},
-		{stepAnnounce, b.announce, true, false},
-		{stepNotify, b.notifyReporter, true, true},
+		{stepChannel, b.createChannel, false},
+		{stepInvite, b.inviteResponders, false},
+		{stepTopic, b.setTopic, true},
+		{stepHeader, b.postHeader, false},
+		{stepPin, b.pinHeader, true},
+		{stepChanges, b.postWhatChanged, true},
+		{stepPlan, b.postPlan, true},
+		{stepAnnounce, b.announce, true},
+		{stepNotify, b.notifyReporter, true},
 	}
 	for _, s := range steps {
 		if room.Did(s.name) {
 			continue
 		}
-		if s.writeAhead {
+		if writtenAhead[s.name] {
 			room.Mark(s.name)
 			if err := b.saveRoom(ctx, room); err != nil {
 				return err
@@ -123,7 +123,7 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 			}
 			b.log.Error("incident room step failed for good; skipped", "incident", inc.Ref(), "step", s.name, "err", err)
 		}
-		if s.writeAhead {
+		if writtenAhead[s.name] {
 			continue // recorded already
 		}
 		room.Mark(s.name)
