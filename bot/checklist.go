@@ -300,12 +300,8 @@ func (b *Bot) checklistPostJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	text, blocks := checklistView(run, checklist.States(run.Steps, events))
-	var ts string
-	if err := b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		var err error
-		_, ts, err = b.api.PostMessageContext(ctx, run.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		return err
-	}); err != nil {
+	ts, err := b.postOnce(ctx, run.ChannelID, onceAs(effectChecklist, run.Ref()), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
 		return err
 	}
 	if err := b.checklists.Posted(ctx, run, run.ChannelID, ts); err != nil {
@@ -371,11 +367,10 @@ func (b *Bot) checklistFinishedJob(ctx context.Context, j jobs.Job) error {
 		logged = true
 	}
 	text, blocks := checklistSummaryView(run, checklist.Summarize(run, events), logged)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, run.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
-			slack.MsgOptionTS(run.MessageTS), slack.MsgOptionBroadcast())
-		return err
-	})
+	e := onceAs(effectChecklistSummary, run.Ref())
+	e.thread = run.MessageTS
+	_, err = b.postOnce(ctx, run.ChannelID, e, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...), slack.MsgOptionBroadcast())
+	return err
 }
 
 // checklistRemindJob reminds an idle run, in its thread.
@@ -398,8 +393,8 @@ func (b *Bot) checklistRemindJob(ctx context.Context, j jobs.Job) error {
 	progress := checklist.Measure(run.Steps, checklist.States(run.Steps, events))
 	line := fmt.Sprintf(":alarm_clock: <@%s> %s has been idle for %s at %s. Tick the next step, or end it: `/checklist abort %s <reason>`.",
 		run.StartedBy, run.Ref(), durationText(b.checklists.Idle()), progress, run.Ref())
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, run.ChannelID, slack.MsgOptionText(line, false), slack.MsgOptionTS(run.MessageTS))
-		return err
-	})
+	e := jobEffect(effectReminder, j)
+	e.thread = run.MessageTS
+	_, err = b.postOnce(ctx, run.ChannelID, e, slack.MsgOptionText(line, false))
+	return err
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"time"
 
 	"github.com/sitrep/sitrep/internal/jobs"
 )
@@ -13,6 +14,17 @@ type replayKey struct{}
 
 // replaying marks ctx as the replay of an envelope handled before.
 func replaying(ctx context.Context) context.Context { return context.WithValue(ctx, replayKey{}, true) }
+
+// beganKey is the context key of when the work running with ctx first
+// began (see workBegan).
+type beganKey struct{}
+
+// replayingSince marks ctx as the replay of an envelope first received at
+// received: a look for what its earlier handling did starts there rather
+// than replayLookBack ago.
+func replayingSince(ctx context.Context, received time.Time) context.Context {
+	return context.WithValue(replaying(ctx), beganKey{}, received)
+}
 
 // earlierAttempt reports whether the work running with ctx may have been
 // attempted before: a job claimed for the second time or later, or an

@@ -178,10 +178,10 @@ func (b *Bot) peopleChangedJob(ctx context.Context, j jobs.Job) error {
 	}
 	if entry.Kind == incident.EntryRole {
 		line := fmt.Sprintf(":busts_in_silhouette: <@%s> is now *%s* for %s (set by <@%s>)", entry.Subject, entry.Text, inc.Ref(), entry.Actor)
-		return b.post(ctx, room.ChannelID, line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
+		return b.post(ctx, room.ChannelID, jobEffect(effectPeople, j), line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
 	}
 	text, blocks := handOffLineView(inc, entry)
-	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {
+	if err := b.post(ctx, room.ChannelID, jobEffect(effectPeople, j), text, blocks); err != nil {
 		return err
 	}
 	timeline, err := b.incidents.Timeline(ctx, inc)
@@ -189,5 +189,5 @@ func (b *Bot) peopleChangedJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	text, blocks = briefView(inc, entry, room.ChannelID, timeline, b.clock.Now())
-	return b.post(ctx, entry.Subject, text, blocks) // a user ID posts to the direct message
+	return b.post(ctx, entry.Subject, jobEffect(effectBrief, j), text, blocks) // a user ID posts to the direct message
 }

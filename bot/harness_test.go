@@ -62,6 +62,7 @@ type harnessConfig struct {
 	dbURL      string
 	simOpts    slacksim.Options
 	seedChan   []string
+	clock      *clock.Fake
 }
 
 // withDatabase runs the harness on this database URL instead of a fresh
@@ -104,6 +105,9 @@ func withSimOptions(o slacksim.Options) harnessOption {
 	return func(c *harnessConfig) { c.simOpts = o }
 }
 
+// withClock runs the bot on this fake clock instead of a new one at epoch.
+func withClock(c *clock.Fake) harnessOption { return func(h *harnessConfig) { h.clock = c } }
+
 // withChannel seeds an extra channel of this name.
 func withChannel(name string) harnessOption {
 	return func(c *harnessConfig) { c.seedChan = append(c.seedChan, name) }
@@ -140,7 +144,11 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrating store: %v", err)
 	}
-	h := &harness{t: t, sim: sim, store: store, clock: clock.NewFake(epoch), general: general, ctx: context.Background(), cfg: cfg, log: log}
+	fake := cfg.clock
+	if fake == nil {
+		fake = clock.NewFake(epoch)
+	}
+	h := &harness{t: t, sim: sim, store: store, clock: fake, general: general, ctx: context.Background(), cfg: cfg, log: log}
 	h.boot()
 	t.Cleanup(h.checkBlockKit)
 	return h

@@ -122,7 +122,7 @@ func (b *Bot) closedJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	text, blocks := summaryView(inc, incident.Summarize(inc, timeline))
-	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {
+	if err := b.post(ctx, room.ChannelID, jobEffect(effectSummary, j), text, blocks); err != nil {
 		return err
 	}
 	channel, err := b.incidentsChannel(ctx)
@@ -130,7 +130,7 @@ func (b *Bot) closedJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	line := fmt.Sprintf(":lock: *%s* · %s · closed · <#%s>", inc.Ref(), escapeFit(inc.Title, 200), room.ChannelID)
-	return b.post(ctx, channel, inc.Ref()+" closed", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
+	return b.post(ctx, channel, jobEffect(effectClosed, j), inc.Ref()+" closed", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
 }
 
 // jobArchive archives a closed incident's channel, ArchiveAfter after the
@@ -224,7 +224,7 @@ func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	text, blocks := changeLineView(inc, entry)
-	if err := b.post(ctx, room.ChannelID, text, blocks); err != nil {
+	if err := b.post(ctx, room.ChannelID, jobEffect(effectStatus, j), text, blocks); err != nil {
 		return err
 	}
 	channel, err := b.incidentsChannel(ctx)
@@ -232,7 +232,7 @@ func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	text, blocks = changeUpdateView(inc, entry, room.ChannelID)
-	return b.post(ctx, channel, text, blocks)
+	return b.post(ctx, channel, jobEffect(effectStatusUpdate, j), text, blocks)
 }
 
 // maxRefreshRounds bounds how often refreshRoom renders again because the
@@ -311,12 +311,11 @@ func (b *Bot) entry(ctx context.Context, inc *incident.Incident, id int64) (inci
 	return e, err
 }
 
-// post posts a message in channel.
-func (b *Bot) post(ctx context.Context, channel, text string, blocks []slack.Block) error {
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		return err
-	})
+// post posts a message in channel (a user ID: the direct message with
+// them), once: e names it (see postOnce).
+func (b *Bot) post(ctx context.Context, channel string, e effect, text string, blocks []slack.Block) error {
+	_, err := b.postOnce(ctx, channel, e, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	return err
 }
 
 // onNote handles /incident note.
@@ -348,9 +347,9 @@ func (b *Bot) onTimeline(ctx context.Context, cmd slack.SlashCommand, c timeline
 	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == cmd.ChannelID {
 		inChannel = true
 	}
-	for _, page := range timelineView(inc, timeline, b.clock.Now()) {
+	for i, page := range timelineView(inc, timeline, b.clock.Now()) {
 		if inChannel {
-			if err := b.post(ctx, cmd.ChannelID, page.text, page.blocks); err != nil {
+			if err := b.post(ctx, cmd.ChannelID, commandEffect(effectAnswer, cmd, i), page.text, page.blocks); err != nil {
 				b.log.Error("posting the timeline", "incident", inc.Ref(), "err", err)
 				return
 			}

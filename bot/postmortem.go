@@ -170,12 +170,8 @@ func (b *Bot) postmortemJob(ctx context.Context, j jobs.Job) error {
 			if p.Version > 1 {
 				return fmt.Errorf("the postmortem of %s is not posted yet; its first job posts it", inc.Ref())
 			}
-			var ts string
-			if err := b.postJoining(ctx, pm.ChannelID, func(ctx context.Context) error {
-				var err error
-				_, ts, err = b.api.PostMessageContext(ctx, pm.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-				return err
-			}); err != nil {
+			ts, err := b.postOnce(ctx, pm.ChannelID, onceAs(effectPostmortem, inc.Ref()), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+			if err != nil {
 				return err
 			}
 			return b.postmortems.Posted(ctx, pm.IncidentID, pm.ChannelID, ts)
@@ -216,7 +212,7 @@ func (b *Bot) actionNoticeJob(ctx context.Context, j jobs.Job) error {
 	}
 	text, blocks := actionNoticeView(j.Kind, inc, pm, a, b.postmortems.Location())
 	b.log.Info("action notice", "kind", j.Kind, "incident", inc.Ref(), "action", a.ID, "owner", a.Owner)
-	return b.post(ctx, a.Owner, text, blocks)
+	return b.post(ctx, a.Owner, jobEffect(effectActionNotice, j), text, blocks)
 }
 
 // onPMButton handles the postmortem message's buttons.
@@ -310,8 +306,12 @@ func (b *Bot) exportPostmortem(ctx context.Context, cmd slack.SlashCommand, inc 
 		return
 	}
 	md := report.PostmortemMarkdown(doc)
+	// The title names the version: a replayed export that may have
+	// uploaded it already finds it by name and title, and a later version
+	// is uploaded anew.
 	name := "postmortem-" + inc.Ref() + ".md"
-	err = b.upload(ctx, cmd.ChannelID, "", name, "Postmortem of "+inc.Ref(), "", []byte(md))
+	title := fmt.Sprintf("Postmortem of %s (version %d)", inc.Ref(), doc.Postmortem.Version)
+	err = b.upload(ctx, cmd.ChannelID, "", name, title, "", []byte(md))
 	if err != nil {
 		b.log.Error("uploading the postmortem", "incident", inc.Ref(), "err", err)
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not upload the document ("+escape(err.Error())+"). `sitrep postmortem export "+inc.Ref()+"` writes it from a shell.", usagePMExport)

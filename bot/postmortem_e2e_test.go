@@ -220,7 +220,7 @@ func TestWholePostmortem(t *testing.T) {
 	// Export: the document is uploaded in the channel.
 	h.slash(alice, ch, "/postmortem", "export")
 	files := h.sim.Files(ch)
-	if len(files) != 1 || files[0].Name != "postmortem-INC-1.md" {
+	if len(files) != 1 || files[0].Name != "postmortem-INC-1.md" || !strings.HasPrefix(files[0].Title, "Postmortem of INC-1 (version ") {
 		t.Fatalf("files = %+v", files)
 	}
 	doc := string(files[0].Content)

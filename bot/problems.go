@@ -81,10 +81,7 @@ func (b *Bot) onProblemCommand(ctx context.Context, cmd slack.SlashCommand) {
 // replyOrPost posts text in the channel for everyone, or, where the bot
 // cannot post, answers the user alone.
 func (b *Bot) replyOrPost(ctx context.Context, cmd slack.SlashCommand, text string) {
-	if err := b.postJoining(ctx, cmd.ChannelID, func(ctx context.Context) error {
-		_, _, err := b.api.PostMessageContext(ctx, cmd.ChannelID, slack.MsgOptionText(text, false))
-		return err
-	}); err != nil {
+	if _, err := b.postOnce(ctx, cmd.ChannelID, commandEffect(effectAnswer, cmd, 0), slack.MsgOptionText(text, false)); err != nil {
 		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, nil)
 	}
 }
@@ -109,17 +106,14 @@ func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPar
 		return
 	}
 	text, blocks := paretoView(p, title, cmd.UserID)
-	var ts string
-	err = b.postJoining(ctx, cmd.ChannelID, func(ctx context.Context) error {
-		var err error
-		_, ts, err = b.api.PostMessageContext(ctx, cmd.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		return err
-	})
+	ts, err := b.postOnce(ctx, cmd.ChannelID, commandEffect(effectAnswer, cmd, 0), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		b.log.Warn("posting the Pareto table", "channel", cmd.ChannelID, "err", err)
 		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 		return
 	}
+	// In the table's own thread, the name is the chart's alone: an upload
+	// that may have happened is found by it.
 	if err := b.upload(ctx, cmd.ChannelID, ts, "pareto.png", title, p.Headline(), png); err != nil {
 		b.log.Error("uploading the Pareto chart", "err", err)
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep posted the table but could not upload the chart ("+escape(err.Error())+").", usageProblemPareto)
@@ -280,7 +274,7 @@ func (b *Bot) annotatedJob(ctx context.Context, j jobs.Job) error {
 	err = b.refreshRoom(ctx, inc, room)
 	if err == nil {
 		text, blocks := annotationView(entry)
-		err = b.post(ctx, room.ChannelID, text, blocks)
+		err = b.post(ctx, room.ChannelID, jobEffect(effectAnnotation, j), text, blocks)
 	}
 	if slackCode(err) == "is_archived" {
 		// Costs and causes are often settled after the room is archived:

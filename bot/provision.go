@@ -27,6 +27,11 @@ const (
 	stepNotify   = "notify"
 )
 
+// writtenAhead are the steps recorded as done before they are done: their
+// effect (an ephemeral answer) cannot be looked up in Slack, so a retry
+// must never repeat it; a crash in between loses it instead.
+var writtenAhead = map[string]bool{stepNotify: true}
+
 // maxNameSuffix bounds the suffixes tried when a channel name is taken.
 const maxNameSuffix = 20
 
@@ -99,6 +104,12 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		if room.Did(s.name) {
 			continue
 		}
+		if writtenAhead[s.name] {
+			room.Mark(s.name)
+			if err := b.saveRoom(ctx, room); err != nil {
+				return err
+			}
+		}
 		// Slack may not know the channel it has just created: retry in place
 		// for a moment rather than leave the room to the job queue.
 		var err error
@@ -111,6 +122,9 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 				return fmt.Errorf("setting up %s (%s): %w", inc.Ref(), s.name, err)
 			}
 			b.log.Error("incident room step failed for good; skipped", "incident", inc.Ref(), "step", s.name, "err", err)
+		}
+		if writtenAhead[s.name] {
+			continue // recorded already
 		}
 		room.Mark(s.name)
 		if err := b.saveRoom(ctx, room); err != nil {
@@ -133,9 +147,11 @@ func (b *Bot) saveRoom(ctx context.Context, room *incident.Room) error {
 }
 
 // isTransient reports whether a failed step may succeed later: Slack may
-// recover, and a step cut short by shutdown is simply not done yet.
+// recover, a step cut short by shutdown is simply not done yet, and one
+// that could not tell whether it was done already may tell next time.
 func isTransient(err error) bool {
-	return transient(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return transient(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, errNotSure)
 }
 
 // createChannel creates inc-<n>-<slug>, with a suffix if the name is taken.
@@ -239,14 +255,12 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident, room *incide
 // postHeader posts the header message that the room keeps pinned.
 func (b *Bot) postHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
 	text, blocks := headerView(inc, inc.ReportedIn, nil)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			room.HeaderTS = ts
-		}
-		return err
-	})
+	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectHeader, inc.Ref()),
+		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.HeaderTS = ts
+	}
+	return err
 }
 
 // pinHeader pins the header.
@@ -267,14 +281,12 @@ func (b *Bot) announce(ctx context.Context, inc *incident.Incident, room *incide
 		return err
 	}
 	text, blocks := announcementView(inc, room.ChannelID)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, channel,
-			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			room.AnnouncementTS = ts
-		}
-		return err
-	})
+	ts, err := b.postOnce(ctx, channel, onceAs(effectAnnouncement, inc.Ref()),
+		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.AnnouncementTS = ts
+	}
+	return err
 }
 
 // notifyReporter tells the reporter, where they reported it, that the room is

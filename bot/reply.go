@@ -1,10 +1,8 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -129,43 +127,3 @@ func (b *Bot) openForm(ctx context.Context, channel, user, triggerID string, vie
 // only.
 var errPrivateChannel = errors.New("sitrep is not in this private conversation and cannot join it by itself: " +
 	"invite it with `/invite @sitrep`, or ask in a public channel")
-
-// joining runs call, the Web API method of that name acting in channel;
-// if the bot is not in the channel, it joins (public channels only) and
-// tries once more.
-func (b *Bot) joining(ctx context.Context, channel, method string, call func(context.Context) error) error {
-	err := b.slack.do(ctx, method, call)
-	if slackCode(err) != "not_in_channel" {
-		return err
-	}
-	if err := b.slack.do(ctx, "conversations.join", func(ctx context.Context) error {
-		_, _, _, err := b.api.JoinConversationContext(ctx, channel)
-		return err
-	}); err != nil {
-		switch slackCode(err) {
-		case "method_not_supported_for_channel_type", "channel_not_found", "is_private":
-			return fmt.Errorf("%w (%s)", errPrivateChannel, slackCode(err))
-		}
-		return err
-	}
-	return b.slack.do(ctx, method, call)
-}
-
-// postJoining runs post, a chat.postMessage in channel, joining it first
-// if need be.
-func (b *Bot) postJoining(ctx context.Context, channel string, post func(context.Context) error) error {
-	return b.joining(ctx, channel, "chat.postMessage", post)
-}
-
-// upload shares data as a file in channel (in the thread of threadTS when
-// set), through files upload v2. chat:write.public does not cover files:
-// sitrep joins a public channel it is not in first.
-func (b *Bot) upload(ctx context.Context, channel, threadTS, name, title, alt string, data []byte) error {
-	return b.joining(ctx, channel, "files.upload", func(ctx context.Context) error {
-		_, err := b.api.UploadFileContext(ctx, slack.UploadFileParameters{
-			Reader: bytes.NewReader(data), FileSize: len(data), Filename: name, Title: title, AltTxt: alt,
-			Channel: channel, ThreadTimestamp: threadTS,
-		})
-		return err
-	})
-}

@@ -83,12 +83,8 @@ func (b *Bot) opsReviewJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	text, blocks := opsReviewView(rv)
-	var ts string
-	if err := b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		var err error
-		_, ts, err = b.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		return err
-	}); err != nil {
+	ts, err := b.postOnce(ctx, channel, onceAs(effectReview, p.Slot.UTC().Format(time.RFC3339)), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
 		return err
 	}
 	b.log.Info("operations review posted", "slot", p.Slot, "incidents", len(rv.Incidents), "channel", channel)

@@ -43,7 +43,7 @@ func (b *Bot) CheckRotations(ctx context.Context) (int, error) {
 		}
 		line := fmt.Sprintf(":rotating_light: TDO on duty for *%s* is now <@%s>. Next: <@%s> from %s.",
 			escape(d.Rotation), d.Member, d.Next, slackDate(d.NextAt))
-		if err := b.post(ctx, channel, line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}); err != nil {
+		if err := b.post(ctx, channel, onceAs(effectHandOff, key), line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}); err != nil {
 			return posted, fmt.Errorf("announcing the %s hand-off: %w", d.Rotation, err)
 		}
 		posted++

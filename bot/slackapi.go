@@ -103,6 +103,7 @@ func (c *slackCaller) do(ctx context.Context, method string, f func(context.Cont
 			return nil
 		}
 		wait, retry := c.retryAfter(err, attempt)
+		retry = retry && !singleTry(ctx) // the caller retries itself (onlyOnce)
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
 			c.limit(method, wait)

@@ -27,13 +27,11 @@ func (b *Bot) postPlan(ctx context.Context, inc *incident.Incident, room *incide
 		return nil
 	}
 	text, blocks := planView(inc, nil)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			room.PlanTS = ts
-		}
-		return err
-	})
+	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectPlan, inc.Ref()), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.PlanTS = ts
+	}
+	return err
 }
 
 // refreshPlan renders the plan of attack from the store. Like refreshRoom
@@ -114,7 +112,7 @@ func (b *Bot) timeboxJob(ctx context.Context, j jobs.Job) error {
 	// The line shows the clock as the entry left it: a later change
 	// (an extension right after expiry) has its own line.
 	text, blocks := clockLineView(inc, entry)
-	return b.post(ctx, room.ChannelID, text, blocks)
+	return b.post(ctx, room.ChannelID, jobEffect(effectTimebox, j), text, blocks)
 }
 
 // diagnosticJob re-renders the plan after a tick.

@@ -27,13 +27,11 @@ func (b *Bot) postWhatChanged(ctx context.Context, inc *incident.Incident, room 
 		return err
 	}
 	text, blocks := whatChangedView(inc, shown, nil, b.cfg.WhatChangedWindow)
-	return b.slack.do(ctx, "chat.postMessage", func(ctx context.Context) error {
-		_, ts, err := b.api.PostMessageContext(ctx, room.ChannelID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-		if err == nil {
-			room.ChangesTS = ts
-		}
-		return err
-	})
+	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectWhatChanged, inc.Ref()), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.ChangesTS = ts
+	}
+	return err
 }
 
 // collectChanges picks the last changes to inc's systems in window before
@@ -109,7 +107,7 @@ func (b *Bot) onChanges(ctx context.Context, cmd slack.SlashCommand, c changesCo
 	}
 	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), w)
 	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == cmd.ChannelID {
-		if err := b.post(ctx, cmd.ChannelID, text, blocks); err != nil {
+		if err := b.post(ctx, cmd.ChannelID, commandEffect(effectAnswer, cmd, 0), text, blocks); err != nil {
 			b.log.Error("posting changes", "incident", inc.Ref(), "err", err)
 		}
 		return
@@ -336,7 +334,8 @@ func (b *Bot) changesLoggedJob(ctx context.Context, j jobs.Job) error {
 			c := hits[i]
 			line := fmt.Sprintf(":new: *New change on %s while %s is open*\n%s", escape(strings.Join(c.Systems, ", ")), inc.Ref(),
 				whatChangedLine(c, inc.OpenedAt, false))
-			if err := b.post(ctx, room.ChannelID, "New change while "+inc.Ref()+" is open", []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(line, 3000)), nil, nil)}); err != nil {
+			e := onceAs(effectNewChange, "change:"+strconv.FormatInt(c.ID, 10))
+			if err := b.post(ctx, room.ChannelID, e, "New change while "+inc.Ref()+" is open", []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(line, 3000)), nil, nil)}); err != nil {
 				return err
 			}
 		}

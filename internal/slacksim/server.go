@@ -78,6 +78,7 @@ var methods = map[string]handler{
 	"conversations.info":     (*Sim).conversationsInfo,
 	"conversations.list":     (*Sim).conversationsList,
 	"conversations.history":  (*Sim).conversationsHistory,
+	"conversations.replies":  (*Sim).conversationsReplies,
 	"conversations.members":  (*Sim).conversationsMembers,
 	"conversations.open":     (*Sim).conversationsOpen,
 	"conversations.archive":  (*Sim).conversationsArchive,

@@ -68,6 +68,11 @@ type Message struct {
 	// Files are the files shared with the message (by
 	// files.completeUploadExternal), or nil.
 	Files []File
+	// Metadata is the metadata the app attached (see metadata.go), or nil.
+	Metadata *Metadata
+	// Broadcast is true for a thread reply also sent to the channel
+	// (reply_broadcast): conversations.history lists it.
+	Broadcast bool
 }
 
 // clone returns a copy of m that shares no memory with it.
@@ -75,6 +80,7 @@ func (m *Message) clone() Message {
 	out := *m
 	out.Blocks = slices.Clone(m.Blocks)
 	out.Files = slices.Clone(m.Files)
+	out.Metadata = m.Metadata.clone()
 	for i := range out.Files {
 		out.Files[i].Content = slices.Clone(m.Files[i].Content)
 	}

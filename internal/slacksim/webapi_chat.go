@@ -22,6 +22,9 @@ func (s *Sim) messageJSONLocked(m *Message) map[string]any {
 	if m.ThreadTS != "" {
 		out["thread_ts"] = m.ThreadTS
 	}
+	if m.Broadcast {
+		out["subtype"] = "thread_broadcast"
+	}
 	if m.Edited {
 		out["edited"] = map[string]any{"user": m.User, "ts": m.TS}
 	}
@@ -120,6 +123,10 @@ func (s *Sim) chatPostMessage(r *request) response {
 	if bad != nil {
 		return bad
 	}
+	md, code := messageMetadata(r)
+	if code != "" {
+		return fail(code)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	threadTS := r.get("thread_ts")
@@ -127,11 +134,12 @@ func (s *Sim) chatPostMessage(r *request) response {
 	if refused != nil {
 		return refused
 	}
-	m := &Message{TS: s.nextTSLocked(), ThreadTS: threadTS, User: s.opts.BotUserID, Text: text, Blocks: blocks}
+	m := &Message{TS: s.nextTSLocked(), ThreadTS: threadTS, User: s.opts.BotUserID, Text: text, Blocks: blocks,
+		Metadata: md, Broadcast: threadTS != "" && r.bool("reply_broadcast")}
 	ch.messages = append(ch.messages, m)
 	ch.byTS[m.TS] = m
 	s.notifyLocked()
-	return ok(response{"channel": ch.ID, "ts": m.TS, "message": s.messageJSONLocked(m)})
+	return ok(response{"channel": ch.ID, "ts": m.TS, "message": s.withMetadataLocked(m, true)})
 }
 
 // blockError answers a Block Kit rejection the way Slack does, with the
@@ -148,6 +156,10 @@ func (s *Sim) chatUpdate(r *request) response {
 	text, blocks, hasBlocks, code := s.messageBody(r)
 	if code != "" {
 		return blockError(code)
+	}
+	md, code := messageMetadata(r)
+	if code != "" {
+		return fail(code)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,10 +182,13 @@ func (s *Sim) chatUpdate(r *request) response {
 	if hasBlocks {
 		m.Blocks = blocks
 	}
+	if md != nil {
+		m.Metadata = md
+	}
 	m.Edited = true
 	m.UpdatedCount++
 	s.notifyLocked()
-	return ok(response{"channel": ch.ID, "ts": m.TS, "text": m.Text, "message": s.messageJSONLocked(m)})
+	return ok(response{"channel": ch.ID, "ts": m.TS, "text": m.Text, "message": s.withMetadataLocked(m, true)})
 }
 
 func (s *Sim) chatPostEphemeral(r *request) response {

@@ -269,12 +269,15 @@ func (s *Sim) conversationsList(r *request) response {
 	return ok(response{"channels": list, "response_metadata": map[string]any{"next_cursor": next}})
 }
 
+// conversationsHistory answers conversations.history: the channel's
+// messages newest first, thread replies left out unless broadcast to the
+// channel, in the window of oldest, latest and inclusive, limit (default
+// 100, at most 999) at a time, metadata only with include_all_metadata.
 func (s *Sim) conversationsHistory(r *request) response {
-	start, valid := parseCursor(r.get("cursor"))
-	if !valid {
-		return fail("invalid_cursor")
+	tl, code := readTimeline(r, 100, 999)
+	if code != "" {
+		return fail(code)
 	}
-	limit := pageLimit(r, 100)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.channelLocked(r.get("channel"))
@@ -284,27 +287,17 @@ func (s *Sim) conversationsHistory(r *request) response {
 	case !ch.members[s.opts.BotUserID]:
 		return fail("not_in_channel")
 	}
-	oldest, latest := r.get("oldest"), r.get("latest")
 	var match []*Message
 	for i := len(ch.messages) - 1; i >= 0; i-- { // newest first
 		m := ch.messages[i]
-		if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		if m.ThreadTS != "" && m.ThreadTS != m.TS && !m.Broadcast {
 			continue
 		}
-		if (oldest != "" && tsLess(m.TS, oldest)) || (latest != "" && tsLess(latest, m.TS)) {
-			continue
+		if tl.within(m.TS) {
+			match = append(match, m)
 		}
-		match = append(match, m)
 	}
-	msgs := []map[string]any{}
-	end := min(start+limit, len(match))
-	for i := start; i < end; i++ {
-		msgs = append(msgs, s.messageJSONLocked(match[i]))
-	}
-	next := ""
-	if end < len(match) {
-		next = cursor(end)
-	}
+	msgs, next := s.pageLocked(tl, match)
 	return ok(response{"messages": msgs, "has_more": next != "", "pin_count": len(ch.pins),
 		"response_metadata": map[string]any{"next_cursor": next}})
 }
