@@ -133,7 +133,7 @@ func (b *Bot) replayInbox(ctx context.Context, own bool) (int, error) {
 			continue
 		}
 		log.Info("handling an envelope an earlier attempt did not finish")
-		b.process(replaying(ctx), b.startWork(), env, work)
+		b.process(replayingSince(ctx, env.ReceivedAt), b.startWork(), env, work)
 	}
 	return len(envs), nil
 }

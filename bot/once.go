@@ -115,7 +115,7 @@ const (
 	lookBack = 5 * time.Minute
 	// replayLookBack is how far back a replayed envelope whose reception
 	// time is not known looks: as long as envelopes are remembered.
-	replayLookBack = deliveryMemory
+	replayLookBack = inboxMemory
 	// lookPages and lookPageSize bound the history one look reads: a
 	// channel busier than that since the work began is not read to its
 	// end, and the effect is done (at worst twice).
