@@ -78,7 +78,7 @@ func (b *Bot) logChange(ctx context.Context, channel, user string, c incident.Ch
 
 // onChangeForm checks the change form; the work runs after the ack.
 func (b *Bot) onChangeForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
-	v := cb.View.State.Values
+	v := formValues(cb)
 	get := func(block string) string { return v[block][block].Value }
 	systems, err := incident.ParseSystems(get(blockChangeSystems))
 	c := incident.Change{

@@ -246,8 +246,8 @@ func (b *Bot) onSkipButton(ctx context.Context, cb slack.InteractionCallback, a 
 // onSkipForm checks the skip form: a step and a reason, both required.
 func (b *Bot) onSkipForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, errID := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
-	step, errStep := strconv.Atoi(cb.View.State.Values[blockSkipStep][blockSkipStep].SelectedOption.Value)
-	reason := strings.TrimSpace(cb.View.State.Values[blockSkipReason][blockSkipReason].Value)
+	step, errStep := strconv.Atoi(formField(cb, blockSkipStep).SelectedOption.Value)
+	reason := strings.TrimSpace(formField(cb, blockSkipReason).Value)
 	problems := map[string]string{}
 	if errStep != nil || errID != nil {
 		problems[blockSkipStep] = "Choose the step to skip."

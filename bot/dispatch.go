@@ -99,6 +99,7 @@ func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload an
 		return
 	}
 	b.envelopes.Add(1)
+	b.acked.note(req.EnvelopeID) // see recoverEnvelope
 	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
 	if err := client.AckCtx(ctx, req.EnvelopeID, payload); err != nil {

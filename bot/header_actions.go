@@ -69,11 +69,11 @@ func formIncident(cb slack.InteractionCallback) (int64, bool) {
 // onStatusForm checks the status form; the work runs after the ack.
 func (b *Bot) onStatusForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	status, err := incident.ParseStatus(cb.View.State.Values[blockStatus][blockStatus].SelectedOption.Value)
+	status, err := incident.ParseStatus(formField(cb, blockStatus).SelectedOption.Value)
 	if !ok || err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "Choose a status."}), nil
 	}
-	message := cb.View.State.Values[blockMessage][blockMessage].Value
+	message := formField(cb, blockMessage).Value
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.roomChannel(ctx, id)
 		inc, entry, err := b.incidents.SetStatus(ctx, incident.StatusRequest{IncidentID: id, Actor: cb.User.ID, Status: status, Message: message})
@@ -91,7 +91,7 @@ func (b *Bot) onStatusForm(cb slack.InteractionCallback) (any, func(context.Cont
 // onNoteForm checks the note form; the work runs after the ack.
 func (b *Bot) onNoteForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	text := cb.View.State.Values[blockNote][blockNote].Value
+	text := formField(cb, blockNote).Value
 	if !ok || len([]rune(text)) > incident.MaxNote {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNote: fmt.Sprintf("Keep the note to %d characters.", incident.MaxNote)}), nil
 	}

@@ -112,7 +112,7 @@ func (b *Bot) openIncident(ctx context.Context, req incident.OpenRequest) {
 // openRequestFromView reads the open-incident form. problems maps each
 // wrong field's block ID to what is wrong with it.
 func openRequestFromView(cb slack.InteractionCallback) (incident.OpenRequest, map[string]string) {
-	values := cb.View.State.Values
+	values := formValues(cb)
 	get := func(block string) slack.BlockAction { return values[block][block] }
 	req := incident.OpenRequest{
 		Title:       get(blockTitle).Value,

@@ -326,8 +326,8 @@ func formPM(cb slack.InteractionCallback) (int64, int, bool) {
 // onPMEntryForm adds or corrects a timeline entry.
 func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, entry, ok := formPM(cb)
-	when := cb.View.State.Values[blockPMTime][blockPMTime].Value
-	text := strings.TrimSpace(cb.View.State.Values[blockPMText][blockPMText].Value)
+	when := formField(cb, blockPMTime).Value
+	text := strings.TrimSpace(formField(cb, blockPMText).Value)
 	if !ok {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockPMText: "This form lost its postmortem; open it again."}), nil
 	}
@@ -358,7 +358,7 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 // onPMIssueForm raises an issue.
 func (b *Bot) onPMIssueForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, entry, ok := formPM(cb)
-	text := cb.View.State.Values[blockPMText][blockPMText].Value
+	text := formField(cb, blockPMText).Value
 	if !ok {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockPMText: "This form lost its postmortem; open it again."}), nil
 	}
@@ -374,7 +374,7 @@ func (b *Bot) onPMIssueForm(cb slack.InteractionCallback) (any, func(context.Con
 // onPMActionForm checks the action form field by field.
 func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, err := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
-	values := cb.View.State.Values
+	values := formValues(cb)
 	req := incident.ActionRequest{
 		Owner:    values[blockPMOwner][blockPMOwner].SelectedUser,
 		Expected: values[blockPMExpected][blockPMExpected].Value,

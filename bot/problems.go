@@ -211,8 +211,8 @@ func (b *Bot) onRecordButton(ctx context.Context, cb slack.InteractionCallback, 
 // new title. A new problem is recorded, then linked.
 func (b *Bot) onLinkForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	picked := cb.View.State.Values[blockProblem][blockProblem].SelectedOption.Value
-	title := strings.TrimSpace(cb.View.State.Values[blockNewProblem][blockNewProblem].Value)
+	picked := formField(cb, blockProblem).SelectedOption.Value
+	title := strings.TrimSpace(formField(cb, blockNewProblem).Value)
 	switch {
 	case !ok:
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNewProblem: "This form lost its incident; open it again."}), nil

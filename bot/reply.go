@@ -37,8 +37,9 @@ func withResponder(ctx context.Context, user, channel, url string, now time.Time
 	if url == "" {
 		return ctx
 	}
-	return context.WithValue(ctx, responderKey{}, &responder{user: user, channel: channel, url: url,
-		expires: now.Add(responseURLLifetime)})
+	r := &responder{user: user, channel: channel, url: url, expires: now.Add(responseURLLifetime)}
+	keepResponder(ctx, r) // for the recover of the work this answers (see spawn)
+	return context.WithValue(ctx, responderKey{}, r)
 }
 
 // take claims one answer on the response_url for user in channel, if ctx

@@ -200,8 +200,8 @@ func (b *Bot) onClockButton(ctx context.Context, cb slack.InteractionCallback, a
 // onExtendForm checks the extend form: minutes and a reason, both required.
 func (b *Bot) onExtendForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	minutesText := strings.TrimSpace(cb.View.State.Values[blockMinutes][blockMinutes].Value)
-	reason := strings.TrimSpace(cb.View.State.Values[blockReason][blockReason].Value)
+	minutesText := strings.TrimSpace(formField(cb, blockMinutes).Value)
+	reason := strings.TrimSpace(formField(cb, blockReason).Value)
 	problems := map[string]string{}
 	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(minutesText, "m"), " min"))
 	if err != nil || n < 1 || n > int(incident.MaxTimebox.Minutes()) {
