@@ -116,8 +116,7 @@ func (b *Bot) openForm(ctx context.Context, channel, user, triggerID string, vie
 	if err == nil {
 		return
 	}
-	b.log.Error("opening a form", "callback", view.CallbackID, "err", err)
-	problem := "Slack would not show the form (" + escape(err.Error()) + ")."
+	problem := b.couldNot("show the form", err, "")
 	if hint != "" {
 		problem += " " + hint
 	}

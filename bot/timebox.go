@@ -170,7 +170,7 @@ func (b *Bot) onRestore(ctx context.Context, cmd slack.SlashCommand, c restoreCo
 func (b *Bot) beginRestore(ctx context.Context, channel, user string, inc *incident.Incident) {
 	changed, entry, err := b.incidents.BeginRestore(ctx, inc.ID, user)
 	if errors.Is(err, incident.ErrNoChange) {
-		b.replyUsage(ctx, channel, user, capitalize(escape(err.Error()))+".", usageStatus)
+		b.replyUsage(ctx, channel, user, userProblem(err), usageStatus)
 		return
 	}
 	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, "record the restore", usageRestore) {
