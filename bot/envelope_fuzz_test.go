@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -359,10 +361,19 @@ func TestMalformedEnvelopes(t *testing.T) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	r := rand.New(rand.NewPCG(14, 14))
+	// SITREP_FUZZ_SEED and SITREP_FUZZ_MUTATIONS explore further than the
+	// suite's fixed run.
+	seed, mutations := uint64(14), 200
+	if s, err := strconv.ParseUint(os.Getenv("SITREP_FUZZ_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	if n, err := strconv.Atoi(os.Getenv("SITREP_FUZZ_MUTATIONS")); err == nil && n > 0 {
+		mutations = n
+	}
+	r := rand.New(rand.NewPCG(seed, seed))
 	// Mutations go out in batches, so that handlers run side by side as
 	// they do in a busy workspace; a failure names the batch.
-	const mutations, batch = 200, 10
+	const batch = 10
 	for first := 0; first < mutations; first += batch {
 		var frames [][]byte
 		var what []string

@@ -18,7 +18,7 @@ const pinReaction = "pushpin"
 // to it with :pushpin: in an incident channel. Other reactions and channels
 // are ignored.
 func (b *Bot) onReaction(ctx context.Context, e *slackevents.ReactionAddedEvent) {
-	if e.Reaction != pinReaction || e.Item.Type != "message" || e.Item.Channel == "" {
+	if e == nil || e.Reaction != pinReaction || e.Item.Type != "message" || e.Item.Channel == "" {
 		return
 	}
 	room, err := b.rooms.RoomByChannel(ctx, e.Item.Channel)
