@@ -122,10 +122,10 @@ func databaseDown(err error) bool {
 	return false
 }
 
-// reason is why err happened, for a sentence sitrep composes itself: the
-// person's mistake as the domain words it, else a clause that names no
-// internal detail ("its database is unavailable").
-func reason(err error) string {
+// failureReason is why err happened, for a sentence sitrep composes
+// itself: the person's mistake as the domain words it, else a clause that
+// names no internal detail ("its database is unavailable").
+func failureReason(err error) string {
 	text, cause, _ := classify(err)
 	if text != "" {
 		return strings.TrimSuffix(text, ".")

@@ -117,7 +117,7 @@ func openedReply(inc *incident.Incident, channelID string) string {
 }
 
 // provisionDelayedReply tells the reporter the incident is recorded but its
-// channel is not there yet, and why (see reason: no internal detail).
+// channel is not there yet, and why (see failureReason: no internal detail).
 func provisionDelayedReply(inc *incident.Incident, why string) string {
 	return fmt.Sprintf("%s is recorded, but its channel could not be created yet (%s). sitrep keeps trying and will tell you when it is ready.",
 		inc.Ref(), why)
