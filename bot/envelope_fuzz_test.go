@@ -460,3 +460,40 @@ func TestUnreadableEnvelopes(t *testing.T) {
 		t.Errorf("%d handlers panicked", n)
 	}
 }
+
+// TestFormsWithoutStateAreAnswered submits every sitrep form with no state
+// (as a payload cut short would): each is answered, by the form's errors in
+// its ack or by a message to the person, never by a panic or silence.
+func TestFormsWithoutStateAreAnswered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	seeds := envelopeSeeds(fuzzWorld(h))
+	var names []string
+	for name := range seeds {
+		if strings.HasPrefix(name, "submit ") && strings.Contains(name, "without state") && !strings.Contains(name, "unknown_form") {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	if len(names) < 11 {
+		t.Fatalf("%d forms without state among the seeds, want every form", len(names))
+	}
+	dm := func() int { return len(h.sim.Messages(h.sim.DirectChannel(alice))) }
+	for i, name := range names {
+		before, beforeDM := len(h.sim.Ephemerals(alice)), dm()
+		frame := unique(seeds[name], 10000+i)
+		if problem := sendMalformed(h, frame); problem != "" {
+			t.Fatalf("%s: %s", name, problem)
+		}
+		var ack json.RawMessage
+		for _, d := range h.sim.Deliveries() {
+			if d.EnvelopeID == fmt.Sprintf("fuzz-%d", 10000+i) {
+				ack = d.AckPayload
+			}
+		}
+		errorsInAck := strings.Contains(string(ack), `"response_action":"errors"`)
+		if !errorsInAck && len(h.sim.Ephemerals(alice)) == before && dm() == beforeDM {
+			t.Errorf("%s: acked with %s and alice was told nothing", name, ack)
+		}
+	}
+}
