@@ -188,6 +188,8 @@ type Bot struct {
 	acking *ackGate
 	// finishing holds the keys of handled envelopes not yet marked so.
 	finishing sync.Map
+	acked     ackLedger    // envelopes acked, for recoverEnvelope
+	panics    atomic.Int64 // handlers that panicked and were recovered
 
 	channelMu sync.Mutex
 	channels  map[string]string // channel name → ID, for the incidents channel
@@ -404,12 +406,16 @@ type Stats struct {
 	// SlackCalls counts Web API calls made, SlackRetries the retries
 	// among them.
 	SlackCalls, SlackRetries int64
+	// Panics counts handlers of envelopes (and of the work spawned for
+	// them) that panicked and were recovered: each is a bug, logged with
+	// its stack.
+	Panics int64
 }
 
 // Stats returns the bot's running counts.
 func (b *Bot) Stats() Stats {
 	return Stats{Envelopes: b.envelopes.Load(), Acks: b.acks.Load(),
-		SlackCalls: b.slack.calls.Load(), SlackRetries: b.slack.retries.Load()}
+		SlackCalls: b.slack.calls.Load(), SlackRetries: b.slack.retries.Load(), Panics: b.panics.Load()}
 }
 
 // SlackCalls returns how many Slack Web API calls the bot made, and how many
@@ -444,9 +450,10 @@ func (b *Bot) startWork() func() {
 func (b *Bot) spawn(ctx context.Context, done func(), f func(context.Context)) {
 	go func() {
 		defer done()
+		ctx, slot := withAnswerSlot(ctx)
 		defer func() {
 			if p := recover(); p != nil {
-				b.log.Error("handler panicked", "panic", p)
+				b.recovered(ctx, slot, p)
 			}
 		}()
 		select {

@@ -51,7 +51,7 @@ func (b *Bot) onChangeCommand(ctx context.Context, cmd slack.SlashCommand) {
 			Systems: c.Systems, Since: b.clock.Now().Add(-c.Window), Limit: maxListedChanges,
 		})
 		if err != nil {
-			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the change log ("+escape(err.Error())+").", usageChangeList)
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("read the change log", err, ""), usageChangeList)
 			return
 		}
 		text, blocks := changeListView(changes, c)
@@ -68,8 +68,7 @@ func (b *Bot) logChange(ctx context.Context, channel, user string, c incident.Ch
 			b.replyUsage(ctx, channel, user, capitalize(escape(be.Err.Problem))+".", usageChange)
 			return
 		}
-		b.log.Error("logging a change", "err", err)
-		b.replyUsage(ctx, channel, user, "sitrep could not log the change ("+escape(err.Error())+"); nothing was logged. Please try again.", usageChange)
+		b.replyUsage(ctx, channel, user, b.couldNot("log the change", err, "Nothing was logged"), usageChange)
 		return
 	}
 	b.log.Info("change logged", "systems", strings.Join(batch[0].Systems, ","), "by", user)
@@ -78,7 +77,7 @@ func (b *Bot) logChange(ctx context.Context, channel, user string, c incident.Ch
 
 // onChangeForm checks the change form; the work runs after the ack.
 func (b *Bot) onChangeForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
-	v := cb.View.State.Values
+	v := formValues(cb)
 	get := func(block string) string { return v[block][block].Value }
 	systems, err := incident.ParseSystems(get(blockChangeSystems))
 	c := incident.Change{

@@ -65,8 +65,7 @@ func (b *Bot) startChecklist(ctx context.Context, key string, cmd slack.SlashCom
 		return
 	}
 	if err != nil {
-		b.log.Error("starting a checklist", "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not start the checklist ("+escape(err.Error())+"); nothing was started.", usageChecklistStart)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("start the checklist", err, "Nothing was started"), usageChecklistStart)
 		return
 	}
 	if created {
@@ -82,7 +81,7 @@ func (b *Bot) startChecklist(ctx context.Context, key string, cmd slack.SlashCom
 func (b *Bot) checklistStatus(ctx context.Context, cmd slack.SlashCommand) {
 	runs, err := b.checklists.Active(ctx)
 	if err != nil {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not list the checklists ("+escape(err.Error())+").", "/checklist status")
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("list the checklists", err, ""), "/checklist status")
 		return
 	}
 	progress := map[int64]checklist.Progress{}
@@ -107,7 +106,7 @@ func (b *Bot) abortChecklist(ctx context.Context, cmd slack.SlashCommand, rest s
 		reason = rest
 		runs, err := b.checklists.Active(ctx)
 		if err != nil {
-			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not list the checklists ("+escape(err.Error())+").", usageChecklistAbort)
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("list the checklists", err, ""), usageChecklistAbort)
 			return
 		}
 		for _, r := range runs {
@@ -143,10 +142,9 @@ func (b *Bot) checklistRefused(ctx context.Context, channel, user string, err er
 	case errors.Is(err, checklist.ErrNotFound):
 		b.replyUsage(ctx, channel, user, "There is no such checklist run; `/checklist status` lists them.", usage)
 	case errors.Is(err, checklist.ErrFinished), errors.Is(err, checklist.ErrNoChange):
-		b.replyUsage(ctx, channel, user, capitalize(escape(err.Error()))+".", "")
+		b.replyUsage(ctx, channel, user, userProblem(err), "")
 	default:
-		b.log.Error("checklist change failed", "err", err)
-		b.replyUsage(ctx, channel, user, "sitrep could not record that ("+escape(err.Error())+"); nothing changed. Please try again.", usage)
+		b.replyUsage(ctx, channel, user, b.couldNot("record that", err, "Nothing changed"), usage)
 	}
 	return true
 }
@@ -246,8 +244,8 @@ func (b *Bot) onSkipButton(ctx context.Context, cb slack.InteractionCallback, a 
 // onSkipForm checks the skip form: a step and a reason, both required.
 func (b *Bot) onSkipForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, errID := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
-	step, errStep := strconv.Atoi(cb.View.State.Values[blockSkipStep][blockSkipStep].SelectedOption.Value)
-	reason := strings.TrimSpace(cb.View.State.Values[blockSkipReason][blockSkipReason].Value)
+	step, errStep := strconv.Atoi(formField(cb, blockSkipStep).SelectedOption.Value)
+	reason := strings.TrimSpace(formField(cb, blockSkipReason).Value)
 	problems := map[string]string{}
 	if errStep != nil || errID != nil {
 		problems[blockSkipStep] = "Choose the step to skip."

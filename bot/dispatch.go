@@ -47,10 +47,18 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 // unit of work.
 func (b *Bot) receive(ctx context.Context, done func(), client *socketmode.Client, evt socketmode.Event) {
 	acked := sync.OnceFunc(b.acking.leave)
-	defer acked()
+	handed := false // done is passed on with the work
+	defer func() {
+		acked()
+		if !handed {
+			done()
+		}
+	}()
+	// Reading the payload is the risky part: a panic is answered, and
+	// the envelope acked if it was not.
+	defer b.recoverEnvelope(client, evt)
 	req := evt.Request
 	if req == nil {
-		done()
 		return
 	}
 	env := inbox.Envelope{EnvelopeID: req.EnvelopeID, Type: req.Type, Payload: req.Payload, ReceivedAt: b.clock.Now()}
@@ -71,23 +79,21 @@ func (b *Bot) receive(ctx context.Context, done func(), client *socketmode.Clien
 		// Nothing to do (a form's errors, a payload slack-go could not
 		// read): the ack is the whole answer.
 		b.ack(client, req, response)
-		done()
 		return
 	}
 	first, err := b.record(ctx, env)
 	if err != nil {
 		b.log.Error("could not record an envelope; nothing was done", "envelope", req.EnvelopeID, "type", req.Type, "err", err)
 		b.refuseUnrecorded(ctx, client, req, evt.Data)
-		done()
 		return
 	}
 	b.ack(client, req, response)
 	acked()
 	if !first {
 		b.log.Info("ignoring redelivered envelope", "key", env.Key)
-		done()
 		return
 	}
+	handed = true
 	b.process(ctx, done, env, work)
 }
 
@@ -181,6 +187,7 @@ func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload an
 		return
 	}
 	b.envelopes.Add(1)
+	b.acked.note(req.EnvelopeID) // see recoverEnvelope
 	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
 	defer cancel()
 	if err := client.AckCtx(ctx, req.EnvelopeID, payload); err != nil {

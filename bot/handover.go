@@ -22,9 +22,9 @@ const briefEntries = 10
 // be role (e.g. "technical duty officer"), answering the asker if not.
 func (b *Bot) knownPerson(ctx context.Context, cmd slack.SlashCommand, user, role, usage string) bool {
 	if _, err := b.lookupUser(ctx, user); err != nil {
-		problem := "sitrep could not look that person up (" + escape(err.Error()) + ")."
-		if slackCode(err) == "user_not_found" {
-			problem = "There is no such user in this workspace."
+		problem := "There is no such user in this workspace."
+		if slackCode(err) != "user_not_found" {
+			problem = b.couldNot("look that person up", err, "")
 		}
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, problem, usage)
 		return false
@@ -87,7 +87,7 @@ func (b *Bot) mayHandOver(ctx context.Context, channel, actor string, inc *incid
 	}
 	member, err := b.isMember(ctx, room.ChannelID, actor)
 	if err != nil {
-		b.replyUsage(ctx, channel, actor, "sitrep could not check who is in <#"+room.ChannelID+"> ("+escape(err.Error())+").", usageTDO)
+		b.replyUsage(ctx, channel, actor, b.couldNot("check who is in <#"+room.ChannelID+">", err, ""), usageTDO)
 		return false
 	}
 	if !member {

@@ -63,6 +63,10 @@ type harnessConfig struct {
 	simOpts    slacksim.Options
 	seedChan   []string
 	clock      *clock.Fake
+	// domainStore, if set, is the store of the domain services (incidents,
+	// changes, checklists, problems, postmortems); rooms, the envelope log
+	// and jobs stay on the harness's store. A test breaks it on purpose.
+	domainStore *storage.Store
 }
 
 // withDatabase runs the harness on this database URL instead of a fresh
@@ -161,25 +165,29 @@ func (h *harness) boot() {
 	t.Helper()
 	runner := jobs.NewRunner(h.store, h.clock, h.log)
 	api := slack.New(h.sim.BotToken(), slack.OptionAPIURL(h.sim.APIURL()), slack.OptionAppLevelToken(h.sim.AppToken()))
-	incidents := incident.NewService(h.store, h.clock)
+	domain := h.store
+	if h.cfg.domainStore != nil {
+		domain = h.cfg.domainStore
+	}
+	incidents := incident.NewService(domain, h.clock)
 	incidents.SetRotations(h.cfg.rotations)
 	if h.cfg.plans != nil {
 		incidents.SetPlans(*h.cfg.plans, incident.DefaultWarnAt)
 	}
-	changes := incident.NewChangeLog(h.store, h.clock)
-	problems := incident.NewProblems(h.store, incidents, h.clock)
-	reviews := incident.NewReviews(h.store, problems, changes)
-	reviews.Actions = h.store
+	changes := incident.NewChangeLog(domain, h.clock)
+	problems := incident.NewProblems(domain, incidents, h.clock)
+	reviews := incident.NewReviews(domain, problems, changes)
+	reviews.Actions = domain
 	botCfg := h.cfg.bot
 	botCfg.SweepSpec = "@every 1h"
 	b := bot.New(botCfg, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
 		Changes:       changes,
-		Checklists:    checklist.NewService(h.store, h.clock, h.cfg.templates(), 15*time.Minute),
+		Checklists:    checklist.NewService(domain, h.clock, h.cfg.templates(), 15*time.Minute),
 		Problems:      problems,
 		Reviews:       reviews,
-		Postmortems:   incident.NewPostmortems(h.store, incidents, changes, h.clock),
+		Postmortems:   incident.NewPostmortems(domain, incidents, changes, h.clock),
 		Rooms:         h.store,
 		Inbox:         h.store,
 		Jobs:          runner,

@@ -31,12 +31,21 @@ func (b *Bot) headerIncident(ctx context.Context, cb slack.InteractionCallback, 
 	id, err := strconv.ParseInt(a.Value, 10, 64)
 	if err == nil {
 		inc, err = b.incidents.Incident(ctx, id)
+		if err != nil && !errors.Is(err, incident.ErrNotFound) {
+			b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, b.couldNot("read the incident", err, "Nothing changed"), "/incident help")
+			return nil, false
+		}
 	}
 	if err != nil {
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button belongs to an incident sitrep cannot find.", "/incident list")
 		return nil, false
 	}
-	if room, err := b.rooms.Room(ctx, inc.ID); err != nil || room.ChannelID != cb.Channel.ID {
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil && !errors.Is(err, incident.ErrNotFound) {
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, b.couldNot("read the incident's room", err, "Nothing changed"), "/incident help")
+		return nil, false
+	}
+	if err != nil || room.ChannelID != cb.Channel.ID {
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "Use the buttons on the header in the incident's own channel.", "/incident help")
 		return nil, false
 	}
@@ -69,16 +78,16 @@ func formIncident(cb slack.InteractionCallback) (int64, bool) {
 // onStatusForm checks the status form; the work runs after the ack.
 func (b *Bot) onStatusForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	status, err := incident.ParseStatus(cb.View.State.Values[blockStatus][blockStatus].SelectedOption.Value)
+	status, err := incident.ParseStatus(formField(cb, blockStatus).SelectedOption.Value)
 	if !ok || err != nil {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "Choose a status."}), nil
 	}
-	message := cb.View.State.Values[blockMessage][blockMessage].Value
+	message := formField(cb, blockMessage).Value
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.roomChannel(ctx, id)
 		inc, entry, err := b.incidents.SetStatus(ctx, incident.StatusRequest{IncidentID: id, Actor: cb.User.ID, Status: status, Message: message})
 		if errors.Is(err, incident.ErrNoChange) {
-			b.replyUsage(ctx, channel, cb.User.ID, capitalize(escape(err.Error()))+".", usageStatus)
+			b.replyUsage(ctx, channel, cb.User.ID, userProblem(err), usageStatus)
 			return
 		}
 		if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: cb.User.ID}, err, "change the status", usageStatus) {
@@ -91,7 +100,7 @@ func (b *Bot) onStatusForm(cb slack.InteractionCallback) (any, func(context.Cont
 // onNoteForm checks the note form; the work runs after the ack.
 func (b *Bot) onNoteForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	text := cb.View.State.Values[blockNote][blockNote].Value
+	text := formField(cb, blockNote).Value
 	if !ok || len([]rune(text)) > incident.MaxNote {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNote: fmt.Sprintf("Keep the note to %d characters.", incident.MaxNote)}), nil
 	}

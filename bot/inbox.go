@@ -61,6 +61,7 @@ func (b *Bot) runHandler(ctx context.Context, env inbox.Envelope, work *handling
 	defer func() {
 		if p := recover(); p != nil {
 			failure = fmt.Sprintf("handler panicked: %v", p)
+			b.panics.Add(1)
 			b.log.Error("envelope handler panicked", "envelope", env.EnvelopeID, "type", env.Type, "key", env.Key, "panic", p)
 			b.answerFailure(ctx)
 		}

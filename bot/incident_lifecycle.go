@@ -39,8 +39,7 @@ func (b *Bot) findIncident(ctx context.Context, cmd slack.SlashCommand, number i
 		}
 	}
 	if err != nil {
-		b.log.Error("finding the incident", "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the incident ("+escape(err.Error())+"). Please try again.", usage)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("read the incident", err, "Nothing changed"), usage)
 		return nil, false
 	}
 	return inc, true
@@ -69,17 +68,13 @@ func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusComm
 // refused answers the user when a change was refused or failed, and
 // reports whether it was. what is the change ("change the status").
 func (b *Bot) refused(ctx context.Context, cmd slack.SlashCommand, err error, what, usage string) bool {
-	var fe *incident.FieldError
 	switch {
 	case err == nil:
 		return false
-	case errors.As(err, &fe):
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(fe.Problem))+".", usage)
 	case errors.Is(err, incident.ErrClosed):
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, escape(err.Error())+": it takes no more changes.", "/incident open <title>")
 	default:
-		b.log.Error("could not "+what, "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not "+what+" ("+escape(err.Error())+"); nothing changed. Please try again.", usage)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot(what, err, "Nothing changed"), usage)
 	}
 	return true
 }
@@ -199,7 +194,7 @@ func (b *Bot) onSeverity(ctx context.Context, cmd slack.SlashCommand, c severity
 func (b *Bot) onList(ctx context.Context, cmd slack.SlashCommand) {
 	active, err := b.incidents.Active(ctx)
 	if err != nil {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not list incidents ("+escape(err.Error())+").", "/incident list")
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("list incidents", err, ""), "/incident list")
 		return
 	}
 	channels := map[int64]string{}
@@ -340,7 +335,7 @@ func (b *Bot) onTimeline(ctx context.Context, cmd slack.SlashCommand, c timeline
 	}
 	timeline, err := b.incidents.Timeline(ctx, inc)
 	if err != nil {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the timeline ("+escape(err.Error())+").", usageTimeline)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("read the timeline", err, ""), usageTimeline)
 		return
 	}
 	inChannel := false

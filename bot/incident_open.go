@@ -77,8 +77,7 @@ func (b *Bot) openIncidentModal(ctx context.Context, cmd slack.SlashCommand) {
 	if err == nil {
 		return
 	}
-	b.log.Error("opening the incident form", "err", err)
-	problem := "Slack would not show the form (" + escape(err.Error()) + ")."
+	problem := b.couldNot("show the form", err, "")
 	if c := slackCode(err); c == "expired_trigger_id" || c == "invalid_trigger_id" {
 		problem = "The form took too long to open. Type the incident on one line instead."
 	}
@@ -89,15 +88,9 @@ func (b *Bot) openIncidentModal(ctx context.Context, cmd slack.SlashCommand) {
 // the durable provisioning job; if Slack is down the job finishes later.
 func (b *Bot) openIncident(ctx context.Context, req incident.OpenRequest) {
 	inc, created, err := b.incidents.Open(ctx, req)
-	var fe *incident.FieldError
 	switch {
-	case errors.As(err, &fe):
-		b.replyUsage(ctx, req.ReportedIn, req.Reporter, capitalize(escape(fe.Problem))+".", usageOpen)
-		return
 	case err != nil:
-		b.log.Error("opening incident", "err", err)
-		b.replyUsage(ctx, req.ReportedIn, req.Reporter,
-			"sitrep could not record the incident ("+escape(err.Error())+"); nothing was opened. Please try again.", usageOpen)
+		b.replyUsage(ctx, req.ReportedIn, req.Reporter, b.couldNot("record the incident", err, "Nothing was opened"), usageOpen)
 		return
 	case !created:
 		b.log.Info("incident already opened by this request", "incident", inc.Ref())
@@ -112,7 +105,7 @@ func (b *Bot) openIncident(ctx context.Context, req incident.OpenRequest) {
 // openRequestFromView reads the open-incident form. problems maps each
 // wrong field's block ID to what is wrong with it.
 func openRequestFromView(cb slack.InteractionCallback) (incident.OpenRequest, map[string]string) {
-	values := cb.View.State.Values
+	values := formValues(cb)
 	get := func(block string) slack.BlockAction { return values[block][block] }
 	req := incident.OpenRequest{
 		Title:       get(blockTitle).Value,

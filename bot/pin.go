@@ -18,7 +18,7 @@ const pinReaction = "pushpin"
 // to it with :pushpin: in an incident channel. Other reactions and channels
 // are ignored.
 func (b *Bot) onReaction(ctx context.Context, e *slackevents.ReactionAddedEvent) {
-	if e.Reaction != pinReaction || e.Item.Type != "message" || e.Item.Channel == "" {
+	if e == nil || e.Reaction != pinReaction || e.Item.Type != "message" || e.Item.Channel == "" {
 		return
 	}
 	room, err := b.rooms.RoomByChannel(ctx, e.Item.Channel)
@@ -47,12 +47,7 @@ func (b *Bot) onReaction(ctx context.Context, e *slackevents.ReactionAddedEvent)
 	// Message text in the history is mrkdwn, escaped as command text is.
 	inc, _, err := b.incidents.Pin(ctx, room.IncidentID, e.User, msg.User, slacktext.Decode(msg.Text))
 	if err != nil {
-		var fe *incident.FieldError
-		problem := "sitrep could not add that message to the timeline (" + escape(err.Error()) + ")."
-		if errors.As(err, &fe) || errors.Is(err, incident.ErrClosed) {
-			problem = capitalize(escape(err.Error())) + "."
-		}
-		b.reply(ctx, e.Item.Channel, e.User, ":warning: "+problem, nil)
+		b.reply(ctx, e.Item.Channel, e.User, ":warning: "+b.couldNot("add that message to the timeline", err, ""), nil)
 		return
 	}
 	b.reply(ctx, e.Item.Channel, e.User, ":pushpin: Added to the timeline of "+inc.Ref()+".", nil)

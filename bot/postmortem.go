@@ -41,7 +41,7 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		}
 		pm, err := b.postmortems.Start(ctx, inc.ID, cmd.UserID, cmd.ChannelID)
 		if errors.Is(err, incident.ErrNoChange) {
-			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(err.Error()))+".", "/postmortem help")
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, userProblem(err), "/postmortem help")
 			return
 		}
 		if b.refused(ctx, cmd, err, "start the postmortem", usagePMStart) {
@@ -132,7 +132,7 @@ func (b *Bot) pmRefused(ctx context.Context, channel, user string, err error, us
 	case err == nil:
 		return false
 	case errors.As(err, &pe), errors.Is(err, incident.ErrNoChange), errors.Is(err, incident.ErrNoPostmortem):
-		b.replyUsage(ctx, channel, user, capitalize(escape(err.Error()))+".", "/postmortem help")
+		b.replyUsage(ctx, channel, user, userProblem(err), "/postmortem help")
 	case errors.As(err, &ae):
 		b.replyUsage(ctx, channel, user, escape(err.Error()), usagePMAction)
 	default:
@@ -284,7 +284,7 @@ func (b *Bot) onActionDone(ctx context.Context, cb slack.InteractionCallback, in
 func (b *Bot) onMyActions(ctx context.Context, channel, user string) {
 	actions, err := b.postmortems.OpenActions(ctx, user)
 	if err != nil {
-		b.replyUsage(ctx, channel, user, "sitrep could not list your actions ("+escape(err.Error())+").", "/postmortem actions")
+		b.replyUsage(ctx, channel, user, b.couldNot("list your actions", err, ""), "/postmortem actions")
 		return
 	}
 	refs := map[int64]string{}
@@ -313,8 +313,7 @@ func (b *Bot) exportPostmortem(ctx context.Context, cmd slack.SlashCommand, inc 
 	title := fmt.Sprintf("Postmortem of %s (version %d)", inc.Ref(), doc.Postmortem.Version)
 	err = b.upload(ctx, cmd.ChannelID, "", name, title, "", []byte(md))
 	if err != nil {
-		b.log.Error("uploading the postmortem", "incident", inc.Ref(), "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not upload the document ("+escape(err.Error())+"). `sitrep postmortem export "+inc.Ref()+"` writes it from a shell.", usagePMExport)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("upload the document", err, "`sitrep postmortem export "+inc.Ref()+"` writes it from a shell"), usagePMExport)
 	}
 }
 
@@ -326,8 +325,8 @@ func formPM(cb slack.InteractionCallback) (int64, int, bool) {
 // onPMEntryForm adds or corrects a timeline entry.
 func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, entry, ok := formPM(cb)
-	when := cb.View.State.Values[blockPMTime][blockPMTime].Value
-	text := strings.TrimSpace(cb.View.State.Values[blockPMText][blockPMText].Value)
+	when := formField(cb, blockPMTime).Value
+	text := strings.TrimSpace(formField(cb, blockPMText).Value)
 	if !ok {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockPMText: "This form lost its postmortem; open it again."}), nil
 	}
@@ -335,7 +334,11 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 		channel := b.pmChannel(ctx, id)
 		inc, err := b.incidents.Incident(ctx, id)
 		if err != nil {
-			b.replyUsage(ctx, channel, cb.User.ID, "sitrep cannot find the incident of this form.", "/postmortem help")
+			problem := "sitrep cannot find the incident of this form."
+			if !errors.Is(err, incident.ErrNotFound) {
+				problem = b.couldNot("read the incident of this form", err, "Nothing was added")
+			}
+			b.replyUsage(ctx, channel, cb.User.ID, problem, "/postmortem help")
 			return
 		}
 		at, err := parseEntryTime(when, inc.OpenedAt, b.postmortems.Location())
@@ -358,7 +361,7 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 // onPMIssueForm raises an issue.
 func (b *Bot) onPMIssueForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, entry, ok := formPM(cb)
-	text := cb.View.State.Values[blockPMText][blockPMText].Value
+	text := formField(cb, blockPMText).Value
 	if !ok {
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockPMText: "This form lost its postmortem; open it again."}), nil
 	}
@@ -374,7 +377,7 @@ func (b *Bot) onPMIssueForm(cb slack.InteractionCallback) (any, func(context.Con
 // onPMActionForm checks the action form field by field.
 func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, err := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
-	values := cb.View.State.Values
+	values := formValues(cb)
 	req := incident.ActionRequest{
 		Owner:    values[blockPMOwner][blockPMOwner].SelectedUser,
 		Expected: values[blockPMExpected][blockPMExpected].Value,

@@ -65,7 +65,7 @@ func (b *Bot) onProblemCommand(ctx context.Context, cmd slack.SlashCommand) {
 			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("There is no PRB-%d.", c.ID), "/problem list")
 			return
 		case errors.Is(err, incident.ErrNoChange):
-			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, capitalize(escape(err.Error()))+".", "/problem list")
+			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, userProblem(err), "/problem list")
 			return
 		}
 		if b.refused(ctx, cmd, err, "close the problem", usageProblemClose) {
@@ -101,8 +101,7 @@ func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPar
 	title := report.ParetoTitle(c.Window)
 	png, err := report.ParetoChart(p, title, charts.PNG)
 	if err != nil {
-		b.log.Error("rendering the Pareto chart", "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not draw the chart ("+escape(err.Error())+").", usageProblemPareto)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("draw the chart", err, ""), usageProblemPareto)
 		return
 	}
 	text, blocks := paretoView(p, title, cmd.UserID)
@@ -115,8 +114,7 @@ func (b *Bot) onPareto(ctx context.Context, cmd slack.SlashCommand, c problemPar
 	// In the table's own thread, the name is the chart's alone: an upload
 	// that may have happened is found by it.
 	if err := b.upload(ctx, cmd.ChannelID, ts, "pareto.png", title, p.Headline(), png); err != nil {
-		b.log.Error("uploading the Pareto chart", "err", err)
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep posted the table but could not upload the chart ("+escape(err.Error())+").", usageProblemPareto)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("upload the chart", err, "The table is posted"), usageProblemPareto)
 	}
 }
 
@@ -153,7 +151,7 @@ func (b *Bot) link(ctx context.Context, channel, user string, incidentID, proble
 		b.replyUsage(ctx, channel, user, fmt.Sprintf("There is no PRB-%d: record it with `/problem new <title>`.", problemID), usage)
 		return
 	case errors.Is(err, incident.ErrNoChange):
-		b.replyUsage(ctx, channel, user, capitalize(escape(err.Error()))+".", "/problem show PRB-n")
+		b.replyUsage(ctx, channel, user, userProblem(err), "/problem show PRB-n")
 		return
 	}
 	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, what, usage) {
@@ -205,8 +203,8 @@ func (b *Bot) onRecordButton(ctx context.Context, cb slack.InteractionCallback, 
 // new title. A new problem is recorded, then linked.
 func (b *Bot) onLinkForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	picked := cb.View.State.Values[blockProblem][blockProblem].SelectedOption.Value
-	title := strings.TrimSpace(cb.View.State.Values[blockNewProblem][blockNewProblem].Value)
+	picked := formField(cb, blockProblem).SelectedOption.Value
+	title := strings.TrimSpace(formField(cb, blockNewProblem).Value)
 	switch {
 	case !ok:
 		return slack.NewErrorsViewSubmissionResponse(map[string]string{blockNewProblem: "This form lost its incident; open it again."}), nil
@@ -253,7 +251,7 @@ func (b *Bot) onCostForm(cb slack.InteractionCallback) (any, func(context.Contex
 		channel := b.roomChannel(ctx, id)
 		inc, entry, err := b.incidents.SetCost(ctx, id, cb.User.ID, in)
 		if errors.Is(err, incident.ErrNoChange) {
-			b.reply(ctx, channel, cb.User.ID, capitalize(escape(err.Error()))+".", nil)
+			b.reply(ctx, channel, cb.User.ID, userProblem(err), nil)
 			return
 		}
 		if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: cb.User.ID}, err, "record the cost", usageCost) {

@@ -249,14 +249,14 @@ func TestFormThatWillNotOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.idle()
-	if got := h.lastEphemeral(alice); !strings.HasPrefix(got, ":warning: Slack would not show the form (") ||
-		!strings.Contains(got, "). Type the command instead.\nWrite: `/incident help`") {
+	if got := h.lastEphemeral(alice); !strings.HasPrefix(got, ":warning: sitrep could not show the form: Slack answered HTTP 403.") ||
+		!strings.Contains(got, " Type the command instead.\nWrite: `/incident help`") {
 		t.Errorf("header form answered %q", got)
 	}
 	h.sim.FailNext("views.open", 1, 403)
 	h.slash(alice, ch, "/incident", "cost")
-	if got := h.lastEphemeral(alice); !strings.HasPrefix(got, ":warning: Slack would not show the form (") ||
-		!strings.HasSuffix(got, ").\nWrite: `/incident cost [INC-n] (opens the customer cost form)`") {
+	if got := h.lastEphemeral(alice); !strings.HasPrefix(got, ":warning: sitrep could not show the form: Slack answered HTTP 403.") ||
+		!strings.HasSuffix(got, "\nWrite: `/incident cost [INC-n] (opens the customer cost form)`") {
 		t.Errorf("cost form answered %q", got)
 	}
 }

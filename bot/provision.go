@@ -75,7 +75,7 @@ func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
 	if err != nil && !room.Did(stepChannel) && j.Attempts == 1 {
 		// Tell the reporter once; the success message follows when a
 		// later attempt gets through.
-		text, blocks := usageReply(provisionDelayedReply(inc, err), "")
+		text, blocks := usageReply(provisionDelayedReply(inc, failureReason(err)), "")
 		b.reply(ctx, inc.ReportedIn, inc.ReporterID, text, blocks)
 	}
 	return err

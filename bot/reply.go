@@ -36,8 +36,9 @@ func withResponder(ctx context.Context, user, channel, url string, now time.Time
 	if r, _ := ctx.Value(responderKey{}).(*responder); url == "" || (r != nil && r.url == url) {
 		return ctx
 	}
-	return context.WithValue(ctx, responderKey{}, &responder{user: user, channel: channel, url: url,
-		expires: now.Add(responseURLLifetime)})
+	r := &responder{user: user, channel: channel, url: url, expires: now.Add(responseURLLifetime)}
+	keepResponder(ctx, r) // for the recover of the work this answers (see spawn)
+	return context.WithValue(ctx, responderKey{}, r)
 }
 
 // take claims one answer on the response_url for user in channel, if ctx
@@ -114,8 +115,7 @@ func (b *Bot) openForm(ctx context.Context, channel, user, triggerID string, vie
 	if err == nil {
 		return
 	}
-	b.log.Error("opening a form", "callback", view.CallbackID, "err", err)
-	problem := "Slack would not show the form (" + escape(err.Error()) + ")."
+	problem := b.couldNot("show the form", err, "")
 	if hint != "" {
 		problem += " " + hint
 	}

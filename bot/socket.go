@@ -121,6 +121,10 @@ func (p *socketPool) handle(slot *socketSlot, evt socketmode.Event) {
 	if slot.retiring.Load() && (evt.Type == socketmode.EventTypeConnecting || evt.Type == socketmode.EventTypeConnectionError) {
 		return // the refused redial of a replaced connection
 	}
+	defer p.b.recoverEnvelope(slot.client, evt)
+	if p.b.badEnvelope(slot.client, evt) {
+		return
+	}
 	p.b.handleEvent(p.work, slot.client, evt)
 }
 

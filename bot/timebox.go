@@ -168,7 +168,7 @@ func (b *Bot) onRestore(ctx context.Context, cmd slack.SlashCommand, c restoreCo
 func (b *Bot) beginRestore(ctx context.Context, channel, user string, inc *incident.Incident) {
 	changed, entry, err := b.incidents.BeginRestore(ctx, inc.ID, user)
 	if errors.Is(err, incident.ErrNoChange) {
-		b.replyUsage(ctx, channel, user, capitalize(escape(err.Error()))+".", usageStatus)
+		b.replyUsage(ctx, channel, user, userProblem(err), usageStatus)
 		return
 	}
 	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, "record the restore", usageRestore) {
@@ -198,8 +198,8 @@ func (b *Bot) onClockButton(ctx context.Context, cb slack.InteractionCallback, a
 // onExtendForm checks the extend form: minutes and a reason, both required.
 func (b *Bot) onExtendForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, ok := formIncident(cb)
-	minutesText := strings.TrimSpace(cb.View.State.Values[blockMinutes][blockMinutes].Value)
-	reason := strings.TrimSpace(cb.View.State.Values[blockReason][blockReason].Value)
+	minutesText := strings.TrimSpace(formField(cb, blockMinutes).Value)
+	reason := strings.TrimSpace(formField(cb, blockReason).Value)
 	problems := map[string]string{}
 	n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSuffix(minutesText, "m"), " min"))
 	if err != nil || n < 1 || n > int(incident.MaxTimebox.Minutes()) {

@@ -117,10 +117,10 @@ func openedReply(inc *incident.Incident, channelID string) string {
 }
 
 // provisionDelayedReply tells the reporter the incident is recorded but its
-// channel is not there yet.
-func provisionDelayedReply(inc *incident.Incident, err error) string {
-	return fmt.Sprintf("%s is recorded, but Slack would not create its channel yet (%s). sitrep keeps trying and will tell you when it is ready.",
-		inc.Ref(), escapeFit(err.Error(), 300))
+// channel is not there yet, and why (see failureReason: no internal detail).
+func provisionDelayedReply(inc *incident.Incident, why string) string {
+	return fmt.Sprintf("%s is recorded, but its channel could not be created yet (%s). sitrep keeps trying and will tell you when it is ready.",
+		inc.Ref(), why)
 }
 
 // usageReply explains a mistake and shows the right form.

@@ -97,12 +97,12 @@ func (b *Bot) onChanges(ctx context.Context, cmd slack.SlashCommand, c changesCo
 	}
 	shown, err := b.collectChanges(ctx, inc, w)
 	if err != nil {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the change log ("+escape(err.Error())+").", usageChanges)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("read the change log", err, ""), usageChanges)
 		return
 	}
 	timeline, err := b.incidents.Timeline(ctx, inc)
 	if err != nil {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "sitrep could not read the timeline ("+escape(err.Error())+").", usageChanges)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("read the timeline", err, ""), usageChanges)
 		return
 	}
 	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), w)
@@ -139,7 +139,7 @@ func (b *Bot) onChangeVerdict(ctx context.Context, cb slack.InteractionCallback,
 	}
 	shown, err := b.changes.Shown(ctx, inc.ID)
 	if err != nil {
-		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "sitrep could not read the listed changes ("+escape(err.Error())+").", "/incident help")
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, b.couldNot("read the listed changes", err, ""), "/incident help")
 		return
 	}
 	what := ""
@@ -158,7 +158,7 @@ func (b *Bot) onChangeVerdict(ctx context.Context, cb slack.InteractionCallback,
 	}
 	changed, entry, err := b.incidents.MarkChange(ctx, inc.ID, changeID, cb.User.ID, verdict, what)
 	if errors.Is(err, incident.ErrNoChange) {
-		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, capitalize(escape(err.Error()))+".", "/incident help")
+		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, userProblem(err), "/incident help")
 		return
 	}
 	if b.refused(ctx, slack.SlashCommand{ChannelID: cb.Channel.ID, UserID: cb.User.ID}, err, "record the verdict", "/incident help") {

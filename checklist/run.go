@@ -182,9 +182,9 @@ var (
 	ErrNotFound  = errors.New("no such checklist run")
 	ErrDuplicate = errors.New("duplicate request")
 	// ErrFinished means the run completed or was aborted.
-	ErrFinished = errors.New("the checklist is finished")
+	ErrFinished = incident.NewUserError("the checklist is finished")
 	// ErrNoChange means the step is in that state already.
-	ErrNoChange = errors.New("nothing to change")
+	ErrNoChange = incident.NewUserError("nothing to change")
 )
 
 // Jobs of a run. Each payload is a JobPayload.

@@ -84,7 +84,7 @@ func (p *Postmortems) SetLocation(loc *time.Location) { p.loc = loc }
 func (p *Postmortems) Location() *time.Location { return p.loc }
 
 // ErrNoPostmortem means the incident has no postmortem yet.
-var ErrNoPostmortem = errors.New("no postmortem has started: start one with /postmortem start")
+var ErrNoPostmortem = NewUserError("no postmortem has started: start one with /postmortem start")
 
 // Get returns the postmortem of an incident, or ErrNoPostmortem.
 func (p *Postmortems) Get(ctx context.Context, incidentID int64) (*Postmortem, error) {

@@ -162,7 +162,7 @@ func ProvisionJob(inc *Incident, c clock.Clock) jobs.Job {
 
 // ErrNoChange means a request would change nothing (the status is already
 // the one asked for).
-var ErrNoChange = errors.New("nothing to change")
+var ErrNoChange = NewUserError("nothing to change")
 
 // JobChanged is the kind of the durable job that shows a change of status
 // or severity: the room's header and topic, a line in the room, an update in
@@ -387,7 +387,7 @@ func (s *Service) Entry(ctx context.Context, id int64) (TimelineEntry, error) {
 }
 
 // ErrClosed means the incident is closed and takes no more changes.
-var ErrClosed = errors.New("the incident is closed")
+var ErrClosed = NewUserError("the incident is closed")
 
 // stillOpen returns an error wrapping ErrClosed if inc is closed.
 func stillOpen(inc *Incident) error {

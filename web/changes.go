@@ -58,6 +58,8 @@ type apiError struct {
 	Field string `json:"field,omitempty"`
 	// Index is the position in a batch of the change that is wrong.
 	Index *int `json:"index,omitempty"`
+	// RequestID names the request in sitrep's log, on a 5xx.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -95,7 +97,8 @@ func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *s
 			return
 		}
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Error: "reading the body: " + err.Error()})
+			lg.Warn("reading a request body", "request_id", requestID(r), "err", err)
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "the request body could not be read: send it again"})
 			return
 		}
 		batch, aerr := decodeChanges(body)
@@ -115,8 +118,7 @@ func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *s
 			return
 		}
 		if err != nil {
-			lg.Error("logging changes through the API", "err", err)
-			writeJSON(w, http.StatusInternalServerError, apiError{Error: "sitrep could not store the changes; nothing was stored: " + err.Error()})
+			internalError(w, r, lg, "logging changes through the API", "internal error: nothing was stored", err)
 			return
 		}
 		logged.Add(float64(added))
@@ -155,22 +157,13 @@ func decodeChanges(body []byte) ([]changeJSON, *apiError) {
 		err = errors.New("extra data after the JSON value")
 	}
 	if err != nil {
-		ae := &apiError{Error: "invalid JSON: " + err.Error()}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			ae.Field = strings.Trim(f, `"`)
-			ae.Error = "unknown field " + f + ": fields are occurred_at, system, systems, person, summary, reason, kind, link, external_id"
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			ae.Field = te.Field
-		}
-		return nil, ae
+		return nil, jsonProblem(err)
 	}
 	return batch, nil
 }
 
 // handleGetChanges lists changes: ?system=web&since=24h|RFC3339&until=RFC3339&limit=50.
-func handleGetChanges(log *incident.ChangeLog) http.Handler {
+func handleGetChanges(log *incident.ChangeLog, lg *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := incident.ChangeQuery{Limit: 50}
 		v := r.URL.Query()
@@ -203,7 +196,7 @@ func handleGetChanges(log *incident.ChangeLog) http.Handler {
 		}
 		changes, err := log.Recent(r.Context(), q)
 		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+			internalError(w, r, lg, "reading changes through the API", "internal error", err)
 			return
 		}
 		out := make([]changeJSON, len(changes))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,14 +10,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// handleHealth answers 200 when the database answers, 503 when not.
-func handleHealth(ping func(context.Context) error) http.Handler {
+// handleHealth answers 200 when the database answers, 503 when not. It is
+// not authenticated: the 503 says the database is unavailable and gives the
+// request ID under which the log holds why.
+func handleHealth(ping func(context.Context) error, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if ping != nil {
 			if err := ping(ctx); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "database": err.Error()})
+				log.Error("health check: the database does not answer", "request_id", requestID(r), "err", err)
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "database": "unavailable", "request_id": requestID(r)})
 				return
 			}
 		}

@@ -46,5 +46,5 @@ func NewHandler(d Deps) http.Handler {
 	d.Registry.MustRegister(logged, requests)
 	mux := http.NewServeMux()
 	routes(mux, d, logged, requests)
-	return mux
+	return withRequestID(recoverPanics(d.Log, mux))
 }

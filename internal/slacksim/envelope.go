@@ -77,6 +77,7 @@ type record struct {
 	expired chan struct{} // closed when the ack timeout passed unacked
 	group   *eventGroup
 	onAck   func(Delivery) // runs once, after the ack, outside locks
+	raw     []byte         // written as is instead of the envelope (SendFrame)
 }
 
 // eventGroup ties the attempts of one events_api delivery together.
@@ -136,6 +137,10 @@ func (s *Sim) writeEnvelope(c *conn, rec *record, first any) error {
 	frame := envelope{EnvelopeID: rec.d.EnvelopeID, Type: rec.d.Type, Payload: rec.d.Payload,
 		AcceptsResponsePayload: rec.d.AcceptsResponsePayload, RetryAttempt: rec.d.RetryAttempt,
 		RetryReason: rec.d.RetryReason}
+	var v any = frame
+	if rec.raw != nil {
+		v = rawFrame(rec.raw)
+	}
 	st.records[rec.d.EnvelopeID] = rec
 	st.history = append(st.history, rec)
 	rec.d.Conn = c.id
@@ -147,7 +152,7 @@ func (s *Sim) writeEnvelope(c *conn, rec *record, first any) error {
 		rec.d.SentAt = time.Now()
 		st.mu.Unlock()
 	}
-	err := c.writeStamped(first, frame, stamp)
+	err := c.writeStamped(first, v, stamp)
 	if err != nil && first != nil && stamped {
 		// The frame before it went out, and the client closed on reading
 		// it: as far as Slack knows the envelope was sent and is now

@@ -69,7 +69,7 @@ func (c *conn) writeStamped(first, v any, stamp func()) error {
 			return err
 		}
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalFrame(v)
 	if err != nil {
 		return err
 	}
