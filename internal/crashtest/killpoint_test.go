@@ -71,7 +71,9 @@ func (w *world) await(kp *killPoint, within time.Duration, cond func(ctx context
 			kp.killed = true
 			kp.call = kp.hold.Call()
 			w.kill()
-			w.start()
+			if err := w.launch(); err != nil {
+				w.t.Fatal(err)
+			}
 			kp.restarted = time.Now()
 			deadline = time.Now().Add(within)
 			continue
