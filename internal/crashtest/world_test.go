@@ -99,7 +99,6 @@ type life struct {
 	n       int
 	cmd     *exec.Cmd
 	logPath string
-	logFile *os.File
 	exited  chan struct{}
 	err     error
 }
@@ -226,7 +225,6 @@ func (w *world) launch() error {
 		w.mu.Unlock()
 		return err
 	}
-	l.logFile = f
 	l.cmd = exec.Command(sitrepBin, "run")
 	l.cmd.Dir = w.dir
 	l.cmd.Env = w.env
