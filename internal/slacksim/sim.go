@@ -175,6 +175,7 @@ type Sim struct {
 
 	api    apiState    // call counters, rate limits, faults
 	socket socketState // connections and deliveries
+	faults faultState  // held and delayed answers, the call log (faults.go)
 
 	srv      *http.Server
 	ln       net.Listener
@@ -213,12 +214,12 @@ func (s *Sim) Start() error {
 	s.ln = ln
 	s.baseURL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
-	mux.HandleFunc("/api/{method}", s.serveAPI)
+	mux.HandleFunc("/api/{method}", s.withFaults("", s.serveAPI))
 	mux.HandleFunc("/ws", s.serveWS)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
 	mux.HandleFunc("GET /files-pri/{key}/{name}", s.serveFile)
-	mux.HandleFunc("POST /commands/{team}/{id}", s.serveHook)
-	mux.HandleFunc("POST /actions/{team}/{id}", s.serveHook)
+	mux.HandleFunc("POST /commands/{team}/{id}", s.withFaults(MethodResponseURL, s.serveHook))
+	mux.HandleFunc("POST /actions/{team}/{id}", s.withFaults(MethodResponseURL, s.serveHook))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {
