@@ -258,6 +258,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(checklist.JobRefresh, b.checklistRefreshJob)
 	b.jobs.Handle(checklist.JobFinished, b.checklistFinishedJob)
 	b.jobs.Handle(checklist.JobRemind, b.checklistRemindJob)
+	b.jobs.Handle(jobHandOff, b.handOffJob)
 	return b
 }
 
