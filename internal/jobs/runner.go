@@ -347,7 +347,9 @@ func (r *Runner) run(ctx context.Context, j Job) error {
 	defer deadline.Stop()
 	heartbeat := time.NewTicker(s.lease / 3)
 	defer heartbeat.Stop()
-	beat := heartbeat.C
+	// Once the handler's context has ended (deadline or lost lease), these
+	// are nil: no more renewals or extensions, only the grace to return.
+	beat, due, extended := heartbeat.C, deadline.C, ctl.changed
 	var grace <-chan time.Time
 	lost := false
 	until := j.LockedUntil // the lease as the clock sees it
@@ -362,15 +364,16 @@ func (r *Runner) run(ctx context.Context, j Job) error {
 				err = fmt.Errorf("the job ran past its deadline, %s after it started: %w", time.Since(start).Round(time.Millisecond), err)
 			}
 			return r.record(ctx, j, err)
-		case <-ctl.changed:
+		case <-extended:
 			deadline.Reset(time.Until(ctl.get()))
-		case <-deadline.C:
+		case <-due:
 			if left := time.Until(ctl.get()); left > 0 { // extended meanwhile
 				deadline.Reset(left)
 				continue
 			}
 			cancel(errDeadline)
-			beat = nil // the lease as last renewed covers the grace
+			// The lease as last renewed covers the grace.
+			beat, due, extended = nil, nil, nil
 			grace = time.After(s.grace())
 		case <-beat:
 			next := r.clock.Now().Add(s.lease)
@@ -381,7 +384,7 @@ func (r *Runner) run(ctx context.Context, j Job) error {
 			case err == nil:
 				until = next
 			case errors.Is(err, ErrLeaseLost):
-				lost, beat = true, nil
+				lost, beat, due, extended = true, nil, nil, nil
 				cancel(ErrLeaseLost)
 				grace = time.After(s.grace())
 			default:
@@ -389,7 +392,7 @@ func (r *Runner) run(ctx context.Context, j Job) error {
 				if !until.IsZero() && !r.clock.Now().Add(s.lease/3).Before(until) {
 					// The lease runs out before the next try: another
 					// runner may take the job over, so stop.
-					lost, beat = true, nil
+					lost, beat, due, extended = true, nil, nil, nil
 					cancel(ErrLeaseLost)
 					grace = time.After(s.grace())
 				}
