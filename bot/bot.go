@@ -58,7 +58,8 @@ type Config struct {
 	// Instance names this process in the leases of the envelopes it
 	// handles: stable across its restarts (so that a restarted instance
 	// finishes at once what it was doing when it died) and unique among
-	// replicas sharing a database. Default "sitrep".
+	// replicas sharing a database. Default the job runner's Instance
+	// (SITREP_INSTANCE, else the host name).
 	Instance string
 	// Connections is how many Socket Mode connections the bot keeps open
 	// (Slack spreads envelopes across them), so that while Slack refreshes
@@ -100,9 +101,6 @@ func (c *Config) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32
-	}
-	if c.Instance == "" {
-		c.Instance = "sitrep"
 	}
 	if c.Connections <= 0 {
 		c.Connections = 2
@@ -208,6 +206,9 @@ type userInfo struct {
 // New builds a Bot. It registers its job handlers on d.Jobs.
 func New(cfg Config, d Deps) *Bot {
 	cfg.defaults()
+	if cfg.Instance == "" {
+		cfg.Instance = d.Jobs.Instance
+	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
@@ -261,6 +262,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(checklist.JobRefresh, b.checklistRefreshJob)
 	b.jobs.Handle(checklist.JobFinished, b.checklistFinishedJob)
 	b.jobs.Handle(checklist.JobRemind, b.checklistRemindJob)
+	b.jobs.Handle(jobHandOff, b.handOffJob)
 	return b
 }
 

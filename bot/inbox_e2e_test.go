@@ -99,7 +99,7 @@ func TestUnfinishedEnvelopeIsHandledAfterRestart(t *testing.T) {
 	payload["text"] = "open recorded before the crash sev2"
 	raw, _ := json.Marshal(payload)
 	env := inbox.Envelope{Key: "cmd:T-recorded-before-the-crash", EnvelopeID: "E-crash", Type: "slash_commands", Payload: raw, ReceivedAt: h.clock.Now()}
-	if ok, err := h.store.RecordEnvelope(h.ctx, env, "sitrep", h.clock.Now().Add(time.Hour)); err != nil || !ok {
+	if ok, err := h.store.RecordEnvelope(h.ctx, env, h.runner.Instance, h.clock.Now().Add(time.Hour)); err != nil || !ok {
 		t.Fatalf("recording: %v %v", ok, err)
 	}
 	// Another instance's unfinished envelope, still leased, is not taken.

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,18 +11,32 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/incident"
-	"github.com/sitrep/sitrep/internal/inbox"
+	"github.com/sitrep/sitrep/internal/jobs"
 )
 
 // handOffWindow is how long after a hand-off it is still announced, so a
 // restart shortly after one still posts it; older ones are not news.
 const handOffWindow = time.Hour
 
-// CheckRotations posts "TDO on duty is now @x" in the ops channel for each
-// rotation whose duty changed within the last hour and was not announced
-// yet, and returns how many it posted. Each hand-off is claimed in the
-// envelope log first, so it is posted once even with several replicas. The
-// bot runs it every minute; it takes the time from the bot's clock.
+// jobHandOff announces one rotation hand-off in the ops channel.
+const jobHandOff = "rotation.handoff"
+
+// handOffPayload is a hand-off as it was when it was queued, so a retry
+// announces the same one.
+type handOffPayload struct {
+	Rotation string    `json:"rotation"`
+	Member   string    `json:"member"`
+	Since    time.Time `json:"since"`
+	Next     string    `json:"next"`
+	NextAt   time.Time `json:"next_at"`
+}
+
+// CheckRotations announces "TDO on duty is now @x" in the ops channel for
+// each rotation whose duty changed within the last hour, and returns how
+// many it posted now. Each hand-off is a durable job keyed by rotation and
+// time, run at once: it is posted once even with several replicas, and a
+// post Slack refuses is retried by the job queue (and at the next check).
+// The bot runs it every minute; it takes the time from the bot's clock.
 func (b *Bot) CheckRotations(ctx context.Context) (int, error) {
 	now := b.clock.Now()
 	posted := 0
@@ -29,26 +44,46 @@ func (b *Bot) CheckRotations(ctx context.Context) (int, error) {
 		if d.Since.After(now) || now.Sub(d.Since) > handOffWindow {
 			continue
 		}
+		payload, err := json.Marshal(handOffPayload{Rotation: d.Rotation, Member: d.Member, Since: d.Since.UTC(), Next: d.Next, NextAt: d.NextAt.UTC()})
+		if err != nil {
+			return posted, fmt.Errorf("queueing the %s hand-off: %w", d.Rotation, err)
+		}
 		key := "rotation:" + d.Rotation + ":" + strconv.FormatInt(d.Since.Unix(), 10)
-		first, err := b.inbox.RecordEnvelope(ctx, inbox.Envelope{Key: key, Type: "rotation", Payload: []byte("{}"), ReceivedAt: now}, b.owner(), now)
-		if err != nil {
-			return posted, fmt.Errorf("claiming the %s hand-off: %w", d.Rotation, err)
+		ran, err := b.jobs.RunJob(ctx, jobs.Job{Kind: jobHandOff, Key: key, Payload: payload, DueAt: now})
+		switch {
+		case !ran && err != nil:
+			return posted, fmt.Errorf("queueing the %s hand-off: %w", d.Rotation, err)
+		case ran && err == nil:
+			posted++
 		}
-		if !first {
-			continue
-		}
-		channel, err := b.namedChannel(ctx, b.cfg.OpsChannel)
-		if err != nil {
-			return posted, err
-		}
-		line := fmt.Sprintf(":rotating_light: TDO on duty for *%s* is now <@%s>. Next: <@%s> from %s.",
-			escape(d.Rotation), d.Member, d.Next, slackDate(d.NextAt))
-		if err := b.post(ctx, channel, onceAs(effectHandOff, key), line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}); err != nil {
-			return posted, fmt.Errorf("announcing the %s hand-off: %w", d.Rotation, err)
-		}
-		posted++
+		// Ran and failed: the job queue retries it (the runner logged why).
 	}
 	return posted, nil
+}
+
+// handOffJob posts a hand-off in the ops channel, unless a later hand-off
+// of the same rotation has made it old news.
+func (b *Bot) handOffJob(ctx context.Context, j jobs.Job) error {
+	var d handOffPayload
+	if err := json.Unmarshal(j.Payload, &d); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading the hand-off job: %w", err))
+	}
+	for _, cur := range b.incidents.OnCall() {
+		if cur.Rotation == d.Rotation && cur.Since.After(d.Since) {
+			b.log.Info("rotation hand-off not announced: a later one replaced it", "rotation", d.Rotation, "since", d.Since)
+			return nil
+		}
+	}
+	channel, err := b.namedChannel(ctx, b.cfg.OpsChannel)
+	if err != nil {
+		return err
+	}
+	line := fmt.Sprintf(":rotating_light: TDO on duty for *%s* is now <@%s>. Next: <@%s> from %s.",
+		escape(d.Rotation), d.Member, d.Next, slackDate(d.NextAt))
+	if err := b.post(ctx, channel, jobEffect(effectHandOff, j), line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}); err != nil {
+		return fmt.Errorf("announcing the %s hand-off: %w", d.Rotation, err)
+	}
+	return nil
 }
 
 // onOnCall handles /incident oncall: who is on duty in each rotation.

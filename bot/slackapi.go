@@ -28,6 +28,11 @@ type slackCaller struct {
 	maxWait time.Duration
 	// backoff is the wait before retry n (1-based) of a transient error.
 	backoff func(n int) time.Duration
+	// attemptTimeout bounds one attempt: a call Slack does not answer in
+	// time is abandoned and, like a network error, tried again. It holds
+	// even for an HTTP client without timeouts; the job's deadline bounds
+	// all attempts together.
+	attemptTimeout time.Duration
 
 	calls   atomic.Int64
 	retries atomic.Int64
@@ -39,11 +44,12 @@ type slackCaller struct {
 
 func newSlackCaller(log *slog.Logger) *slackCaller {
 	return &slackCaller{
-		log:      log,
-		attempts: 4,
-		maxWait:  30 * time.Second,
-		backoff:  func(n int) time.Duration { return time.Duration(1<<(n-1)) * 200 * time.Millisecond },
-		limited:  map[string]time.Time{},
+		log:            log,
+		attempts:       4,
+		maxWait:        30 * time.Second,
+		backoff:        func(n int) time.Duration { return time.Duration(1<<(n-1)) * 200 * time.Millisecond },
+		attemptTimeout: 30 * time.Second,
+		limited:        map[string]time.Time{},
 	}
 }
 
@@ -98,11 +104,21 @@ func (c *slackCaller) do(ctx context.Context, method string, f func(context.Cont
 			}
 		}
 		c.calls.Add(1)
-		err := f(ctx)
+		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+		err := f(actx)
+		timedOut := actx.Err() != nil && ctx.Err() == nil
+		cancel()
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("slack %s: %w", method, err)
+		}
 		wait, retry := c.retryAfter(err, attempt)
+		if timedOut {
+			err = fmt.Errorf("no answer within %s: %w", c.attemptTimeout, err)
+			wait, retry = c.backoff(attempt), true
+		}
 		retry = retry && !singleTry(ctx) // the caller retries itself (onlyOnce)
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {

@@ -7,6 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,5 +135,64 @@ func TestSlackCallerRateLimitIsPerMethod(t *testing.T) {
 	calls := 0
 	if err := c.do(ctx, "pins.add", func(context.Context) error { calls++; return nil }); err == nil || calls != 0 {
 		t.Errorf("an hour's rate limit: err=%v after %d calls, want an error and no call", err, calls)
+	}
+}
+
+// TestSlackCallerBoundsEachAttempt: a Web API call to a server that accepts
+// the connection and never answers, through a client without any timeout,
+// is abandoned after the caller's attempt timeout and retried as transient;
+// the caller's own context (a job's deadline) ends it without a retry.
+func TestSlackCallerBoundsEachAttempt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		attemptTimeout time.Duration
+		outer          time.Duration // the caller's deadline
+		wantHits       int
+		wantErr        string
+	}{
+		{"attempts time out and are retried", 100 * time.Millisecond, time.Hour, 3, "gave up after 3 attempts: no answer within 100ms"},
+		{"the caller's deadline ends it", time.Hour, 150 * time.Millisecond, 1, "context deadline exceeded"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var hits atomic.Int32
+			end := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				_, _ = io.Copy(io.Discard, r.Body)
+				select { // never answers
+				case <-r.Context().Done():
+				case <-end:
+				}
+			}))
+			defer srv.Close()
+			defer close(end)
+			api := slack.New("xoxb-test", slack.OptionAPIURL(srv.URL+"/"), slack.OptionHTTPClient(&http.Client{}))
+			c := newSlackCaller(slog.New(slog.DiscardHandler))
+			c.attempts, c.attemptTimeout = 3, tc.attemptTimeout
+			c.backoff = func(int) time.Duration { return time.Millisecond }
+			ctx, cancel := context.WithTimeout(context.Background(), tc.outer)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() {
+				done <- c.do(ctx, "chat.postMessage", func(ctx context.Context) error {
+					_, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText("hello", false))
+					return err
+				})
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("err = %v, want it to say %q", err, tc.wantErr)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("a call to a server that never answers did not return")
+			}
+			if got := hits.Load(); int(got) != tc.wantHits {
+				t.Errorf("the server saw %d attempts, want %d", got, tc.wantHits)
+			}
+		})
 	}
 }

@@ -63,6 +63,7 @@ func conformance(t *testing.T, open opener) {
 		{"JobsInSameTransaction", testJobsInSameTransaction},
 		{"Rooms", testRooms},
 		{"JobLifecycle", testJobLifecycle},
+		{"JobLeases", testJobLeases},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Inbox", testInbox},
 		{"UpdateIncident", testUpdateIncident},
@@ -171,7 +172,7 @@ func testRequestKeyDuplicate(t *testing.T, s *storage.Store) {
 	if err := s.CreateIncident(ctx, third, nil); err != nil || third.Number != 2 {
 		t.Errorf("after a duplicate the next number is %d (%v), want 2: no gap", third.Number, err)
 	}
-	if got, _ := s.ClaimDue(ctx, t0, time.Minute, 10); len(got) != 0 {
+	if got, _ := s.ClaimDue(ctx, "r1", t0, time.Minute, 10); len(got) != 0 {
 		t.Errorf("a duplicate create stored jobs: %+v", got)
 	}
 }
@@ -234,7 +235,7 @@ func testJobsInSameTransaction(t *testing.T, s *storage.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.ClaimDue(ctx, t0, time.Minute, 10)
+	got, err := s.ClaimDue(ctx, "r1", t0, time.Minute, 10)
 	if err != nil || len(got) != 1 || got[0].Key != fmt.Sprintf("p:%d", inc.ID) || string(got[0].Payload) != `{"n":1}` {
 		t.Fatalf("jobs after create = %+v, %v", got, err)
 	}
@@ -255,7 +256,7 @@ func testJobsInSameTransaction(t *testing.T, s *storage.Store) {
 	if len(list) != before {
 		t.Errorf("incidents = %d, want %d: the failed create must leave nothing", len(list), before)
 	}
-	if j, _ := s.ClaimDue(ctx, t0.Add(time.Hour), time.Minute, 100); slices.ContainsFunc(j, func(j jobs.Job) bool { return j.Key == "k-doomed" }) {
+	if j, _ := s.ClaimDue(ctx, "r1", t0.Add(time.Hour), time.Minute, 100); slices.ContainsFunc(j, func(j jobs.Job) bool { return j.Key == "k-doomed" }) {
 		t.Error("the failed create left its job behind")
 	}
 }
@@ -306,53 +307,160 @@ func testJobLifecycle(t *testing.T, s *storage.Store) {
 	if err != nil || again != id {
 		t.Fatalf("re-enqueue with the same key = %d, %v; want %d", again, err, id)
 	}
-	if got, _ := s.ClaimDue(ctx, t0, time.Minute, 10); len(got) != 0 {
+	if got, _ := s.ClaimDue(ctx, "r1", t0, time.Minute, 10); len(got) != 0 {
 		t.Fatalf("claimed a job not yet due: %+v", got)
 	}
-	got, err := s.ClaimDue(ctx, t0.Add(time.Minute), time.Minute, 10)
+	got, err := s.ClaimDue(ctx, "r1", t0.Add(time.Minute), time.Minute, 10)
 	if err != nil || len(got) != 1 || got[0].ID != id || got[0].State != jobs.StateRunning || got[0].Attempts != 1 {
 		t.Fatalf("ClaimDue = %+v, %v", got, err)
 	}
-	if again, _ := s.ClaimDue(ctx, t0.Add(90*time.Second), time.Minute, 10); len(again) != 0 {
+	if again, _ := s.ClaimDue(ctx, "r1", t0.Add(90*time.Second), time.Minute, 10); len(again) != 0 {
 		t.Fatalf("claimed a leased job: %+v", again)
 	}
 	// The lease runs out: the runner is presumed dead and another claims it.
-	got, _ = s.ClaimDue(ctx, t0.Add(3*time.Minute), time.Minute, 10)
-	if len(got) != 1 || got[0].Attempts != 2 {
-		t.Fatalf("claim after the lease = %+v, want attempt 2", got)
+	got, _ = s.ClaimDue(ctx, "r2", t0.Add(3*time.Minute), time.Minute, 10)
+	if len(got) != 1 || got[0].Attempts != 2 || got[0].LockedBy != "r2" || !got[0].LockedUntil.Equal(t0.Add(4*time.Minute)) {
+		t.Fatalf("claim after the lease = %+v, want attempt 2 held by r2 until t0+4m", got)
 	}
-	if err := s.Retry(ctx, id, t0.Add(time.Hour), "slack down"); err != nil {
+	if err := s.Retry(ctx, got[0], t0.Add(time.Hour), "slack down"); err != nil {
 		t.Fatal(err)
 	}
 	if j, _ := s.Job(ctx, id); j.State != jobs.StatePending || j.LastError != "slack down" || !j.DueAt.Equal(t0.Add(time.Hour)) {
 		t.Errorf("after Retry: %+v", j)
 	}
 	// Claim by ID ignores the due time.
-	j, ok, err := s.Claim(ctx, id, t0, time.Minute)
-	if err != nil || !ok || j.Attempts != 3 {
+	j, ok, err := s.Claim(ctx, "r1", id, t0, time.Minute)
+	if err != nil || !ok || j.Attempts != 3 || j.LockedBy != "r1" {
 		t.Fatalf("Claim = %+v, %v, %v", j, ok, err)
 	}
-	if _, ok, _ := s.Claim(ctx, id, t0, time.Minute); ok {
+	if _, ok, _ := s.Claim(ctx, "r2", id, t0, time.Minute); ok {
 		t.Error("Claim took a job leased by another")
 	}
-	if err := s.Complete(ctx, id, t0); err != nil {
+	if err := s.Complete(ctx, j, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.Claim(ctx, id, t0.Add(time.Hour), time.Minute); ok {
+	if _, ok, _ := s.Claim(ctx, "r1", id, t0.Add(time.Hour), time.Minute); ok {
 		t.Error("Claim took a done job")
 	}
 	failed, _ := s.Enqueue(ctx, jobs.Job{Kind: "k", DueAt: t0})
-	if _, ok, _ := s.Claim(ctx, failed, t0, time.Minute); !ok {
+	fj, ok, _ := s.Claim(ctx, "r1", failed, t0, time.Minute)
+	if !ok {
 		t.Fatal("Claim of a pending job failed")
 	}
-	if err := s.Fail(ctx, failed, t0, "gone"); err != nil {
+	if err := s.Fail(ctx, fj, t0, "gone"); err != nil {
 		t.Fatal(err)
 	}
 	if j, _ := s.Job(ctx, failed); j.State != jobs.StateFailed || j.LastError != "gone" {
 		t.Errorf("after Fail: %+v", j)
 	}
-	if err := s.Complete(ctx, 999999, t0); err == nil {
+	if err := s.Complete(ctx, jobs.Job{ID: 999999, LockedBy: "r1", Attempts: 1}, t0); err == nil {
 		t.Error("Complete of a missing job succeeded")
+	}
+}
+
+// testJobLeases: only the claim that holds a job may renew or finish it; a
+// renewed lease keeps other runners off; a restarted instance reclaims its
+// own running jobs at once but not another instance's.
+func testJobLeases(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	id, _ := s.Enqueue(ctx, jobs.Job{Kind: "k", Key: "long", DueAt: t0})
+	a, err := s.ClaimDue(ctx, "a", t0, time.Minute, 1)
+	if err != nil || len(a) != 1 {
+		t.Fatalf("ClaimDue = %+v, %v", a, err)
+	}
+	held := a[0]
+
+	// Renewing before the lease runs out keeps b off past the first lease.
+	if err := s.Renew(ctx, held, t0.Add(100*time.Second)); err != nil {
+		t.Fatalf("Renew by the holder: %v", err)
+	}
+	if got, _ := s.ClaimDue(ctx, "b", t0.Add(90*time.Second), time.Minute, 10); len(got) != 0 {
+		t.Fatalf("b claimed a job whose lease was renewed: %+v", got)
+	}
+	if j, _ := s.Job(ctx, id); !j.LockedUntil.Equal(t0.Add(100*time.Second)) || j.LockedBy != "a" {
+		t.Errorf("after Renew: locked by %q until %v", j.LockedBy, j.LockedUntil)
+	}
+
+	// Nobody but the holding claim may act on it.
+	for _, tc := range []struct {
+		name  string
+		claim jobs.Job
+	}{
+		{"another instance", jobs.Job{ID: id, LockedBy: "b", Attempts: held.Attempts}},
+		{"an earlier claim", jobs.Job{ID: id, LockedBy: "a", Attempts: held.Attempts - 1}},
+	} {
+		if err := s.Complete(ctx, tc.claim, t0); !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Errorf("Complete by %s = %v, want ErrLeaseLost", tc.name, err)
+		}
+		if err := s.Renew(ctx, tc.claim, t0.Add(time.Hour)); !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Errorf("Renew by %s = %v, want ErrLeaseLost", tc.name, err)
+		}
+	}
+
+	// The lease runs out; b takes the job over, and a can neither renew,
+	// complete, retry nor fail it any more.
+	b, _ := s.ClaimDue(ctx, "b", t0.Add(101*time.Second), time.Minute, 10)
+	if len(b) != 1 || b[0].ID != id || b[0].Attempts != held.Attempts+1 {
+		t.Fatalf("claim after the renewed lease = %+v", b)
+	}
+	for name, err := range map[string]error{
+		"Renew":    s.Renew(ctx, held, t0.Add(time.Hour)),
+		"Complete": s.Complete(ctx, held, t0),
+		"Retry":    s.Retry(ctx, held, t0, "x"),
+		"Fail":     s.Fail(ctx, held, t0, "x"),
+	} {
+		if !errors.Is(err, jobs.ErrLeaseLost) {
+			t.Errorf("%s by the runner that lost the lease = %v, want ErrLeaseLost", name, err)
+		}
+	}
+	if j, _ := s.Job(ctx, id); j.State != jobs.StateRunning || j.LockedBy != "b" {
+		t.Errorf("job after the loser's calls: %s, locked by %q", j.State, j.LockedBy)
+	}
+	if err := s.Complete(ctx, b[0], t0.Add(2*time.Minute)); err != nil {
+		t.Errorf("Complete by the new holder: %v", err)
+	}
+
+	// Reclaim: a restarted "a" gets back its running jobs, due now (or
+	// earlier), attempts kept; b's and pending ones are untouched.
+	mine, _ := s.Enqueue(ctx, jobs.Job{Kind: "k", DueAt: t0})
+	ahead, _ := s.Enqueue(ctx, jobs.Job{Kind: "k", DueAt: t0.Add(time.Hour)})
+	theirs, _ := s.Enqueue(ctx, jobs.Job{Kind: "k", DueAt: t0})
+	waiting, _ := s.Enqueue(ctx, jobs.Job{Kind: "k", DueAt: t0.Add(time.Hour)})
+	for _, c := range []struct {
+		by string
+		id int64
+	}{{"a", mine}, {"a", ahead}, {"b", theirs}} {
+		if _, ok, err := s.Claim(ctx, c.by, c.id, t0, time.Minute); !ok || err != nil {
+			t.Fatalf("Claim %d by %s: %v %v", c.id, c.by, ok, err)
+		}
+	}
+	now := t0.Add(10 * time.Second)
+	if n, err := s.Reclaim(ctx, "a", now); err != nil || n != 2 {
+		t.Fatalf("Reclaim(a) = %d, %v; want 2", n, err)
+	}
+	got, _ := s.ClaimDue(ctx, "a", now, time.Minute, 10)
+	ids := map[int64]jobs.Job{}
+	for _, j := range got {
+		ids[j.ID] = j
+	}
+	if len(got) != 2 || ids[mine].Attempts != 2 || ids[ahead].Attempts != 2 {
+		t.Fatalf("claim after Reclaim = %+v; want a's two jobs again, attempt 2", got)
+	}
+	if !ids[mine].DueAt.Equal(t0) || !ids[ahead].DueAt.Equal(now) {
+		t.Errorf("reclaimed jobs due at %v and %v; want t0 kept and the later one made due now", ids[mine].DueAt, ids[ahead].DueAt)
+	}
+	if ids[mine].LastError == "" {
+		t.Error("a reclaimed job does not say why it ran again")
+	}
+	if j, _ := s.Job(ctx, theirs); j.State != jobs.StateRunning || j.LockedBy != "b" {
+		t.Errorf("another instance's job after Reclaim(a): %s, locked by %q", j.State, j.LockedBy)
+	}
+	if j, _ := s.Job(ctx, waiting); j.State != jobs.StatePending || !j.DueAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("a pending job after Reclaim(a): %+v", j)
+	}
+	// b's job is taken over only once its lease runs out.
+	if got, _ := s.ClaimDue(ctx, "a", t0.Add(61*time.Second), time.Minute, 10); len(got) != 1 || got[0].ID != theirs {
+		t.Errorf("claim after b's lease ran out = %+v, want b's job", got)
 	}
 }
 
@@ -370,7 +478,7 @@ func testConcurrentClaimers(t *testing.T, s *storage.Store) {
 	for range 2 {
 		wg.Go(func() {
 			for {
-				got, err := s.ClaimDue(ctx, t0.Add(time.Hour), time.Hour, 25)
+				got, err := s.ClaimDue(ctx, "r1", t0.Add(time.Hour), time.Hour, 25)
 				if err != nil {
 					t.Error(err)
 					return
@@ -535,7 +643,7 @@ func testUpdateIncident(t *testing.T, s *storage.Store) {
 	if _, err := s.TimelineEntry(ctx, 999999); !errors.Is(err, incident.ErrNotFound) {
 		t.Errorf("TimelineEntry(missing) = %v, want ErrNotFound", err)
 	}
-	if j, _ := s.ClaimDue(ctx, restored, time.Minute, 10); len(j) != 1 || j[0].Key != fmt.Sprintf("sc:%d", entries[0].ID) {
+	if j, _ := s.ClaimDue(ctx, "r1", restored, time.Minute, 10); len(j) != 1 || j[0].Key != fmt.Sprintf("sc:%d", entries[0].ID) {
 		t.Errorf("follow-up jobs = %+v", j)
 	}
 	// A change that fails leaves nothing behind.
@@ -618,7 +726,7 @@ func testChanges(t *testing.T, s *storage.Store) {
 	if len(followed) != 4 || followed[3].ID == 0 {
 		t.Errorf("follow saw %+v, want the 4 stored changes with IDs", followed)
 	}
-	if j, _ := s.ClaimDue(ctx, t0, time.Minute, 10); len(j) != 1 || j[0].Kind != "change.logged" {
+	if j, _ := s.ClaimDue(ctx, "r1", t0, time.Minute, 10); len(j) != 1 || j[0].Kind != "change.logged" {
 		t.Errorf("jobs after logging = %+v", j)
 	}
 	if stored, err := s.LogChanges(ctx, again, nil); err != nil || stored[0] || again[0].ID != batch[0].ID {
@@ -756,7 +864,7 @@ func testCancelJobs(t *testing.T, s *storage.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := s.ClaimDue(ctx, t0.Add(time.Hour), time.Minute, 10)
+	claimed, err := s.ClaimDue(ctx, "r1", t0.Add(time.Hour), time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,18 +26,24 @@ type jobRow struct {
 	Attempts    int            `db:"attempts"`
 	LastError   string         `db:"last_error"`
 	LockedUntil sql.NullTime   `db:"locked_until"`
+	LockedBy    string         `db:"locked_by"`
 	CreatedAt   time.Time      `db:"created_at"`
 	UpdatedAt   time.Time      `db:"updated_at"`
 }
 
-const jobColumns = `id, kind, key, payload, due_at, state, attempts, last_error, locked_until, created_at, updated_at`
+const jobColumns = `id, kind, key, payload, due_at, state, attempts, last_error, locked_until, locked_by, created_at, updated_at`
 
 func (r jobRow) job() jobs.Job {
-	return jobs.Job{
+	j := jobs.Job{
 		ID: r.ID, Kind: r.Kind, Key: r.Key.String, Payload: r.Payload, DueAt: r.DueAt.UTC(),
 		State: jobs.State(r.State), Attempts: r.Attempts, LastError: r.LastError,
+		LockedBy: r.LockedBy, LockedUntil: r.LockedUntil.Time.UTC(),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
+	if !r.LockedUntil.Valid {
+		j.LockedUntil = time.Time{}
+	}
+	return j
 }
 
 // Enqueue implements jobs.Queue.
@@ -88,21 +94,31 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, j jobs.Job, now time.Time) (int64
 // ClaimDue implements jobs.Queue. On PostgreSQL the candidates are locked
 // with FOR UPDATE SKIP LOCKED, so concurrent claimers take disjoint jobs;
 // on SQLite the single write connection serialises claims.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]jobs.Job, error) {
+func (s *Store) ClaimDue(ctx context.Context, by string, now time.Time, lease time.Duration, limit int) ([]jobs.Job, error) {
 	skipLocked := ""
 	if s.dialect == DialectPostgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED"
 	}
 	now = ts(now)
 	var rows []jobRow
+	// The two kinds of candidates are looked up apart, each in the order
+	// of the (state, due_at, id) index, so that a claim reads about limit
+	// rows however many jobs are due, instead of sorting them all.
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`UPDATE jobs
-		SET state = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
+		SET state = 'running', locked_until = ?, locked_by = ?, attempts = attempts + 1, updated_at = ?
 		WHERE id IN (
-			SELECT id FROM jobs
-			WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND locked_until < ?)
-			ORDER BY due_at, id LIMIT ?`+skipLocked+`)
+			SELECT id FROM (
+				SELECT id, due_at FROM (SELECT id, due_at FROM jobs
+					WHERE state = 'running' AND locked_until < ?
+					ORDER BY due_at, id LIMIT ?`+skipLocked+`) expired
+				UNION ALL
+				SELECT id, due_at FROM (SELECT id, due_at FROM jobs
+					WHERE state = 'pending' AND due_at <= ?
+					ORDER BY due_at, id LIMIT ?`+skipLocked+`) due
+			) candidates
+			ORDER BY due_at, id LIMIT ?)
 		RETURNING `+jobColumns),
-		ts(now.Add(lease)), now, now, now, limit)
+		ts(now.Add(lease)), by, now, now, limit, now, limit, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claiming due jobs: %w", err)
 	}
@@ -120,14 +136,14 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 }
 
 // Claim implements jobs.Queue.
-func (s *Store) Claim(ctx context.Context, id int64, now time.Time, lease time.Duration) (jobs.Job, bool, error) {
+func (s *Store) Claim(ctx context.Context, by string, id int64, now time.Time, lease time.Duration) (jobs.Job, bool, error) {
 	now = ts(now)
 	var r jobRow
 	err := s.db.GetContext(ctx, &r, s.db.Rebind(`UPDATE jobs
-		SET state = 'running', locked_until = ?, attempts = attempts + 1, updated_at = ?
+		SET state = 'running', locked_until = ?, locked_by = ?, attempts = attempts + 1, updated_at = ?
 		WHERE id = ? AND (state = 'pending' OR (state = 'running' AND locked_until < ?))
 		RETURNING `+jobColumns),
-		ts(now.Add(lease)), now, id, now)
+		ts(now.Add(lease)), by, now, id, now)
 	if errors.Is(err, sql.ErrNoRows) {
 		return jobs.Job{}, false, nil
 	}
@@ -137,20 +153,43 @@ func (s *Store) Claim(ctx context.Context, id int64, now time.Time, lease time.D
 	return r.job(), true, nil
 }
 
+// Renew implements jobs.Queue.
+func (s *Store) Renew(ctx context.Context, j jobs.Job, until time.Time) error {
+	return s.setClaimed(ctx, j, `locked_until = ?`, ts(until))
+}
+
 // Complete implements jobs.Queue.
-func (s *Store) Complete(ctx context.Context, id int64, now time.Time) error {
-	return s.setJob(ctx, id, `state = 'done', locked_until = NULL, updated_at = ?`, ts(now))
+func (s *Store) Complete(ctx context.Context, j jobs.Job, now time.Time) error {
+	return s.setClaimed(ctx, j, `state = 'done', locked_until = NULL, updated_at = ?`, ts(now))
 }
 
 // Retry implements jobs.Queue.
-func (s *Store) Retry(ctx context.Context, id int64, due time.Time, reason string) error {
-	return s.setJob(ctx, id, `state = 'pending', locked_until = NULL, due_at = ?, last_error = ?, updated_at = ?`,
+func (s *Store) Retry(ctx context.Context, j jobs.Job, due time.Time, reason string) error {
+	return s.setClaimed(ctx, j, `state = 'pending', locked_until = NULL, due_at = ?, last_error = ?, updated_at = ?`,
 		ts(due), reason, ts(time.Now()))
 }
 
 // Fail implements jobs.Queue.
-func (s *Store) Fail(ctx context.Context, id int64, now time.Time, reason string) error {
-	return s.setJob(ctx, id, `state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?`, reason, ts(now))
+func (s *Store) Fail(ctx context.Context, j jobs.Job, now time.Time, reason string) error {
+	return s.setClaimed(ctx, j, `state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?`, reason, ts(now))
+}
+
+// Reclaim implements jobs.Queue.
+func (s *Store) Reclaim(ctx context.Context, by string, now time.Time) (int, error) {
+	now = ts(now)
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE jobs
+		SET state = 'pending', locked_until = NULL, updated_at = ?,
+			due_at = CASE WHEN due_at > ? THEN ? ELSE due_at END,
+			last_error = 'its runner stopped while running it; reclaimed when the runner restarted'
+		WHERE state = 'running' AND locked_by = ?`), now, now, now, by)
+	if err != nil {
+		return 0, fmt.Errorf("reclaiming jobs: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("reclaiming jobs: %w", err)
+	}
+	return int(n), nil
 }
 
 // Job returns the job with this ID.
@@ -171,13 +210,22 @@ func (s *Store) JobByKey(ctx context.Context, key string) (jobs.Job, error) {
 	return r.job(), nil
 }
 
-func (s *Store) setJob(ctx context.Context, id int64, set string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE jobs SET `+set+` WHERE id = ?`), append(args, id)...)
+// setClaimed updates the claimed job j while that claim still holds it:
+// leased (locked_until is set exactly while a job is running), by the same
+// runner, not claimed again since. The test is on locked_until rather than
+// state so that PostgreSQL finds the row by its primary key, not by
+// scanning the running jobs of the claim index.
+func (s *Store) setClaimed(ctx context.Context, j jobs.Job, set string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE jobs SET `+set+`
+		WHERE id = ? AND locked_until IS NOT NULL AND locked_by = ? AND attempts = ?`),
+		append(args, j.ID, j.LockedBy, j.Attempts)...)
 	if err != nil {
-		return fmt.Errorf("updating job %d: %w", id, err)
+		return fmt.Errorf("updating job %d: %w", j.ID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("updating job %d: no such job", id)
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("updating job %d: %w", j.ID, err)
+	} else if n == 0 {
+		return fmt.Errorf("updating job %d: %w", j.ID, jobs.ErrLeaseLost)
 	}
 	return nil
 }

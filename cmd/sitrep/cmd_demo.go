@@ -80,7 +80,8 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer store.Close()
 
-	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()))
+	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()),
+		slack.OptionHTTPClient(newSlackHTTPClient(defaultSlackTimeouts)))
 	a, err := newApp(config.Default(), store, api, clock.Real{}, log)
 	if err != nil {
 		return err

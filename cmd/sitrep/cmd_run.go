@@ -35,7 +35,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
-	opts := []slack.Option{slack.OptionAppLevelToken(cfg.Slack.AppToken)}
+	opts := []slack.Option{slack.OptionAppLevelToken(cfg.Slack.AppToken), slack.OptionHTTPClient(newSlackHTTPClient(defaultSlackTimeouts))}
 	if cfg.Slack.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
 	}
@@ -65,7 +65,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	go func() {
 		select {
 		case <-a.bot.Connected():
-			log.Info("sitrep is running", "start_to_connected", time.Since(started).Round(time.Millisecond))
+			log.Info("sitrep is running", "instance", cfg.Instance, "start_to_connected", time.Since(started).Round(time.Millisecond))
 		case <-ctx.Done():
 		}
 	}()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/internal/slacksim"
+	"github.com/sitrep/sitrep/storage"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test at once.
@@ -62,6 +63,7 @@ func TestRunServesAndDrains(t *testing.T) {
 		"SITREP_LOG_LEVEL":    "debug",
 		"SITREP_HTTP_ADDR":    "127.0.0.1:0",
 		"SITREP_API_TOKEN":    "api-secret-token",
+		"SITREP_INSTANCE":     "replica-1",
 	}
 	t.Chdir(t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -124,6 +126,15 @@ func TestRunServesAndDrains(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("logs lack %q:\n%s", want, out)
 		}
+	}
+	// The job runner took its leases as SITREP_INSTANCE.
+	store, err := storage.Open(context.Background(), env["SITREP_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if j, err := store.Job(context.Background(), 1); err != nil || j.LockedBy != "replica-1" {
+		t.Errorf("the room's job was run by %q (%v), want SITREP_INSTANCE replica-1", j.LockedBy, err)
 	}
 }
 

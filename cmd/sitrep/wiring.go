@@ -88,6 +88,9 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	postmortems.SetLocation(review.Location)
 	incidents.SetPlans(plans, warnAt)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
+	if cfg.Instance != "" {
+		runner.Instance = cfg.Instance
+	}
 	b := bot.New(bot.Config{
 		IncidentsChannel:  cfg.Channels.Incidents,
 		OpsChannel:        cfg.Channels.Ops,

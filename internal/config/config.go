@@ -31,6 +31,13 @@ type Config struct {
 	// APIToken authorises change API calls. SITREP_API_TOKEN; without it
 	// the API refuses calls.
 	APIToken string `yaml:"-"`
+	// Instance names this process on the job leases it takes.
+	// SITREP_INSTANCE, default the host name. It must stay the same across
+	// restarts of one deployment (a restarted process then takes back at
+	// once the jobs it was running when it died) and differ between
+	// replicas sharing a database. Environment only: the file is usually
+	// shared by every replica.
+	Instance string `yaml:"-"`
 	// File is the configuration file read, if any.
 	File string `yaml:"-"`
 
@@ -152,6 +159,10 @@ func Load(getenv func(string) string) (Config, error) {
 		cfg.HTTPAddr = v
 	}
 	cfg.APIToken = strings.TrimSpace(getenv("SITREP_API_TOKEN"))
+	cfg.Instance = strings.TrimSpace(getenv("SITREP_INSTANCE"))
+	if cfg.Instance == "" {
+		cfg.Instance = hostname()
+	}
 	cfg.Slack = Slack{
 		BotToken: strings.TrimSpace(getenv("SLACK_BOT_TOKEN")),
 		AppToken: strings.TrimSpace(getenv("SLACK_APP_TOKEN")),
@@ -176,6 +187,17 @@ func (c *Config) readFile(path string, r io.Reader) error {
 
 var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,79}$`)
 
+// instanceName is what SITREP_INSTANCE may hold: a host or pod name.
+var instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$`)
+
+// hostname is the default instance name: the host name, or "sitrep".
+func hostname() string {
+	if h, err := os.Hostname(); err == nil && instanceName.MatchString(h) {
+		return h
+	}
+	return "sitrep"
+}
+
 func (c *Config) validate() error {
 	for _, ch := range []struct {
 		name string
@@ -185,6 +207,9 @@ func (c *Config) validate() error {
 		if !channelName.MatchString(*ch.v) {
 			return fmt.Errorf("%s: channels.%s %q is not a Slack channel name (lowercase letters, digits, - and _, at most 80)", c.where(), ch.name, *ch.v)
 		}
+	}
+	if c.Instance != "" && !instanceName.MatchString(c.Instance) {
+		return fmt.Errorf("SITREP_INSTANCE %q: use a name such as the host or pod name (letters, digits and . _ : @ / -, at most 200), the same across restarts and different for each replica", c.Instance)
 	}
 	if c.WhatChanged.Count < 1 || c.WhatChanged.Count > 20 {
 		return fmt.Errorf("%s: what_changed.count %d: show between 1 and 20 changes", c.where(), c.WhatChanged.Count)

@@ -47,6 +47,37 @@ func TestLoadFileAndEnvironment(t *testing.T) {
 	}
 }
 
+func TestInstance(t *testing.T) {
+	t.Chdir(t.TempDir())
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "sitrep"
+	}
+	tests := []struct {
+		name, env, want, wantErr string
+	}{
+		{"default is the host name", "", host, ""},
+		{"set", "sitrep-0", "sitrep-0", ""},
+		{"trimmed", "  pod/sitrep-7c9f:1 ", "pod/sitrep-7c9f:1", ""},
+		{"spaces", "my laptop", "", `SITREP_INSTANCE "my laptop": use a name such as the host or pod name`},
+		{"too long", strings.Repeat("x", 201), "", "at most 200"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load(env(map[string]string{"SITREP_INSTANCE": tc.env}))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Errorf("Load error = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || cfg.Instance != tc.want {
+				t.Errorf("Instance = %q (%v), want %q", cfg.Instance, err, tc.want)
+			}
+		})
+	}
+}
+
 func TestLoadErrorsNameTheSetting(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {

@@ -113,3 +113,47 @@ func benchSweep(b *testing.B, stores []*storage.Store) {
 	b.ReportMetric(pct(0.99), "p99-lag-ms")
 	b.ReportMetric(pct(1), "max-lag-ms")
 }
+
+// BenchmarkDueWhileBlocked measures how late a due job runs while another
+// job's handler is stuck in a call that does not return for 5 s: the lag
+// from the job's due time to its handler starting, with the runner started
+// as `sitrep run` starts it (sweeping every second). A sweep that waited for
+// its whole batch made the due job wait for the stuck one; the worker pool
+// runs it at the next look.
+//
+//	go test -run '^$' -bench DueWhileBlocked -benchtime 3x ./internal/jobs
+func BenchmarkDueWhileBlocked(b *testing.B) {
+	const stuck = 5 * time.Second
+	s := openBench(b, "sqlite:"+filepath.Join(b.TempDir(), "jobs.db"))
+	r := jobs.NewRunner(s, clock.Real{}, nil)
+	started := make(chan struct{}, 1)
+	r.Handle("stuck", func(ctx context.Context, _ jobs.Job) error {
+		started <- struct{}{}
+		select {
+		case <-time.After(stuck):
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	lags := make(chan time.Duration, 1)
+	r.Handle("due", func(_ context.Context, j jobs.Job) error { lags <- time.Since(j.DueAt); return nil })
+	ctx := context.Background()
+	if err := r.Start(ctx, "@every 1s"); err != nil {
+		b.Fatal(err)
+	}
+	defer r.Stop()
+	var all []time.Duration
+	for round := 0; b.Loop(); round++ {
+		if _, err := r.Enqueue(ctx, jobs.Job{Kind: "stuck", Key: fmt.Sprintf("stuck-%d", round)}); err != nil {
+			b.Fatal(err)
+		}
+		<-started
+		if _, err := r.Enqueue(ctx, jobs.Job{Kind: "due", Key: fmt.Sprintf("due-%d", round), DueAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		all = append(all, <-lags)
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2].Milliseconds()), "p50-lag-ms")
+	b.ReportMetric(float64(all[len(all)-1].Milliseconds()), "max-lag-ms")
+}

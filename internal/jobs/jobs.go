@@ -52,34 +52,62 @@ type Job struct {
 	Attempts int
 	// LastError is the error of the last failed attempt, if any.
 	LastError string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// LockedBy is the instance of the runner that claimed the job last
+	// (Runner.Instance); with ID and Attempts it names one claim.
+	LockedBy string
+	// LockedUntil is when the current claim's lease runs out, if the job
+	// is running.
+	LockedUntil time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
+
+// ErrLeaseLost is returned by the Queue methods that act on a claim (Renew,
+// Complete, Retry, Fail) when the job is no longer held by that claim: its
+// lease ran out and another runner, or a later claim, took it over. The
+// holder must stop and leave the job to the new claim.
+var ErrLeaseLost = errors.New("the job's lease was taken over by another runner")
 
 // Queue stores jobs. storage satisfies it on SQLite and PostgreSQL; each
 // claim is atomic, so a job is claimed by one runner at a time even with
 // several processes on one database.
+//
+// A claim is named by the claimed job's ID, LockedBy and Attempts: the
+// methods that act on a claim take the Job as claimed and touch the row only
+// while that claim still holds it, so a runner whose lease was taken over
+// can neither renew nor finish the job.
 type Queue interface {
 	// Enqueue stores j as pending and returns its ID. If j.Key is not empty
 	// and a job with that key exists, Enqueue stores nothing and returns the
 	// existing job's ID. A job made by Cancel cancels the pending job with
 	// its key instead, and returns 0.
 	Enqueue(ctx context.Context, j Job) (int64, error)
-	// ClaimDue claims up to limit jobs that are pending and due at now, or
-	// running with an expired lease (their runner died), oldest due first. A
-	// claimed job is running, leased until now+lease, with Attempts one higher.
-	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Job, error)
+	// ClaimDue claims, for the runner instance by, up to limit jobs that
+	// are pending and due at now, or running with an expired lease (their
+	// runner died), oldest due first. A claimed job is running, locked by
+	// by until now+lease, with Attempts one higher.
+	ClaimDue(ctx context.Context, by string, now time.Time, lease time.Duration, limit int) ([]Job, error)
 	// Claim claims the job with this ID under the same rules as ClaimDue,
 	// except that a pending job need not be due yet. ok is false if the job
 	// is done, failed, or leased by another runner.
-	Claim(ctx context.Context, id int64, now time.Time, lease time.Duration) (j Job, ok bool, err error)
-	// Complete marks a claimed job done.
-	Complete(ctx context.Context, id int64, now time.Time) error
-	// Retry sends a claimed job back to pending, due at due, recording why.
-	Retry(ctx context.Context, id int64, due time.Time, reason string) error
-	// Fail marks a claimed job failed for good, recording why. It stays in
-	// the table.
-	Fail(ctx context.Context, id int64, now time.Time, reason string) error
+	Claim(ctx context.Context, by string, id int64, now time.Time, lease time.Duration) (j Job, ok bool, err error)
+	// Renew extends the lease of the claimed job j until until. It returns
+	// ErrLeaseLost if the claim no longer holds the job.
+	Renew(ctx context.Context, j Job, until time.Time) error
+	// Complete marks the claimed job j done, or returns ErrLeaseLost.
+	Complete(ctx context.Context, j Job, now time.Time) error
+	// Retry sends the claimed job j back to pending, due at due, recording
+	// why, or returns ErrLeaseLost.
+	Retry(ctx context.Context, j Job, due time.Time, reason string) error
+	// Fail marks the claimed job j failed for good, recording why, or
+	// returns ErrLeaseLost. A failed job stays in the table.
+	Fail(ctx context.Context, j Job, now time.Time, reason string) error
+	// Reclaim makes every job still running under instance by pending and
+	// due at once (at now, unless it was due earlier), keeping its
+	// attempts, and returns how many. A runner calls it as it starts, before
+	// it claims anything: such jobs were held by this instance's previous
+	// process, which died, so nobody runs them.
+	Reclaim(ctx context.Context, by string, now time.Time) (int, error)
 }
 
 // permanentError marks an error that retrying cannot fix.

@@ -113,7 +113,7 @@ func TestOverdueJobFiresOnceAfterRestart(t *testing.T) {
 	id, _ := r1.Enqueue(ctx, jobs.Job{Kind: "remind", DueAt: t0.Add(time.Minute)})
 	lost, _ := r1.Enqueue(ctx, jobs.Job{Kind: "remind", DueAt: t0})
 	// The first runner claims one job and dies before finishing it.
-	if _, ok, err := s1.Claim(ctx, lost, t0, time.Minute); !ok || err != nil {
+	if _, ok, err := s1.Claim(ctx, "crashed", lost, t0, time.Minute); !ok || err != nil {
 		t.Fatalf("claim: %v %v", ok, err)
 	}
 	s1.Close()
@@ -184,7 +184,7 @@ func TestTwoRunnersOnePostgresRunEachJobOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, s := range []*storage.Store{a, b} {
 		r := jobs.NewRunner(s, clk, nil)
-		r.Batch = 20
+		r.Workers = 4
 		r.Handle("count", func(_ context.Context, j jobs.Job) error {
 			mu.Lock()
 			runs[j.ID]++
