@@ -62,6 +62,19 @@ type inboxWrite struct {
 	deadline time.Time
 	first    bool
 	done     chan error
+	// state is 0 while the caller waits, 1 once answered, 2 once the
+	// caller gave up (its ctx ended first).
+	state atomic.Int32
+}
+
+// answer gives the caller its outcome, unless it gave up waiting; it
+// reports whether the caller took it.
+func (w *inboxWrite) answer(err error) bool {
+	if !w.state.CompareAndSwap(0, 1) {
+		return false
+	}
+	w.done <- err
+	return true
 }
 
 // groupCommit writes concurrent envelope writes together: a single
@@ -126,7 +139,7 @@ func (g *groupCommit) loop() {
 			for {
 				select {
 				case w := <-g.queue:
-					w.done <- errClosed
+					w.answer(errClosed)
 				default:
 					return
 				}
@@ -156,7 +169,7 @@ func (g *groupCommit) commit(group []*inboxWrite) {
 	deadline := time.Time{}
 	for _, w := range group {
 		if !w.deadline.After(now) {
-			w.done <- context.DeadlineExceeded
+			w.answer(context.DeadlineExceeded)
 			continue
 		}
 		if deadline.IsZero() || w.deadline.Before(deadline) {
@@ -177,13 +190,17 @@ func (g *groupCommit) commit(group []*inboxWrite) {
 	if len(records) > 0 {
 		err := g.s.insertEnvelopes(ctx, records)
 		for _, w := range records {
-			w.done <- err
+			if !w.answer(err) && err == nil && w.first {
+				// Recorded, but its caller had given up and answered the
+				// person that nothing was done: it must never be handled.
+				go g.s.abandon(w.record.Key)
+			}
 		}
 	}
 	if len(finishes) > 0 {
 		err := inTx(ctx, g.s.inboxDB, func(tx *sqlx.Tx) error { return finishEnvelopes(ctx, tx, finishes) })
 		for _, w := range finishes {
-			w.done <- err
+			w.answer(err)
 		}
 	}
 }
@@ -259,13 +276,42 @@ func (s *Store) write(ctx context.Context, w *inboxWrite) error {
 	select {
 	case err := <-w.done:
 		return err
+	case <-ctx.Done():
+	case <-time.After(time.Until(w.deadline)):
 	case <-s.inbox.exited:
-		select {
-		case err := <-w.done:
+	}
+	if w.state.CompareAndSwap(0, 2) {
+		if err := ctx.Err(); err != nil {
 			return err
-		default:
-			return errClosed
 		}
+		return context.DeadlineExceeded
+	}
+	return <-w.done // answered meanwhile
+}
+
+// abandon marks failed an envelope recorded after its caller gave up
+// waiting (and so told the person nothing was done), so that no instance
+// ever handles it.
+func (s *Store) abandon(key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		if err := s.FinishEnvelope(ctx, key, time.Now(), "recorded after its sender stopped waiting; the person was told nothing was done"); err == nil {
+			return
+		}
+		_ = sleepCtx(ctx, time.Second)
+	}
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

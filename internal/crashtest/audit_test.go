@@ -401,15 +401,22 @@ func (w *world) checklistRun(ctx context.Context, id int64) (*checklist.Run, []c
 }
 
 // runsLabelled returns the checklist runs by label.
+// IDs may have gaps: on PostgreSQL a start refused as a repeat (a replayed
+// command) still takes a number from the sequence.
 func (w *world) runsLabelled(ctx context.Context) map[string][]*checklist.Run {
 	out := map[string][]*checklist.Run{}
-	for id := int64(1); ; id++ {
+	var ids []int64
+	if err := w.db.SelectContext(ctx, &ids, `SELECT id FROM checklist_runs ORDER BY id`); err != nil {
+		return out
+	}
+	for _, id := range ids {
 		run, err := w.store.Run(ctx, id)
 		if err != nil {
 			return out
 		}
 		out[run.Label] = append(out[run.Label], run)
 	}
+	return out
 }
 
 // checklistDone reports whether the run labelled label completed, its
