@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     key          TEXT PRIMARY KEY,
     envelope_id  TEXT NOT NULL,
     type         TEXT NOT NULL,
-    payload      BLOB NOT NULL,
+    payload      TEXT NOT NULL,
     received_at  TIMESTAMP NOT NULL,
     state        TEXT NOT NULL,
     attempts     INTEGER NOT NULL,
@@ -35,8 +35,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     finished_at  TIMESTAMP,
     last_error   TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS inbox_unfinished ON inbox (state, locked_until);
-CREATE INDEX IF NOT EXISTS inbox_received ON inbox (received_at);`
+CREATE INDEX IF NOT EXISTS inbox_unfinished ON inbox (locked_until) WHERE state = 'received';`
 
 // maxGroup bounds how many envelope writes one transaction commits.
 const maxGroup = 128
@@ -217,20 +216,9 @@ func (s *Store) insertEnvelopes(ctx context.Context, group []*inboxWrite) error 
 		seen[w.record.Key] = true
 		records = append(records, w)
 	}
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO inbox (key, envelope_id, type, payload, received_at, state, attempts, locked_by, locked_until, last_error) VALUES `)
-	args := make([]any, 0, 7*len(records))
-	for i, w := range records {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString(`(?, ?, ?, ?, ?, 'received', 1, ?, ?, '')`)
-		e := w.record
-		args = append(args, e.Key, e.EnvelopeID, e.Type, e.Payload, ts(e.ReceivedAt), w.owner, ts(w.until))
-	}
-	sb.WriteString(` ON CONFLICT (key) DO NOTHING RETURNING key`)
+	query, args := s.insertQuery(records)
 	var inserted []string
-	if err := s.inboxDB.SelectContext(ctx, &inserted, s.inboxDB.Rebind(sb.String()), args...); err != nil {
+	if err := s.inboxDB.SelectContext(ctx, &inserted, s.inboxDB.Rebind(query), args...); err != nil {
 		return fmt.Errorf("recording %d envelopes: %w", len(records), err)
 	}
 	isNew := map[string]bool{}
@@ -241,6 +229,27 @@ func (s *Store) insertEnvelopes(ctx context.Context, group []*inboxWrite) error 
 		w.first = isNew[w.record.Key]
 	}
 	return nil
+}
+
+// insertQuery is the statement that records a group: one multi-row
+// insert. (Arrays unnested on PostgreSQL measured no faster.)
+func (s *Store) insertQuery(records []*inboxWrite) (string, []any) {
+	const returning = ` ON CONFLICT (key) DO NOTHING RETURNING key`
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO inbox (key, envelope_id, type, payload, received_at, state, attempts, locked_by, locked_until, last_error) VALUES `)
+	args := make([]any, 0, 7*len(records))
+	for i, w := range records {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(`(?, ?, ?, ?, ?, 'received', 1, ?, ?, '')`)
+		e := w.record
+		// The payload is JSON: as text it travels as it is, where bytes
+		// would be hex-encoded both ways.
+		args = append(args, e.Key, e.EnvelopeID, e.Type, string(e.Payload), ts(e.ReceivedAt), w.owner, ts(w.until))
+	}
+	sb.WriteString(returning)
+	return sb.String(), args
 }
 
 // finishEnvelopes marks envelopes done or failed.
