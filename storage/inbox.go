@@ -129,19 +129,30 @@ func (g *groupCommit) close() {
 
 var errClosed = errors.New("the store is closed")
 
+// checkpointEvery is how often, at most, the SQLite inbox's write-ahead
+// log is copied back into its file, when no envelope is waiting.
+const checkpointEvery = time.Second
+
 func (g *groupCommit) loop() {
+	lastCheckpoint := time.Now()
 	for {
 		var w *inboxWrite
 		select {
 		case w = <-g.queue:
-		case <-g.stop:
-			for {
-				select {
-				case w := <-g.queue:
-					w.answer(errClosed)
-				default:
-					return
-				}
+		default:
+			if g.s.dialect == DialectSQLite && time.Since(lastCheckpoint) > checkpointEvery {
+				g.checkpoint()
+				lastCheckpoint = time.Now()
+			}
+		}
+		if w == nil {
+			select {
+			case w = <-g.queue:
+			case <-g.stop:
+				g.drain()
+				return
+			case <-time.After(checkpointEvery):
+				continue
 			}
 		}
 		group := []*inboxWrite{w}
@@ -156,6 +167,27 @@ func (g *groupCommit) loop() {
 		}
 		g.commit(group)
 	}
+}
+
+// drain fails the writes still queued when the store closes.
+func (g *groupCommit) drain() {
+	for {
+		select {
+		case w := <-g.queue:
+			w.answer(errClosed)
+		default:
+			return
+		}
+	}
+}
+
+// checkpoint copies the SQLite inbox's write-ahead log back into its file
+// (the inbox turns SQLite's own checkpoints off so that none lands in the
+// middle of a commit an ack waits for).
+func (g *groupCommit) checkpoint() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = g.s.inboxDB.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
 }
 
 // commit writes a group and answers each write: the new envelopes with

@@ -73,7 +73,9 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		const params = "?_time_format=sqlite&_txlock=immediate" +
 			"&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		dsn = "file:" + path + params
-		inboxDSN = "file:" + inboxPath(path) + params
+		// The inbox checkpoints its write-ahead log itself, between
+		// bursts, not in the middle of a commit an ack waits for.
+		inboxDSN = "file:" + inboxPath(path) + params + "&_pragma=wal_autocheckpoint(0)"
 	}
 	db, err := sqlx.Open(driver, dsn)
 	if err != nil {
