@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -452,10 +453,12 @@ func (b *Bot) startWork() func() {
 func (b *Bot) spawn(ctx context.Context, done func(), f func(context.Context)) {
 	go func() {
 		defer done()
-		ctx, slot := withAnswerSlot(ctx)
 		defer func() {
+			// The handling of an envelope answers its person itself
+			// (runHandler); this only keeps the process alive.
 			if p := recover(); p != nil {
-				b.recovered(ctx, slot, p)
+				b.panics.Add(1)
+				b.log.Error("handler panicked; sitrep goes on", "panic", p, "stack", string(debug.Stack()))
 			}
 		}()
 		select {

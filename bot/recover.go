@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -173,47 +172,6 @@ func (b *Bot) answerPanicked(evt socketmode.Event) {
 		ctx = withResponder(ctx, user, channel, url, b.clock.Now())
 		b.reply(ctx, channel, user, ":warning: "+text, nil)
 	}()
-}
-
-// answerKey carries, in the context of work spawned for an envelope, the
-// slot where withResponder leaves the person's response_url, so that the
-// spawn's recover can answer them.
-type answerKey struct{}
-
-// answerSlot holds the responder of the command or click being handled.
-type answerSlot struct{ r atomic.Pointer[responder] }
-
-// withAnswerSlot returns ctx with an empty answer slot.
-func withAnswerSlot(ctx context.Context) (context.Context, *answerSlot) {
-	s := &answerSlot{}
-	return context.WithValue(ctx, answerKey{}, s), s
-}
-
-// keepResponder leaves r in ctx's answer slot, if it has one.
-func keepResponder(ctx context.Context, r *responder) {
-	if s, ok := ctx.Value(answerKey{}).(*answerSlot); ok {
-		s.r.Store(r)
-	}
-}
-
-// recovered logs a panic p of work spawned for an envelope and answers the
-// person through the responder the work had set up, if any.
-func (b *Bot) recovered(ctx context.Context, slot *answerSlot, p any) {
-	b.panics.Add(1)
-	b.log.Error("handler panicked; sitrep goes on", "panic", p, "stack", string(debug.Stack()))
-	r := slot.r.Load()
-	if r == nil {
-		return
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			b.log.Error("answering a person after a panic panicked too", "panic", p)
-		}
-	}()
-	ctx = context.WithValue(context.WithoutCancel(ctx), responderKey{}, r)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	b.reply(ctx, r.channel, r.user, ":warning: sitrep failed to handle this; it has been logged. Please try again.", nil)
 }
 
 // badEnvelope handles a frame slack-go could not read as an envelope (a

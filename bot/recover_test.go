@@ -15,6 +15,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/inbox"
 	"github.com/sitrep/sitrep/internal/jobs"
 	"github.com/sitrep/sitrep/internal/slacksim"
 	"github.com/sitrep/sitrep/storage"
@@ -48,7 +49,7 @@ func newRecoverRig(t *testing.T) *recoverRig {
 	}
 	api := slack.New(sim.BotToken(), slack.OptionAPIURL(sim.APIURL()), slack.OptionAppLevelToken(sim.AppToken()))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b := New(Config{}, Deps{API: api, Jobs: jobs.NewRunner(store, clock.Real{}, log), Log: log})
+	b := New(Config{}, Deps{API: api, Inbox: store, Jobs: jobs.NewRunner(store, clock.Real{}, log), Log: log})
 	client := socketmode.New(api)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -155,7 +156,7 @@ func TestRecoverEnvelope(t *testing.T) {
 	}
 }
 
-// TestSpawnRecoverAnswers panics in work spawned for a slash command after
+// TestSpawnRecoverAnswers panics in the handling of a slash command after
 // its ack: the person is answered through the command's response_url.
 func TestSpawnRecoverAnswers(t *testing.T) {
 	t.Parallel()
@@ -173,10 +174,9 @@ func TestSpawnRecoverAnswers(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
-	r.bot.spawn(context.Background(), r.bot.startWork(), func(ctx context.Context) {
-		ctx = withResponder(ctx, cmd.UserID, cmd.ChannelID, cmd.ResponseURL, time.Now())
-		panic("boom")
-	})
+	env := inbox.Envelope{Key: "cmd:" + cmd.TriggerID, EnvelopeID: evt.Request.EnvelopeID, Type: evt.Request.Type, ReceivedAt: time.Now()}
+	r.bot.process(context.Background(), r.bot.startWork(), env, &handling{user: cmd.UserID, channel: cmd.ChannelID, responseURL: cmd.ResponseURL,
+		run: func(context.Context) { panic("boom") }})
 	if err := r.bot.WaitIdle(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,6 @@ func withResponder(ctx context.Context, user, channel, url string, now time.Time
 		return ctx
 	}
 	r := &responder{user: user, channel: channel, url: url, expires: now.Add(responseURLLifetime)}
-	keepResponder(ctx, r) // for the recover of the work this answers (see spawn)
 	return context.WithValue(ctx, responderKey{}, r)
 }
 
