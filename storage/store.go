@@ -100,7 +100,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening database %s: %w", s.where, err)
 	}
+	// Each committer keeps its connection: opening one to PostgreSQL costs
+	// more than the commit it would carry.
 	idb.SetMaxOpenConns(s.committers())
+	idb.SetMaxIdleConns(s.committers())
 	s.inboxDB = idb
 
 	return s, nil
