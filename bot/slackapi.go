@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/internal/clock"
 )
 
 // slackCaller runs Slack Web API calls with retries: a 429 waits as long as
@@ -80,16 +82,7 @@ func (c *slackCaller) limit(method string, wait time.Duration) {
 }
 
 // sleep waits d, or returns ctx's error if ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+var sleep = clock.Sleep
 
 // do runs f, the call of method, until it succeeds, fails for good, or runs
 // out of attempts. The error names the method.

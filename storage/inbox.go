@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/inbox"
 )
 
@@ -340,19 +341,7 @@ func (s *Store) abandon(key string) {
 		if err := s.FinishEnvelope(ctx, key, time.Now(), "recorded after its sender stopped waiting; the person was told nothing was done"); err == nil {
 			return
 		}
-		_ = sleepCtx(ctx, time.Second)
-	}
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+		_ = clock.Sleep(ctx, time.Second)
 	}
 }
 
