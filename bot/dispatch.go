@@ -168,7 +168,7 @@ func (b *Bot) refuseUnrecorded(ctx context.Context, client *socketmode.Client, r
 // firstInputBlock returns the block ID of a form's first input, or "".
 func firstInputBlock(v slack.View) string {
 	for _, bl := range v.Blocks.BlockSet {
-		if in, ok := bl.(*slack.InputBlock); ok && in.BlockID != "" {
+		if in, ok := bl.(*slack.InputBlock); ok && in != nil && in.BlockID != "" {
 			return in.BlockID
 		}
 	}

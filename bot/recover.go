@@ -118,10 +118,8 @@ func failureAck(evt socketmode.Event) (any, bool) {
 		if data.Type != slack.InteractionTypeViewSubmission {
 			return nil, false
 		}
-		for _, blk := range data.View.Blocks.BlockSet {
-			if in, ok := blk.(*slack.InputBlock); ok && in != nil && in.BlockID != "" {
-				return slack.NewErrorsViewSubmissionResponse(map[string]string{in.BlockID: failedFormText}), true
-			}
+		if block := firstInputBlock(data.View); block != "" {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{block: failedFormText}), true
 		}
 	}
 	return nil, false
