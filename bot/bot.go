@@ -1,5 +1,6 @@
 // Package bot is sitrep's Slack adapter. It reads Socket Mode envelopes,
-// acks each one at once, parses slash commands and interactions into typed
+// records each one in the inbox and then acks it, parses slash commands and
+// interactions into typed
 // requests, calls the domain use cases, and renders their results as Block
 // Kit. Slack calls go through one retrying caller; work that must survive a
 // crash runs as durable jobs.

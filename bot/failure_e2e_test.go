@@ -113,7 +113,7 @@ func brokenPostgres(t *testing.T) *storage.Store {
 var internalText = regexp.MustCompile(`(?i)dial tcp|sql:|database is closed|pq:|sqlite|connection refused|bad connection|unexpected eof|\d+\.\d+\.\d+\.\d+:\d+|context deadline|\(\*`)
 
 // TestNoInternalErrorReachesSlack breaks the database under the domain
-// services (the envelope log and rooms stay up, so commands get past their
+// services (the inbox and rooms stay up, so commands get past their
 // recording) and checks what people are told: that sitrep's database is
 // unavailable, never the driver's words.
 func TestNoInternalErrorReachesSlack(t *testing.T) {

@@ -64,7 +64,7 @@ type harnessConfig struct {
 	seedChan   []string
 	clock      *clock.Fake
 	// domainStore, if set, is the store of the domain services (incidents,
-	// changes, checklists, problems, postmortems); rooms, the envelope log
+	// changes, checklists, problems, postmortems); rooms, the inbox
 	// and jobs stay on the harness's store. A test breaks it on purpose.
 	domainStore *storage.Store
 }

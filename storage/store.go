@@ -1,7 +1,7 @@
 // Package storage keeps sitrep's state in a SQL database: PostgreSQL (lib/pq)
 // for production and several replicas, or an embedded SQLite file (pure Go)
 // by default. It satisfies the stores the domain packages define
-// (incident.Store, jobs.Queue) and the bot's envelope log. Where the two
+// (incident.Store, jobs.Queue, inbox.Store). Where the two
 // dialects differ, the difference lives here.
 package storage
 
