@@ -1,8 +1,8 @@
 // Package bot is sitrep's Slack adapter. It reads Socket Mode envelopes,
 // records each one in the inbox and then acks it, parses slash commands and
 // interactions into typed requests, calls the domain use cases, and renders
-// their results as Block Kit. Slack calls go through one retrying caller; work that must survive a
-// crash runs as durable jobs.
+// their results as Block Kit. Slack calls go through one retrying caller;
+// work that must survive a crash runs as durable jobs.
 package bot
 
 import (
