@@ -154,21 +154,14 @@ func (s *Sim) serveWS(w http.ResponseWriter, hr *http.Request) {
 		s.log.Warn("slacksim: websocket upgrade", "err", err)
 		return
 	}
+	// Slack says hello before anything else on a connection, so the
+	// connection joins the rotation only once hello is written: no
+	// envelope or warning can overtake it.
 	st.mu.Lock()
 	st.nextConn++
 	c := &conn{id: st.nextConn, ws: ws, done: make(chan struct{})}
-	st.conns = append(st.conns, c)
-	n := len(st.conns)
+	n := len(st.conns) + 1
 	st.mu.Unlock()
-	s.log.Info("slacksim: socket mode connected", "conn", c.id, "connections", n)
-	s.notify()
-	select {
-	case <-s.closed: // Close ran while this connection was being set up
-		s.removeConn(c, false)
-		return
-	default:
-	}
-
 	hello := map[string]any{
 		"type":            "hello",
 		"num_connections": n,
@@ -177,8 +170,20 @@ func (s *Sim) serveWS(w http.ResponseWriter, hr *http.Request) {
 			"approximate_connection_time": 18060},
 	}
 	if err := c.write(hello); err != nil {
+		c.close(false)
+		return
+	}
+	st.mu.Lock()
+	st.conns = append(st.conns, c)
+	n = len(st.conns)
+	st.mu.Unlock()
+	s.log.Info("slacksim: socket mode connected", "conn", c.id, "connections", n)
+	s.notify()
+	select {
+	case <-s.closed: // Close ran while this connection was being set up
 		s.removeConn(c, false)
 		return
+	default:
 	}
 	s.wg.Add(1)
 	go func() {
