@@ -20,6 +20,7 @@ import (
 
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/access"
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/inbox"
 	"github.com/sitrep/sitrep/internal/jobs"
@@ -49,6 +50,9 @@ type Config struct {
 	// incident channel, the default), "tdo" (only the current TDO) or
 	// "anyone".
 	Handover string
+	// Permissions say who may do what (see internal/access). Its Handover,
+	// if empty, is Handover above.
+	Permissions access.Settings
 	// WhatChangedCount is how many changes the room's "what changed?"
 	// message lists. Default 4.
 	WhatChangedCount int
@@ -189,6 +193,8 @@ type Bot struct {
 	finishing sync.Map
 	acked     ackLedger    // envelopes acked, for recoverEnvelope
 	panics    atomic.Int64 // handlers that panicked and were recovered
+	refusals  atomic.Int64 // requests the permission model refused
+	policy    *access.Policy
 
 	channelMu sync.Mutex
 	channels  map[string]string // channel name → ID, for the incidents channel
@@ -240,6 +246,11 @@ func New(cfg Config, d Deps) *Bot {
 		users:       map[string]userInfo{},
 	}
 	close(b.idle)
+	perms := cfg.Permissions
+	if perms.Handover == "" {
+		perms.Handover = cfg.Handover
+	}
+	b.policy = access.New(perms, directory{b})
 	b.jobs.Handle(incident.JobProvision, b.provisionJob)
 	b.jobs.Handle(incident.JobChanged, b.changedJob)
 	b.jobs.Handle(incident.JobClosed, b.closedJob)
@@ -413,12 +424,14 @@ type Stats struct {
 	// them) that panicked and were recovered: each is a bug, logged with
 	// its stack.
 	Panics int64
+	// Refusals counts requests the permission model refused.
+	Refusals int64
 }
 
 // Stats returns the bot's running counts.
 func (b *Bot) Stats() Stats {
 	return Stats{Envelopes: b.envelopes.Load(), Acks: b.acks.Load(),
-		SlackCalls: b.slack.calls.Load(), SlackRetries: b.slack.retries.Load(), Panics: b.panics.Load()}
+		SlackCalls: b.slack.calls.Load(), SlackRetries: b.slack.retries.Load(), Panics: b.panics.Load(), Refusals: b.refusals.Load()}
 }
 
 // SlackCalls returns how many Slack Web API calls the bot made, and how many

@@ -37,6 +37,7 @@ func startHTTP(ctx context.Context, cfg config.Config, store *storage.Store, a *
 	stat("sitrep_acks_total", "Socket Mode envelopes acked.", func() int64 { return a.bot.Stats().Acks })
 	stat("sitrep_slack_calls_total", "Slack Web API calls, retries included.", func() int64 { return a.bot.Stats().SlackCalls })
 	stat("sitrep_slack_retries_total", "Slack Web API calls that were retries.", func() int64 { return a.bot.Stats().SlackRetries })
+	stat("sitrep_refusals_total", "Requests the permission model refused (each is logged with user, action and target).", func() int64 { return a.bot.Stats().Refusals })
 	stat("sitrep_handler_panics_total", "Envelope handlers that panicked and were recovered (each is a bug; the log has its stack).", func() int64 { return a.bot.Stats().Panics })
 	handler := web.NewHandler(web.Deps{
 		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Token: cfg.APIToken,
