@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,40 @@ const (
 	SourceCLI       ChangeSource = "cli"
 	SourceChecklist ChangeSource = "checklist"
 )
+
+// APISource is the source of a change logged through the change API with
+// the bearer token named name: "api:NAME", so the change log says which
+// pipeline sent it. The token named "api" (the one SITREP_API_TOKEN sets)
+// records SourceAPI itself, as changes logged before tokens had names do.
+func APISource(name string) ChangeSource {
+	if name == "" || name == string(SourceAPI) {
+		return SourceAPI
+	}
+	return ChangeSource(string(SourceAPI) + ":" + name)
+}
+
+// tokenName is what an API token's name may be: a short slug.
+var tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CheckTokenName says what is wrong with name as the name of a change API
+// token, or returns nil.
+func CheckTokenName(name string) error {
+	if !tokenName.MatchString(name) {
+		return errors.New("use letters, digits, - _ and . (starting with a letter or digit, at most 64), e.g. ci or deploy-bot")
+	}
+	return nil
+}
+
+// valid reports whether s is one of the sources, or the source of a named
+// API token.
+func (s ChangeSource) valid() bool {
+	switch s {
+	case SourceSlack, SourceAPI, SourceCLI, SourceChecklist:
+		return true
+	}
+	name, ok := strings.CutPrefix(string(s), string(SourceAPI)+":")
+	return ok && CheckTokenName(name) == nil
+}
 
 // Change is one change to production: when, to what, by whom, what and
 // why. The first question when an incident opens is what changed.
@@ -129,9 +164,7 @@ func (c *Change) Validate(now time.Time) error {
 	if !slices.Contains(ChangeKinds(), c.Kind) {
 		return &FieldError{"kind", fmt.Sprintf("%q is not a kind: use deploy, config, infra, feature, data or other", c.Kind)}
 	}
-	switch c.Source {
-	case SourceSlack, SourceAPI, SourceCLI, SourceChecklist:
-	default:
+	if !c.Source.valid() {
 		return &FieldError{"source", fmt.Sprintf("%q is not a source", c.Source)}
 	}
 	if c.OccurredAt.IsZero() {

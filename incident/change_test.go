@@ -60,6 +60,9 @@ func TestChangeValidate(t *testing.T) {
 		{"link", func(c *Change) { c.Link = "ftp://x/y" }},
 		{"kind", func(c *Change) { c.Kind = "hotfix" }},
 		{"source", func(c *Change) { c.Source = "email" }},
+		{"source", func(c *Change) { c.Source = "api:" }},
+		{"source", func(c *Change) { c.Source = "api:two words" }},
+		{"source", func(c *Change) { c.Source = "cli:ci" }},
 		{"external_id", func(c *Change) { c.ExternalID = strings.Repeat("e", MaxExternalID+1) }},
 	}
 	for _, tc := range tests {
@@ -68,6 +71,25 @@ func TestChangeValidate(t *testing.T) {
 		var fe *FieldError
 		if err := c.Validate(now); !errors.As(err, &fe) || fe.Field != tc.field {
 			t.Errorf("%s case: Validate = %v, want a %s FieldError", tc.field, err, tc.field)
+		}
+	}
+}
+
+func TestAPISource(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	for name, want := range map[string]ChangeSource{"ci": "api:ci", "deploy-bot.v2": "api:deploy-bot.v2", "api": SourceAPI, "": SourceAPI} {
+		c := Change{Systems: []string{"web"}, Person: "ci", Summary: "x", Source: APISource(name)}
+		if c.Source != want {
+			t.Errorf("APISource(%q) = %q, want %q", name, c.Source, want)
+		}
+		if err := c.Validate(now); err != nil {
+			t.Errorf("a change from token %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"", "two words", "-ci", "ci/cd", strings.Repeat("x", 65)} {
+		if CheckTokenName(name) == nil {
+			t.Errorf("CheckTokenName(%q) = nil, want an error", name)
 		}
 	}
 }

@@ -31,6 +31,8 @@ type Config struct {
 	// APIToken authorises change API calls. SITREP_API_TOKEN; without it
 	// the API refuses calls.
 	APIToken string `yaml:"-"`
+	// API holds the change API's named tokens; see API and APITokens.
+	API API `yaml:"api"`
 	// Instance names this process on the job leases it takes.
 	// SITREP_INSTANCE, default the host name. It must stay the same across
 	// restarts of one deployment (a restarted process then takes back at
@@ -159,6 +161,9 @@ func Load(getenv func(string) string) (Config, error) {
 		cfg.HTTPAddr = v
 	}
 	cfg.APIToken = strings.TrimSpace(getenv("SITREP_API_TOKEN"))
+	if err := cfg.loadAPI(getenv); err != nil {
+		return cfg, err
+	}
 	cfg.Instance = strings.TrimSpace(getenv("SITREP_INSTANCE"))
 	if cfg.Instance == "" {
 		cfg.Instance = hostname()
