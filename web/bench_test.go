@@ -39,7 +39,7 @@ func BenchmarkIngest(b *testing.B) {
 			if err := store.Migrate(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			srv := httptest.NewServer(web.NewHandler(web.Deps{Changes: incident.NewChangeLog(store, clock.Real{}), Token: token}))
+			srv := httptest.NewServer(web.NewHandler(web.Deps{Changes: incident.NewChangeLog(store, clock.Real{}), Tokens: []web.Token{legacy}}))
 			defer srv.Close()
 			var parts []string
 			for i := range 1000 {

@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -35,14 +37,14 @@ type changeJSON struct {
 	LoggedAt   time.Time `json:"logged_at,omitzero"`
 }
 
-func (c changeJSON) change() incident.Change {
+func (c changeJSON) change(source incident.ChangeSource) incident.Change {
 	systems := c.Systems
 	if c.System != "" {
 		systems = append([]string{c.System}, systems...)
 	}
 	return incident.Change{OccurredAt: c.OccurredAt, Systems: systems, Person: c.Person, Summary: c.Summary,
 		Reason: c.Reason, Kind: incident.ChangeKind(c.Kind), Link: c.Link, ExternalID: c.ExternalID,
-		Source: incident.SourceAPI}
+		Source: source}
 }
 
 func fromChange(c incident.Change) changeJSON {
@@ -68,22 +70,67 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// authorize lets a request through only with the configured bearer token,
-// compared in constant time.
-func authorize(token string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token == "" {
-			writeJSON(w, http.StatusForbidden, apiError{Error: "the API is off: set SITREP_API_TOKEN on the sitrep server to turn it on"})
-			return
-		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sitrep"`)
-			writeJSON(w, http.StatusUnauthorized, apiError{Error: "send Authorization: Bearer <SITREP_API_TOKEN>"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// authorizer returns a wrapper that lets a request through only with one
+// of tokens, and puts that token's name in the request's context (see
+// tokenName). The secret sent is hashed and its digest compared with every
+// token's, each in constant time, so the answer's timing reveals neither a
+// secret's length nor which token came close. The scheme is
+// case-insensitive (RFC 9110). No answer or log holds what was sent.
+func authorizer(tokens []Token) func(http.Handler) http.Handler {
+	digests := make([][sha256.Size]byte, len(tokens))
+	for i, t := range tokens {
+		digests[i] = sha256.Sum256([]byte(t.Secret))
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(tokens) == 0 {
+				writeJSON(w, http.StatusForbidden, apiError{Error: "the API is off: set SITREP_API_TOKEN, or api.tokens in the configuration, on the sitrep server to turn it on"})
+				return
+			}
+			secret, problem := bearer(r.Header.Get("Authorization"))
+			match := -1
+			if problem == "" {
+				sent := sha256.Sum256([]byte(secret))
+				for i := range digests {
+					match = subtle.ConstantTimeSelect(subtle.ConstantTimeCompare(sent[:], digests[i][:]), i, match)
+				}
+				if match < 0 {
+					problem = "the token sent is not one this server accepts"
+				}
+			}
+			if problem != "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="sitrep"`)
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: problem + ": send Authorization: Bearer <token>, with the secret of SITREP_API_TOKEN or of a token in api.tokens on the sitrep server"})
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, tokens[match].Name)))
+		})
+	}
+}
+
+// bearer returns the credentials of an Authorization header of the Bearer
+// scheme, in any case, or says what is wrong with the header.
+func bearer(header string) (secret, problem string) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return "", "no token sent"
+	}
+	scheme, secret, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", "the Authorization header is not of the Bearer scheme"
+	}
+	if secret = strings.TrimSpace(secret); secret == "" {
+		return "", "no token after Bearer"
+	}
+	return secret, ""
+}
+
+type tokenKey struct{}
+
+// tokenName returns the name of the token authorizer accepted for r.
+func tokenName(r *http.Request) string {
+	name, _ := r.Context().Value(tokenKey{}).(string)
+	return name
 }
 
 // handlePostChanges logs one change (a JSON object) or a batch (an array),
@@ -106,9 +153,10 @@ func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *s
 			writeJSON(w, http.StatusBadRequest, aerr)
 			return
 		}
+		source := incident.APISource(tokenName(r))
 		changes := make([]incident.Change, len(batch))
 		for i, c := range batch {
-			changes[i] = c.change()
+			changes[i] = c.change(source)
 		}
 		added, err := log.Log(r.Context(), changes)
 		var be *incident.BatchError

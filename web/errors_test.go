@@ -77,11 +77,11 @@ func TestInternalErrorsSayNothing(t *testing.T) {
 	var logged lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 	srv := httptest.NewServer(web.NewHandler(web.Deps{
-		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Token: token, Log: log,
+		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Tokens: []web.Token{legacy}, Log: log,
 	}))
 	t.Cleanup(srv.Close)
 	// Changes left out of the wiring: the handler panics on a nil change log.
-	broken := httptest.NewServer(web.NewHandler(web.Deps{Ping: store.Ping, Token: token, Log: log}))
+	broken := httptest.NewServer(web.NewHandler(web.Deps{Ping: store.Ping, Tokens: []web.Token{legacy}, Log: log}))
 	t.Cleanup(broken.Close)
 	store.Close()
 	bearer := "Bearer " + token

@@ -10,8 +10,9 @@ import (
 // routes lists every route.
 func routes(mux *http.ServeMux, d Deps, logged prometheus.Counter, requests *prometheus.CounterVec) {
 	count := func(route string, h http.Handler) http.Handler { return countRequests(route, requests, h) }
-	mux.Handle("POST /api/v1/changes", count("post_changes", authorize(d.Token, handlePostChanges(d.Changes, logged, d.Log))))
-	mux.Handle("GET /api/v1/changes", count("get_changes", authorize(d.Token, handleGetChanges(d.Changes, d.Log))))
+	auth := authorizer(d.Tokens)
+	mux.Handle("POST /api/v1/changes", count("post_changes", auth(handlePostChanges(d.Changes, logged, d.Log))))
+	mux.Handle("GET /api/v1/changes", count("get_changes", auth(handleGetChanges(d.Changes, d.Log))))
 	mux.Handle("GET /healthz", count("healthz", handleHealth(d.Ping, d.Log)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 }

@@ -18,12 +18,22 @@ type Deps struct {
 	Changes *incident.ChangeLog
 	// Ping checks that the database answers, for /healthz.
 	Ping func(context.Context) error
-	// Token authorises API calls (Authorization: Bearer <token>). Empty
-	// refuses every API call, saying why.
-	Token string
+	// Tokens authorise API calls (Authorization: Bearer <secret>); the
+	// name of the one sent is recorded as the source of the changes it
+	// logs. None refuses every API call, saying why.
+	Tokens []Token
 	// Registry holds the metrics /metrics serves; the handler adds its own.
 	Registry *prometheus.Registry
 	Log      *slog.Logger
+}
+
+// Token is a bearer token the API accepts.
+type Token struct {
+	// Name is recorded as the source of the changes logged with the token
+	// (incident.APISource: "api:NAME", or "api" for the token named api).
+	Name string
+	// Secret is what a caller sends. An empty one matches nothing.
+	Secret string
 }
 
 // MaxBody is the largest request body the API reads.

@@ -20,9 +20,19 @@ import (
 
 const token = "s3cret-token"
 
-func newServer(t *testing.T, tok string) (*httptest.Server, *storage.Store) {
+// legacy is the token SITREP_API_TOKEN sets.
+var legacy = web.Token{Name: "api", Secret: token}
+
+// newServer serves the API over a new SQLite database, accepting tokens.
+func newServer(t *testing.T, tokens ...web.Token) (*httptest.Server, *storage.Store) {
 	t.Helper()
-	store, err := storage.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "web.db"))
+	return newServerOn(t, "sqlite:"+filepath.Join(t.TempDir(), "web.db"), tokens...)
+}
+
+// newServerOn serves the API over the database at url, migrated.
+func newServerOn(t *testing.T, url string, tokens ...web.Token) (*httptest.Server, *storage.Store) {
+	t.Helper()
+	store, err := storage.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +41,7 @@ func newServer(t *testing.T, tok string) (*httptest.Server, *storage.Store) {
 	}
 	t.Cleanup(func() { store.Close() })
 	srv := httptest.NewServer(web.NewHandler(web.Deps{
-		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Token: tok,
+		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Tokens: tokens,
 	}))
 	t.Cleanup(srv.Close)
 	return srv, store
@@ -72,7 +82,7 @@ func count(t *testing.T, store *storage.Store) int {
 
 func TestPostChanges(t *testing.T) {
 	t.Parallel()
-	srv, store := newServer(t, token)
+	srv, store := newServer(t, legacy)
 	bearer := "Bearer " + token
 	one := []byte(`{"system":"web","person":"ci","summary":"deployed v2.14","reason":"release","kind":"deploy","link":"https://ci/9","external_id":"run-9","occurred_at":"2026-11-24T09:00:00Z"}`)
 
@@ -148,7 +158,7 @@ func TestPostChanges(t *testing.T) {
 
 func TestNoTokenRefusesTheAPI(t *testing.T) {
 	t.Parallel()
-	srv, _ := newServer(t, "")
+	srv, _ := newServer(t)
 	status, body := call(t, srv, "POST", "/api/v1/changes", "Bearer anything", []byte(`{}`))
 	if status != 403 || !strings.Contains(fmt.Sprint(body["error"]), "SITREP_API_TOKEN") {
 		t.Errorf("without a token: %d %v", status, body)
@@ -157,7 +167,7 @@ func TestNoTokenRefusesTheAPI(t *testing.T) {
 
 func TestHealthAndMetrics(t *testing.T) {
 	t.Parallel()
-	srv, store := newServer(t, token)
+	srv, store := newServer(t, legacy)
 	if status, body := call(t, srv, "GET", "/healthz", "", nil); status != 200 || body["status"] != "ok" {
 		t.Errorf("healthz = %d %v", status, body)
 	}

@@ -31,6 +31,10 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err := cfg.Slack.CheckSlack(); err != nil {
 		return fmt.Errorf("cannot connect to Slack:\n%w", err)
 	}
+	tokens, err := cfg.APITokens()
+	if err != nil {
+		return fmt.Errorf("cannot serve the change API:\n%w", err)
+	}
 	log, err := newLogger(stderr, getenv)
 	if err != nil {
 		return err
@@ -57,7 +61,7 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
-	srv, err := startHTTP(ctx, cfg, store, a, log)
+	srv, err := startHTTP(ctx, cfg, tokens, store, a, log)
 	if err != nil {
 		return err
 	}

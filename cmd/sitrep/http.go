@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,8 +27,9 @@ type httpServer struct {
 	addr string
 }
 
-// startHTTP serves the change API, /healthz and /metrics on cfg.HTTPAddr.
-func startHTTP(ctx context.Context, cfg config.Config, store *storage.Store, a *app, log *slog.Logger) (*httpServer, error) {
+// startHTTP serves the change API, authorised by tokens (cfg.APITokens),
+// /healthz and /metrics on cfg.HTTPAddr.
+func startHTTP(ctx context.Context, cfg config.Config, tokens []config.APIToken, store *storage.Store, a *app, log *slog.Logger) (*httpServer, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stat := func(name, help string, f func() int64) {
@@ -39,16 +41,22 @@ func startHTTP(ctx context.Context, cfg config.Config, store *storage.Store, a *
 	stat("sitrep_slack_retries_total", "Slack Web API calls that were retries.", func() int64 { return a.bot.Stats().SlackRetries })
 	stat("sitrep_refusals_total", "Requests the permission model refused (each is logged with user, action and target).", func() int64 { return a.bot.Stats().Refusals })
 	stat("sitrep_handler_panics_total", "Envelope handlers that panicked and were recovered (each is a bug; the log has its stack).", func() int64 { return a.bot.Stats().Panics })
+	webTokens := make([]web.Token, len(tokens))
+	names := make([]string, len(tokens))
+	for i, t := range tokens {
+		webTokens[i] = web.Token{Name: t.Name, Secret: t.Secret}
+		names[i] = t.Name
+	}
 	handler := web.NewHandler(web.Deps{
-		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Token: cfg.APIToken,
+		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Tokens: webTokens,
 		Registry: reg, Log: log.With("component", "web"),
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("SITREP_HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
-	if cfg.APIToken == "" {
-		log.Warn("SITREP_API_TOKEN is not set: the change API refuses calls until it is", "addr", ln.Addr().String())
+	if len(tokens) == 0 {
+		log.Warn("no API token (SITREP_API_TOKEN or api.tokens) is set: the change API refuses calls until one is", "addr", ln.Addr().String())
 	}
 	s := &httpServer{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{}), addr: ln.Addr().String()}
 	go func() {
@@ -57,7 +65,7 @@ func startHTTP(ctx context.Context, cfg config.Config, store *storage.Store, a *
 			log.Error("HTTP server stopped", "err", err)
 		}
 	}()
-	log.Info("HTTP API listening", "addr", s.addr)
+	log.Info("HTTP API listening", "addr", s.addr, "tokens", strings.Join(names, ","))
 	return s, nil
 }
 

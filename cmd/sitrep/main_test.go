@@ -90,6 +90,28 @@ func TestRunRefusesMissingTokens(t *testing.T) {
 	}
 }
 
+// TestRunRefusesUnsetAPIToken: a token configured in sitrep.yaml whose
+// variable is unset stops sitrep run before it connects, naming the
+// variable, rather than serving the API without it.
+func TestRunRefusesUnsetAPIToken(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("sitrep.yaml", []byte("api:\n  tokens: [{name: ci, token_env: SITREP_TOKEN_CI}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": "http://127.0.0.1:1/api/",
+		"SITREP_API_TOKEN": "legacy-secret"}
+	_, _, err := runCLI(t, env, "run")
+	if err == nil || !strings.Contains(err.Error(), `cannot serve the change API:
+sitrep.yaml: api token "ci": SITREP_TOKEN_CI is not set`) {
+		t.Errorf("sitrep run with SITREP_TOKEN_CI unset: %v, want it named", err)
+	}
+	// Other commands need no API token.
+	env["SITREP_DATABASE_URL"] = "sqlite:" + filepath.Join(t.TempDir(), "m.db")
+	if out, _, err := runCLI(t, env, "migrate"); err != nil {
+		t.Errorf("migrate with SITREP_TOKEN_CI unset: %q %v", out, err)
+	}
+}
+
 func TestUsage(t *testing.T) {
 	if _, stderr, err := runCLI(t, nil); err == nil || !strings.Contains(stderr, "sitrep demo") {
 		t.Errorf("no arguments: err=%v, stderr=%q; want usage", err, stderr)

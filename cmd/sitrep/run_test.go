@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/slacksim"
 	"github.com/sitrep/sitrep/storage"
 )
@@ -63,9 +64,13 @@ func TestRunServesAndDrains(t *testing.T) {
 		"SITREP_LOG_LEVEL":    "debug",
 		"SITREP_HTTP_ADDR":    "127.0.0.1:0",
 		"SITREP_API_TOKEN":    "api-secret-token",
+		"SITREP_TOKEN_CI":     "ci-secret-token",
 		"SITREP_INSTANCE":     "replica-1",
 	}
 	t.Chdir(t.TempDir())
+	if err := os.WriteFile("sitrep.yaml", []byte("api:\n  tokens: [{name: ci, token_env: SITREP_TOKEN_CI}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var logs syncBuffer
@@ -89,19 +94,22 @@ func TestRunServesAndDrains(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no HTTP address in the logs:\n%s", logs.String())
 	}
-	req, _ := http.NewRequest("POST", "http://"+m[1]+"/api/v1/changes", strings.NewReader(`{"system":"web","person":"ci","summary":"deployed"}`))
-	req.Header.Set("Authorization", "Bearer api-secret-token")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 201 {
-		t.Fatalf("POST /api/v1/changes through sitrep run: %v %v", resp, err)
+	// SITREP_API_TOKEN and the token named ci in sitrep.yaml both log.
+	for _, secret := range []string{"api-secret-token", "ci-secret-token"} {
+		req, _ := http.NewRequest("POST", "http://"+m[1]+"/api/v1/changes", strings.NewReader(`{"system":"web","person":"ci","summary":"deployed"}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("POST /api/v1/changes through sitrep run: %v %v", resp, err)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
 	if resp, err := http.Get("http://" + m[1] + "/metrics"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("GET /metrics: %v %v", resp, err)
 	} else {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		for _, want := range []string{"sitrep_changes_logged_total 1", "sitrep_envelopes_total 1", "sitrep_acks_total 1"} {
+		for _, want := range []string{"sitrep_changes_logged_total 2", "sitrep_envelopes_total 1", "sitrep_acks_total 1"} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("metrics lack %q", want)
 			}
@@ -117,7 +125,7 @@ func TestRunServesAndDrains(t *testing.T) {
 		t.Fatal("sitrep run did not stop after cancel")
 	}
 	out := logs.String()
-	for _, secret := range []string{sim.BotToken(), sim.AppToken(), "api-secret-token"} {
+	for _, secret := range []string{sim.BotToken(), sim.AppToken(), "api-secret-token", "ci-secret-token"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("a token appears in the logs:\n%s", out)
 		}
@@ -135,6 +143,15 @@ func TestRunServesAndDrains(t *testing.T) {
 	defer store.Close()
 	if j, err := store.Job(context.Background(), 1); err != nil || j.LockedBy != "replica-1" {
 		t.Errorf("the room's job was run by %q (%v), want SITREP_INSTANCE replica-1", j.LockedBy, err)
+	}
+	// Each change records the token it came with.
+	changes, err := store.Changes(context.Background(), incident.ChangeQuery{Limit: 10})
+	sources := map[incident.ChangeSource]bool{}
+	for _, c := range changes {
+		sources[c.Source] = true
+	}
+	if err != nil || len(changes) != 2 || !sources["api"] || !sources["api:ci"] {
+		t.Errorf("changes logged through the API = %+v (%v), want sources api and api:ci", changes, err)
 	}
 }
 
