@@ -364,7 +364,7 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.pmChannel(ctx, id)
-		inc, ok := b.formIncident(ctx, channel, cb.User.ID, id, usagePMEntry)
+		inc, ok := b.pmFormIncident(ctx, channel, cb.User.ID, id, usagePMEntry)
 		if !ok {
 			return
 		}
@@ -397,7 +397,7 @@ func (b *Bot) onPMIssueForm(cb slack.InteractionCallback) (any, func(context.Con
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.pmChannel(ctx, id)
-		inc, ok := b.formIncident(ctx, channel, cb.User.ID, id, usagePMIssue)
+		inc, ok := b.pmFormIncident(ctx, channel, cb.User.ID, id, usagePMIssue)
 		if !ok || !b.formMayAdd(ctx, channel, cb.User.ID, inc, usagePMIssue) {
 			return
 		}
@@ -438,7 +438,7 @@ func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Co
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.pmChannel(ctx, id)
-		inc, ok := b.formIncident(ctx, channel, cb.User.ID, id, usagePMAction)
+		inc, ok := b.pmFormIncident(ctx, channel, cb.User.ID, id, usagePMAction)
 		if !ok || !b.formMayAdd(ctx, channel, cb.User.ID, inc, usagePMAction) {
 			return
 		}
@@ -456,9 +456,9 @@ func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Co
 	}
 }
 
-// formIncident reads the incident of a postmortem form, or answers user
+// pmFormIncident reads the incident of a postmortem form, or answers user
 // in channel why it cannot.
-func (b *Bot) formIncident(ctx context.Context, channel, user string, id int64, usage string) (*incident.Incident, bool) {
+func (b *Bot) pmFormIncident(ctx context.Context, channel, user string, id int64, usage string) (*incident.Incident, bool) {
 	inc, err := b.incidents.Incident(ctx, id)
 	if err != nil {
 		problem := "sitrep cannot find the incident of this form."
