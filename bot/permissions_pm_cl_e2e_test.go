@@ -368,7 +368,7 @@ func TestFacilitatorTakeoverRefused(t *testing.T) {
 		t.Errorf("%d refusals, want 4", n)
 	}
 	for _, u := range []string{bob, outsiderCarol} {
-		want := "Only the facilitator <@U0ALICE>, the technical duty officer <@U0ALICE> or a commander can hand facilitation of the postmortem of INC-1 over."
+		want := "Only the facilitator and technical duty officer <@U0ALICE> or a commander can hand facilitation of the postmortem of INC-1 over."
 		if !h.answered(u, want) || !h.answered(u, "can move the postmortem of INC-1 on") {
 			t.Errorf("%s was told %q", u, h.answers(u))
 		}

@@ -120,7 +120,7 @@ func TestWholePostmortem(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.idle()
-	if got := h.lastEphemeral(bob); !strings.Contains(got, "Only the facilitator <@U0ALICE>, the technical duty officer <@U0ALICE> or a commander can move the postmortem of INC-1 on.") {
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "Only the facilitator and technical duty officer <@U0ALICE> or a commander can move the postmortem of INC-1 on.") {
 		t.Errorf("next by bob answered %q", got)
 	}
 	if _, err := h.sim.Click(h.ctx, alice, ch, board.TS, "pm_next", fmt.Sprint(pm.IncidentID)); err != nil {

@@ -256,8 +256,11 @@ func (p *Policy) Check(ctx context.Context, req Request) error {
 			return nil
 		}
 		who := "the facilitator" + mention(t.Facilitator) + ", the technical duty officer" + mention(t.TDO)
-		if t.Facilitator == "" {
+		switch t.Facilitator {
+		case "":
 			who = "the technical duty officer" + mention(t.TDO)
+		case t.TDO:
+			who = "the facilitator and technical duty officer" + mention(t.TDO)
 		}
 		return p.refuse(req, "facilitator", fmt.Sprintf("Only %s or a commander can %s.", who, verb(req.Action, t.Ref)))
 	case CompleteAction:
