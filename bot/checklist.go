@@ -13,6 +13,7 @@ import (
 
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/access"
 	"github.com/sitrep/sitrep/internal/jobs"
 )
 
@@ -124,7 +125,14 @@ func (b *Bot) abortChecklist(ctx context.Context, cmd slack.SlashCommand, rest s
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, "Say why the checklist is aborted: it goes on the record.", usageChecklistAbort)
 		return
 	}
-	run, _, err := b.checklists.Abort(ctx, id, cmd.UserID, reason)
+	run, _, err := b.checklists.Run(ctx, id)
+	if b.checklistRefused(ctx, cmd.ChannelID, cmd.UserID, err, usageChecklistAbort) {
+		return
+	}
+	if !b.allowed(ctx, access.Request{Actor: cmd.UserID, Channel: cmd.ChannelID, Action: access.AbortChecklist, Target: runTarget(run)}, usageChecklistAbort) {
+		return
+	}
+	run, _, err = b.checklists.Abort(ctx, id, cmd.UserID, reason)
 	if !b.checklistRefused(ctx, cmd.ChannelID, cmd.UserID, err, usageChecklistAbort) {
 		b.log.Info("checklist aborted", "run", run.Ref(), "by", cmd.UserID)
 		b.showRun(ctx, run)
@@ -177,6 +185,9 @@ func (b *Bot) onChecklistSteps(ctx context.Context, cb slack.InteractionCallback
 	if b.checklistRefused(ctx, cb.Channel.ID, cb.User.ID, err, "/checklist status") {
 		return
 	}
+	if !b.mayTick(ctx, cb, run) {
+		return
+	}
 	if run.Finished() {
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s is %s: its steps take no more ticks.", run.Ref(), run.State), "/checklist status")
 		b.showRun(ctx, run)
@@ -227,6 +238,9 @@ func (b *Bot) onSkipButton(ctx context.Context, cb slack.InteractionCallback, a 
 	if b.checklistRefused(ctx, cb.Channel.ID, cb.User.ID, err, "/checklist status") {
 		return
 	}
+	if !b.mayTick(ctx, cb, run) {
+		return
+	}
 	if run.Finished() {
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, fmt.Sprintf("%s is %s: nothing to skip.", run.Ref(), run.State), "/checklist status")
 		return
@@ -241,7 +255,53 @@ func (b *Bot) onSkipButton(ctx context.Context, cb slack.InteractionCallback, a 
 	b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, skipModal(run, states), "Please try again.", "")
 }
 
+// runTarget is run as the permission model sees it: its channel, its
+// message and who started it.
+func runTarget(run *checklist.Run) access.Target {
+	return access.Target{Ref: run.Ref(), Room: run.ChannelID, Message: run.MessageTS, Starter: run.StartedBy}
+}
+
+// clickedOn is the channel and message a click came from.
+func clickedOn(cb slack.InteractionCallback) (channel, ts string) {
+	channel, ts = cb.Container.ChannelID, cb.Container.MessageTs
+	if channel == "" {
+		channel = cb.Channel.ID
+	}
+	if ts == "" {
+		ts = cb.Message.Timestamp
+	}
+	return channel, ts
+}
+
+// mayTick checks that a click on a run's steps or buttons came from the
+// run's own message, in its own channel. If not, the clicker is answered
+// and, if they clicked another run's message, that message is drawn again
+// from the store, so the box they clicked does not stay ticked.
+func (b *Bot) mayTick(ctx context.Context, cb slack.InteractionCallback, run *checklist.Run) bool {
+	channel, ts := clickedOn(cb)
+	req := access.Request{Actor: cb.User.ID, Channel: channel, Message: ts, Action: access.TickChecklist, Target: runTarget(run)}
+	if b.allowed(ctx, req, "/checklist status") {
+		return true
+	}
+	runs, err := b.checklists.Active(ctx)
+	if err != nil {
+		b.log.Warn("the clicked checklist message is not drawn again", "channel", channel, "ts", ts, "err", err)
+		return false
+	}
+	for _, r := range runs {
+		if r.ChannelID == channel && r.MessageTS == ts && r.ID != run.ID {
+			if err := b.refreshChecklist(ctx, r.ID, -1); err != nil {
+				b.log.Warn("the clicked checklist message is not drawn again", "run", r.Ref(), "err", err)
+			}
+		}
+	}
+	return false
+}
+
 // onSkipForm checks the skip form: a step and a reason, both required.
+// It is opened only by a Skip button whose click mayTick allowed, for the
+// clicker alone, and its run comes from the form's metadata, which only
+// sitrep writes.
 func (b *Bot) onSkipForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	id, errID := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
 	step, errStep := strconv.Atoi(formField(cb, blockSkipStep).SelectedOption.Value)

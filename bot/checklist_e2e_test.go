@@ -45,6 +45,17 @@ func (h *harness) tickBoxes(user string, id int64, step int) {
 // clickBoxes flips step on the boxes as seen in blocks (possibly stale).
 func (h *harness) clickBoxes(user string, id int64, seen json.RawMessage, step int) {
 	h.t.Helper()
+	action, selected := h.flipBox(seen, step)
+	run, _ := h.store.Run(h.ctx, id)
+	if _, err := h.sim.ClickStale(h.ctx, user, run.ChannelID, run.MessageTS, seen, action, selected); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// flipBox returns the action ID of step's group of boxes as seen in blocks,
+// and the boxes of that group ticked once step is flipped.
+func (h *harness) flipBox(seen json.RawMessage, step int) (action, selected string) {
+	h.t.Helper()
 	group := step / 10
 	var blocks []struct {
 		Elements []struct {
@@ -57,8 +68,8 @@ func (h *harness) clickBoxes(user string, id int64, seen json.RawMessage, step i
 	if err := json.Unmarshal(seen, &blocks); err != nil {
 		h.t.Fatal(err)
 	}
-	action := fmt.Sprintf("checklist_steps_%d", group)
-	var selected []string
+	action = fmt.Sprintf("checklist_steps_%d", group)
+	var ticked []string
 	flipped := false
 	for _, b := range blocks {
 		for _, e := range b.Elements {
@@ -70,17 +81,14 @@ func (h *harness) clickBoxes(user string, id int64, seen json.RawMessage, step i
 					flipped = true
 					continue
 				}
-				selected = append(selected, o.Value)
+				ticked = append(ticked, o.Value)
 			}
 		}
 	}
 	if !flipped {
-		selected = append(selected, strconv.Itoa(step))
+		ticked = append(ticked, strconv.Itoa(step))
 	}
-	run, _ := h.store.Run(h.ctx, id)
-	if _, err := h.sim.ClickStale(h.ctx, user, run.ChannelID, run.MessageTS, seen, action, strings.Join(selected, ",")); err != nil {
-		h.t.Fatal(err)
-	}
+	return action, strings.Join(ticked, ",")
 }
 
 func TestChecklistRunToCompletion(t *testing.T) {

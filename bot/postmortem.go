@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/access"
 	"github.com/sitrep/sitrep/internal/jobs"
 	"github.com/sitrep/sitrep/internal/report"
 )
@@ -36,7 +37,7 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		b.onMyActions(ctx, cmd.ChannelID, cmd.UserID)
 	case pmStart:
 		inc, ok := b.findIncident(ctx, cmd, c.Number, usagePMStart)
-		if !ok {
+		if !ok || !b.mayOnPostmortem(ctx, cmd.ChannelID, cmd.UserID, access.StartPostmortem, inc, nil, usagePMStart) {
 			return
 		}
 		pm, err := b.postmortems.Start(ctx, inc.ID, cmd.UserID, cmd.ChannelID)
@@ -50,18 +51,18 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		b.log.Info("postmortem started", "incident", inc.Ref(), "facilitator", cmd.UserID)
 		b.showPostmortem(ctx, pm)
 	case pmNext:
-		b.pmChange(ctx, cmd, c.Number, usagePMNext, func(inc *incident.Incident) (*incident.Postmortem, error) {
+		b.pmChange(ctx, cmd, c.Number, access.MovePostmortem, usagePMNext, func(inc *incident.Incident) (*incident.Postmortem, error) {
 			return b.postmortems.Next(ctx, inc.ID, cmd.UserID)
 		})
 	case pmFacilitator:
 		if !b.knownPerson(ctx, cmd, c.User, "facilitator", usagePMFacilitator) {
 			return
 		}
-		b.pmChange(ctx, cmd, c.Number, usagePMFacilitator, func(inc *incident.Incident) (*incident.Postmortem, error) {
+		b.pmChange(ctx, cmd, c.Number, access.HandFacilitation, usagePMFacilitator, func(inc *incident.Incident) (*incident.Postmortem, error) {
 			return b.postmortems.SetFacilitator(ctx, inc.ID, cmd.UserID, c.User)
 		})
 	case pmIssue:
-		b.pmChange(ctx, cmd, c.Number, usagePMIssue, func(inc *incident.Incident) (*incident.Postmortem, error) {
+		b.pmChange(ctx, cmd, c.Number, access.AddPostmortemEntry, usagePMIssue, func(inc *incident.Incident) (*incident.Postmortem, error) {
 			return b.postmortems.AddIssue(ctx, inc.ID, cmd.UserID, c.Text, 0)
 		})
 	case pmEntry:
@@ -71,7 +72,7 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 			}
 			return
 		}
-		b.pmChange(ctx, cmd, c.Number, usagePMEntry, func(inc *incident.Incident) (*incident.Postmortem, error) {
+		b.pmChange(ctx, cmd, c.Number, access.AddPostmortemEntry, usagePMEntry, func(inc *incident.Incident) (*incident.Postmortem, error) {
 			at, err := parseEntryTime(c.At, inc.OpenedAt, b.postmortems.Location())
 			if err != nil {
 				return nil, &incident.FieldError{Field: "time", Problem: err.Error()}
@@ -91,28 +92,43 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 	}
 }
 
-// pmFor finds the incident and its postmortem, which must be in phase
-// want; otherwise it answers why and ok is false.
+// pmFor finds the incident and its postmortem, which the caller must be
+// allowed to add to, in phase want; otherwise it answers why and ok is
+// false.
 func (b *Bot) pmFor(ctx context.Context, cmd slack.SlashCommand, number int64, usage string, want incident.Phase) (*incident.Incident, *incident.Postmortem, bool) {
-	inc, ok := b.findIncident(ctx, cmd, number, usage)
+	inc, pm, ok := b.pmAllowed(ctx, cmd, number, access.AddPostmortemEntry, usage)
 	if !ok {
 		return nil, nil, false
 	}
-	pm, err := b.postmortems.Get(ctx, inc.ID)
-	if err == nil && pm.Phase != want {
-		err = &incident.PhaseError{Phase: pm.Phase, Want: want}
-	}
-	if b.pmRefused(ctx, cmd.ChannelID, cmd.UserID, err, usage) {
+	if pm.Phase != want && b.pmRefused(ctx, cmd.ChannelID, cmd.UserID, &incident.PhaseError{Phase: pm.Phase, Want: want}, usage) {
 		return nil, nil, false
 	}
 	return inc, pm, true
 }
 
-// pmChange finds the incident, runs change and shows the result, or
-// answers why it was refused.
-func (b *Bot) pmChange(ctx context.Context, cmd slack.SlashCommand, number int64, usage string,
-	change func(*incident.Incident) (*incident.Postmortem, error)) {
+// pmAllowed finds the incident and its postmortem and checks that the
+// caller may do action to it; otherwise it answers why and ok is false.
+func (b *Bot) pmAllowed(ctx context.Context, cmd slack.SlashCommand, number int64, action access.Action, usage string) (*incident.Incident, *incident.Postmortem, bool) {
 	inc, ok := b.findIncident(ctx, cmd, number, usage)
+	if !ok {
+		return nil, nil, false
+	}
+	pm, err := b.postmortems.Get(ctx, inc.ID)
+	if b.pmRefused(ctx, cmd.ChannelID, cmd.UserID, err, usage) {
+		return nil, nil, false
+	}
+	if !b.mayOnPostmortem(ctx, cmd.ChannelID, cmd.UserID, action, inc, pm, usage) {
+		return nil, nil, false
+	}
+	return inc, pm, true
+}
+
+// pmChange finds the incident, checks that the caller may do action to
+// its postmortem, runs change and shows the result, or answers why it was
+// refused.
+func (b *Bot) pmChange(ctx context.Context, cmd slack.SlashCommand, number int64, action access.Action, usage string,
+	change func(*incident.Incident) (*incident.Postmortem, error)) {
+	inc, _, ok := b.pmAllowed(ctx, cmd, number, action, usage)
 	if !ok {
 		return
 	}
@@ -236,6 +252,18 @@ func (b *Bot) onPMButton(ctx context.Context, cb slack.InteractionCallback, a *s
 	}
 	loc := b.postmortems.Location()
 	switch a.ActionID {
+	case actionPMNext:
+		if !b.mayOnPostmortem(ctx, cb.Channel.ID, cb.User.ID, access.MovePostmortem, inc, pm, usagePMNext) {
+			return
+		}
+	case actionPMDone:
+		// Checked in onActionDone, against the action's owner.
+	default:
+		if !b.mayOnPostmortem(ctx, cb.Channel.ID, cb.User.ID, access.AddPostmortemEntry, inc, pm, "/postmortem help") {
+			return
+		}
+	}
+	switch a.ActionID {
 	case actionPMAddEntry:
 		b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, nil, loc), "", usagePMEntry)
 	case actionPMEditEntry:
@@ -256,7 +284,7 @@ func (b *Bot) onPMButton(ctx context.Context, cb slack.InteractionCallback, a *s
 			b.showPostmortem(ctx, pm)
 		}
 	case actionPMDone:
-		b.onActionDone(ctx, cb, inc, item)
+		b.onActionDone(ctx, cb, inc, pm, item)
 	}
 }
 
@@ -268,8 +296,12 @@ func (b *Bot) pmPhase(ctx context.Context, cb slack.InteractionCallback, pm *inc
 	return !b.pmRefused(ctx, cb.Channel.ID, cb.User.ID, &incident.PhaseError{Phase: pm.Phase, Want: want}, "/postmortem help")
 }
 
-// onActionDone marks an action done from a reminder or the list.
-func (b *Bot) onActionDone(ctx context.Context, cb slack.InteractionCallback, inc *incident.Incident, action int) {
+// onActionDone marks an action done from a reminder or the list, if the
+// clicker may: its owner, the facilitator or a commander.
+func (b *Bot) onActionDone(ctx context.Context, cb slack.InteractionCallback, inc *incident.Incident, pm *incident.Postmortem, action int) {
+	if a := pm.Action(action); a != nil && !b.mayCompleteAction(ctx, cb.Channel.ID, cb.User.ID, inc, pm, a) {
+		return
+	}
 	pm, a, err := b.postmortems.MarkDone(ctx, inc.ID, action, cb.User.ID)
 	if b.pmRefused(ctx, cb.Channel.ID, cb.User.ID, err, "/postmortem actions") {
 		return
@@ -332,13 +364,11 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.pmChannel(ctx, id)
-		inc, err := b.incidents.Incident(ctx, id)
-		if err != nil {
-			problem := "sitrep cannot find the incident of this form."
-			if !errors.Is(err, incident.ErrNotFound) {
-				problem = b.couldNot("read the incident of this form", err, "Nothing was added")
-			}
-			b.replyUsage(ctx, channel, cb.User.ID, problem, "/postmortem help")
+		inc, ok := b.pmFormIncident(ctx, channel, cb.User.ID, id, usagePMEntry)
+		if !ok {
+			return
+		}
+		if !b.formMayAdd(ctx, channel, cb.User.ID, inc, usagePMEntry) {
 			return
 		}
 		at, err := parseEntryTime(when, inc.OpenedAt, b.postmortems.Location())
@@ -367,6 +397,10 @@ func (b *Bot) onPMIssueForm(cb slack.InteractionCallback) (any, func(context.Con
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.pmChannel(ctx, id)
+		inc, ok := b.pmFormIncident(ctx, channel, cb.User.ID, id, usagePMIssue)
+		if !ok || !b.formMayAdd(ctx, channel, cb.User.ID, inc, usagePMIssue) {
+			return
+		}
 		pm, err := b.postmortems.AddIssue(ctx, id, cb.User.ID, text, entry)
 		if !b.pmRefused(ctx, channel, cb.User.ID, err, usagePMIssue) {
 			b.showPostmortem(ctx, pm)
@@ -404,6 +438,10 @@ func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Co
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.pmChannel(ctx, id)
+		inc, ok := b.pmFormIncident(ctx, channel, cb.User.ID, id, usagePMAction)
+		if !ok || !b.formMayAdd(ctx, channel, cb.User.ID, inc, usagePMAction) {
+			return
+		}
 		if why := b.notAPerson(ctx, req.Owner, "the owner of an action"); why != "" {
 			b.replyUsage(ctx, channel, cb.User.ID, why+" The action was not added; add it again with a person as owner.", usagePMAction)
 			return
@@ -416,6 +454,33 @@ func (b *Bot) onPMActionForm(cb slack.InteractionCallback) (any, func(context.Co
 		b.showPostmortem(ctx, pm)
 		b.runActionJob(ctx, incident.JobActionAssigned, id, a.ID)
 	}
+}
+
+// pmFormIncident reads the incident of a postmortem form, or answers user
+// in channel why it cannot.
+func (b *Bot) pmFormIncident(ctx context.Context, channel, user string, id int64, usage string) (*incident.Incident, bool) {
+	inc, err := b.incidents.Incident(ctx, id)
+	if err != nil {
+		problem := "sitrep cannot find the incident of this form."
+		if !errors.Is(err, incident.ErrNotFound) {
+			problem = b.couldNot("read the incident of this form", err, "Nothing was added")
+		}
+		b.replyUsage(ctx, channel, user, problem, usage)
+		return nil, false
+	}
+	return inc, true
+}
+
+// formMayAdd checks, when a postmortem form is submitted, that user may
+// still add to the postmortem of inc. A form comes from no channel, so
+// their membership of the room is asked of Slack; a refusal is answered
+// privately (a direct message: a form has no channel to answer in).
+func (b *Bot) formMayAdd(ctx context.Context, channel, user string, inc *incident.Incident, usage string) bool {
+	pm, err := b.postmortems.Get(ctx, inc.ID)
+	if b.pmRefused(ctx, channel, user, err, usage) {
+		return false
+	}
+	return b.mayOnPostmortem(ctx, "", user, access.AddPostmortemEntry, inc, pm, usage)
 }
 
 // runActionJob runs the notice job of an action now. The job was queued

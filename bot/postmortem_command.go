@@ -47,8 +47,8 @@ func (pmExport) postmortemCommand()      {}
 
 const (
 	usagePMStart       = "/postmortem start [INC-n] (once service is restored)"
-	usagePMFacilitator = "/postmortem facilitator [INC-n] @user"
-	usagePMNext        = "/postmortem next [INC-n] (the facilitator closes the phase)"
+	usagePMFacilitator = "/postmortem facilitator [INC-n] @user (the facilitator, the TDO or a commander)"
+	usagePMNext        = "/postmortem next [INC-n] (the facilitator, the TDO or a commander closes the phase)"
 	usagePMEntry       = "/postmortem entry [INC-n] <14:05 | 2026-11-24 14:05> <what happened> (no text: a form)"
 	usagePMIssue       = "/postmortem issue [INC-n] <what went wrong or could go better>"
 	usagePMAction      = "/postmortem action [INC-n] (opens the action form)"

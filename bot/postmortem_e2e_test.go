@@ -115,12 +115,12 @@ func TestWholePostmortem(t *testing.T) {
 		t.Errorf("board after hand-back: %s", body)
 	}
 
-	// Only the facilitator closes a phase.
+	// Only the facilitator (or the TDO, or a commander) closes a phase.
 	if _, err := h.sim.Click(h.ctx, bob, ch, board.TS, "pm_next", fmt.Sprint(pm.IncidentID)); err != nil {
 		t.Fatal(err)
 	}
 	h.idle()
-	if got := h.lastEphemeral(bob); !strings.Contains(got, "facilitates: they close each phase") {
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "Only the facilitator and technical duty officer <@U0ALICE> or a commander can move the postmortem of INC-1 on.") {
 		t.Errorf("next by bob answered %q", got)
 	}
 	if _, err := h.sim.Click(h.ctx, alice, ch, board.TS, "pm_next", fmt.Sprint(pm.IncidentID)); err != nil {

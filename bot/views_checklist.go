@@ -254,7 +254,8 @@ func checklistHelpView() (string, []slack.Block) {
 		"`/checklist list` the checklists you can run.",
 		"`/checklist start <name> [label]` post a checklist here, e.g. `/checklist start web-release v2.14.0`. Tick each step as it is done; your name and the time go on it.",
 		"`/checklist status` the checklists running, with their progress.",
-		"`/checklist abort [CL-n] <reason>` end the checklist running here (or CL-n).",
+		"`/checklist abort [CL-n] <reason>` end the checklist running here (or CL-n): who started it, anyone in its channel, or a commander.",
+		"Steps are ticked on the checklist's own message, in its channel.",
 	}, "\n")
 	return "sitrep /checklist commands", []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
 }

@@ -179,12 +179,13 @@ func actionLine(a incident.Action, loc *time.Location) string {
 func postmortemHelpView() (string, []slack.Block) {
 	forms := strings.Join([]string{
 		"The bot facilitates a postmortem in three phases, in order: the *timeline*, then the *issues* it shows, then *actions* that address them. Inside the incident channel the incident is implied; elsewhere name it (`INC-12`).",
-		"`/postmortem start` open it (restored or resolved incidents); you facilitate. `/postmortem facilitator @user` hands that over.",
+		"`/postmortem start` open it (restored or resolved incidents; anyone in the incident's room); you facilitate. `/postmortem facilitator @user` hands that over (the facilitator, the TDO or a commander).",
 		"`/postmortem entry <14:05> <what happened>` add to the timeline (no text: a form); *Correct* on an entry fixes it, keeping the old version.",
 		"`/postmortem issue <text>` raise an issue (phase 2); *Raise issue* on an entry ties it to that moment.",
 		"`/postmortem action` the action form (phase 3): one owner, an expected result, a due date in the future.",
-		"`/postmortem next` close the phase (the facilitator; the same as the message's buttons).",
-		"`/postmortem actions` your open actions. `/postmortem export` the document as Markdown.",
+		"`/postmortem next` close the phase (the facilitator, the TDO or a commander; the same as the message's buttons).",
+		"`/postmortem actions` your open actions; *Mark done* is for an action's owner, the facilitator or a commander. `/postmortem export` the document as Markdown.",
+		"Anyone in the incident's room adds entries, issues and actions; people outside it join the room first.",
 	}, "\n")
 	return "sitrep /postmortem commands", []slack.Block{slack.NewSectionBlock(mrkdwn("*sitrep: /postmortem*\n"+forms), nil, nil)}
 }

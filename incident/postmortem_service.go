@@ -163,7 +163,9 @@ func (p *Postmortems) update(ctx context.Context, incidentID int64, want Phase, 
 	return pm, err
 }
 
-// SetFacilitator makes user the facilitator.
+// SetFacilitator makes user the facilitator. Who may hand facilitation
+// over (the facilitator, the TDO or a commander) is the permission model's
+// rule (access.HandFacilitation), which the caller checks first.
 func (p *Postmortems) SetFacilitator(ctx context.Context, incidentID int64, actor, user string) (*Postmortem, error) {
 	if user == "" {
 		return nil, &FieldError{"facilitator", "name the new facilitator, e.g. @alice"}
@@ -354,8 +356,10 @@ func ActionJobKey(kind string, incidentID int64, action int) string {
 	return fmt.Sprintf("%s:%d:%d", kind, incidentID, action)
 }
 
-// MarkDone records an action done, by its owner (or the facilitator), and
-// cancels its pending reminders. Twice wraps ErrNoChange.
+// MarkDone records an action done by actor and cancels its pending
+// reminders. Twice wraps ErrNoChange. Who may (its owner, the facilitator
+// or a commander) is the permission model's rule (access.CompleteAction),
+// which the caller checks first.
 func (p *Postmortems) MarkDone(ctx context.Context, incidentID int64, action int, actor string) (*Postmortem, *Action, error) {
 	now := p.clock.Now()
 	pm, err := p.store.UpdatePostmortem(ctx, incidentID, func(pm *Postmortem) error {
@@ -365,8 +369,6 @@ func (p *Postmortems) MarkDone(ctx context.Context, incidentID int64, action int
 			return &FieldError{"action", fmt.Sprintf("the postmortem has no action %d", action)}
 		case a.Done():
 			return fmt.Errorf("action %d was marked done already: %w", action, ErrNoChange)
-		case actor != a.Owner && actor != pm.Facilitator:
-			return &FieldError{"action", fmt.Sprintf("only its owner <@%s> or the facilitator marks action %d done", a.Owner, action)}
 		}
 		a.DoneBy, a.DoneAt = actor, now
 		return nil
@@ -384,15 +386,13 @@ func (p *Postmortems) MarkDone(ctx context.Context, incidentID int64, action int
 	return pm, pm.Action(action), nil
 }
 
-// Next closes the current phase, by the facilitator: the timeline needs
-// an entry, the issues at least one issue, and the actions one for every
-// issue. It returns what remains when it refuses: the issues without an
-// action.
+// Next closes the current phase: the timeline needs an entry, the issues
+// at least one issue, and the actions one for every issue. It returns what
+// remains when it refuses: the issues without an action. Who may (the
+// facilitator, the TDO or a commander) is the permission model's rule
+// (access.MovePostmortem), which the caller checks first.
 func (p *Postmortems) Next(ctx context.Context, incidentID int64, actor string) (*Postmortem, error) {
 	return p.update(ctx, incidentID, "", func(pm *Postmortem, now time.Time) error {
-		if actor != pm.Facilitator {
-			return &FieldError{"facilitator", fmt.Sprintf("<@%s> facilitates: they close each phase (or hand facilitation over with /postmortem facilitator @you)", pm.Facilitator)}
-		}
 		switch pm.Phase {
 		case PhaseTimeline:
 			if len(pm.Timeline) == 0 {

@@ -73,9 +73,8 @@ func testPostmortems(t *testing.T, s *storage.Store) {
 	if len(e.Edits) != 1 || e.Edits[0].Text != "disk alarm on db-2 ignored" || e.Edits[0].EditedBy != "U3" || !e.At.Equal(t0.Add(-7*time.Minute)) {
 		t.Errorf("edit history: %+v", e)
 	}
-	if _, err := pms.Next(ctx, inc.ID, "U2"); !errors.As(err, &fe) || fe.Field != "facilitator" {
-		t.Errorf("next by someone else: %v", err)
-	}
+	// Who may move phases and mark actions done is the permission model's
+	// rule (internal/access), checked by the bot before these calls.
 	if _, err := pms.SetFacilitator(ctx, inc.ID, "U1", "U2"); err != nil {
 		t.Fatal(err)
 	}
@@ -142,11 +141,11 @@ func testPostmortems(t *testing.T, s *storage.Store) {
 	if err != nil || len(mine) != 1 || mine[0].Issue != pm.Issues[4].Text || mine[0].IncidentID != inc.ID {
 		t.Errorf("open actions of U4: %+v %v", mine, err)
 	}
-	if _, _, err := pms.MarkDone(ctx, inc.ID, a.ID, "U3"); !errors.As(err, &fe) {
-		t.Errorf("done by someone else: %v", err)
-	}
 	if _, _, err := pms.MarkDone(ctx, inc.ID, a.ID, "U4"); err != nil {
 		t.Fatal(err)
+	}
+	if _, _, err := pms.MarkDone(ctx, inc.ID, a.ID, "U4"); !errors.Is(err, incident.ErrNoChange) {
+		t.Errorf("done twice: %v", err)
 	}
 	if j, _ := s.JobByKey(ctx, incident.ActionJobKey(incident.JobActionReminder, inc.ID, a.ID)); j.State != jobs.StateCancelled {
 		t.Errorf("reminder after done: %s", j.State)

@@ -72,6 +72,9 @@ type Target struct {
 	Starter string
 	// Private marks a private incident.
 	Private bool
+	// Message is the message a checklist run is shown on (its ts), once
+	// posted: a tick must come from it.
+	Message string
 }
 
 // Request is one person asking for one action on one target.
@@ -81,6 +84,8 @@ type Request struct {
 	// Channel is where they typed or clicked: being there shows they are a
 	// member of it.
 	Channel string
+	// Message is the message clicked (its ts), for a tick.
+	Message string
 	Action  Action
 	Target  Target
 }
@@ -211,7 +216,7 @@ func (p *Policy) Check(ctx context.Context, req Request) error {
 	if req.Action == TickChecklist {
 		// Not a question of who: a tick is only ever valid on the run's own
 		// message, in its own channel.
-		if t.Room != "" && req.Channel != t.Room {
+		if t.Room != "" && req.Channel != t.Room || t.Message != "" && req.Message != t.Message {
 			return p.refuse(req, "channel", fmt.Sprintf("That checkbox is not on %s's message in <#%s>: tick its steps there.", t.Ref, t.Room))
 		}
 		return nil
@@ -221,6 +226,9 @@ func (p *Policy) Check(ctx context.Context, req Request) error {
 	}
 	switch req.Action {
 	case ChangeIncident, SeeIncident, StartPostmortem, AddPostmortemEntry:
+		if req.Action == AddPostmortemEntry && req.Actor == t.Facilitator && t.Facilitator != "" {
+			return nil // who runs the postmortem may add to it from anywhere
+		}
 		if req.Action == ChangeIncident && p.set.Changes == ChangesAnyone && !t.Private {
 			return nil
 		}
@@ -248,8 +256,11 @@ func (p *Policy) Check(ctx context.Context, req Request) error {
 			return nil
 		}
 		who := "the facilitator" + mention(t.Facilitator) + ", the technical duty officer" + mention(t.TDO)
-		if t.Facilitator == "" {
+		switch t.Facilitator {
+		case "":
 			who = "the technical duty officer" + mention(t.TDO)
+		case t.TDO:
+			who = "the facilitator and technical duty officer" + mention(t.TDO)
 		}
 		return p.refuse(req, "facilitator", fmt.Sprintf("Only %s or a commander can %s.", who, verb(req.Action, t.Ref)))
 	case CompleteAction:
