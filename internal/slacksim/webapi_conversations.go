@@ -115,6 +115,8 @@ func (s *Sim) conversationsInvite(r *request) response {
 	}
 	for _, u := range toAdd {
 		ch.addMember(u)
+		// Slack sends the event on its own time, after the answer.
+		s.sendMemberEvent(s.memberEventLocked(ch, u, s.opts.BotUserID, true), false)
 	}
 	s.notifyLocked()
 	out := ok(response{"channel": s.channelJSONLocked(ch, false)})
