@@ -124,7 +124,24 @@ func (b *Bot) buttonAllowed(ctx context.Context, cb slack.InteractionCallback, a
 	if err != nil {
 		return true // the handler says it cannot find it
 	}
-	return b.mayOnIncident(ctx, cb.Channel.ID, cb.User.ID, action, inc, "/incident help")
+	// Unlike typing, seeing a message (a public channel's preview) does
+	// not make a member: the clicker's membership is read from Slack.
+	return b.mayOnIncidentAnswering(ctx, "", cb.Channel.ID, cb.User.ID, action, inc, "/incident help")
+}
+
+// mayOnIncidentAnswering is mayOnIncident for a request made in channel
+// (empty: no channel shows membership) and answered in answerIn (empty: by
+// direct message).
+func (b *Bot) mayOnIncidentAnswering(ctx context.Context, channel, answerIn, actor string, action access.Action, inc *incident.Incident, usage string) bool {
+	if answerIn == "" {
+		answerIn = actor // reply falls back to a direct message
+	}
+	t, err := b.incidentTarget(ctx, inc)
+	if err != nil {
+		b.replyUsage(ctx, answerIn, actor, b.couldNot("find "+inc.Ref()+"'s room", err, "Nothing changed"), usage)
+		return false
+	}
+	return b.allowedAnswering(ctx, access.Request{Actor: actor, Channel: channel, Action: action, Target: t}, answerIn, usage)
 }
 
 // formAccess lists the forms that change an incident (the incident's ID
@@ -158,7 +175,7 @@ func (b *Bot) guardForm(cb slack.InteractionCallback, work func(context.Context,
 			b.replyUsage(ctx, cb.User.ID, cb.User.ID, b.couldNot("read the incident", err, "Nothing changed"), usage)
 			return
 		}
-		if !b.mayOnIncident(ctx, "", cb.User.ID, access.ChangeIncident, inc, usage) {
+		if !b.mayOnIncidentAnswering(ctx, "", "", cb.User.ID, access.ChangeIncident, inc, usage) {
 			return
 		}
 		work(ctx, key)

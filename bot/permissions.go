@@ -31,11 +31,16 @@ func (d directory) GroupMembers(ctx context.Context, group string) ([]string, er
 // the refusal and counts it; it reports whether req is allowed. If the
 // model could not be asked, the actor is told so and nothing is done.
 func (b *Bot) allowed(ctx context.Context, req access.Request, usage string) bool {
+	return b.allowedAnswering(ctx, req, req.Channel, usage)
+}
+
+// allowedAnswering is allowed, answering in answerIn (empty: by direct
+// message), for a request whose Channel is not where the actor is.
+func (b *Bot) allowedAnswering(ctx context.Context, req access.Request, answerIn, usage string) bool {
 	err := b.policy.Check(ctx, req)
 	if err == nil {
 		return true
 	}
-	answerIn := req.Channel
 	if answerIn == "" {
 		answerIn = req.Actor // no channel to answer in: reply falls back to a direct message
 	}
