@@ -125,7 +125,8 @@ func TestStatusAddressingAndMistakes(t *testing.T) {
 			t.Errorf("/incident %s answered %q, want %q and the right form", tc.text, got, tc.want)
 		}
 	}
-	// INC-n works from anywhere.
+	// INC-n works from anywhere, for a member of the room.
+	h.sim.Join(ch, bob)
 	h.slash(bob, h.general, "/incident", "status INC-1 monitoring watching p99")
 	if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.Status != incident.StatusMonitoring {
 		t.Errorf("status by INC-1 from #general = %s", inc.Status)
