@@ -340,16 +340,24 @@ func (h *harness) perform(actor, where, room string, inc *incident.Incident, act
 	case act.click != "":
 		h.clickIn(actor, room, act.click)
 	default:
-		open := len(h.sim.OpenViews(actor))
+		was := map[string]bool{}
+		for _, v := range h.sim.OpenViews(actor) {
+			was[v.ID] = true
+		}
 		h.clickIn(actor, room, act.form)
-		views := h.sim.OpenViews(actor)
-		if len(views) != open+1 {
-			h.t.Fatalf("%s: %d forms open for %s, want %d: %q", act, len(views), actor, open+1, h.allAnswers(actor))
+		var opened []string
+		for _, v := range h.sim.OpenViews(actor) {
+			if !was[v.ID] {
+				opened = append(opened, v.ID)
+			}
+		}
+		if len(opened) != 1 {
+			h.t.Fatalf("%s: forms opened for %s: %v; answers %q", act, actor, opened, h.allAnswers(actor))
 		}
 		if act.leaves {
 			h.leave(room, actor)
 		}
-		h.submit(actor, views[len(views)-1].ID, act.values)
+		h.submit(actor, opened[0], act.values)
 	}
 }
 

@@ -3,6 +3,7 @@ package slacksim_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/slack-go/slack"
@@ -97,5 +98,33 @@ func TestUserGroupsUsersList(t *testing.T) {
 	users, err = api.GetUserGroupMembersContext(ctxT(t), "S0OLD", slack.GetUserGroupMembersOptionIncludeDisabled(true))
 	if err != nil || !slices.Equal(users, []string{bob}) {
 		t.Errorf("disabled group with include_disabled: %v, %v", users, err)
+	}
+}
+
+func TestConversationsMembersPages(t *testing.T) {
+	t.Parallel()
+	sim, general := newSim(t, slacksim.Options{})
+	for _, id := range []string{"U0C", "U0D", "U0E"} {
+		sim.AddUser(slacksim.User{ID: id, Name: strings.ToLower(id)})
+		sim.Join(general, id)
+	}
+	api := apiFor(sim)
+	var all []string
+	cursor, pages := "", 0
+	for {
+		page, next, err := api.GetUsersInConversation(&slack.GetUsersInConversationParameters{ChannelID: general, Cursor: cursor, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, cursor, pages = append(all, page...), next, pages+1
+		if cursor == "" {
+			break
+		}
+	}
+	if want := sim.Members(general); pages != 3 || !slices.Equal(all, want) {
+		t.Errorf("%d pages of %v, want 3 pages of %v", pages, all, want)
+	}
+	if _, _, err := api.GetUsersInConversation(&slack.GetUsersInConversationParameters{ChannelID: general, Cursor: "nonsense"}); err == nil || err.Error() != "invalid_cursor" {
+		t.Errorf("bad cursor: %v", err)
 	}
 }
