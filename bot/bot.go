@@ -195,6 +195,7 @@ type Bot struct {
 	panics    atomic.Int64 // handlers that panicked and were recovered
 	refusals  atomic.Int64 // requests the permission model refused
 	policy    *access.Policy
+	members   *membership // who is in which channel and group (membership.go)
 
 	channelMu sync.Mutex
 	channels  map[string]string // channel name → ID, for the incidents channel
@@ -244,6 +245,7 @@ func New(cfg Config, d Deps) *Bot {
 		connectedCh: make(chan struct{}),
 		channels:    map[string]string{},
 		users:       map[string]userInfo{},
+		members:     newMembership(),
 	}
 	close(b.idle)
 	perms := cfg.Permissions

@@ -217,6 +217,9 @@ func deliveryKey(kind, triggerID string, req *socketmode.Request) string {
 
 // onEvent handles an Events API event.
 func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	if b.onMemberEvent(ev.InnerEvent.Data) {
+		return
+	}
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.ReactionAddedEvent:
 		b.onReaction(ctx, e)
@@ -234,7 +237,9 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 	cmd.Text = slacktext.Decode(cmd.Text)
 	switch cmd.Command {
 	case "/incident":
-		b.onIncidentCommand(ctx, key, cmd)
+		if b.incidentCommandAllowed(ctx, cmd) {
+			b.onIncidentCommand(ctx, key, cmd)
+		}
 	case "/change":
 		b.onChangeCommand(ctx, cmd)
 	case "/checklist":
@@ -255,6 +260,9 @@ func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCom
 func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) {
 	ctx = withResponder(ctx, cb.User.ID, cb.Channel.ID, cb.ResponseURL, b.clock.Now())
 	for _, a := range cb.ActionCallback.BlockActions {
+		if !b.buttonAllowed(ctx, cb, a) {
+			continue
+		}
 		switch a.ActionID {
 		case actionTakeCommand:
 			b.onTakeCommand(ctx, cb, a)
@@ -286,8 +294,15 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 }
 
 // onViewSubmission checks a submitted form. It returns the ack payload (the
-// form's errors, or nil to close it) and the work to do once acked.
+// form's errors, or nil to close it) and the work to do once acked, which
+// first asks the permission model (guardForm).
 func (b *Bot) onViewSubmission(cb slack.InteractionCallback) (any, func(context.Context, string)) {
+	response, work := b.checkForm(cb)
+	return response, b.guardForm(cb, work)
+}
+
+// checkForm checks a submitted form by its callback ID.
+func (b *Bot) checkForm(cb slack.InteractionCallback) (any, func(context.Context, string)) {
 	switch cb.View.CallbackID {
 	case callbackOpenIncident:
 		req, problems := openRequestFromView(cb)

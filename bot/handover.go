@@ -64,68 +64,10 @@ func (b *Bot) onHandOver(ctx context.Context, cmd slack.SlashCommand, c tdoComma
 	}, inc)
 }
 
-// mayHandOver applies the hand-over policy: it reports whether actor, who
-// typed or clicked in channel, may hand inc over, and answers them if not.
-func (b *Bot) mayHandOver(ctx context.Context, channel, actor string, inc *incident.Incident) bool {
-	switch b.cfg.Handover {
-	case HandoverAnyone:
-		return true
-	case HandoverTDO:
-		if actor == inc.TDOID {
-			return true
-		}
-		b.replyUsage(ctx, channel, actor, fmt.Sprintf("Only the technical duty officer of %s (<@%s>) can hand over here; ask them.", inc.Ref(), inc.TDOID), usageTDO)
-		return false
-	}
-	room, err := b.rooms.Room(ctx, inc.ID)
-	if err != nil || room.ChannelID == "" {
-		b.replyUsage(ctx, channel, actor, inc.Ref()+" has no channel yet; hand over once it does.", usageTDO)
-		return false
-	}
-	if channel == room.ChannelID {
-		return true // typed or clicked in the room: a member
-	}
-	member, err := b.isMember(ctx, room.ChannelID, actor)
-	if err != nil {
-		b.replyUsage(ctx, channel, actor, b.couldNot("check who is in <#"+room.ChannelID+">", err, ""), usageTDO)
-		return false
-	}
-	if !member {
-		b.replyUsage(ctx, channel, actor, "Only people in <#"+room.ChannelID+"> can hand "+inc.Ref()+" over: join it first.", usageTDO)
-	}
-	return member
-}
-
-// isMember reports whether user is in channel.
-func (b *Bot) isMember(ctx context.Context, channel, user string) (bool, error) {
-	cursor := ""
-	for {
-		var members []string
-		err := b.slack.do(ctx, "conversations.members", func(ctx context.Context) error {
-			var err error
-			members, cursor, err = b.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: channel, Cursor: cursor, Limit: 1000})
-			return err
-		})
-		if err != nil {
-			return false, err
-		}
-		for _, m := range members {
-			if m == user {
-				return true, nil
-			}
-		}
-		if cursor == "" {
-			return false, nil
-		}
-	}
-}
-
 // handOver records a hand-off and shows it, answering actor privately in
-// channel when it is refused.
+// channel when the incident refuses it (closed, no change). The permission
+// model allowed it already (incident_access.go).
 func (b *Bot) handOver(ctx context.Context, channel, actor string, req incident.HandOverRequest, inc *incident.Incident) {
-	if !b.mayHandOver(ctx, channel, actor, inc) {
-		return
-	}
 	changed, entry, err := b.incidents.HandOver(ctx, req)
 	if errors.Is(err, incident.ErrNoChange) {
 		b.replyUsage(ctx, channel, actor, fmt.Sprintf("<@%s> leads %s already.", req.To, inc.Ref()), usageTDO)
@@ -173,6 +115,7 @@ func (b *Bot) peopleChangedJob(ctx context.Context, j jobs.Job) error {
 	if c := slackCode(err); err != nil && c != "already_in_channel" && c != "cant_invite_self" {
 		return err
 	}
+	b.members.memberChanged(room.ChannelID, entry.Subject, true)
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
 	}

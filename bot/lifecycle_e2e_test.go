@@ -10,6 +10,7 @@ import (
 
 	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
 // openIncident opens one incident as alice and returns its channel ID.
@@ -124,7 +125,8 @@ func TestStatusAddressingAndMistakes(t *testing.T) {
 			t.Errorf("/incident %s answered %q, want %q and the right form", tc.text, got, tc.want)
 		}
 	}
-	// INC-n works from anywhere.
+	// INC-n works from anywhere, for a member of the room.
+	h.sim.Join(ch, bob)
 	h.slash(bob, h.general, "/incident", "status INC-1 monitoring watching p99")
 	if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.Status != incident.StatusMonitoring {
 		t.Errorf("status by INC-1 from #general = %s", inc.Status)
@@ -548,13 +550,15 @@ func TestHandoverPolicy(t *testing.T) {
 	t.Parallel()
 	t.Run("channel", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t) // the default: anyone in the incident channel
+		// The default: anyone in the incident channel. Slack tells the bot
+		// who joins (member_joined_channel).
+		h := newHarness(t, withSimOptions(slacksim.Options{MemberEvents: true}))
 		h.openIncident("queue lag")
 		h.slash(bob, h.general, "/incident", "tdo INC-1 <@U0BOB>")
-		if got := h.lastEphemeral(bob); !strings.Contains(got, "Only people in <#") || !strings.Contains(got, "join it first") {
+		if got := h.lastEphemeral(bob); !strings.Contains(got, "Only people in <#") || !strings.Contains(got, "join the room first") {
 			t.Errorf("hand-off from outside the room answered %q", got)
 		}
-		h.sim.Join(h.room(1).ChannelID, bob)
+		h.join(h.room(1).ChannelID, bob)
 		h.slash(bob, h.general, "/incident", "tdo INC-1 <@U0BOB>")
 		if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.TDOID != bob {
 			t.Errorf("a member's hand-off: TDO = %s", inc.TDOID)
@@ -566,7 +570,7 @@ func TestHandoverPolicy(t *testing.T) {
 		ch := h.openIncident("queue lag")
 		h.sim.Join(ch, bob)
 		h.slash(bob, ch, "/incident", "tdo <@U0BOB>")
-		if got := h.lastEphemeral(bob); !strings.Contains(got, "Only the technical duty officer of INC-1 (<@U0ALICE>) can hand over") {
+		if got := h.lastEphemeral(bob); !strings.Contains(got, "Only the technical duty officer of INC-1 <@U0ALICE> or a commander can hand INC-1 over") {
 			t.Errorf("bob's hand-off answered %q", got)
 		}
 		h.slash(alice, ch, "/incident", "tdo <@U0BOB> db expert")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/slack-go/slack"
+
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/access"
 )
@@ -17,36 +19,42 @@ func (d directory) IsMember(ctx context.Context, channel, user string) (bool, er
 	return d.b.isMember(ctx, channel, user)
 }
 
-// GroupMembers implements access.Directory with usergroups.users.list.
+// GroupMembers implements access.Directory with usergroups.users.list,
+// cached for a minute.
 func (d directory) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	var users []string
-	err := d.b.slack.do(ctx, "usergroups.users.list", func(ctx context.Context) error {
-		var err error
-		users, err = d.b.api.GetUserGroupMembersContext(ctx, group)
-		return err
-	})
-	return users, err
+	return d.b.groupMembers(ctx, group)
 }
 
 // allowed asks the permission model whether req may be done. If not, it
-// answers the actor privately where they asked, with the rule and who may
-// (then usage, if any), logs the refusal and counts it; it reports whether
-// req is allowed. If the model could not be asked, the actor is told so and
-// nothing is done.
+// answers the actor privately where they asked (by direct message when
+// req.Channel is empty, as for a form), with the rule and who may, logs
+// the refusal and counts it; it reports whether req is allowed. If the
+// model could not be asked, the actor is told so and nothing is done.
 func (b *Bot) allowed(ctx context.Context, req access.Request, usage string) bool {
+	return b.allowedAnswering(ctx, req, req.Channel, usage)
+}
+
+// allowedAnswering is allowed, answering in answerIn (empty: by direct
+// message), for a request whose Channel is not where the actor is.
+func (b *Bot) allowedAnswering(ctx context.Context, req access.Request, answerIn, usage string) bool {
 	err := b.policy.Check(ctx, req)
 	if err == nil {
 		return true
 	}
+	if answerIn == "" {
+		answerIn = req.Actor // no channel to answer in: reply falls back to a direct message
+	}
 	var refusal *access.Refusal
 	if !errors.As(err, &refusal) {
-		b.replyUsage(ctx, req.Channel, req.Actor, b.couldNot("check who may do that", err, "Nothing changed"), usage)
+		b.replyUsage(ctx, answerIn, req.Actor, b.couldNot("check who may do that", err, "Nothing changed"), usage)
 		return false
 	}
 	b.refusals.Add(1)
 	b.log.Info("refused", "user", req.Actor, "action", string(req.Action), "target", req.Target.Ref,
 		"rule", refusal.Rule, "channel", req.Channel)
-	b.replyUsage(ctx, req.Channel, req.Actor, ":no_entry: "+refusal.Text, usage)
+	// Not a mistake in what they typed: the rule and who may, no usage.
+	text := ":no_entry: " + refusal.Text
+	b.reply(ctx, answerIn, req.Actor, text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)})
 	return false
 }
 

@@ -74,6 +74,8 @@ func TestProblemsCostAndPareto(t *testing.T) {
 	}
 
 	// The picker: one of the two fields, and a new problem is created.
+	h.sim.Join(ch1, bob) // who submits a form must be in the room
+	h.sim.Join(ch2, bob)
 	h.slash(bob, ch1, "/incident", "link")
 	v := h.openView(bob, "incident_link")
 	golden(t, "modal_link.json", indentJSON(t, withoutKeys(t, v.Raw, viewVolatile...)))

@@ -56,7 +56,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	sim := slacksim.New(slacksim.Options{Log: log.With("component", "slacksim")})
+	sim := slacksim.New(slacksim.Options{MemberEvents: true, Log: log.With("component", "slacksim")})
 	if err := sim.Start(); err != nil {
 		return fmt.Errorf("starting the Slack simulator: %w", err)
 	}

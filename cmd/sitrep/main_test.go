@@ -44,7 +44,7 @@ func TestDemoScriptTranscript(t *testing.T) {
 		"INC-1 is open: #inc-1-db-is-down",
 		"alice in #inc-1-db-is-down> :as bob",
 		"`sev7` is not a severity",
-		"direct message @bob · ",
+		"(only bob sees, in #inc-1-db-is-down)\n  INC-2 is open", // typing there, bob joined it
 		"(form for bob) fill it with :submit",
 		"== INC-2: checkout fails <!channel> ==",
 		"#inc-2-checkout-fails-channel",

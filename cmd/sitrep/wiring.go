@@ -76,6 +76,10 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	perms, err := cfg.Permissions()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
 	incidents.SetCostModel(costs)
@@ -95,7 +99,8 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		IncidentsChannel:  cfg.Channels.Incidents,
 		OpsChannel:        cfg.Channels.Ops,
 		ArchiveAfter:      archiveAfter,
-		Handover:          cfg.Incidents.Handover,
+		Handover:          perms.Handover,
+		Permissions:       perms,
 		WhatChangedCount:  cfg.WhatChanged.Count,
 		WhatChangedWindow: window,
 		OpsReviewChannel:  review.Channel,

@@ -58,6 +58,8 @@ type Config struct {
 	Costs CostConfig `yaml:"cost"`
 	// Reports sets the scheduled reports; see OpsReview.
 	Reports Reports `yaml:"reports"`
+	// PermissionConfig says who may do what; see Permissions.
+	PermissionConfig PermissionsConfig `yaml:"permissions"`
 }
 
 // Slack holds what sitrep needs to reach a Slack workspace.

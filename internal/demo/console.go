@@ -102,12 +102,14 @@ func (c *Console) console(ctx context.Context, verb, arg string) error {
 			return fmt.Errorf("no user %q: try %s", arg, strings.Join(c.userNames(), ", "))
 		}
 		c.user = id
+		c.enter()
 	case "in":
 		ch := c.sim.ChannelByName(strings.TrimPrefix(arg, "#"))
 		if ch == nil {
 			return fmt.Errorf("no channel %q: :channels lists them", arg)
 		}
 		c.channel = ch.ID
+		c.enter()
 	case "channels":
 		for _, ch := range c.sim.Channels() {
 			prefix := "#"
@@ -333,4 +335,12 @@ func splitArgs(s string) ([]string, error) {
 		out = append(out, cur.String())
 	}
 	return out, nil
+}
+
+// enter makes the current user a member of the current channel, as going
+// to a channel in Slack to type in it joins it (only members can type).
+func (c *Console) enter() {
+	if ch := c.sim.Channel(c.channel); ch != nil && !ch.IsIM && !slices.Contains(ch.Members, c.user) {
+		c.sim.Join(c.channel, c.user)
+	}
 }

@@ -92,6 +92,7 @@ var methods = map[string]handler{
 	"views.open":             (*Sim).viewsOpen,
 	"views.update":           (*Sim).viewsUpdate,
 	"users.info":             (*Sim).usersInfo,
+	"usergroups.users.list":  (*Sim).usergroupsUsersList,
 	// Slack rate-limits both at Tier 4; like every method here they are
 	// unlimited unless a test calls SetRateLimit.
 	"files.getUploadURLExternal":   (*Sim).filesGetUploadURLExternal,

@@ -101,6 +101,12 @@ type Options struct {
 	// channel_not_found), as Slack's eventual consistency does for a moment.
 	// Default DefaultCreateLag; negative turns it off. Real time.
 	CreateLag time.Duration
+	// MemberEvents subscribes the app to member_joined_channel and
+	// member_left_channel: a person joining (Join), being invited
+	// (conversations.invite) or leaving (RemoveMember) a channel the bot
+	// is in is then sent to the app as an events_api envelope. Off by
+	// default, as for an app whose manifest does not ask for them.
+	MemberEvents bool
 	// Now is the clock for message timestamps, trigger ages and rate
 	// limits. Default time.Now. Ack timeouts and pings use real time.
 	Now func() time.Time

@@ -130,6 +130,9 @@ type UserGroup struct {
 	Name string
 	// Users are the members' IDs.
 	Users []string
+	// Disabled marks a disabled group: usergroups.users.list finds it
+	// only with include_disabled.
+	Disabled bool
 }
 
 type channel struct {
@@ -266,12 +269,17 @@ func (s *Sim) AddChannel(name string, members ...string) string {
 }
 
 // Join puts user in a channel, as a person joining it in Slack would.
+// With Options.MemberEvents it returns once the app acked the
+// member_joined_channel event (or could not be reached).
 func (s *Sim) Join(channelID, user string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var ev map[string]any
 	if ch := s.ws.channels[channelID]; ch != nil && ch.addMember(user) {
+		ev = s.memberEventLocked(ch, user, "", true)
 		s.notifyLocked()
 	}
+	s.mu.Unlock()
+	s.sendMemberEvent(ev, true)
 }
 
 // Say posts text in a channel as user, as a person typing a message would,
@@ -292,17 +300,22 @@ func (s *Sim) Say(user, channelID, text string) string {
 	return m.TS
 }
 
-// RemoveMember takes user out of a channel (for tests of not_in_channel).
+// RemoveMember takes user out of a channel, as a person leaving it would
+// (and for tests of not_in_channel). With Options.MemberEvents it returns
+// once the app acked the member_left_channel event.
 func (s *Sim) RemoveMember(channelID, user string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	ch := s.ws.channels[channelID]
 	if ch == nil || !ch.members[user] {
+		s.mu.Unlock()
 		return
 	}
 	delete(ch.members, user)
 	ch.Members = slices.DeleteFunc(ch.Members, func(m string) bool { return m == user })
+	ev := s.memberEventLocked(ch, user, "", false)
 	s.notifyLocked()
+	s.mu.Unlock()
+	s.sendMemberEvent(ev, true)
 }
 
 func (s *Sim) createChannelLocked(name string, private bool, creator string) *channel {

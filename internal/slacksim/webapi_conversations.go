@@ -115,6 +115,8 @@ func (s *Sim) conversationsInvite(r *request) response {
 	}
 	for _, u := range toAdd {
 		ch.addMember(u)
+		// Slack sends the event on its own time, after the answer.
+		s.sendMemberEvent(s.memberEventLocked(ch, u, s.opts.BotUserID, true), false)
 	}
 	s.notifyLocked()
 	out := ok(response{"channel": s.channelJSONLocked(ch, false)})
@@ -175,6 +177,9 @@ func (s *Sim) conversationsInfo(r *request) response {
 	return ok(response{"channel": s.channelJSONLocked(ch, false)})
 }
 
+// conversationsMembers answers a page of a channel's members: limit
+// (Slack's default 100, at most 1000) from cursor; next_cursor is empty
+// on the last page.
 func (s *Sim) conversationsMembers(r *request) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,8 +187,17 @@ func (s *Sim) conversationsMembers(r *request) response {
 	if ch == nil {
 		return fail("channel_not_found")
 	}
-	return ok(response{"members": append([]string{}, ch.Members...),
-		"response_metadata": map[string]any{"next_cursor": ""}})
+	from, valid := parseCursor(r.get("cursor"))
+	if !valid || from > len(ch.Members) {
+		return fail("invalid_cursor")
+	}
+	to := min(from+pageLimit(r, 100), len(ch.Members))
+	next := ""
+	if to < len(ch.Members) {
+		next = cursor(to)
+	}
+	return ok(response{"members": append([]string{}, ch.Members[from:to]...),
+		"response_metadata": map[string]any{"next_cursor": next}})
 }
 
 func (s *Sim) conversationsOpen(r *request) response {
