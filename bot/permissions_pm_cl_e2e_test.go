@@ -25,9 +25,9 @@ const (
 
 // newPermHarness is a harness with carol and dave, dave a commander, and a
 // #random channel holding alice, carol and dave; it returns #random's ID.
-func newPermHarness(t *testing.T) (*harness, string) {
+func newPmClHarness(t *testing.T) (*harness, string) {
 	t.Helper()
-	h := newHarness(t, withChannel("random"), withChannel("incidents"),
+	h := newHarness(t, withChannel("random"), withChannel("incidents"), withSimOptions(slacksim.Options{MemberEvents: true}),
 		withBotConfig(bot.Config{Permissions: access.Settings{Commanders: []string{commanderDave}}}))
 	h.sim.AddUser(slacksim.User{ID: outsiderCarol, Name: "carol", RealName: "Carol Danvers"})
 	h.sim.AddUser(slacksim.User{ID: commanderDave, Name: "dave", RealName: "Dave Bowman"})
@@ -82,7 +82,7 @@ type pmWorld struct {
 
 func newPMWorld(t *testing.T) *pmWorld {
 	t.Helper()
-	h, random := newPermHarness(t)
+	h, random := newPmClHarness(t)
 	room := h.openIncident("payments down sev2 systems:pay")
 	h.sim.Join(room, bob)
 	h.slash(alice, room, "/incident", "status restored failed over")
@@ -394,7 +394,7 @@ type clWorld struct {
 
 func newCLWorld(t *testing.T) *clWorld {
 	t.Helper()
-	h, random := newPermHarness(t)
+	h, random := newPmClHarness(t)
 	h.slash(alice, h.general, "/checklist", "start web-release v2.14.0")
 	h.slash(outsiderCarol, random, "/checklist", "start before-bed")
 	return &clWorld{h: h, random: random}
