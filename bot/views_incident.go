@@ -23,6 +23,10 @@ const (
 	blockSeverity    = "severity"
 	blockSystems     = "systems"
 	blockDescription = "description"
+	blockPrivate     = "private"
+
+	// optionPrivate is the value of the open form's private checkbox.
+	optionPrivate = "private"
 )
 
 // headerView is the pinned header of an incident channel. suspects are the
@@ -165,8 +169,9 @@ func helpView() (text string, blocks []slack.Block) {
 }
 
 // openModal is the form behind /incident open with no title. metadata is the
-// channel the command was typed in.
-func openModal(metadata string) slack.ModalViewRequest {
+// channel the command was typed in; private ticks the private checkbox
+// (/incident open --private).
+func openModal(metadata string, private bool) slack.ModalViewRequest {
 	titleInput := slack.NewPlainTextInputBlockElement(plain("What do customers see?"), blockTitle)
 	titleInput.MaxLength = incident.MaxTitle
 	var options []*slack.OptionBlockObject
@@ -185,6 +190,14 @@ func openModal(metadata string) slack.ModalViewRequest {
 	systemsBlock.Optional = true
 	descBlock := slack.NewInputBlock(blockDescription, plain("Description"), nil, desc)
 	descBlock.Optional = true
+	privateOption := slack.NewOptionBlockObject(optionPrivate, plain("Private incident"),
+		plain("A private channel; #incidents hears only its number, severity and TDO."))
+	check := slack.NewCheckboxGroupsBlockElement(blockPrivate, privateOption)
+	if private {
+		check.InitialOptions = []*slack.OptionBlockObject{privateOption}
+	}
+	privateBlock := slack.NewInputBlock(blockPrivate, plain("Visibility"), nil, check)
+	privateBlock.Optional = true
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      callbackOpenIncident,
@@ -197,6 +210,7 @@ func openModal(metadata string) slack.ModalViewRequest {
 			slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
 			systemsBlock,
 			descBlock,
+			privateBlock,
 		}},
 	}
 }

@@ -57,6 +57,17 @@ type Review struct {
 	Overdue []OwnedAction
 }
 
+// Redacted returns the review as it may be shown to everyone: its private
+// incidents are Incident.Redacted, still counted in every total and cost.
+func (rv Review) Redacted() Review {
+	incs := make([]ReviewedIncident, len(rv.Incidents))
+	for i, ri := range rv.Incidents {
+		incs[i] = ReviewedIncident{Incident: ri.Incident.Redacted(), Summary: ri.Summary}
+	}
+	rv.Incidents = incs
+	return rv
+}
+
 // MaxReviewChanges bounds the changes a review counts.
 const MaxReviewChanges = 1000
 

@@ -13,11 +13,14 @@ var (
 	punctuation = regexp.MustCompile(`^[-_]+$`)
 )
 
-// channelJSONLocked renders a channel as the conversations.* methods do.
+// channelJSONLocked renders a channel as the conversations.* methods do. A
+// private channel is is_channel and is_private, not is_group: Slack's
+// conversation object sets is_group only on private channels made before
+// March 2021 (IDs beginning with G), which the simulator does not make.
 func (s *Sim) channelJSONLocked(ch *channel, withMembers bool) map[string]any {
 	out := map[string]any{
 		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name,
-		"is_channel": !ch.IsIM && !ch.IsPrivate, "is_group": false, "is_im": ch.IsIM, "is_mpim": false,
+		"is_channel": !ch.IsIM, "is_group": false, "is_im": ch.IsIM, "is_mpim": false,
 		"is_private": ch.IsPrivate, "is_archived": ch.IsArchived, "is_general": ch.Name == "general",
 		"is_shared": false, "is_ext_shared": false, "is_org_shared": false,
 		"created": ch.Created.Unix(), "creator": ch.Creator, "unlinked": 0,

@@ -1,0 +1,272 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/access"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// Private incidents. A private incident runs in a private channel named
+// inc-<n>-private; everywhere else (the incidents channel, the review,
+// lists, problem views, exports) it is shown as incident.Redacted unless the
+// one who asks may see it: access.SeeIncident, which allows the members of
+// its room, its TDO and commanders.
+//
+// An incident made private later cannot have its public channel converted:
+// Slack's Web API converts a public channel to private only through
+// admin.conversations.convertToPrivate, an Enterprise Grid admin method that
+// an ordinary app cannot call. So sitrep moves it: a new private channel,
+// the old room's members invited, the header posted and pinned there, a line
+// without the title left in the old channel, which is then archived; the
+// announcement in the incidents channel is rewritten without the title. What
+// was said in the old channel stays in its archive, readable by the
+// workspace: the room's members are told so when it moves.
+
+// canSee reports whether viewer, asking in channel, may see inc's details.
+// Everyone may see a public incident's. It answers no one; if the
+// permission model cannot be asked, the answer is no.
+func (b *Bot) canSee(ctx context.Context, channel, viewer string, inc *incident.Incident) bool {
+	if !inc.Private {
+		return true
+	}
+	t, err := b.incidentTarget(ctx, inc)
+	if err != nil {
+		b.log.Warn("finding a private incident's room; its details stay hidden", "incident", inc.Ref(), "err", err)
+		return false
+	}
+	err = b.policy.Check(ctx, access.Request{Actor: viewer, Channel: channel, Action: access.SeeIncident, Target: t})
+	var refusal *access.Refusal
+	if err != nil && !errors.As(err, &refusal) {
+		b.log.Warn("checking who may see a private incident; its details stay hidden", "incident", inc.Ref(), "err", err)
+	}
+	return err == nil
+}
+
+// maySee is canSee that, when the answer is no, tells viewer why (and
+// usage) where they asked.
+func (b *Bot) maySee(ctx context.Context, channel, viewer string, inc *incident.Incident, usage string) bool {
+	if !inc.Private {
+		return true
+	}
+	return b.mayOnIncident(ctx, channel, viewer, access.SeeIncident, inc, usage)
+}
+
+// shownTo returns incs as viewer, asking in channel, may see them: private
+// incidents they may not see are redacted. Order and count are kept.
+func (b *Bot) shownTo(ctx context.Context, channel, viewer string, incs []incident.Incident) []incident.Incident {
+	out := make([]incident.Incident, len(incs))
+	for i := range incs {
+		out[i] = incs[i]
+		if incs[i].Private && !b.canSee(ctx, channel, viewer, &incs[i]) {
+			out[i] = incs[i].Redacted()
+		}
+	}
+	return out
+}
+
+// onMakePrivate handles /incident private: the TDO or a commander makes the
+// incident private; the job moves it into a private room.
+func (b *Bot) onMakePrivate(ctx context.Context, cmd slack.SlashCommand, c privateCommand) {
+	inc, ok := b.findIncident(ctx, cmd, c.Number, usagePrivate)
+	if !ok {
+		return
+	}
+	if inc.Private {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, inc.Ref()+" is private already.", "")
+		return
+	}
+	if !b.mayOnIncident(ctx, cmd.ChannelID, cmd.UserID, access.MakePrivate, inc, usagePrivate) {
+		return
+	}
+	changed, entry, err := b.incidents.MakePrivate(ctx, inc.ID, cmd.UserID)
+	if errors.Is(err, incident.ErrNoChange) {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, inc.Ref()+" is private already.", "")
+		return
+	}
+	if b.refused(ctx, cmd, err, "make the incident private", usagePrivate) {
+		return
+	}
+	b.log.Info("incident made private", "incident", changed.Ref(), "by", cmd.UserID)
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf(":lock: %s is private now: sitrep is moving it to a private channel and inviting everyone in this one.", changed.Ref()), nil)
+	b.showChange(ctx, incident.JobMadePrivate, changed, entry)
+}
+
+// The steps of moving an incident made private into a private room, each
+// recorded in the room as it is done. stepMovedFrom is followed by the old
+// channel's ID; stepPrivateRoom means the room's channel is private (also
+// set when a private incident's room is created).
+const (
+	stepMovedFrom       = "moved_from:"
+	stepPrivateRoom     = "private_room"
+	stepPrivateInvite   = "private_invite"
+	stepPrivateTopic    = "private_topic"
+	stepPrivateHeader   = "private_header"
+	stepPrivatePin      = "private_pin"
+	stepPrivateIntro    = "private_intro"
+	stepMovedNotice     = "moved_notice"
+	stepMovedArchive    = "moved_archive"
+	stepPrivateAnnounce = "private_announce"
+)
+
+// The effects of the move, besides the header.
+const (
+	effectPrivateIntro = "sitrep_private_intro" // the first line of a private room an incident moved to, key the incident
+	effectMoved        = "sitrep_moved"         // the notice in the public room it left, key the incident
+	effectMadePrivate  = "sitrep_made_private"  // the line in the incidents channel, key the job
+)
+
+// movedFrom returns the channel a room moved from, if it moved.
+func movedFrom(room *incident.Room) string {
+	for _, s := range room.Done {
+		if id, ok := strings.CutPrefix(s, stepMovedFrom); ok {
+			return id
+		}
+	}
+	return ""
+}
+
+// madePrivateJob runs the incident.JobMadePrivate job: it moves the
+// incident's room into a private channel (see the package comment above),
+// step by step, each recorded so that a retry repeats none.
+func (b *Bot) madePrivateJob(ctx context.Context, j jobs.Job) error {
+	inc, room, entry, err := b.changeTarget(ctx, j)
+	if err != nil {
+		return err
+	}
+	if !room.Did(stepPrivateRoom) {
+		// The room is the public channel: make the private one.
+		fresh := &incident.Room{IncidentID: inc.ID}
+		if err := b.createChannel(ctx, inc, fresh); err != nil {
+			return fmt.Errorf("creating the private room of %s: %w", inc.Ref(), err)
+		}
+		old := room.ChannelID
+		room.ChannelID, room.ChannelName, room.HeaderTS = fresh.ChannelID, fresh.ChannelName, ""
+		room.Mark(stepMovedFrom + old)
+		room.Mark(stepPrivateRoom)
+		if err := b.saveRoom(ctx, room); err != nil {
+			return err
+		}
+		b.log.Info("incident moved to a private channel", "incident", inc.Ref(), "from", old, "to", room.ChannelID)
+	}
+	old := movedFrom(room)
+	steps := []struct {
+		name string
+		do   func(context.Context) error
+		// skip is set for steps that only a moved room needs.
+		skip bool
+	}{
+		{stepPrivateInvite, func(ctx context.Context) error { return b.inviteFrom(ctx, inc, room, old) }, old == ""},
+		{stepPrivateTopic, func(ctx context.Context) error { return b.setTopic(ctx, inc, room) }, old == ""},
+		{stepPrivateHeader, func(ctx context.Context) error { return b.postHeader(ctx, inc, room) }, old == ""},
+		{stepPrivatePin, func(ctx context.Context) error { return b.pinHeader(ctx, inc, room) }, old == ""},
+		{stepPrivateIntro, func(ctx context.Context) error {
+			text, blocks := privateRoomIntroView(inc, entry.Actor, old)
+			return b.post(ctx, room.ChannelID, onceAs(effectPrivateIntro, inc.Ref()), text, blocks)
+		}, old == ""},
+		{stepMovedNotice, func(ctx context.Context) error {
+			text, blocks := movedNoticeView(inc, entry.Actor)
+			return b.post(ctx, old, onceAs(effectMoved, inc.Ref()), text, blocks)
+		}, old == ""},
+		{stepMovedArchive, func(ctx context.Context) error {
+			err := b.slack.do(ctx, "conversations.archive", func(ctx context.Context) error {
+				return b.api.ArchiveConversationContext(ctx, old)
+			})
+			if slackCode(err) == "already_archived" {
+				return nil
+			}
+			return err
+		}, old == ""},
+		{stepPrivateAnnounce, func(ctx context.Context) error { return b.announcePrivate(ctx, inc, room, entry.Actor, j) }, false},
+	}
+	for _, s := range steps {
+		if s.skip || room.Did(s.name) {
+			continue
+		}
+		var err error
+		settling(ctx, func() bool {
+			err = s.do(ctx)
+			return slackCode(err) == "channel_not_found"
+		})
+		if err != nil {
+			return fmt.Errorf("making %s private (%s): %w", inc.Ref(), s.name, err)
+		}
+		room.Mark(s.name)
+		if err := b.saveRoom(ctx, room); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inviteFrom invites into the private room everyone in the old one, the
+// TDO, the reporter and the role holders (not the bot, which is in already).
+func (b *Bot) inviteFrom(ctx context.Context, inc *incident.Incident, room *incident.Room, old string) error {
+	users := []string{inc.TDOID, inc.ReporterID}
+	for _, role := range incident.Roles() {
+		users = append(users, inc.Roles[role])
+	}
+	cursor := ""
+	for {
+		var page []string
+		err := b.slack.do(ctx, "conversations.members", func(ctx context.Context) error {
+			var err error
+			page, cursor, err = b.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: old, Cursor: cursor, Limit: 1000})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("listing who is in <#%s>: %w", old, err)
+		}
+		users = append(users, page...)
+		if cursor == "" {
+			break
+		}
+	}
+	self, err := b.self(ctx)
+	if err != nil {
+		return err
+	}
+	slices.Sort(users)
+	users = slices.Compact(users)
+	users = slices.DeleteFunc(users, func(u string) bool { return u == "" || u == self })
+	if len(users) == 0 {
+		return nil
+	}
+	err = b.slack.do(ctx, "conversations.invite", func(ctx context.Context) error {
+		_, err := b.api.InviteUsersToConversationContext(ctx, room.ChannelID, users...)
+		return err
+	})
+	if c := slackCode(err); c == "already_in_channel" || c == "cant_invite_self" {
+		return nil
+	}
+	return err
+}
+
+// announcePrivate rewrites the incident's announcement in the incidents
+// channel without its title and says there that it was made private.
+func (b *Bot) announcePrivate(ctx context.Context, inc *incident.Incident, room *incident.Room, actor string, j jobs.Job) error {
+	channel, err := b.incidentsChannel(ctx)
+	if err != nil {
+		return err
+	}
+	if room.AnnouncementTS != "" {
+		text, blocks := privateAnnouncementView(inc)
+		err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, channel, room.AnnouncementTS,
+				slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+			return err
+		})
+		if err != nil && slackCode(err) != "message_not_found" {
+			return fmt.Errorf("rewriting the announcement of %s: %w", inc.Ref(), err)
+		}
+	}
+	text, blocks := madePrivateLineView(inc, actor)
+	return b.post(ctx, channel, jobEffect(effectMadePrivate, j), text, blocks)
+}
