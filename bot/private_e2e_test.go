@@ -147,6 +147,11 @@ func TestPrivateTitleNeverLeavesItsRoom(t *testing.T) {
 	if got := h.lastEphemeral(bob); !strings.Contains(got, "Only people in") {
 		t.Errorf("bob asking for the timeline of INC-2 got %q, want a refusal", got)
 	}
+	h.slash(bob, random, "/incident", "changes INC-2")
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "Only people in") {
+		t.Errorf("bob asking what changed before INC-2 got %q, want a refusal", got)
+	}
+	h.slash(alice, random, "/incident", "changes INC-2")
 	h.slash(bob, random, "/incident", "cost INC-2")
 	h.slash(bob, random, "/problem", "show PRB-1")
 	if got := plainJSON(t, h.sim.Ephemerals(bob)[len(h.sim.Ephemerals(bob))-1].Blocks); !strings.Contains(got, "INC-2* SEV1 "+incident.PrivateLabel) {
