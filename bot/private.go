@@ -26,7 +26,8 @@ import (
 // an ordinary app cannot call. So sitrep moves it: a new private channel,
 // the old room's members invited, the header posted and pinned there, a line
 // without the title left in the old channel, which is then archived; the
-// announcement in the incidents channel is rewritten without the title. What
+// announcement and the earlier status and severity updates in the incidents
+// channel are rewritten without the title. What
 // was said in the old channel stays in its archive, readable by the
 // workspace: the room's members are told so when it moves.
 
@@ -267,6 +268,53 @@ func (b *Bot) announcePrivate(ctx context.Context, inc *incident.Incident, room 
 			return fmt.Errorf("rewriting the announcement of %s: %w", inc.Ref(), err)
 		}
 	}
+	if err := b.redactUpdates(ctx, inc, channel); err != nil {
+		return err
+	}
 	text, blocks := madePrivateLineView(inc, actor)
 	return b.post(ctx, channel, jobEffect(effectMadePrivate, j), text, blocks)
+}
+
+// redactUpdates rewrites, without the title, the status and severity
+// updates the incidents channel heard about inc while it was public: each
+// is sitrep's own message marked with its job's key (see postOnce).
+func (b *Bot) redactUpdates(ctx context.Context, inc *incident.Incident, channel string) error {
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	keys := map[string]bool{}
+	for _, e := range timeline {
+		switch e.Kind {
+		case incident.EntryStatus, incident.EntryReopen, incident.EntrySeverity:
+			keys[incident.ChangeJob(incident.JobChanged, inc, e, e.At).Key] = true
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var found []string
+	// The match collects every update of inc and answers false, so that
+	// findOwn reads the whole history since the incident opened.
+	_, err = b.findOwn(ctx, channel, "", inc.OpenedAt.Add(-lookBack), func(m slack.Message) bool {
+		key, _ := m.Metadata.EventPayload["key"].(string)
+		if m.Metadata.EventType == effectStatusUpdate && keys[key] {
+			found = append(found, m.Timestamp)
+		}
+		return false
+	})
+	if err != nil {
+		return fmt.Errorf("finding the updates of %s in the incidents channel: %w", inc.Ref(), err)
+	}
+	text, blocks := redactedUpdateView(inc)
+	for _, ts := range found {
+		err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+			return err
+		})
+		if err != nil && slackCode(err) != "message_not_found" {
+			return fmt.Errorf("rewriting an update of %s: %w", inc.Ref(), err)
+		}
+	}
+	return nil
 }

@@ -250,6 +250,10 @@ func TestMakePrivateLater(t *testing.T) {
 	old := h.openIncident(secretTitle + " sev2 systems:" + secretSystem)
 	h.sim.Join(old, bob)
 	incidents := h.sim.ChannelByName("incidents")
+	h.slash(alice, old, "/incident", "status identified")
+	if got := h.linesWith(incidents.ID, "INC-1 is now Identified"); len(got) != 1 {
+		t.Fatalf("#incidents heard %q, want the public update", got)
+	}
 
 	h.slash(bob, old, "/incident", "private")
 	if got := h.lastEphemeral(bob); !strings.Contains(got, "Only the technical duty officer") {
@@ -288,6 +292,14 @@ func TestMakePrivateLater(t *testing.T) {
 	announcement := h.sim.Message(incidents.ID, r.AnnouncementTS)
 	if announcement == nil || strings.Contains(strings.ToLower(announcement.Text+string(announcement.Blocks)), "zanzibar") {
 		t.Errorf("the announcement was not rewritten without the title: %+v", announcement)
+	}
+	for _, m := range h.sim.Messages(incidents.ID) {
+		if strings.Contains(strings.ToLower(m.Text+plainJSON(t, m.Blocks)), "zanzibar") {
+			t.Errorf("#incidents still names INC-1 after it was made private: %s", m.Text)
+		}
+	}
+	if got := h.linesWith(incidents.ID, "update hidden"); len(got) != 1 {
+		t.Errorf("#incidents: %q, want the earlier update rewritten", got)
 	}
 	if got := h.linesWith(incidents.ID, "was made private"); len(got) != 1 {
 		t.Errorf("#incidents heard %q, want one line that INC-1 was made private", got)

@@ -77,3 +77,10 @@ func privateRoomIntroView(inc *incident.Incident, actor, oldChannel string) (str
 		"Outside this channel sitrep names %s by its number only.", actor, inc.Ref(), oldChannel, inc.Ref())
 	return inc.Ref() + " is private now", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
 }
+
+// redactedUpdateView replaces, in the incidents channel, an update about an
+// incident posted while it was public, once it is made private.
+func redactedUpdateView(inc *incident.Incident) (string, []slack.Block) {
+	line := fmt.Sprintf(":lock: *%s* · an update about a private incident, hidden since it was made private", inc.Ref())
+	return inc.Ref() + " update hidden", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+}
