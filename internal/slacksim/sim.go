@@ -20,9 +20,10 @@
 // private_channel and the bot is in it, and no one types a slash command in
 // one they are not in.
 //
-// Tests seed it (AddUser, AddChannel, AddPrivateChannel), drive it as a user would
-// (SlashCommand, Click, Submit, SendEvent) and read back what the workspace
-// holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews, Files).
+// Tests seed it (AddUser, AddChannel, AddPrivateChannel), drive it as a
+// user would (SlashCommand, Click, Submit, SendEvent) and read back what the
+// workspace holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews,
+// Files).
 // Every method is safe for concurrent use.
 package slacksim
 
