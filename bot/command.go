@@ -386,12 +386,13 @@ func parseOpen(text string) (incidentCommand, error) {
 	return cmd, nil
 }
 
-// optionWord reports whether w is an option, "--name", and returns the
-// name. Slack's clients may turn "--" into an en or em dash as it is typed,
-// so "—private" and "–private" are options too.
+// optionWord reports whether w is an option, "--name" (name beginning
+// with a letter), and returns the name. Slack's clients may turn "--" into
+// an en or em dash as it is typed, so "—private" and "–private" are options
+// too; a dash standing alone ("web – api down") is a title word.
 func optionWord(w string) (string, bool) {
 	for _, prefix := range []string{"--", "—", "–"} {
-		if name, ok := strings.CutPrefix(w, prefix); ok {
+		if name, ok := strings.CutPrefix(w, prefix); ok && name != "" && unicode.IsLetter([]rune(name)[0]) {
 			return name, true
 		}
 	}

@@ -49,6 +49,8 @@ func TestParseIncident(t *testing.T) {
 		{name: "private twice", text: "open --private x --private", wantErr: "`--private` once"},
 		{name: "unknown option", text: "open --secret x", wantErr: "`--secret` is not an option"},
 		{name: "private word is a title word", text: "open private keys leaked", want: openCommand{Title: "private keys leaked"}},
+		{name: "dashes are title words", text: "open web – api down -- again —5%",
+			want: openCommand{Title: "web – api down -- again —5%"}},
 		{name: "make private", text: "private INC-4", want: privateCommand{Number: 4}},
 		{name: "make private here", text: "private", want: privateCommand{}},
 		{name: "make private extra text", text: "private INC-4 now", wantErr: "takes no text"},
