@@ -240,14 +240,38 @@ func (b *Bot) inviteFrom(ctx context.Context, inc *incident.Incident, room *inci
 	if len(users) == 0 {
 		return nil
 	}
-	err = b.slack.do(ctx, "conversations.invite", func(ctx context.Context) error {
-		_, err := b.api.InviteUsersToConversationContext(ctx, room.ChannelID, users...)
+	invite := func(users ...string) error {
+		err := b.slack.do(ctx, "conversations.invite", func(ctx context.Context) error {
+			_, err := b.api.InviteUsersToConversationContext(ctx, room.ChannelID, users...)
+			return err
+		})
+		if c := slackCode(err); c == "already_in_channel" || c == "cant_invite_self" {
+			return nil
+		}
 		return err
-	})
-	if c := slackCode(err); c == "already_in_channel" || c == "cant_invite_self" {
-		return nil
 	}
-	return err
+	err = invite(users...)
+	if !uninvitable[slackCode(err)] || len(users) == 1 {
+		return err
+	}
+	// Slack refuses the whole batch for one person it will not invite (a
+	// deactivated account, a guest): invite each, and skip those.
+	for _, u := range users {
+		if err := invite(u); err != nil {
+			if !uninvitable[slackCode(err)] {
+				return err
+			}
+			b.log.Warn("not invited to the private room", "incident", inc.Ref(), "user", u, "err", err)
+		}
+	}
+	return nil
+}
+
+// uninvitable are conversations.invite's refusals of one person (not of
+// the call), after which the others can still be invited.
+var uninvitable = map[string]bool{
+	"cant_invite": true, "user_not_found": true, "user_is_restricted": true, "user_is_ultra_restricted": true,
+	"ura_max_channels": true, "user_is_deactivated": true, "user_team_not_in_channel": true,
 }
 
 // announcePrivate rewrites the incident's announcement in the incidents
