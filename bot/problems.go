@@ -131,11 +131,15 @@ func (b *Bot) onLink(ctx context.Context, cmd slack.SlashCommand, c linkCommand)
 		return
 	}
 	inc, ok := b.findIncident(ctx, cmd, c.Number, usage)
-	if !ok || !b.mayOnIncident(ctx, cmd.ChannelID, cmd.UserID, access.ChangeIncident, inc, usage) {
+	if !ok {
 		return
 	}
 	if c.Problem == 0 {
-		b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, b.linkForm(ctx, inc), "", usage)
+		// The form shows the incident: checked before it opens, and link
+		// checks again when it is sent.
+		if b.mayOnIncident(ctx, cmd.ChannelID, cmd.UserID, access.ChangeIncident, inc, usage) {
+			b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, b.linkForm(ctx, inc), "", usage)
+		}
 		return
 	}
 	b.link(ctx, cmd.ChannelID, cmd.UserID, inc.ID, c.Problem, c.Unlink)
@@ -149,10 +153,6 @@ func (b *Bot) link(ctx context.Context, channel, user string, incidentID, proble
 		op, usage, what = b.problems.Unlink, usageUnlink, "unlink the problem"
 	}
 	target, err := b.incidents.Incident(ctx, incidentID)
-	if errors.Is(err, incident.ErrNotFound) {
-		b.replyUsage(ctx, channel, user, fmt.Sprintf("There is no incident %d any more.", incidentID), usage)
-		return
-	}
 	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, what, usage) ||
 		!b.mayOnIncident(ctx, channel, user, access.ChangeIncident, target, usage) {
 		return

@@ -45,8 +45,8 @@ func changeLineView(inc *incident.Incident, e incident.TimelineEntry) (string, [
 	return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
 }
 
-// changeUpdateView is the update posted in the incidents channel; a
-// private incident's names neither its title nor its channel.
+// changeUpdateView is the update posted in the incidents channel; that of
+// a private incident names neither its title nor its channel.
 func changeUpdateView(inc *incident.Incident, e incident.TimelineEntry, channelID string) (string, []slack.Block) {
 	if inc.Private {
 		return privateUpdateView(inc, e)
