@@ -113,6 +113,12 @@ const (
 	stepPrivatePin      = "private_pin"
 	stepPrivateIntro    = "private_intro"
 	stepMovedNotice     = "moved_notice"
+	stepMovedHeader     = "moved_header:"
+	stepMovedChanges    = "moved_changes:"
+	stepMovedPlan       = "moved_plan:"
+	stepPrivateChanges  = "private_changes"
+	stepPrivatePlan     = "private_plan"
+	stepMovedScrub      = "moved_scrub"
 	stepMovedArchive    = "moved_archive"
 	stepPrivateAnnounce = "private_announce"
 )
@@ -125,10 +131,14 @@ const (
 )
 
 // movedFrom returns the channel a room moved from, if it moved.
-func movedFrom(room *incident.Room) string {
+func movedFrom(room *incident.Room) string { return stepValue(room, stepMovedFrom) }
+
+// stepValue returns what follows prefix in the room's recorded step that
+// begins with it, or "".
+func stepValue(room *incident.Room, prefix string) string {
 	for _, s := range room.Done {
-		if id, ok := strings.CutPrefix(s, stepMovedFrom); ok {
-			return id
+		if v, ok := strings.CutPrefix(s, prefix); ok {
+			return v
 		}
 	}
 	return ""
@@ -149,7 +159,13 @@ func (b *Bot) madePrivateJob(ctx context.Context, j jobs.Job) error {
 			return fmt.Errorf("creating the private room of %s: %w", inc.Ref(), err)
 		}
 		old := room.ChannelID
-		room.ChannelID, room.ChannelName, room.HeaderTS = fresh.ChannelID, fresh.ChannelName, ""
+		for prefix, ts := range map[string]string{stepMovedHeader: room.HeaderTS, stepMovedChanges: room.ChangesTS, stepMovedPlan: room.PlanTS} {
+			if ts != "" {
+				room.Mark(prefix + ts)
+			}
+		}
+		room.ChannelID, room.ChannelName = fresh.ChannelID, fresh.ChannelName
+		room.HeaderTS, room.ChangesTS, room.PlanTS = "", "", ""
 		room.Mark(stepMovedFrom + old)
 		room.Mark(stepPrivateRoom)
 		if err := b.saveRoom(ctx, room); err != nil {
@@ -168,6 +184,8 @@ func (b *Bot) madePrivateJob(ctx context.Context, j jobs.Job) error {
 		{stepPrivateTopic, func(ctx context.Context) error { return b.setTopic(ctx, inc, room) }, old == ""},
 		{stepPrivateHeader, func(ctx context.Context) error { return b.postHeader(ctx, inc, room) }, old == ""},
 		{stepPrivatePin, func(ctx context.Context) error { return b.pinHeader(ctx, inc, room) }, old == ""},
+		{stepPrivateChanges, func(ctx context.Context) error { return b.repostChanges(ctx, inc, room) }, stepValue(room, stepMovedChanges) == ""},
+		{stepPrivatePlan, func(ctx context.Context) error { return b.repostPlan(ctx, inc, room) }, stepValue(room, stepMovedPlan) == ""},
 		{stepPrivateIntro, func(ctx context.Context) error {
 			text, blocks := privateRoomIntroView(inc, entry.Actor, old)
 			return b.post(ctx, room.ChannelID, onceAs(effectPrivateIntro, inc.Ref()), text, blocks)
@@ -176,6 +194,7 @@ func (b *Bot) madePrivateJob(ctx context.Context, j jobs.Job) error {
 			text, blocks := movedNoticeView(inc, entry.Actor)
 			return b.post(ctx, old, onceAs(effectMoved, inc.Ref()), text, blocks)
 		}, old == ""},
+		{stepMovedScrub, func(ctx context.Context) error { return b.scrubOld(ctx, inc, room, old) }, old == ""},
 		{stepMovedArchive, func(ctx context.Context) error {
 			err := b.slack.do(ctx, "conversations.archive", func(ctx context.Context) error {
 				return b.api.ArchiveConversationContext(ctx, old)
@@ -203,6 +222,112 @@ func (b *Bot) madePrivateJob(ctx context.Context, j jobs.Job) error {
 		if err := b.saveRoom(ctx, room); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// repostChanges posts the room's "what changed?" list again in the private
+// room, as it stands (the changes shown and the verdicts given), so that
+// its buttons work there.
+func (b *Bot) repostChanges(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if b.changes == nil {
+		return nil
+	}
+	shown, err := b.changes.Shown(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), b.cfg.WhatChangedWindow)
+	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectWhatChanged, inc.Ref()), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.ChangesTS = ts
+	}
+	return err
+}
+
+// repostPlan posts the plan of attack again in the private room, with the
+// diagnostics ticked so far.
+func (b *Bot) repostPlan(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	text, blocks := planView(inc, incident.Diagnostics(timeline))
+	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectPlan, inc.Ref()), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err == nil {
+		room.PlanTS = ts
+	}
+	return err
+}
+
+// scrubOld takes the title out of what sitrep wrote in the public room an
+// incident left: its header (replaced by a notice, without buttons), its
+// "what changed?" list and plan of attack (which name its systems), its
+// topic, and its name, inc-<n>-<slug>, which becomes inc-<n>-moved (the
+// bot created the channel, so Slack lets it rename it). What people wrote
+// there stays.
+func (b *Bot) scrubOld(ctx context.Context, inc *incident.Incident, room *incident.Room, old string) error {
+	header, headerBlocks := movedHeaderView(inc)
+	part, partBlocks := movedPartView(inc)
+	for _, m := range []struct {
+		ts     string
+		text   string
+		blocks []slack.Block
+	}{
+		{stepValue(room, stepMovedHeader), header, headerBlocks},
+		{stepValue(room, stepMovedChanges), part, partBlocks},
+		{stepValue(room, stepMovedPlan), part, partBlocks},
+	} {
+		if m.ts == "" {
+			continue
+		}
+		err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, old, m.ts, slack.MsgOptionText(m.text, false), slack.MsgOptionBlocks(m.blocks...))
+			return err
+		})
+		if err != nil && slackCode(err) != "message_not_found" {
+			return fmt.Errorf("replacing a message of %s in its old room: %w", inc.Ref(), err)
+		}
+	}
+	err := b.slack.do(ctx, "conversations.setTopic", func(ctx context.Context) error {
+		_, err := b.api.SetTopicOfConversationContext(ctx, old, inc.Ref()+" moved to a private channel")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("clearing the old topic of %s: %w", inc.Ref(), err)
+	}
+	var info *slack.Channel
+	err = b.slack.do(ctx, "conversations.info", func(ctx context.Context) error {
+		var err error
+		info, err = b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: old})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reading the old room of %s: %w", inc.Ref(), err)
+	}
+	if strings.HasPrefix(info.Name, channelName(inc.Number, "moved", 1)) {
+		return nil // renamed by an earlier try
+	}
+	for suffix := 1; suffix <= maxNameSuffix; suffix++ {
+		name := channelName(inc.Number, "moved", suffix)
+		err := b.slack.do(ctx, "conversations.rename", func(ctx context.Context) error {
+			_, err := b.api.RenameConversationContext(ctx, old, name)
+			return err
+		})
+		switch slackCode(err) {
+		case "name_taken":
+			continue
+		case "not_authorized":
+			// Not sitrep's channel (adopted, or made by a person): its name
+			// stays; the room's members were told.
+			b.log.Warn("could not rename the public room of an incident made private", "incident", inc.Ref(), "channel", old)
+			return nil
+		}
+		return err
 	}
 	return nil
 }

@@ -286,8 +286,21 @@ func TestMakePrivateLater(t *testing.T) {
 	if header := h.header(room); !strings.Contains(header, secretTitle) {
 		t.Errorf("the private room's header lacks the title:\n%s", header)
 	}
-	if oldCh := h.sim.Channel(old); !oldCh.IsArchived {
-		t.Errorf("the old public room is not archived")
+	if changes := h.only(room, "sitrep_what_changed"); changes.TS != r.ChangesTS {
+		t.Errorf("the private room's \"what changed?\" is %s, the room records %s", changes.TS, r.ChangesTS)
+	}
+	if got := h.linesWith(old, "Moved to INC-1's private channel."); len(got) != 1 {
+		t.Errorf("the old \"what changed?\" was not replaced: %q", got)
+	}
+	oldCh := h.sim.Channel(old)
+	if !oldCh.IsArchived || oldCh.Name != "inc-1-moved" {
+		t.Errorf("the old public room = %+v, want it archived as inc-1-moved", oldCh)
+	}
+	if topic := h.sim.Topic(old); topic != "INC-1 moved to a private channel" {
+		t.Errorf("the old room's topic = %q", topic)
+	}
+	if header := h.header(old); strings.Contains(strings.ToLower(header), "zanzibar") || strings.Contains(header, "incident_actions") {
+		t.Errorf("the old room's header still shows the incident:\n%s", header)
 	}
 	if moved := h.linesWith(old, "moved to a private channel"); len(moved) != 1 || strings.Contains(strings.ToLower(moved[0]), "zanzibar") {
 		t.Errorf("the old room's notice = %q", moved)

@@ -84,3 +84,21 @@ func redactedUpdateView(inc *incident.Incident) (string, []slack.Block) {
 	line := fmt.Sprintf(":lock: *%s* · an update about a private incident, hidden since it was made private", inc.Ref())
 	return inc.Ref() + " update hidden", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
 }
+
+// movedHeaderView replaces the header in the public room an incident left
+// when it was made private.
+func movedHeaderView(inc *incident.Incident) (string, []slack.Block) {
+	text := inc.Ref() + " is private now"
+	return text, []slack.Block{
+		slack.NewHeaderBlock(plain(text)),
+		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("It was made private; its details are for the private channel's members. Ask <@%s> (TDO) to be added.", inc.TDOID))),
+	}
+}
+
+// movedPartView replaces, in the public room an incident left, the
+// messages that moved with it (the "what changed?" list, the plan of
+// attack).
+func movedPartView(inc *incident.Incident) (string, []slack.Block) {
+	text := "Moved to " + inc.Ref() + "'s private channel."
+	return text, []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
+}

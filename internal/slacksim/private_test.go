@@ -79,3 +79,27 @@ func TestPrivateChannels(t *testing.T) {
 		t.Errorf("members after the invite = %v", got)
 	}
 }
+
+// TestRename checks conversations.rename as Slack documents it: only the
+// channel's creator may rename it, a taken name is refused, the new name is
+// what the channel is found by.
+func TestRename(t *testing.T) {
+	t.Parallel()
+	sim, general := newSim(t, slacksim.Options{CreateLag: -1})
+	api := apiFor(sim)
+	ctx := context.Background()
+	ours, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: "inc-1-zanzibar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.RenameConversationContext(ctx, ours.ID, "general"); err == nil || err.Error() != "name_taken" {
+		t.Errorf("renaming to a taken name = %v, want name_taken", err)
+	}
+	if _, err := api.RenameConversationContext(ctx, general, "town-square"); err == nil || err.Error() != "not_authorized" {
+		t.Errorf("renaming a channel alice made = %v, want not_authorized", err)
+	}
+	ch, err := api.RenameConversationContext(ctx, ours.ID, "inc-1-moved")
+	if err != nil || ch.Name != "inc-1-moved" || sim.ChannelByName("inc-1-moved") == nil || sim.ChannelByName("inc-1-zanzibar") != nil {
+		t.Errorf("rename = %+v, %v", ch, err)
+	}
+}

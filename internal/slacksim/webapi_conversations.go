@@ -71,6 +71,46 @@ func (s *Sim) conversationsCreate(r *request) response {
 	return ok(response{"channel": s.channelJSONLocked(ch, false)})
 }
 
+// conversationsRename renames a channel. As Slack documents it, only the
+// channel's creator (or an admin, which the bot never is) may rename it:
+// others get not_authorized; an archived channel is_archived.
+func (s *Sim) conversationsRename(r *request) response {
+	name := r.get("name")
+	switch {
+	case name == "":
+		return fail("invalid_name_required")
+	case len([]rune(name)) > 80:
+		return fail("invalid_name_maxlength")
+	case !validName.MatchString(name):
+		return fail("invalid_name_specials")
+	case punctuation.MatchString(name):
+		return fail("invalid_name_punctuation")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channelLocked(r.get("channel"))
+	switch {
+	case ch == nil:
+		return fail("channel_not_found")
+	case ch.IsIM:
+		return fail("method_not_supported_for_channel_type")
+	case ch.IsArchived:
+		return fail("is_archived")
+	case !ch.members[s.opts.BotUserID]:
+		return fail("not_in_channel")
+	case ch.Creator != s.opts.BotUserID:
+		return fail("not_authorized")
+	}
+	if id, taken := s.ws.byName[name]; taken && id != ch.ID {
+		return fail("name_taken")
+	}
+	delete(s.ws.byName, ch.Name)
+	ch.Name = name
+	s.ws.byName[name] = ch.ID
+	s.notifyLocked()
+	return ok(response{"channel": s.channelJSONLocked(ch, false)})
+}
+
 func (s *Sim) conversationsInvite(r *request) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
