@@ -24,12 +24,12 @@ import (
 // Slack's Web API converts a public channel to private only through
 // admin.conversations.convertToPrivate, an Enterprise Grid admin method that
 // an ordinary app cannot call. So sitrep moves it: a new private channel,
-// the old room's members invited, the header posted and pinned there, a line
-// without the title left in the old channel, which is then archived; the
+// the old room's members invited, the header (pinned), "what changed?" and
+// plan posted there again; in the old channel a line without the title, its
+// own messages, topic and name scrubbed (inc-<n>-moved), then archived; the
 // announcement and the earlier status and severity updates in the incidents
-// channel are rewritten without the title. What
-// was said in the old channel stays in its archive, readable by the
-// workspace: the room's members are told so when it moves.
+// channel rewritten without the title. What people wrote in the old channel
+// stays in its archive, readable by the workspace.
 
 // canSee reports whether viewer, asking in channel, may see inc's details.
 // Everyone may see a public incident's. It answers no one; if the
