@@ -110,7 +110,8 @@ func TestParseIncident(t *testing.T) {
 // a usage error with a form to write, and that what it accepts is valid.
 func FuzzParseIncident(f *testing.F) {
 	for _, s := range []string{"", "help", "open", "open db is down sev1 systems:web,db",
-		"open sev9", "open systems:", "open \"x\"", "open ÿ sev-1", "open <!channel> sev1", "open “quoted”"} {
+		"open sev9", "open systems:", "open \"x\"", "open ÿ sev-1", "open <!channel> sev1", "open “quoted”",
+		"open --private x sev1", "open —private", "open – x", "open --", "private INC-1", "public"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
