@@ -256,6 +256,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobProvision, b.provisionJob)
 	b.jobs.Handle(incident.JobChanged, b.changedJob)
 	b.jobs.Handle(incident.JobClosed, b.closedJob)
+	b.jobs.Handle(incident.JobMadePrivate, b.madePrivateJob)
 	b.jobs.Handle(incident.JobHandedOver, b.peopleChangedJob)
 	b.jobs.Handle(incident.JobRoleAssigned, b.peopleChangedJob)
 	b.jobs.Handle(jobArchive, b.archiveJob)

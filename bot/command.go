@@ -19,12 +19,13 @@ type incidentCommand interface{ incidentCommand() }
 type helpCommand struct{}
 
 // openCommand reports a new incident. Modal is set when no title was given:
-// the reporter gets a form instead.
+// the reporter gets a form instead. Private opens a private incident.
 type openCommand struct {
 	Title    string
 	Severity incident.Severity
 	Systems  []string
 	Modal    bool
+	Private  bool
 }
 
 // statusCommand moves an incident to another status. Number 0 means the
@@ -98,6 +99,9 @@ type listCommand struct{}
 // timelineCommand shows an incident's timeline.
 type timelineCommand struct{ Number int64 }
 
+// privateCommand makes an incident private.
+type privateCommand struct{ Number int64 }
+
 func (helpCommand) incidentCommand()     {}
 func (openCommand) incidentCommand()     {}
 func (statusCommand) incidentCommand()   {}
@@ -113,6 +117,7 @@ func (changesCommand) incidentCommand()  {}
 func (timeboxCommand) incidentCommand()  {}
 func (extendCommand) incidentCommand()   {}
 func (restoreCommand) incidentCommand()  {}
+func (privateCommand) incidentCommand()  {}
 
 // usageError is a mistake in what the user typed. Its message says what was
 // wrong; Usage shows the form to write instead.
@@ -124,7 +129,8 @@ type usageError struct {
 func (e *usageError) Error() string { return e.Problem }
 
 const (
-	usageOpen     = "/incident open <title> [sev1|sev2|sev3|sev4] [systems:web,db]"
+	usageOpen     = "/incident open [--private] <title> [sev1|sev2|sev3|sev4] [systems:web,db]"
+	usagePrivate  = "/incident private [INC-n]"
 	usageStatus   = "/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]"
 	usageNote     = "/incident note [INC-n] <text>"
 	usageTimeline = "/incident timeline [INC-n]"
@@ -265,6 +271,17 @@ func parseIncident(text string) (incidentCommand, error) {
 		return onCallCommand{}, nil
 	case "list", "ls":
 		return listCommand{}, nil
+	case "private":
+		number, rest := incidentRef(rest)
+		if rest != "" {
+			return nil, &usageError{Problem: "`/incident private` takes no text besides an incident, e.g. `INC-12`.", Usage: usagePrivate}
+		}
+		return privateCommand{Number: number}, nil
+	case "public":
+		return nil, &usageError{
+			Problem: "sitrep never makes a private incident public again: its room may hold what must not leave it. Share what is needed yourself, in your own words.",
+			Usage:   "/incident help",
+		}
 	case "timeline":
 		number, rest := incidentRef(rest)
 		if rest != "" {
@@ -307,8 +324,10 @@ func parseStatus(text string) (incidentCommand, error) {
 	return statusCommand{Number: number, Status: status, Message: strings.TrimSpace(message)}, nil
 }
 
-// parseOpen reads "<title> [sevN] [systems:a,b]"; the severity and systems
-// words may stand anywhere, the rest is the title.
+// parseOpen reads "[--private] <title> [sevN] [systems:a,b]"; the option,
+// severity and systems words may stand anywhere, the rest is the title. A
+// word that starts with "--" (or the dash Slack's clients may make of it)
+// is an option, and --private is the only one.
 func parseOpen(text string) (incidentCommand, error) {
 	var (
 		cmd         openCommand
@@ -317,6 +336,16 @@ func parseOpen(text string) (incidentCommand, error) {
 	)
 	for _, w := range strings.Fields(text) {
 		lower := strings.ToLower(w)
+		if opt, ok := optionWord(lower); ok {
+			switch {
+			case opt != "private":
+				return nil, &usageError{Problem: fmt.Sprintf("`%s` is not an option of `/incident open`: the only one is `--private`.", plainFit(w, 40)), Usage: usageOpen}
+			case cmd.Private:
+				return nil, &usageError{Problem: "Give `--private` once.", Usage: usageOpen}
+			}
+			cmd.Private = true
+			continue
+		}
 		switch {
 		case sevWord.MatchString(w):
 			if sawSev {
@@ -355,6 +384,19 @@ func parseOpen(text string) (incidentCommand, error) {
 		cmd.Modal = true
 	}
 	return cmd, nil
+}
+
+// optionWord reports whether w is an option, "--name" (name beginning
+// with a letter), and returns the name. Slack's clients may turn "--" into
+// an en or em dash as it is typed, so "—private" and "–private" are options
+// too; a dash standing alone ("web – api down") is a title word.
+func optionWord(w string) (string, bool) {
+	for _, prefix := range []string{"--", "—", "–"} {
+		if name, ok := strings.CutPrefix(w, prefix); ok && name != "" && unicode.IsLetter([]rune(name)[0]) {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // unquote strips one pair of quotes around the whole title, as people

@@ -41,6 +41,20 @@ func TestParseIncident(t *testing.T) {
 		{name: "duplicate systems folded", text: "open x systems:web,web",
 			want: openCommand{Title: "x", Systems: []string{"web"}}},
 		{name: "declare alias", text: "declare api errors", want: openCommand{Title: "api errors"}},
+		{name: "open private", text: "open --private badge reader breach sev1 systems:doors",
+			want: openCommand{Title: "badge reader breach", Severity: incident.Sev1, Systems: []string{"doors"}, Private: true}},
+		{name: "private anywhere", text: "open badge breach --PRIVATE", want: openCommand{Title: "badge breach", Private: true}},
+		{name: "private with the dash Slack typed", text: "open —private badge breach", want: openCommand{Title: "badge breach", Private: true}},
+		{name: "private bare is a private modal", text: "open --private", want: openCommand{Modal: true, Private: true}},
+		{name: "private twice", text: "open --private x --private", wantErr: "`--private` once"},
+		{name: "unknown option", text: "open --secret x", wantErr: "`--secret` is not an option"},
+		{name: "private word is a title word", text: "open private keys leaked", want: openCommand{Title: "private keys leaked"}},
+		{name: "dashes are title words", text: "open web – api down -- again —5%",
+			want: openCommand{Title: "web – api down -- again —5%"}},
+		{name: "make private", text: "private INC-4", want: privateCommand{Number: 4}},
+		{name: "make private here", text: "private", want: privateCommand{}},
+		{name: "make private extra text", text: "private INC-4 now", wantErr: "takes no text"},
+		{name: "no way public", text: "public INC-4", wantErr: "never makes a private incident public"},
 		{name: "status here", text: "status identified bad index", want: statusCommand{Status: incident.StatusIdentified, Message: "bad index"}},
 		{name: "status by ref", text: "status inc-12 RESTORED", want: statusCommand{Number: 12, Status: incident.StatusRestored}},
 		{name: "status unknown", text: "status fixed", wantErr: "`fixed` is not a status"},
@@ -96,7 +110,8 @@ func TestParseIncident(t *testing.T) {
 // a usage error with a form to write, and that what it accepts is valid.
 func FuzzParseIncident(f *testing.F) {
 	for _, s := range []string{"", "help", "open", "open db is down sev1 systems:web,db",
-		"open sev9", "open systems:", "open \"x\"", "open ÿ sev-1", "open <!channel> sev1", "open “quoted”"} {
+		"open sev9", "open systems:", "open \"x\"", "open ÿ sev-1", "open <!channel> sev1", "open “quoted”",
+		"open --private x sev1", "open —private", "open – x", "open --", "private INC-1", "public"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -124,8 +124,8 @@ func (b *Bot) closedJob(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf(":lock: *%s* · %s · closed · <#%s>", inc.Ref(), escapeFit(inc.Title, 200), room.ChannelID)
-	return b.post(ctx, channel, jobEffect(effectClosed, j), inc.Ref()+" closed", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
+	text, blocks = closedLineView(inc, room.ChannelID)
+	return b.post(ctx, channel, jobEffect(effectClosed, j), text, blocks)
 }
 
 // jobArchive archives a closed incident's channel, ArchiveAfter after the
@@ -197,6 +197,7 @@ func (b *Bot) onList(ctx context.Context, cmd slack.SlashCommand) {
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot("list incidents", err, ""), "/incident list")
 		return
 	}
+	active = b.shownTo(ctx, cmd.ChannelID, cmd.UserID, active)
 	channels := map[int64]string{}
 	for _, inc := range active {
 		if room, err := b.rooms.Room(ctx, inc.ID); err == nil {
@@ -330,7 +331,7 @@ func (b *Bot) onNote(ctx context.Context, cmd slack.SlashCommand, c noteCommand)
 // the timeline for everyone; elsewhere it answers the asker alone.
 func (b *Bot) onTimeline(ctx context.Context, cmd slack.SlashCommand, c timelineCommand) {
 	inc, ok := b.findIncident(ctx, cmd, c.Number, usageTimeline)
-	if !ok {
+	if !ok || !b.maySee(ctx, cmd.ChannelID, cmd.UserID, inc, usageTimeline) {
 		return
 	}
 	timeline, err := b.incidents.Timeline(ctx, inc)

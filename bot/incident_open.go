@@ -53,7 +53,7 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onCost(ctx, cmd, c)
 	case openCommand:
 		if c.Modal {
-			b.openIncidentModal(ctx, cmd)
+			b.openIncidentModal(ctx, cmd, c.Private)
 			return
 		}
 		b.openIncident(ctx, incident.OpenRequest{
@@ -63,13 +63,17 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 			Reporter:   cmd.UserID,
 			ReportedIn: cmd.ChannelID,
 			RequestKey: key,
+			Private:    c.Private,
 		})
+	case privateCommand:
+		b.onMakePrivate(ctx, cmd, c)
 	}
 }
 
-// openIncidentModal shows the open-incident form.
-func (b *Bot) openIncidentModal(ctx context.Context, cmd slack.SlashCommand) {
-	view := openModal(cmd.ChannelID)
+// openIncidentModal shows the open-incident form, its private checkbox
+// ticked if private.
+func (b *Bot) openIncidentModal(ctx context.Context, cmd slack.SlashCommand, private bool) {
+	view := openModal(cmd.ChannelID, private)
 	err := b.slack.do(ctx, "views.open", func(ctx context.Context) error {
 		_, err := b.api.OpenViewContext(ctx, cmd.TriggerID, view)
 		return err
@@ -112,6 +116,11 @@ func openRequestFromView(cb slack.InteractionCallback) (incident.OpenRequest, ma
 		Description: get(blockDescription).Value,
 		Reporter:    cb.User.ID,
 		ReportedIn:  cb.View.PrivateMetadata,
+	}
+	for _, o := range get(blockPrivate).SelectedOptions {
+		if o.Value == optionPrivate {
+			req.Private = true
+		}
 	}
 	problems := map[string]string{}
 	if sel := get(blockSeverity).SelectedOption.Value; sel != "" {

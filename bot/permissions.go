@@ -61,7 +61,7 @@ func (b *Bot) allowedAnswering(ctx context.Context, req access.Request, answerIn
 // incidentTarget is inc as the permission model sees it: with its room, if
 // it has one yet.
 func (b *Bot) incidentTarget(ctx context.Context, inc *incident.Incident) (access.Target, error) {
-	t := access.Target{Ref: inc.Ref(), TDO: inc.TDOID}
+	t := access.Target{Ref: inc.Ref(), TDO: inc.TDOID, Private: inc.Private}
 	room, err := b.rooms.Room(ctx, inc.ID)
 	switch {
 	case errors.Is(err, incident.ErrNotFound):

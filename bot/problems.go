@@ -12,6 +12,7 @@ import (
 
 	"github.com/sitrep/sitrep/charts"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/access"
 	"github.com/sitrep/sitrep/internal/jobs"
 	"github.com/sitrep/sitrep/internal/report"
 )
@@ -56,6 +57,7 @@ func (b *Bot) onProblemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		if b.refused(ctx, cmd, err, "read the problem", usageProblemShow) {
 			return
 		}
+		d.Incidents = b.shownTo(ctx, cmd.ChannelID, cmd.UserID, d.Incidents)
 		text, blocks := problemView(d, b.incidents.CostModel().Currency)
 		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 	case problemClose:
@@ -133,17 +135,27 @@ func (b *Bot) onLink(ctx context.Context, cmd slack.SlashCommand, c linkCommand)
 		return
 	}
 	if c.Problem == 0 {
-		b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, b.linkForm(ctx, inc), "", usage)
+		// The form shows the incident: checked before it opens, and link
+		// checks again when it is sent.
+		if b.mayOnIncident(ctx, cmd.ChannelID, cmd.UserID, access.ChangeIncident, inc, usage) {
+			b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, b.linkForm(ctx, inc), "", usage)
+		}
 		return
 	}
 	b.link(ctx, cmd.ChannelID, cmd.UserID, inc.ID, c.Problem, c.Unlink)
 }
 
-// link links or unlinks and answers in channel.
+// link links or unlinks and answers in channel. Linking changes the
+// incident, so it is allowed to whoever may change it (access.ChangeIncident).
 func (b *Bot) link(ctx context.Context, channel, user string, incidentID, problemID int64, unlink bool) {
 	op, usage, what := b.problems.Link, usageLink, "link the problem"
 	if unlink {
 		op, usage, what = b.problems.Unlink, usageUnlink, "unlink the problem"
+	}
+	target, err := b.incidents.Incident(ctx, incidentID)
+	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, what, usage) ||
+		!b.mayOnIncident(ctx, channel, user, access.ChangeIncident, target, usage) {
+		return
 	}
 	inc, entry, prb, err := op(ctx, incidentID, problemID, user)
 	switch {
@@ -176,7 +188,7 @@ func (b *Bot) linkForm(ctx context.Context, inc *incident.Incident) slack.ModalV
 // onCost handles /incident cost.
 func (b *Bot) onCost(ctx context.Context, cmd slack.SlashCommand, c costCommand) {
 	inc, ok := b.findIncident(ctx, cmd, c.Number, usageCost)
-	if !ok {
+	if !ok || !b.maySee(ctx, cmd.ChannelID, cmd.UserID, inc, usageCost) {
 		return
 	}
 	b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, costModal(inc, b.incidents.CostModel()), "", usageCost)

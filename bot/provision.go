@@ -155,13 +155,21 @@ func isTransient(err error) bool {
 }
 
 // createChannel creates inc-<n>-<slug>, with a suffix if the name is taken.
+// A private incident's channel is private and named inc-<n>-private:
+// channel names show in places its members do not control (links,
+// mentions, exports), so they carry no title.
 func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	title := inc.Title
+	if inc.Private {
+		title = privateChannelTitle
+		room.Mark(stepPrivateRoom)
+	}
 	for suffix := 1; suffix <= maxNameSuffix; suffix++ {
-		name := channelName(inc.Number, inc.Title, suffix)
+		name := channelName(inc.Number, title, suffix)
 		var ch *slack.Channel
 		err := b.slack.do(ctx, "conversations.create", func(ctx context.Context) error {
 			var err error
-			ch, err = b.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+			ch, err = b.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name, IsPrivate: inc.Private})
 			return err
 		})
 		if slackCode(err) == "name_taken" {
@@ -184,7 +192,7 @@ func (b *Bot) createChannel(ctx context.Context, inc *incident.Incident, room *i
 		room.ChannelID, room.ChannelName = ch.ID, ch.Name
 		return nil
 	}
-	return fmt.Errorf("every channel name from %s to -%d is taken", channelName(inc.Number, inc.Title, 1), maxNameSuffix)
+	return fmt.Errorf("every channel name from %s to -%d is taken", channelName(inc.Number, title, 1), maxNameSuffix)
 }
 
 // ownChannel returns the ID of the channel called name if sitrep itself
@@ -281,6 +289,9 @@ func (b *Bot) announce(ctx context.Context, inc *incident.Incident, room *incide
 		return err
 	}
 	text, blocks := announcementView(inc, room.ChannelID)
+	if inc.Private {
+		text, blocks = privateAnnouncementView(inc)
+	}
 	ts, err := b.postOnce(ctx, channel, onceAs(effectAnnouncement, inc.Ref()),
 		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err == nil {
@@ -360,28 +371,29 @@ func (b *Bot) awaitChannel(ctx context.Context, id string) {
 
 // findChannel looks an unarchived public channel up by name.
 func (b *Bot) findChannel(ctx context.Context, name string) (id string, member bool, err error) {
-	ch, err := b.listChannels(ctx, name, true)
+	ch, err := b.listChannels(ctx, name, true, "public_channel")
 	if ch == nil || err != nil {
 		return "", false, err
 	}
 	return ch.ID, ch.IsMember, nil
 }
 
-// channelNamed looks a public channel up by name, archived ones included;
-// nil if there is none.
+// channelNamed looks a channel up by name, archived ones included: a
+// public one, or a private one the bot is in (Slack lists no other); nil if
+// there is none.
 func (b *Bot) channelNamed(ctx context.Context, name string) (*slack.Channel, error) {
-	return b.listChannels(ctx, name, false)
+	return b.listChannels(ctx, name, false, "public_channel", "private_channel")
 }
 
-// listChannels pages through the public channels for the one called name.
-func (b *Bot) listChannels(ctx context.Context, name string, excludeArchived bool) (*slack.Channel, error) {
+// listChannels pages through the channels of types for the one called name.
+func (b *Bot) listChannels(ctx context.Context, name string, excludeArchived bool, types ...string) (*slack.Channel, error) {
 	cursor := ""
 	for {
 		var page []slack.Channel
 		err := b.slack.do(ctx, "conversations.list", func(ctx context.Context) error {
 			var err error
 			page, cursor, err = b.api.GetConversationsContext(ctx, &slack.GetConversationsParameters{
-				Cursor: cursor, Limit: 200, ExcludeArchived: excludeArchived, Types: []string{"public_channel"},
+				Cursor: cursor, Limit: 200, ExcludeArchived: excludeArchived, Types: types,
 			})
 			return err
 		})

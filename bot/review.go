@@ -78,6 +78,9 @@ func (b *Bot) opsReviewJob(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
+	// Posted for everyone in the review channel: private incidents are
+	// counted but not named.
+	rv = rv.Redacted()
 	channel, err := b.namedChannel(ctx, b.cfg.OpsReviewChannel)
 	if err != nil {
 		return err

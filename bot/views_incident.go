@@ -23,6 +23,10 @@ const (
 	blockSeverity    = "severity"
 	blockSystems     = "systems"
 	blockDescription = "description"
+	blockPrivate     = "private"
+
+	// optionPrivate is the value of the open form's private checkbox.
+	optionPrivate = "private"
 )
 
 // headerView is the pinned header of an incident channel. suspects are the
@@ -138,6 +142,8 @@ func helpView() (text string, blocks []slack.Block) {
 		"In an incident channel the incident is implied; elsewhere name it: `INC-12`.",
 		"`/incident open <title> [sev1|sev2|sev3|sev4] [systems:web,db]` open an incident: a channel, a pinned header, an announcement. Severity defaults to sev3; sev1 is the worst.",
 		"`/incident open` with no title: a form to fill in.",
+		"`/incident open --private <title> …` a private incident: a private channel (inc-n-private), and outside it only its number, severity and TDO are shown.",
+		"`/incident private [INC-n]` make an incident private (its TDO or a commander): it moves to a new private channel with everyone in its room, and the public one is archived. A private incident is never made public again.",
 		"`/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]` move the incident on; restored means customers are served again, resolved means it is over. Going back reopens it.",
 		"`/incident sev [INC-n] <1-4> [reason]` change the severity; lowering it needs a reason.",
 		"`/incident tdo [INC-n] @user [reason]` hand leadership to whoever knows the problem best; they are invited and briefed. The header's *Take command* button does the same for you.",
@@ -165,8 +171,9 @@ func helpView() (text string, blocks []slack.Block) {
 }
 
 // openModal is the form behind /incident open with no title. metadata is the
-// channel the command was typed in.
-func openModal(metadata string) slack.ModalViewRequest {
+// channel the command was typed in; private ticks the private checkbox
+// (/incident open --private).
+func openModal(metadata string, private bool) slack.ModalViewRequest {
 	titleInput := slack.NewPlainTextInputBlockElement(plain("What do customers see?"), blockTitle)
 	titleInput.MaxLength = incident.MaxTitle
 	var options []*slack.OptionBlockObject
@@ -185,6 +192,14 @@ func openModal(metadata string) slack.ModalViewRequest {
 	systemsBlock.Optional = true
 	descBlock := slack.NewInputBlock(blockDescription, plain("Description"), nil, desc)
 	descBlock.Optional = true
+	privateOption := slack.NewOptionBlockObject(optionPrivate, plain("Private incident"),
+		plain("A private channel; #incidents hears only its number, severity and TDO."))
+	check := slack.NewCheckboxGroupsBlockElement(blockPrivate, privateOption)
+	if private {
+		check.InitialOptions = []*slack.OptionBlockObject{privateOption}
+	}
+	privateBlock := slack.NewInputBlock(blockPrivate, plain("Visibility"), nil, check)
+	privateBlock.Optional = true
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      callbackOpenIncident,
@@ -197,6 +212,7 @@ func openModal(metadata string) slack.ModalViewRequest {
 			slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sev),
 			systemsBlock,
 			descBlock,
+			privateBlock,
 		}},
 	}
 }

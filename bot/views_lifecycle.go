@@ -45,8 +45,12 @@ func changeLineView(inc *incident.Incident, e incident.TimelineEntry) (string, [
 	return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
 }
 
-// changeUpdateView is the update posted in the incidents channel.
+// changeUpdateView is the update posted in the incidents channel; that of
+// a private incident names neither its title nor its channel.
 func changeUpdateView(inc *incident.Incident, e incident.TimelineEntry, channelID string) (string, []slack.Block) {
+	if inc.Private {
+		return privateUpdateView(inc, e)
+	}
 	if e.Kind == incident.EntrySeverity {
 		line := fmt.Sprintf(":rotating_light: *%s* · %s · severity is now *%s* · <#%s>", inc.Ref(), escapeFit(inc.Title, 200),
 			inc.Severity.Label(), channelID)
@@ -76,7 +80,9 @@ func entryMessage(e incident.TimelineEntry) string {
 // maxListed bounds the incidents /incident list shows in one message.
 const maxListed = 40
 
-// listView lists active incidents, most severe first, then newest.
+// listView lists active incidents, most severe first, then newest. The
+// caller redacts the private incidents the reader may not see; their
+// channels are not shown.
 func listView(active []incident.Incident, channels map[int64]string, now time.Time) (string, []slack.Block) {
 	if len(active) == 0 {
 		text := ":sunny: No open incidents."
@@ -97,6 +103,9 @@ func listView(active []incident.Incident, channels map[int64]string, now time.Ti
 		where := "no channel yet"
 		if ch := channels[inc.ID]; ch != "" {
 			where = "<#" + ch + ">"
+		}
+		if inc.Private {
+			where = ":lock: private"
 		}
 		line := fmt.Sprintf("%s *%s* · %s · %s · %s · TDO <@%s> · open %s\n%s", statusEmoji[inc.Status], inc.Ref(),
 			inc.Severity.Label(), inc.Status.Label(), where, inc.TDOID, durationText(now.Sub(inc.OpenedAt)), escapeFit(inc.Title, 200))

@@ -88,7 +88,7 @@ func (b *Bot) collectChanges(ctx context.Context, inc *incident.Incident, window
 // another window, in the room for everyone or privately elsewhere.
 func (b *Bot) onChanges(ctx context.Context, cmd slack.SlashCommand, c changesCommand) {
 	inc, ok := b.findIncident(ctx, cmd, c.Number, usageChanges)
-	if !ok {
+	if !ok || !b.maySee(ctx, cmd.ChannelID, cmd.UserID, inc, usageChanges) {
 		return
 	}
 	w := c.Window

@@ -111,6 +111,31 @@ type Incident struct {
 	// Problems are the IDs of the problems linked to the incident (its
 	// causes), ascending.
 	Problems []int64
+	// Private marks an incident whose details (title, description,
+	// systems, timeline) are for the members of its room alone: it runs in
+	// a private channel, and everywhere else it is shown as Redacted. Once
+	// set it is never cleared.
+	Private bool
+}
+
+// PrivateLabel names a private incident where its details may not be
+// shown.
+const PrivateLabel = "a private incident"
+
+// Redacted returns inc as it may be shown outside its room: a private
+// incident keeps its number, severity, status, times, people, cost and
+// problems (so it counts in every total) but its title becomes
+// PrivateLabel and its description, systems and plan are dropped. A public
+// incident is returned as it is.
+func (inc Incident) Redacted() Incident {
+	if !inc.Private {
+		return inc
+	}
+	inc.Title = PrivateLabel
+	inc.Description = ""
+	inc.Systems = nil
+	inc.Plan = Plan{}
+	return inc
 }
 
 // Role is a job someone does for the incident besides leading it.

@@ -36,6 +36,9 @@ type OwnedAction struct {
 	Action     Action
 	// Issue is the text of the issue it addresses.
 	Issue string
+	// Private is set (by the operations review) when the incident is
+	// private: Review.Redacted then hides the texts.
+	Private bool
 }
 
 // The jobs of postmortem actions and of showing a postmortem. Their

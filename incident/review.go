@@ -57,6 +57,28 @@ type Review struct {
 	Overdue []OwnedAction
 }
 
+// Redacted returns the review as it may be shown to everyone: its private
+// incidents are Incident.Redacted, still counted in every total and cost,
+// and the overdue actions of private incidents keep their owner and due
+// date but not their texts.
+func (rv Review) Redacted() Review {
+	incs := make([]ReviewedIncident, len(rv.Incidents))
+	for i, ri := range rv.Incidents {
+		incs[i] = ReviewedIncident{Incident: ri.Incident.Redacted(), Summary: ri.Summary}
+	}
+	rv.Incidents = incs
+	overdue := make([]OwnedAction, len(rv.Overdue))
+	for i, oa := range rv.Overdue {
+		if oa.Private {
+			oa.Issue = PrivateLabel
+			oa.Action.Expected = "an action of " + PrivateLabel
+		}
+		overdue[i] = oa
+	}
+	rv.Overdue = overdue
+	return rv
+}
+
 // MaxReviewChanges bounds the changes a review counts.
 const MaxReviewChanges = 1000
 
@@ -143,10 +165,22 @@ func (r *Reviews) OpsReview(ctx context.Context, to time.Time, window time.Durat
 		if err != nil {
 			return rv, err
 		}
+		private := map[int64]bool{}
 		for _, oa := range open {
-			if oa.Action.Overdue(to) {
-				rv.Overdue = append(rv.Overdue, oa)
+			if !oa.Action.Overdue(to) {
+				continue
 			}
+			p, seen := private[oa.IncidentID]
+			if !seen {
+				inc, err := r.problems.incidents.Incident(ctx, oa.IncidentID)
+				if err != nil {
+					return rv, fmt.Errorf("reading the incident of an overdue action: %w", err)
+				}
+				p = inc.Private
+				private[oa.IncidentID] = p
+			}
+			oa.Private = p
+			rv.Overdue = append(rv.Overdue, oa)
 		}
 	}
 	return rv, nil

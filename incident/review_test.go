@@ -42,3 +42,33 @@ func TestWeeklyByClass(t *testing.T) {
 		}
 	}
 }
+
+func TestRedacted(t *testing.T) {
+	t.Parallel()
+	cost := &Cost{Amount: 1200}
+	secret := Incident{Number: 7, Title: "badge cloning", Description: "the vault", Systems: []string{"doors"},
+		Severity: Sev1, TDOID: "U1", Cost: cost, Problems: []int64{3}, Private: true}
+	got := secret.Redacted()
+	if got.Title != PrivateLabel || got.Description != "" || got.Systems != nil {
+		t.Errorf("Redacted() kept details: %+v", got)
+	}
+	if got.Number != 7 || got.Severity != Sev1 || got.TDOID != "U1" || got.Cost != cost || len(got.Problems) != 1 || !got.Private {
+		t.Errorf("Redacted() dropped what counts in totals: %+v", got)
+	}
+	if secret.Title != "badge cloning" {
+		t.Error("Redacted() changed the incident it was called on")
+	}
+	public := secret
+	public.Private = false
+	if got := public.Redacted(); got.Title != "badge cloning" || len(got.Systems) != 1 {
+		t.Errorf("Redacted() of a public incident = %+v, want it unchanged", got)
+	}
+	rv := Review{Incidents: []ReviewedIncident{{Incident: secret}, {Incident: public}}, Cost: 2400}
+	red := rv.Redacted()
+	if red.Incidents[0].Incident.Title != PrivateLabel || red.Incidents[1].Incident.Title != "badge cloning" || red.Cost != 2400 {
+		t.Errorf("Review.Redacted() = %+v", red.Incidents)
+	}
+	if rv.Incidents[0].Incident.Title != "badge cloning" {
+		t.Error("Review.Redacted() changed the review it was called on")
+	}
+}

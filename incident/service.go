@@ -102,6 +102,8 @@ type OpenRequest struct {
 	// RequestKey makes Open idempotent: a second Open with the same key
 	// returns the first incident. Empty means no key.
 	RequestKey string
+	// Private opens a private incident (see Incident.Private).
+	Private bool
 }
 
 // Open validates req, records the incident (status investigating; as TDO
@@ -130,6 +132,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		TDOID:       tdo,
 		ReportedIn:  req.ReportedIn,
 		RequestKey:  req.RequestKey,
+		Private:     req.Private,
 		OpenedAt:    now,
 		Plan:        s.plans.For(req.Systems),
 	}
@@ -595,4 +598,22 @@ func (s *Service) Incident(ctx context.Context, id int64) (*Incident, error) {
 // ByNumber returns INC-number.
 func (s *Service) ByNumber(ctx context.Context, number int64) (*Incident, error) {
 	return s.store.IncidentByNumber(ctx, number)
+}
+
+// JobMadePrivate is the kind of the durable job that moves an incident made
+// private into a private room. Its payload is a ChangePayload.
+const JobMadePrivate = "incident.made_private"
+
+// MakePrivate makes an incident private and records who did it. There is no
+// way back: a private incident never becomes public again. A closed
+// incident wraps ErrClosed; a private one ErrNoChange.
+func (s *Service) MakePrivate(ctx context.Context, incidentID int64, actor string) (*Incident, TimelineEntry, error) {
+	return s.record(ctx, incidentID, JobMadePrivate, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+		if inc.Private {
+			return TimelineEntry{}, fmt.Errorf("%s is private already: %w", inc.Ref(), ErrNoChange)
+		}
+		inc.Private = true
+		acknowledge(inc, actor, now)
+		return TimelineEntry{Actor: actor, Kind: EntryPrivate, Text: "Made private"}, nil
+	})
 }

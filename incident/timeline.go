@@ -29,6 +29,8 @@ const (
 	EntryCost     EntryKind = "cost"
 	EntryLinked   EntryKind = "problem_linked"
 	EntryUnlinked EntryKind = "problem_unlinked"
+	// EntryPrivate records an incident made private.
+	EntryPrivate EntryKind = "made_private"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state

@@ -67,6 +67,7 @@ func conformance(t *testing.T, open opener) {
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Inbox", testInbox},
 		{"UpdateIncident", testUpdateIncident},
+		{"Private", testPrivate},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Changes", testChanges},
 		{"PlanAndClock", testPlanAndClock},
@@ -660,6 +661,56 @@ func testUpdateIncident(t *testing.T, s *storage.Store) {
 	}
 	if _, _, err := s.UpdateIncident(ctx, 424242, func(*incident.Incident) ([]incident.TimelineEntry, error) { return nil, nil }, nil); !errors.Is(err, incident.ErrNotFound) {
 		t.Errorf("update of a missing incident = %v, want ErrNotFound", err)
+	}
+}
+
+// testPrivate stores the private flag on create and update, lists it, and
+// never clears it: an update that would make a private incident public
+// leaves it private.
+func testPrivate(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	public := newIncident("public", "")
+	secret := newIncident("secret", "")
+	secret.Private = true
+	for _, inc := range []*incident.Incident{public, secret} {
+		if err := s.CreateIncident(ctx, inc, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []*incident.Incident{public, secret} {
+		got, err := s.Incident(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Private != want.Private {
+			t.Errorf("%s read back Private = %v, want %v", want.Title, got.Private, want.Private)
+		}
+	}
+	made, _, err := s.UpdateIncident(ctx, public.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
+		i.Private = true
+		return []incident.TimelineEntry{{At: t0, Actor: "U1", Kind: incident.EntryPrivate, Text: "Made private"}}, nil
+	}, nil)
+	if err != nil || !made.Private {
+		t.Fatalf("making private = %+v, %v", made, err)
+	}
+	_, _, err = s.UpdateIncident(ctx, secret.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
+		i.Private = false
+		return nil, nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, err := s.ListIncidents(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inc := range listed {
+		if !inc.Private {
+			t.Errorf("%s (%s) is public after being made private", inc.Ref(), inc.Title)
+		}
+	}
+	if len(listed) != 2 {
+		t.Errorf("listed %d incidents, want 2", len(listed))
 	}
 }
 

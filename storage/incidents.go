@@ -39,11 +39,12 @@ type incidentRow struct {
 	Timebox     string         `db:"timebox"`
 	Cost        string         `db:"cost"`
 	ProblemIDs  string         `db:"problem_ids"`
+	Private     bool           `db:"private"`
 }
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
 	reporter_id, tdo_id, reported_in, request_key, opened_at,
-	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox, cost, problem_ids`
+	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox, cost, problem_ids, private`
 
 func (r incidentRow) incident() (*incident.Incident, error) {
 	var systems []string
@@ -83,7 +84,7 @@ func (r incidentRow) incident() (*incident.Incident, error) {
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
 		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
 		ClosedAt: fromNullTime(r.ClosedAt), Roles: decodeRoles(r.Roles), Plan: plan, Timebox: timebox,
-		Cost: cost, Problems: problems,
+		Cost: cost, Problems: problems, Private: r.Private,
 	}, nil
 }
 
@@ -243,11 +244,11 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 		inc.Number = number
 		storable(inc)
 		err := tx.GetContext(ctx, &inc.ID, tx.Rebind(`INSERT INTO incidents
-			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			inc.Number, inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
 			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
-			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox))
+			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private)
 		if err != nil {
 			return fmt.Errorf("inserting the incident: %w", err)
 		}
@@ -333,10 +334,10 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
 			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
-			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ? WHERE id = ?`),
+			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ?, private = (private OR ?) WHERE id = ?`),
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
 			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
-			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, ids, len(inc.Problems), inc.ID); err != nil {
+			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, ids, len(inc.Problems), inc.Private, inc.ID); err != nil {
 			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
 		}
 		if ids != oldIDs || costAmount(oldCost) != costAmount(inc.Cost) {

@@ -16,9 +16,11 @@ import (
 	"github.com/sitrep/sitrep/internal/report"
 )
 
-const postmortemUsage = `Usage: sitrep postmortem export INC-n [--out FILE]
+const postmortemUsage = `Usage: sitrep postmortem export INC-n [--out FILE] [--private]
 
-Writes the postmortem of INC-n as Markdown to FILE (default: stdout).`
+Writes the postmortem of INC-n as Markdown to FILE (default: stdout). The
+postmortem of a private incident holds its details: it is written only with
+--private, for its room.`
 
 // runPostmortem handles "sitrep postmortem".
 func runPostmortem(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -34,6 +36,7 @@ func runPostmortem(ctx context.Context, args []string, getenv func(string) strin
 	ref := args[0]
 	fs := flag.NewFlagSet("postmortem export", flag.ContinueOnError)
 	out := fs.String("out", "", "file to write (default: stdout)")
+	private := fs.Bool("private", false, "write the postmortem of a private incident (its details are for its room only)")
 	fs.Usage = func() { fmt.Fprintln(stderr, postmortemUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err
@@ -63,6 +66,9 @@ func runPostmortem(ctx context.Context, args []string, getenv func(string) strin
 	}
 	if err != nil {
 		return err
+	}
+	if inc.Private && !*private {
+		return fmt.Errorf("%s is private: its postmortem holds details for its room only; add --private to write it anyway, and share it only with the room", inc.Ref())
 	}
 	pms := incident.NewPostmortems(store, incidents, incident.NewChangeLog(store, clk), clk)
 	pms.SetLocation(review.Location)

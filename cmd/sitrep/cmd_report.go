@@ -24,8 +24,9 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	since := fs.Duration("since", 0, "how far back the review looks (default: reports.ops_review.window, 24h)")
 	out := fs.String("out", "", "directory to write the charts (PNG) and report.md into; without it, charts are not drawn")
 	at := fs.String("at", "", "end of the window, RFC 3339 (default now), to run a past day's review again")
+	private := fs.Bool("private", false, "show private incidents' titles and systems (by default they are counted but not named: share such a report only with their rooms)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sitrep report [--since 24h] [--out DIR] [--at 2026-11-24T09:00:00Z]")
+		fmt.Fprintln(stderr, "Usage: sitrep report [--since 24h] [--out DIR] [--at 2026-11-24T09:00:00Z] [--private]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -70,6 +71,9 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	rv, err := reviews.OpsReview(ctx, to, window)
 	if err != nil {
 		return err
+	}
+	if !*private {
+		rv = rv.Redacted()
 	}
 	var drawn []report.Chart
 	if *out != "" {

@@ -112,3 +112,37 @@ func TestTimelineChartOfARunningIncident(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPrivateIncidentUnnamed draws and writes a review holding a private
+// incident, redacted as everything shown to everyone is: its title and
+// systems appear in no chart (SVG text) and nowhere in the Markdown, and
+// it still counts.
+func TestPrivateIncidentUnnamed(t *testing.T) {
+	secret := incident.Incident{Number: 7, Title: "Zanzibar badge cloning", Systems: []string{"vaultdoor"}, Severity: incident.Sev1,
+		Status: incident.StatusRestored, OpenedAt: to.Add(-3 * time.Hour), RestoredAt: to.Add(-2 * time.Hour), TDOID: "U1",
+		Cost: &incident.Cost{Amount: 900}, Private: true}
+	rv := incident.Review{From: to.Add(-24 * time.Hour), To: to, Currency: "USD", ParetoWindow: 30 * 24 * time.Hour,
+		Pareto: incident.Pareto{Currency: "USD"}, Cost: 900, Location: time.UTC,
+		Incidents: []incident.ReviewedIncident{{Incident: secret, Summary: incident.Summary{TDOs: []string{"U1"}}}}}
+	rv = rv.Redacted()
+	drawn, err := Charts(rv, charts.SVG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := Markdown(rv, drawn)
+	for _, c := range drawn {
+		for _, s := range []string{string(c.Data), c.Name, c.Title, c.Alt} {
+			if strings.Contains(s, "Zanzibar") || strings.Contains(s, "vaultdoor") {
+				t.Errorf("chart %s names the private incident", c.Name)
+			}
+		}
+	}
+	if strings.Contains(md, "Zanzibar") || !strings.Contains(md, "| INC-7 "+incident.PrivateLabel+" | SEV1 |") ||
+		!strings.Contains(md, "USD 900 from 1 costed incident") {
+		t.Errorf("Markdown:\n%s", md)
+	}
+	timeline := drawn[len(drawn)-1]
+	if timeline.Name != "timeline-INC-7.svg" || !strings.Contains(string(timeline.Data), "INC-7") {
+		t.Errorf("the private incident's timeline chart is missing or unlabelled: %s", timeline.Name)
+	}
+}

@@ -75,6 +75,12 @@ func (s *Sim) slashRecord(user, channelID, command, text string, typed bool) (*r
 		s.mu.Unlock()
 		return nil, fmt.Errorf("slacksim: slash command: unknown user %q or channel %q", user, channelID)
 	}
+	if ch.IsPrivate && !ch.members[user] {
+		// Slack's client shows a private channel to its members only: no
+		// one else can type in it.
+		s.mu.Unlock()
+		return nil, fmt.Errorf("slacksim: slash command: %s is not in private channel %s and cannot type in it", user, channelID)
+	}
 	channelName := ch.Name
 	if ch.IsIM {
 		channelName = "directmessage"

@@ -82,6 +82,7 @@ var methods = map[string]handler{
 	"conversations.members":  (*Sim).conversationsMembers,
 	"conversations.open":     (*Sim).conversationsOpen,
 	"conversations.archive":  (*Sim).conversationsArchive,
+	"conversations.rename":   (*Sim).conversationsRename,
 	"chat.postMessage":       (*Sim).chatPostMessage,
 	"chat.update":            (*Sim).chatUpdate,
 	"chat.postEphemeral":     (*Sim).chatPostEphemeral,

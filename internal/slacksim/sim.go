@@ -14,9 +14,16 @@
 // clientOptions: { slackApiUrl: sim.APIURL() } }. nodeclient_test.go runs
 // them (internal/slacksim/nodeclient) against the simulator.
 //
-// Tests seed it (AddUser, AddChannel), drive it as a user would
-// (SlashCommand, Click, Submit, SendEvent) and read back what the workspace
-// holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews, Files).
+// Private channels behave as Slack documents them for the bot's token: one
+// the bot is not in does not exist for its Web API calls
+// (channel_not_found), conversations.list shows one only when types names
+// private_channel and the bot is in it, and no one types a slash command in
+// one they are not in.
+//
+// Tests seed it (AddUser, AddChannel, AddPrivateChannel), drive it as a
+// user would (SlashCommand, Click, Submit, SendEvent) and read back what the
+// workspace holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews,
+// Files).
 // Every method is safe for concurrent use.
 package slacksim
 

@@ -268,6 +268,21 @@ func (s *Sim) AddChannel(name string, members ...string) string {
 	return ch.ID
 }
 
+// AddPrivateChannel adds a private channel that members made (the first is
+// its creator) and returns its ID. The bot is not in it: to the bot's Web
+// API calls it does not exist (channel_not_found), as in Slack, until a
+// member invites it (Join with the bot's ID).
+func (s *Sim) AddPrivateChannel(name string, members ...string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.createChannelLocked(name, true, members[0])
+	for _, m := range members {
+		ch.addMember(m)
+	}
+	s.notifyLocked()
+	return ch.ID
+}
+
 // Join puts user in a channel, as a person joining it in Slack would.
 // With Options.MemberEvents it returns once the app acked the
 // member_joined_channel event (or could not be reached).

@@ -13,11 +13,14 @@ var (
 	punctuation = regexp.MustCompile(`^[-_]+$`)
 )
 
-// channelJSONLocked renders a channel as the conversations.* methods do.
+// channelJSONLocked renders a channel as the conversations.* methods do. A
+// private channel is is_channel and is_private, not is_group: Slack's
+// conversation object sets is_group only on private channels made before
+// March 2021 (IDs beginning with G), which the simulator does not make.
 func (s *Sim) channelJSONLocked(ch *channel, withMembers bool) map[string]any {
 	out := map[string]any{
 		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name,
-		"is_channel": !ch.IsIM && !ch.IsPrivate, "is_group": false, "is_im": ch.IsIM, "is_mpim": false,
+		"is_channel": !ch.IsIM, "is_group": false, "is_im": ch.IsIM, "is_mpim": false,
 		"is_private": ch.IsPrivate, "is_archived": ch.IsArchived, "is_general": ch.Name == "general",
 		"is_shared": false, "is_ext_shared": false, "is_org_shared": false,
 		"created": ch.Created.Unix(), "creator": ch.Creator, "unlinked": 0,
@@ -64,6 +67,46 @@ func (s *Sim) conversationsCreate(r *request) response {
 	if s.opts.CreateLag > 0 {
 		ch.visibleAt = time.Now().Add(s.opts.CreateLag)
 	}
+	s.notifyLocked()
+	return ok(response{"channel": s.channelJSONLocked(ch, false)})
+}
+
+// conversationsRename renames a channel. As Slack documents it, only the
+// channel's creator (or an admin, which the bot never is) may rename it:
+// others get not_authorized; an archived channel is_archived.
+func (s *Sim) conversationsRename(r *request) response {
+	name := r.get("name")
+	switch {
+	case name == "":
+		return fail("invalid_name_required")
+	case len([]rune(name)) > 80:
+		return fail("invalid_name_maxlength")
+	case !validName.MatchString(name):
+		return fail("invalid_name_specials")
+	case punctuation.MatchString(name):
+		return fail("invalid_name_punctuation")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channelLocked(r.get("channel"))
+	switch {
+	case ch == nil:
+		return fail("channel_not_found")
+	case ch.IsIM:
+		return fail("method_not_supported_for_channel_type")
+	case ch.IsArchived:
+		return fail("is_archived")
+	case !ch.members[s.opts.BotUserID]:
+		return fail("not_in_channel")
+	case ch.Creator != s.opts.BotUserID:
+		return fail("not_authorized")
+	}
+	if id, taken := s.ws.byName[name]; taken && id != ch.ID {
+		return fail("name_taken")
+	}
+	delete(s.ws.byName, ch.Name)
+	ch.Name = name
+	s.ws.byName[name] = ch.ID
 	s.notifyLocked()
 	return ok(response{"channel": s.channelJSONLocked(ch, false)})
 }
