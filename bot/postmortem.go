@@ -85,7 +85,7 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		}
 	case pmExport:
 		inc, ok := b.findIncident(ctx, cmd, c.Number, usagePMExport)
-		if !ok {
+		if !ok || !b.mayExport(ctx, cmd, inc) {
 			return
 		}
 		b.exportPostmortem(ctx, cmd, inc)
@@ -323,12 +323,34 @@ func (b *Bot) onMyActions(ctx context.Context, channel, user string) {
 	for _, oa := range actions {
 		if _, ok := refs[oa.IncidentID]; !ok {
 			if inc, err := b.incidents.Incident(ctx, oa.IncidentID); err == nil {
+				if inc.Private && !b.canSee(ctx, channel, user, inc) {
+					redacted := inc.Redacted()
+					inc = &redacted
+				}
 				refs[oa.IncidentID] = inc.Ref() + ": " + escapeFit(inc.Title, 80)
 			}
 		}
 	}
 	text, blocks := myActionsView(actions, refs, b.clock.Now(), b.postmortems.Location())
 	b.reply(ctx, channel, user, text, blocks)
+}
+
+// mayExport checks that the postmortem of inc may be uploaded where cmd
+// was typed: anywhere for a public incident; for a private one only in its
+// own room, since a file shared in a channel is seen by all its members.
+func (b *Bot) mayExport(ctx context.Context, cmd slack.SlashCommand, inc *incident.Incident) bool {
+	if !inc.Private {
+		return true
+	}
+	if !b.maySee(ctx, cmd.ChannelID, cmd.UserID, inc, usagePMExport) {
+		return false
+	}
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || room.ChannelID != cmd.ChannelID {
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, inc.Ref()+" is private: export its postmortem in its own room, where the file is seen only by its members.", usagePMExport)
+		return false
+	}
+	return true
 }
 
 // exportPostmortem uploads the postmortem document as Markdown.

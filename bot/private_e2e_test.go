@@ -192,6 +192,17 @@ func TestPrivateTitleNeverLeavesItsRoom(t *testing.T) {
 		}
 	}
 
+	// A member exporting the postmortem outside the room would share it
+	// with that channel.
+	h.slash(alice, random, "/postmortem", "export INC-2")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "export its postmortem in its own room") {
+		t.Errorf("alice exporting INC-2's postmortem in #random got %q, want a refusal", got)
+	}
+	h.slash(bob, random, "/postmortem", "export INC-2")
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "Only people in") {
+		t.Errorf("bob exporting INC-2's postmortem got %q, want a refusal", got)
+	}
+
 	for _, leak := range h.leaks(room) {
 		t.Error(leak)
 	}
