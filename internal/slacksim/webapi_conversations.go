@@ -46,8 +46,8 @@ func lastSet(ch *channel) int64 {
 	return ch.topicSetAt.Unix()
 }
 
-func (s *Sim) conversationsCreate(r *request) response {
-	name := r.get("name")
+// badChannelName is Slack's answer to a channel name it refuses, or nil.
+func badChannelName(name string) response {
 	switch {
 	case name == "":
 		return fail("invalid_name_required")
@@ -57,6 +57,14 @@ func (s *Sim) conversationsCreate(r *request) response {
 		return fail("invalid_name_specials")
 	case punctuation.MatchString(name):
 		return fail("invalid_name_punctuation")
+	}
+	return nil
+}
+
+func (s *Sim) conversationsCreate(r *request) response {
+	name := r.get("name")
+	if bad := badChannelName(name); bad != nil {
+		return bad
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,15 +84,8 @@ func (s *Sim) conversationsCreate(r *request) response {
 // others get not_authorized; an archived channel is_archived.
 func (s *Sim) conversationsRename(r *request) response {
 	name := r.get("name")
-	switch {
-	case name == "":
-		return fail("invalid_name_required")
-	case len([]rune(name)) > 80:
-		return fail("invalid_name_maxlength")
-	case !validName.MatchString(name):
-		return fail("invalid_name_specials")
-	case punctuation.MatchString(name):
-		return fail("invalid_name_punctuation")
+	if bad := badChannelName(name); bad != nil {
+		return bad
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
