@@ -54,3 +54,22 @@ func (b *Bot) notAPerson(ctx context.Context, user, role string) string {
 	}
 	return ""
 }
+
+// names tells the domain the display names of chat users (incident.Names),
+// from the bot's user cache: timeline entries record them as they are
+// written.
+type names struct{ b *Bot }
+
+// Name returns the user's name, or "" if Slack cannot tell it or id is not
+// a user ID.
+func (n names) Name(ctx context.Context, id string) string {
+	if id == "" || (id[0] != 'U' && id[0] != 'W') {
+		return ""
+	}
+	name, err := n.b.lookupUser(ctx, id)
+	if err != nil {
+		n.b.log.Warn("looking up a name for the record", "user", id, "err", err)
+		return ""
+	}
+	return name
+}

@@ -25,6 +25,7 @@ const (
 	stepChanges  = "changes"
 	stepAnnounce = "announce"
 	stepNotify   = "notify"
+	stepBrief    = "brief"
 )
 
 // writtenAhead are the steps recorded as done before they are done: their
@@ -98,6 +99,7 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		{stepChanges, b.postWhatChanged, true},
 		{stepPlan, b.postPlan, true},
 		{stepAnnounce, b.announce, true},
+		{stepBrief, b.briefAtOpen, true},
 		{stepNotify, b.notifyReporter, true},
 	}
 	for _, s := range steps {

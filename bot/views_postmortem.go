@@ -57,7 +57,8 @@ func pmEntryLine(e incident.PMEntry) string {
 		line += " <@" + e.Actor + ">"
 	}
 	line += " " + escapeFit(e.Text, incident.MaxPMText+10)
-	if e.Subject != "" && (e.Kind == incident.EntryTDO || e.Kind == incident.EntryRole || e.Kind == incident.EntryPin) {
+	// Entries seeded with recorded names say who in their text already.
+	if e.Subject != "" && len(e.Names) == 0 && (e.Kind == incident.EntryTDO || e.Kind == incident.EntryRole || e.Kind == incident.EntryPin) {
 		line += " → <@" + e.Subject + ">"
 	}
 	if n := len(e.Edits); n > 0 {

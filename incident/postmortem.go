@@ -78,6 +78,8 @@ type PMEntry struct {
 	Actor   string
 	Subject string
 	AddedBy string
+	// Names are the display names the source entry recorded, by user ID.
+	Names map[string]string `json:",omitempty"`
 	// Edits are the earlier versions, oldest first.
 	Edits []Edit
 }
@@ -214,20 +216,36 @@ func (e *PhaseError) Error() string {
 	return fmt.Sprintf("the postmortem is in %s, not %s", e.Phase.Label(), e.Want.Label())
 }
 
-// describeEntry writes an incident timeline entry as a postmortem line;
-// the people it names are the entry's Actor and Subject.
+// describeEntry writes an incident timeline entry as a postmortem line, in
+// plain text: the people it names by the names the entry recorded.
 func describeEntry(e TimelineEntry) string {
 	switch e.Kind {
 	case EntryTDO:
-		text := "handed leadership over"
-		if _, reason, ok := strings.Cut(e.Text, ": "); ok {
+		_, reason, hasReason := strings.Cut(e.Text, ": ")
+		from := e.Facts.From
+		var text string
+		switch {
+		case e.Actor == e.Subject && from != "":
+			text = "took command from " + Who(from, e, nil)
+		case e.Actor == e.Subject:
+			text = "took command"
+		case from != "" && from != e.Actor:
+			text = fmt.Sprintf("handed leadership over from %s to %s", Who(from, e, nil), Who(e.Subject, e, nil))
+		default:
+			text = "handed leadership over to " + Who(e.Subject, e, nil)
+		}
+		if hasReason && reason != "took command" {
 			text += ": " + reason
 		}
 		return text
 	case EntryRole:
-		return "made " + e.Text
+		text := fmt.Sprintf("made %s %s", Who(e.Subject, e, nil), e.Text)
+		if from := e.Facts.From; from != "" {
+			text += " (was " + Who(from, e, nil) + ")"
+		}
+		return text
 	case EntryPin:
-		return "pinned a message: " + e.Text
+		return fmt.Sprintf("pinned a message of %s: %s", Who(e.Subject, e, nil), e.Text)
 	case EntryDiagnostic:
 		return "collected " + e.Text
 	}
