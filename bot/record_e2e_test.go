@@ -185,6 +185,11 @@ func TestTimelineIsAppendOnly(t *testing.T) {
 	// The postmortem's export names people as they were when the entries
 	// were written: bob renamed later stays Bob Dobbs in them.
 	h.slash(alice, ch, "/postmortem", "start")
+	h.slash(alice, ch, "/postmortem", "entry 03:10 <@U0CAROL> paged the queue owners")
+	h.slash(alice, ch, "/postmortem", "facilitator <@U0ALICE>")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "<@U0ALICE> facilitates the postmortem of INC-1 already.") || strings.Contains(got, "&lt;") {
+		t.Errorf("facilitator again answered %q", got)
+	}
 	doc, rows := h.exportRows(ch)
 	h.sim.AddUser(slacksim.User{ID: bob, Name: "bob", RealName: "Robert Dobbs", TZ: "America/New_York"})
 	h.clock.Advance(2 * time.Hour) // past the bot's user cache
@@ -206,6 +211,7 @@ func TestTimelineIsAppendOnly(t *testing.T) {
 		"handed leadership over to Bob Dobbs: knows the queue",
 		"took command from Bob Dobbs | @Alice Liddell |",
 		"Facilitated by @Alice Liddell",
+		"| 2026-11-24 03:10 | @Carol Chen paged the queue owners | @Alice Liddell |",
 		"| Technical duty officers | @Alice Liddell → @Bob Dobbs → @Alice Liddell |",
 	} {
 		if !strings.Contains(doc2, want) {

@@ -518,6 +518,21 @@ func (p *Postmortems) Document(ctx context.Context, incidentID int64) (*Postmort
 	for _, a := range pm.Actions {
 		people = append(people, a.Owner, a.AddedBy)
 	}
+	// People mentioned in what was written are named too.
+	texts := []string{inc.Title, inc.Description}
+	for _, e := range pm.Timeline {
+		texts = append(texts, e.Text)
+		for _, ed := range e.Edits {
+			texts = append(texts, ed.Text)
+		}
+	}
+	for _, is := range pm.Issues {
+		texts = append(texts, is.Text)
+	}
+	for _, a := range pm.Actions {
+		texts = append(texts, a.Expected)
+	}
+	people = append(people, mentioned(texts...)...)
 	doc.Names = p.incidents.resolve(ctx, people...)
 	// The names the timeline recorded win: the document tells the
 	// incident as it was.

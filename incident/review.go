@@ -193,9 +193,11 @@ func (r *Reviews) OpsReview(ctx context.Context, to time.Time, window time.Durat
 			rv.Names[id] = n
 		}
 		missing = append(missing, ri.Summary.TDOs...)
+		missing = append(missing, mentioned(ri.Incident.Title)...)
 	}
 	for _, oa := range rv.Overdue {
 		missing = append(missing, oa.Action.Owner)
+		missing = append(missing, mentioned(oa.Action.Expected, oa.Issue)...)
 	}
 	for id, n := range r.problems.incidents.resolve(ctx, missing...) {
 		if rv.Names[id] == "" {

@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -84,6 +85,21 @@ func (f Facts) Empty() bool {
 type Names interface {
 	// Name returns the user's display name, or "" if it is not known.
 	Name(ctx context.Context, userID string) string
+}
+
+// mentionPattern finds a user mention in sitrep's text, "<@U123>".
+var mentionPattern = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
+
+// mentioned returns the user IDs mentioned in texts, so that documents can
+// name them.
+func mentioned(texts ...string) []string {
+	var out []string
+	for _, t := range texts {
+		for _, m := range mentionPattern.FindAllStringSubmatch(t, -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 // NameOf returns the display name the entry recorded for user, or "".
