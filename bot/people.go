@@ -3,8 +3,11 @@ package bot
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
 )
 
 // self returns the bot's own user ID, asking Slack (auth.test) the first
@@ -63,7 +66,7 @@ type names struct{ b *Bot }
 // Name returns the user's name, or "" if Slack cannot tell it or id is not
 // a user ID.
 func (n names) Name(ctx context.Context, id string) string {
-	if id == "" || (id[0] != 'U' && id[0] != 'W') {
+	if !isUserID(id) {
 		return ""
 	}
 	name, err := n.b.lookupUser(ctx, id)
@@ -71,5 +74,51 @@ func (n names) Name(ctx context.Context, id string) string {
 		n.b.log.Warn("looking up a name for the record", "user", id, "err", err)
 		return ""
 	}
+	return name
+}
+
+// displayName is how sitrep names a user: real name, else display name,
+// else handle.
+func displayName(u *slack.User) string {
+	switch {
+	case u.RealName != "":
+		return u.RealName
+	case u.Profile.DisplayName != "":
+		return u.Profile.DisplayName
+	}
+	return u.Name
+}
+
+// APINames returns an incident.Names that asks Slack (users.info) through
+// api, once per user, for documents written outside the bot (an export
+// from a shell). A user Slack cannot tell about has no name: documents
+// then use what the timeline recorded.
+func APINames(api *slack.Client) incident.Names {
+	return &apiNames{api: api, names: map[string]string{}}
+}
+
+type apiNames struct {
+	api   *slack.Client
+	mu    sync.Mutex
+	names map[string]string
+}
+
+// Name implements incident.Names.
+func (n *apiNames) Name(ctx context.Context, id string) string {
+	if !isUserID(id) {
+		return ""
+	}
+	n.mu.Lock()
+	name, ok := n.names[id]
+	n.mu.Unlock()
+	if ok {
+		return name
+	}
+	if u, err := n.api.GetUserInfoContext(ctx, id); err == nil {
+		name = displayName(u)
+	}
+	n.mu.Lock()
+	n.names[id] = name
+	n.mu.Unlock()
 	return name
 }

@@ -449,14 +449,7 @@ func (b *Bot) userFacts(ctx context.Context, id string) (userInfo, error) {
 	if err != nil {
 		return userInfo{}, err
 	}
-	name := user.RealName
-	if name == "" {
-		name = user.Profile.DisplayName
-	}
-	if name == "" {
-		name = user.Name
-	}
-	u = userInfo{name: name, isBot: user.IsBot || user.ID == "USLACKBOT", fetched: b.clock.Now()}
+	u = userInfo{name: displayName(user), isBot: user.IsBot || user.ID == "USLACKBOT", fetched: b.clock.Now()}
 	b.usersMu.Lock()
 	b.users[id] = u
 	b.usersMu.Unlock()

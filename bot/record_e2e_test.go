@@ -206,10 +206,10 @@ func TestTimelineIsAppendOnly(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Opened as SEV3: orders stuck | @Alice Liddell |",
-		"made Bob Dobbs comms | @Alice Liddell |",
-		"made Carol Chen comms (was Bob Dobbs) | @Alice Liddell |",
-		"handed leadership over to Bob Dobbs: knows the queue",
-		"took command from Bob Dobbs | @Alice Liddell |",
+		"made @Bob Dobbs comms | @Alice Liddell |",
+		"made @Carol Chen comms (was @Bob Dobbs) | @Alice Liddell |",
+		"handed leadership over to @Bob Dobbs: knows the queue",
+		"took command from @Bob Dobbs | @Alice Liddell |",
 		"Facilitated by @Alice Liddell",
 		"| 2026-11-24 03:10 | @Carol Chen paged the queue owners | @Alice Liddell |",
 		"| Technical duty officers | @Alice Liddell → @Bob Dobbs → @Alice Liddell |",

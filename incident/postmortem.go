@@ -216,9 +216,11 @@ func (e *PhaseError) Error() string {
 	return fmt.Sprintf("the postmortem is in %s, not %s", e.Phase.Label(), e.Want.Label())
 }
 
-// describeEntry writes an incident timeline entry as a postmortem line, in
-// plain text: the people it names by the names the entry recorded.
+// describeEntry writes an incident timeline entry as a postmortem line.
+// People are written as mentions ("<@U123>"): Slack shows each by name, and
+// an export names them as the entry recorded them (PMEntry.Names).
 func describeEntry(e TimelineEntry) string {
+	at := func(user string) string { return "<@" + user + ">" }
 	switch e.Kind {
 	case EntryTDO:
 		_, reason, hasReason := strings.Cut(e.Text, ": ")
@@ -226,26 +228,26 @@ func describeEntry(e TimelineEntry) string {
 		var text string
 		switch {
 		case e.Actor == e.Subject && from != "":
-			text = "took command from " + Who(from, e, nil)
+			text = "took command from " + at(from)
 		case e.Actor == e.Subject:
 			text = "took command"
 		case from != "" && from != e.Actor:
-			text = fmt.Sprintf("handed leadership over from %s to %s", Who(from, e, nil), Who(e.Subject, e, nil))
+			text = fmt.Sprintf("handed leadership over from %s to %s", at(from), at(e.Subject))
 		default:
-			text = "handed leadership over to " + Who(e.Subject, e, nil)
+			text = "handed leadership over to " + at(e.Subject)
 		}
 		if hasReason && reason != "took command" {
 			text += ": " + reason
 		}
 		return text
 	case EntryRole:
-		text := fmt.Sprintf("made %s %s", Who(e.Subject, e, nil), e.Text)
+		text := fmt.Sprintf("made %s %s", at(e.Subject), e.Text)
 		if from := e.Facts.From; from != "" {
-			text += " (was " + Who(from, e, nil) + ")"
+			text += " (was " + at(from) + ")"
 		}
 		return text
 	case EntryPin:
-		return fmt.Sprintf("pinned a message of %s: %s", Who(e.Subject, e, nil), e.Text)
+		return fmt.Sprintf("pinned a message of %s: %s", at(e.Subject), e.Text)
 	case EntryDiagnostic:
 		return "collected " + e.Text
 	}

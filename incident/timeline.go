@@ -107,20 +107,6 @@ func (e TimelineEntry) NameOf(user string) string {
 	return e.Facts.Names[user]
 }
 
-// Who returns how a plain-text record names user: the name recorded by
-// the entry, else one from names, else "someone" (never a raw ID).
-func Who(user string, e TimelineEntry, names map[string]string) string {
-	if user == "" {
-		return "sitrep"
-	}
-	if n := e.NameOf(user); n != "" {
-		return n
-	}
-	if n := names[user]; n != "" {
-		return n
-	}
-	return "someone"
-}
 
 // statusOrder ranks the statuses; going to a lower rank is a reopen.
 var statusOrder = map[Status]int{
