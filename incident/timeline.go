@@ -107,7 +107,6 @@ func (e TimelineEntry) NameOf(user string) string {
 	return e.Facts.Names[user]
 }
 
-
 // statusOrder ranks the statuses; going to a lower rank is a reopen.
 var statusOrder = map[Status]int{
 	StatusInvestigating: 0,
