@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -63,12 +64,19 @@ func (b *Bot) notAPerson(ctx context.Context, user, role string) string {
 // written.
 type names struct{ b *Bot }
 
-// Name returns the user's name, or "" if Slack cannot tell it or id is not
-// a user ID.
+// nameWait bounds how long recording a change waits for a name Slack has
+// not told yet: a record without the name beats a late record.
+const nameWait = 2 * time.Second
+
+// Name returns the user's name, or "" if Slack cannot tell it (at once, in
+// one try: the change being recorded does not wait on retries) or id is
+// not a user ID.
 func (n names) Name(ctx context.Context, id string) string {
 	if !isUserID(id) {
 		return ""
 	}
+	ctx, cancel := context.WithTimeout(withSingleTry(ctx), nameWait)
+	defer cancel()
 	name, err := n.b.lookupUser(ctx, id)
 	if err != nil {
 		n.b.log.Warn("looking up a name for the record", "user", id, "err", err)
