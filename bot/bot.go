@@ -248,6 +248,9 @@ func New(cfg Config, d Deps) *Bot {
 		members:     newMembership(),
 	}
 	close(b.idle)
+	if b.incidents != nil {
+		b.incidents.SetNames(names{b})
+	}
 	perms := cfg.Permissions
 	if perms.Handover == "" {
 		perms.Handover = cfg.Handover

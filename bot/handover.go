@@ -100,6 +100,22 @@ func (b *Bot) onTakeCommand(ctx context.Context, cb slack.InteractionCallback, a
 	}, inc)
 }
 
+// briefAtOpen briefs the first TDO of an incident by direct message when
+// a rotation named them and someone else reported it: they learn of it
+// from sitrep, not from an invitation alone. The brief is posted once
+// (found again by its metadata on a retry).
+func (b *Bot) briefAtOpen(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if inc.TDOID == "" || inc.TDOID == inc.ReporterID {
+		return nil
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	text, blocks := briefView(inc, openingWhy(inc), room.ChannelID, timeline, b.clock.Now())
+	return b.post(ctx, inc.TDOID, onceAs(effectBrief, "open:"+strconv.FormatInt(inc.ID, 10)), text, blocks)
+}
+
 // peopleChangedJob shows a hand-off or a role given: the person is invited,
 // the header and topic re-rendered, the room told; a new TDO is also briefed
 // by direct message.
@@ -131,6 +147,6 @@ func (b *Bot) peopleChangedJob(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	text, blocks = briefView(inc, entry, room.ChannelID, timeline, b.clock.Now())
+	text, blocks = briefView(inc, handOffWhy(entry), room.ChannelID, timeline, b.clock.Now())
 	return b.post(ctx, entry.Subject, jobEffect(effectBrief, j), text, blocks) // a user ID posts to the direct message
 }

@@ -367,7 +367,7 @@ func TestTakeCommandButton(t *testing.T) {
 		t.Fatalf("TDO after bob took command = %s", inc.TDOID)
 	}
 	msgs := h.sim.Messages(ch)
-	if last := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(last, "<@U0BOB> now leads INC-1 as technical duty officer (took command)") {
+	if last := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(last, "<@U0BOB> now leads INC-1 as technical duty officer (took command from <@U0ALICE>)") {
 		t.Errorf("the room heard %s", last)
 	}
 	if dm := h.sim.DirectChannel(bob); dm == "" || !strings.Contains(plainJSON(t, h.sim.Messages(dm)[0].Blocks), "took command") {

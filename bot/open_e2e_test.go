@@ -85,7 +85,10 @@ func TestOpenWithAllArguments(t *testing.T) {
 	}
 	want := &incident.Incident{ID: inc.ID, Number: 1, Title: "db is down", Severity: incident.Sev1,
 		Status: incident.StatusInvestigating, Systems: []string{"web", "db"}, ReporterID: alice, TDOID: alice,
-		ReportedIn: h.general, RequestKey: "cmd:" + d.TriggerID, OpenedAt: epoch}
+		ReportedIn: h.general, RequestKey: "cmd:" + d.TriggerID, OpenedAt: epoch,
+		// The opening states what it was, with the names as they were.
+		Opening: incident.Facts{Severity: incident.Sev1, Title: "db is down", To: alice,
+			Names: map[string]string{alice: "Alice Liddell"}}}
 	if diff := cmp.Diff(want, inc); diff != "" {
 		t.Errorf("stored incident (-want +got):\n%s", diff)
 	}

@@ -3,8 +3,12 @@ package bot
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/sitrep/sitrep/incident"
 )
 
 // self returns the bot's own user ID, asking Slack (auth.test) the first
@@ -53,4 +57,76 @@ func (b *Bot) notAPerson(ctx context.Context, user, role string) string {
 		return fmt.Sprintf("<@%s> is a bot and cannot be %s: name a person.", user, role)
 	}
 	return ""
+}
+
+// names tells the domain the display names of chat users (incident.Names),
+// from the bot's user cache: timeline entries record them as they are
+// written.
+type names struct{ b *Bot }
+
+// nameWait bounds how long recording a change waits for a name Slack has
+// not told yet: a record without the name beats a late record.
+const nameWait = 2 * time.Second
+
+// Name returns the user's name, or "" if Slack cannot tell it (at once, in
+// one try: the change being recorded does not wait on retries) or id is
+// not a user ID.
+func (n names) Name(ctx context.Context, id string) string {
+	if !isUserID(id) {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(withSingleTry(ctx), nameWait)
+	defer cancel()
+	name, err := n.b.lookupUser(ctx, id)
+	if err != nil {
+		n.b.log.Warn("looking up a name for the record", "user", id, "err", err)
+		return ""
+	}
+	return name
+}
+
+// displayName is how sitrep names a user: real name, else display name,
+// else handle.
+func displayName(u *slack.User) string {
+	switch {
+	case u.RealName != "":
+		return u.RealName
+	case u.Profile.DisplayName != "":
+		return u.Profile.DisplayName
+	}
+	return u.Name
+}
+
+// APINames returns an incident.Names that asks Slack (users.info) through
+// api, once per user, for documents written outside the bot (an export
+// from a shell). A user Slack cannot tell about has no name: documents
+// then use what the timeline recorded.
+func APINames(api *slack.Client) incident.Names {
+	return &apiNames{api: api, names: map[string]string{}}
+}
+
+type apiNames struct {
+	api   *slack.Client
+	mu    sync.Mutex
+	names map[string]string
+}
+
+// Name implements incident.Names.
+func (n *apiNames) Name(ctx context.Context, id string) string {
+	if !isUserID(id) {
+		return ""
+	}
+	n.mu.Lock()
+	name, ok := n.names[id]
+	n.mu.Unlock()
+	if ok {
+		return name
+	}
+	if u, err := n.api.GetUserInfoContext(ctx, id); err == nil {
+		name = displayName(u)
+	}
+	n.mu.Lock()
+	n.names[id] = name
+	n.mu.Unlock()
+	return name
 }

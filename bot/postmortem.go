@@ -59,7 +59,13 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 			return
 		}
 		b.pmChange(ctx, cmd, c.Number, access.HandFacilitation, usagePMFacilitator, func(inc *incident.Incident) (*incident.Postmortem, error) {
-			return b.postmortems.SetFacilitator(ctx, inc.ID, cmd.UserID, c.User)
+			pm, err := b.postmortems.SetFacilitator(ctx, inc.ID, cmd.UserID, c.User)
+			if errors.Is(err, incident.ErrNoChange) {
+				// Said here with a mention, which Slack shows as the name.
+				b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("<@%s> facilitates the postmortem of %s already.", c.User, inc.Ref()), usagePMFacilitator)
+				return nil, errAnswered
+			}
+			return pm, err
 		})
 	case pmIssue:
 		b.pmChange(ctx, cmd, c.Number, access.AddPostmortemEntry, usagePMIssue, func(inc *incident.Incident) (*incident.Postmortem, error) {
@@ -133,11 +139,17 @@ func (b *Bot) pmChange(ctx context.Context, cmd slack.SlashCommand, number int64
 		return
 	}
 	pm, err := change(inc)
+	if errors.Is(err, errAnswered) {
+		return
+	}
 	if b.pmRefused(ctx, cmd.ChannelID, cmd.UserID, err, usage) {
 		return
 	}
 	b.showPostmortem(ctx, pm)
 }
+
+// errAnswered means a change's refusal was answered already.
+var errAnswered = errors.New("answered already")
 
 // pmRefused answers a refused postmortem change and reports whether it
 // was refused.

@@ -224,11 +224,15 @@ func TestWholePostmortem(t *testing.T) {
 		t.Fatalf("files = %+v", files)
 	}
 	doc := string(files[0].Content)
-	for _, want := range []string{"# Postmortem: INC-1 checkout &lt;!channel&gt; down", "## Timeline", "disk alarm on db-2 at 85%, ignored *(corrected by @U0ALICE",
-		"1. disk alarms page nobody (at 2026-11-24 02:50", "| 1 | disk alarms page the on-call at 80% | @U0BOB | 2026-12-01 | open |", "(time to restore 20 min)"} {
+	for _, want := range []string{"# Postmortem: INC-1 checkout &lt;!channel&gt; down", "## Timeline", "disk alarm on db-2 at 85%, ignored *(corrected by @Alice Liddell",
+		"1. disk alarms page nobody (at 2026-11-24 02:50", "| 1 | disk alarms page the on-call at 80% | @Bob Dobbs | 2026-12-01 | open |", "(time to restore 20 min)"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("export lacks %q:\n%s", want, doc)
 		}
+	}
+	// People are named, never shown as IDs.
+	if id := userIDPattern.FindString(doc); id != "" {
+		t.Errorf("export shows the user ID %s:\n%s", id, doc)
 	}
 	if all := h.allText(); strings.Contains(all, "<!channel>") {
 		i := strings.Index(all, "<!channel>")

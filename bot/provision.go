@@ -25,6 +25,7 @@ const (
 	stepChanges  = "changes"
 	stepAnnounce = "announce"
 	stepNotify   = "notify"
+	stepBrief    = "brief"
 )
 
 // writtenAhead are the steps recorded as done before they are done: their
@@ -98,6 +99,7 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		{stepChanges, b.postWhatChanged, true},
 		{stepPlan, b.postPlan, true},
 		{stepAnnounce, b.announce, true},
+		{stepBrief, b.briefAtOpen, true},
 		{stepNotify, b.notifyReporter, true},
 	}
 	for _, s := range steps {
@@ -447,14 +449,7 @@ func (b *Bot) userFacts(ctx context.Context, id string) (userInfo, error) {
 	if err != nil {
 		return userInfo{}, err
 	}
-	name := user.RealName
-	if name == "" {
-		name = user.Profile.DisplayName
-	}
-	if name == "" {
-		name = user.Name
-	}
-	u = userInfo{name: name, isBot: user.IsBot || user.ID == "USLACKBOT", fetched: b.clock.Now()}
+	u = userInfo{name: displayName(user), isBot: user.IsBot || user.ID == "USLACKBOT", fetched: b.clock.Now()}
 	b.usersMu.Lock()
 	b.users[id] = u
 	b.usersMu.Unlock()

@@ -115,9 +115,17 @@ func announcementView(inc *incident.Incident, channelID string) (text string, bl
 	return text, blocks
 }
 
-// openedReply tells the reporter where their incident lives.
+// openedReply tells the reporter where their incident lives and who leads
+// it: the reporter, or the on-call a rotation named (who was briefed).
 func openedReply(inc *incident.Incident, channelID string) string {
-	return fmt.Sprintf("%s is open: <#%s>. You are its technical duty officer until you hand over.", inc.Ref(), channelID)
+	if inc.TDOID == "" || inc.TDOID == inc.ReporterID {
+		return fmt.Sprintf("%s is open: <#%s>. You are its technical duty officer until you hand over.", inc.Ref(), channelID)
+	}
+	lead := fmt.Sprintf("<@%s> leads it", inc.TDOID)
+	if r := inc.Opening.Rotation; r != "" {
+		lead += ", from the " + escape(r) + " rotation"
+	}
+	return fmt.Sprintf("%s is open: <#%s>. %s, and has the brief.", inc.Ref(), channelID, lead)
 }
 
 // provisionDelayedReply tells the reporter the incident is recorded but its

@@ -217,14 +217,14 @@ func entryLine(e incident.TimelineEntry) string {
 		return fmt.Sprintf("`%s` *pin* <@%s> pinned <@%s>: %s", clockText(e.At), e.Actor, e.Subject, escapeFit(e.Text, 2500))
 	}
 	if e.Kind == incident.EntryRole {
-		return fmt.Sprintf("`%s` *role* <@%s> made <@%s> %s", clockText(e.At), e.Actor, e.Subject, escapeFit(e.Text, 2500))
-	}
-	if e.Kind == incident.EntryTDO {
-		line := fmt.Sprintf("`%s` *tdo* <@%s> handed over to <@%s>", clockText(e.At), e.Actor, e.Subject)
-		if _, reason, ok := strings.Cut(e.Text, ": "); ok {
-			line += ": " + escapeFit(reason, 2500)
+		line := fmt.Sprintf("`%s` *role* <@%s> made <@%s> %s", clockText(e.At), e.Actor, e.Subject, escapeFit(e.Text, 2500))
+		if from := e.Facts.From; from != "" {
+			line += " (was <@" + from + ">)"
 		}
 		return line
+	}
+	if e.Kind == incident.EntryTDO {
+		return fmt.Sprintf("`%s` *tdo* %s", clockText(e.At), handOffText(e))
 	}
 	actor := "<@" + e.Actor + ">"
 	if e.Actor == "" {
@@ -239,12 +239,38 @@ func entryLine(e incident.TimelineEntry) string {
 	return fmt.Sprintf("`%s` *%s* %s %s", clockText(e.At), strings.ReplaceAll(string(e.Kind), "_", " "), actor, escapeFit(e.Text, 2500))
 }
 
+// handOffText says who moved leadership from whom to whom, with the
+// reason: "<@B> took command from <@A>", "<@A> handed over to <@B>",
+// "<@C> handed over from <@A> to <@B>: reason". It reads the people the
+// entry recorded, never the incident's current TDO.
+func handOffText(e incident.TimelineEntry) string {
+	from := e.Facts.From
+	var line string
+	switch {
+	case e.Actor == e.Subject && from != "":
+		line = fmt.Sprintf("<@%s> took command from <@%s>", e.Subject, from)
+	case e.Actor == e.Subject:
+		line = fmt.Sprintf("<@%s> took command", e.Subject)
+	case from != "" && from != e.Actor:
+		line = fmt.Sprintf("<@%s> handed over from <@%s> to <@%s>", e.Actor, from, e.Subject)
+	default:
+		line = fmt.Sprintf("<@%s> handed over to <@%s>", e.Actor, e.Subject)
+	}
+	if _, reason, ok := strings.Cut(e.Text, ": "); ok && reason != "took command" {
+		line += ": " + escapeFit(reason, 2500)
+	}
+	return line
+}
+
 // handOffLineView is the line the room hears when leadership moves.
 func handOffLineView(inc *incident.Incident, e incident.TimelineEntry) (string, []slack.Block) {
 	line := fmt.Sprintf(":crown: <@%s> now leads %s as technical duty officer", e.Subject, inc.Ref())
-	if e.Actor == e.Subject {
+	switch {
+	case e.Actor == e.Subject && e.Facts.From != "":
+		line += fmt.Sprintf(" (took command from <@%s>)", e.Facts.From)
+	case e.Actor == e.Subject:
 		line += " (took command)"
-	} else {
+	default:
 		line += fmt.Sprintf(" (handed over by <@%s>)", e.Actor)
 	}
 	if _, reason, ok := strings.Cut(e.Text, ": "); ok && reason != "took command" {
@@ -253,20 +279,96 @@ func handOffLineView(inc *incident.Incident, e incident.TimelineEntry) (string, 
 	return inc.Ref() + " has a new technical duty officer", []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
 }
 
-// briefView is the direct message that briefs a new TDO: where the incident
-// stands and its latest timeline.
-func briefView(inc *incident.Incident, e incident.TimelineEntry, channelID string, timeline []incident.TimelineEntry, now time.Time) (string, []slack.Block) {
-	title := fmt.Sprintf("You now lead %s: %s", inc.Ref(), inc.Title)
-	systems := "none named"
-	if len(inc.Systems) > 0 {
-		systems = escape(strings.Join(inc.Systems, ", "))
-	}
+// handOffWhy says why the subject of hand-off entry e leads, for the
+// brief: "took command from <@A>", "handed over by <@A>: reason".
+func handOffWhy(e incident.TimelineEntry) string {
 	why := "took command"
-	if e.Actor != e.Subject {
+	switch {
+	case e.Actor == e.Subject && e.Facts.From != "":
+		why = "took command from <@" + e.Facts.From + ">"
+	case e.Actor != e.Subject:
 		why = "handed over by <@" + e.Actor + ">"
 	}
 	if _, reason, ok := strings.Cut(e.Text, ": "); ok && reason != "took command" {
 		why += ": " + escapeFit(reason, 1500)
+	}
+	return why
+}
+
+// openingWhy says why the first TDO of inc leads, for the brief sent at
+// open: the rotation that named them, for an incident someone else
+// reported.
+func openingWhy(inc *incident.Incident) string {
+	why := "on call"
+	if r := inc.Opening.Rotation; r != "" {
+		why += " for the *" + escape(r) + "* rotation"
+	}
+	return why + "; reported by <@" + inc.ReporterID + ">"
+}
+
+// deadlineText says where the diagnosis timebox stands at now, for the
+// brief.
+func deadlineText(inc *incident.Incident, now time.Time) string {
+	t := inc.Timebox
+	switch {
+	case t.Generation == 0:
+		return "no timebox running"
+	case !t.EndedAt.IsZero():
+		return "diagnosis ended " + clockText(t.EndedAt)
+	case !now.Before(t.Deadline):
+		return fmt.Sprintf("%s, passed %s ago: restore now or extend", clockText(t.Deadline), durationText(now.Sub(t.Deadline)))
+	}
+	return fmt.Sprintf("%s (in %s)", clockText(t.Deadline), durationText(t.Deadline.Sub(now)))
+}
+
+// suspectsText lists the changes the timeline marks suspect (and not
+// cleared since), for the brief.
+func suspectsText(timeline []incident.TimelineEntry) string {
+	verdicts := incident.Verdicts(timeline)
+	var suspects []incident.TimelineEntry
+	for _, e := range verdicts {
+		if e.Kind == incident.EntrySuspect {
+			suspects = append(suspects, e)
+		}
+	}
+	if len(suspects) == 0 {
+		return "none marked"
+	}
+	sort.Slice(suspects, func(i, j int) bool { return suspects[i].ID < suspects[j].ID })
+	lines := make([]string, 0, len(suspects))
+	for _, e := range suspects[:min(len(suspects), 5)] {
+		what, _ := strings.CutPrefix(e.Text, "Suspect change: ")
+		lines = append(lines, "• "+escapeFit(what, 200))
+	}
+	if more := len(suspects) - 5; more > 0 {
+		lines = append(lines, fmt.Sprintf("… and %d more", more))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lastStatusText is the latest status change that came with a message:
+// what the room or customers were last told.
+func lastStatusText(timeline []incident.TimelineEntry) string {
+	for i := len(timeline) - 1; i >= 0; i-- {
+		e := timeline[i]
+		if e.Kind != incident.EntryStatus && e.Kind != incident.EntryReopen {
+			continue
+		}
+		if msg := entryMessage(e); msg != "" {
+			return fmt.Sprintf("%s by <@%s> %s\n>%s", strings.SplitN(e.Text, ":", 2)[0], e.Actor, clockText(e.At), escapeFit(msg, 1200))
+		}
+	}
+	return "none yet"
+}
+
+// briefView is the direct message that briefs a new TDO: where the incident
+// stands (with the diagnosis deadline, the suspect changes and the last
+// status message), why they lead, and its latest timeline.
+func briefView(inc *incident.Incident, why, channelID string, timeline []incident.TimelineEntry, now time.Time) (string, []slack.Block) {
+	title := fmt.Sprintf("You now lead %s: %s", inc.Ref(), inc.Title)
+	systems := "none named"
+	if len(inc.Systems) > 0 {
+		systems = escape(strings.Join(inc.Systems, ", "))
 	}
 	fields := []*slack.TextBlockObject{
 		mrkdwn("*Status*\n" + inc.Status.Label()),
@@ -295,9 +397,18 @@ func briefView(inc *incident.Incident, e incident.TimelineEntry, channelID strin
 		lines = lines[1:]
 	}
 	recent := fmt.Sprintf("*Last %d timeline entries*\n", len(lines)) + strings.Join(lines, "\n")
+	if len(lines) == 1 {
+		recent = "*The timeline so far*\n" + lines[0]
+	}
+	standing := []*slack.TextBlockObject{
+		mrkdwn("*Diagnosis deadline*\n" + deadlineText(inc, now)),
+		mrkdwn("*Suspect changes*\n" + suspectsText(timeline)),
+		mrkdwn("*Last status message*\n" + lastStatusText(timeline)),
+	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plain(plainFit(title, 150))),
 		slack.NewSectionBlock(nil, fields, nil),
+		slack.NewSectionBlock(nil, standing, nil),
 		slack.NewSectionBlock(mrkdwn(recent), nil, nil),
 		slack.NewContextBlock("", mrkdwn("You lead until you hand over: `/incident tdo @someone [reason]`. The whole timeline: `/incident timeline`.")),
 	}

@@ -57,7 +57,8 @@ func pmEntryLine(e incident.PMEntry) string {
 		line += " <@" + e.Actor + ">"
 	}
 	line += " " + escapeFit(e.Text, incident.MaxPMText+10)
-	if e.Subject != "" && (e.Kind == incident.EntryTDO || e.Kind == incident.EntryRole || e.Kind == incident.EntryPin) {
+	// Entries seeded since they name people in their text say who already.
+	if e.Subject != "" && !strings.Contains(e.Text, "<@"+e.Subject+">") && (e.Kind == incident.EntryTDO || e.Kind == incident.EntryRole || e.Kind == incident.EntryPin) {
 		line += " → <@" + e.Subject + ">"
 	}
 	if n := len(e.Edits); n > 0 {

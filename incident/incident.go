@@ -90,6 +90,10 @@ type Incident struct {
 	// retried request opens nothing new. Empty means no key.
 	RequestKey string
 	OpenedAt   time.Time
+	// Opening is what the opening entry of the timeline states, fixed at
+	// open (severity, title, the reporter's and TDO's names then); empty
+	// for incidents opened before it was kept.
+	Opening Facts
 	// AcknowledgedAt is the TDO's first action; zero until then.
 	AcknowledgedAt time.Time
 	// RestoredAt is when service was last restored; zero if it is not.

@@ -200,7 +200,8 @@ func TestServiceOpen(t *testing.T) {
 		t.Fatalf("Open = %v, %v", created, err)
 	}
 	want := &Incident{ID: 100, Number: 1, Title: "db is down", Severity: Sev1, Status: StatusInvestigating,
-		Systems: []string{"db"}, ReporterID: "U1", TDOID: "U1", ReportedIn: "C1", RequestKey: "k1", OpenedAt: now}
+		Systems: []string{"db"}, ReporterID: "U1", TDOID: "U1", ReportedIn: "C1", RequestKey: "k1", OpenedAt: now,
+		Opening: Facts{Severity: Sev1, Title: "db is down", To: "U1"}}
 	if diff := cmp.Diff(want, inc); diff != "" {
 		t.Errorf("opened incident (-want +got):\n%s", diff)
 	}

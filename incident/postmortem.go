@@ -78,6 +78,8 @@ type PMEntry struct {
 	Actor   string
 	Subject string
 	AddedBy string
+	// Names are the display names the source entry recorded, by user ID.
+	Names map[string]string `json:",omitempty"`
 	// Edits are the earlier versions, oldest first.
 	Edits []Edit
 }
@@ -214,20 +216,38 @@ func (e *PhaseError) Error() string {
 	return fmt.Sprintf("the postmortem is in %s, not %s", e.Phase.Label(), e.Want.Label())
 }
 
-// describeEntry writes an incident timeline entry as a postmortem line;
-// the people it names are the entry's Actor and Subject.
+// describeEntry writes an incident timeline entry as a postmortem line.
+// People are written as mentions ("<@U123>"): Slack shows each by name, and
+// an export names them as the entry recorded them (PMEntry.Names).
 func describeEntry(e TimelineEntry) string {
+	at := func(user string) string { return "<@" + user + ">" }
 	switch e.Kind {
 	case EntryTDO:
-		text := "handed leadership over"
-		if _, reason, ok := strings.Cut(e.Text, ": "); ok {
+		_, reason, hasReason := strings.Cut(e.Text, ": ")
+		from := e.Facts.From
+		var text string
+		switch {
+		case e.Actor == e.Subject && from != "":
+			text = "took command from " + at(from)
+		case e.Actor == e.Subject:
+			text = "took command"
+		case from != "" && from != e.Actor:
+			text = fmt.Sprintf("handed leadership over from %s to %s", at(from), at(e.Subject))
+		default:
+			text = "handed leadership over to " + at(e.Subject)
+		}
+		if hasReason && reason != "took command" {
 			text += ": " + reason
 		}
 		return text
 	case EntryRole:
-		return "made " + e.Text
+		text := fmt.Sprintf("made %s %s", at(e.Subject), e.Text)
+		if from := e.Facts.From; from != "" {
+			text += " (was " + at(from) + ")"
+		}
+		return text
 	case EntryPin:
-		return "pinned a message: " + e.Text
+		return fmt.Sprintf("pinned a message of %s: %s", at(e.Subject), e.Text)
 	case EntryDiagnostic:
 		return "collected " + e.Text
 	}

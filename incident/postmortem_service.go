@@ -120,7 +120,7 @@ func (p *Postmortems) Start(ctx context.Context, incidentID int64, actor, channe
 			break
 		}
 		pm.Timeline = append(pm.Timeline, PMEntry{ID: len(pm.Timeline) + 1, At: e.At, Text: truncateRunes(describeEntry(e), MaxPMText),
-			Source: e.ID, Kind: e.Kind, Actor: e.Actor, Subject: e.Subject})
+			Source: e.ID, Kind: e.Kind, Actor: e.Actor, Subject: e.Subject, Names: e.Facts.Names})
 	}
 	err = p.store.CreatePostmortem(ctx, pm, func(pm *Postmortem) []jobs.Job { return []jobs.Job{PostmortemJob(pm, now)} })
 	if errors.Is(err, ErrDuplicate) {
@@ -173,9 +173,13 @@ func (p *Postmortems) SetFacilitator(ctx context.Context, incidentID int64, acto
 	if user == "" {
 		return nil, &FieldError{"facilitator", "name the new facilitator, e.g. @alice"}
 	}
+	who := p.incidents.resolve(ctx, user)[user]
+	if who == "" {
+		who = "that person"
+	}
 	return p.update(ctx, incidentID, "", func(pm *Postmortem, _ time.Time) error {
 		if pm.Facilitator == user {
-			return fmt.Errorf("%s facilitates already: %w", user, ErrNoChange)
+			return fmt.Errorf("%s facilitates already: %w", who, ErrNoChange)
 		}
 		pm.Facilitator = user
 		return nil
@@ -478,6 +482,10 @@ type PostmortemDocument struct {
 	// Suspects are the changes marked suspect, newest first.
 	Suspects []Change
 	Location *time.Location
+	// Names are display names by user ID: as the incident's timeline
+	// recorded them, else (the facilitator, issue and action authors,
+	// owners) as the names service tells them now.
+	Names map[string]string
 }
 
 // Document gathers the postmortem of an incident with the incident's
@@ -496,6 +504,44 @@ func (p *Postmortems) Document(ctx context.Context, incidentID int64) (*Postmort
 		return nil, err
 	}
 	doc := &PostmortemDocument{Incident: inc, Postmortem: pm, Summary: Summarize(inc, timeline), Location: p.loc}
+	people := []string{pm.Facilitator, pm.StartedBy, inc.ReporterID, inc.TDOID}
+	people = append(people, doc.Summary.TDOs...)
+	for _, e := range pm.Timeline {
+		people = append(people, e.Actor, e.Subject, e.AddedBy)
+		for _, ed := range e.Edits {
+			people = append(people, ed.EditedBy)
+		}
+	}
+	for _, is := range pm.Issues {
+		people = append(people, is.AddedBy)
+	}
+	for _, a := range pm.Actions {
+		people = append(people, a.Owner, a.AddedBy)
+	}
+	// People mentioned in what was written are named too.
+	texts := []string{inc.Title, inc.Description}
+	for _, e := range pm.Timeline {
+		texts = append(texts, e.Text)
+		for _, ed := range e.Edits {
+			texts = append(texts, ed.Text)
+		}
+	}
+	for _, is := range pm.Issues {
+		texts = append(texts, is.Text)
+	}
+	for _, a := range pm.Actions {
+		texts = append(texts, a.Expected)
+	}
+	people = append(people, mentioned(texts...)...)
+	doc.Names = p.incidents.resolve(ctx, people...)
+	// The names the timeline recorded win: the document tells the
+	// incident as it was.
+	for id, n := range doc.Summary.Names {
+		if doc.Names == nil {
+			doc.Names = map[string]string{}
+		}
+		doc.Names[id] = n
+	}
 	var suspect []int64
 	for id, e := range Verdicts(timeline) {
 		if e.Kind == EntrySuspect {

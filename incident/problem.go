@@ -191,7 +191,7 @@ func (p *Problems) Link(ctx context.Context, incidentID, problemID int64, actor 
 	if err != nil {
 		return nil, TimelineEntry{}, nil, err
 	}
-	inc, e, err := p.incidents.update(ctx, incidentID, JobAnnotated, true, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+	inc, e, err := p.incidents.update(withPeople(ctx, actor), incidentID, JobAnnotated, true, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if slices.Contains(inc.Problems, problemID) {
 			return TimelineEntry{}, fmt.Errorf("%s is linked to %s already: %w", prb.Ref(), inc.Ref(), ErrNoChange)
 		}
@@ -216,7 +216,7 @@ func (p *Problems) Unlink(ctx context.Context, incidentID, problemID int64, acto
 	if err != nil {
 		return nil, TimelineEntry{}, nil, err
 	}
-	inc, e, err := p.incidents.update(ctx, incidentID, JobAnnotated, true, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+	inc, e, err := p.incidents.update(withPeople(ctx, actor), incidentID, JobAnnotated, true, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		i := slices.Index(inc.Problems, problemID)
 		if i < 0 {
 			return TimelineEntry{}, fmt.Errorf("%s is not linked to %s: %w", prb.Ref(), inc.Ref(), ErrNoChange)
@@ -250,7 +250,7 @@ func (s *Service) SetCost(ctx context.Context, incidentID int64, actor string, i
 	if in.Empty() {
 		return nil, TimelineEntry{}, &FieldError{"cost", "nothing was entered: fill in at least one field (0 is a value)"}
 	}
-	return s.update(ctx, incidentID, JobAnnotated, true, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+	return s.update(withPeople(ctx, actor), incidentID, JobAnnotated, true, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		cost := s.costs.Price(in)
 		cost.SetBy, cost.SetAt = actor, now
 		text := cost.Describe()

@@ -27,6 +27,9 @@ type ReviewedIncident struct {
 // what it cost, which problems to attack.
 type Review struct {
 	From, To time.Time
+	// Names are display names by user ID, for the people the review
+	// names: as the timelines recorded them, else as told now.
+	Names    map[string]string
 	Currency string
 	// Incidents are those opened in the window, oldest first.
 	Incidents []ReviewedIncident
@@ -181,6 +184,24 @@ func (r *Reviews) OpsReview(ctx context.Context, to time.Time, window time.Durat
 			}
 			oa.Private = p
 			rv.Overdue = append(rv.Overdue, oa)
+		}
+	}
+	rv.Names = map[string]string{}
+	var missing []string
+	for _, ri := range rv.Incidents {
+		for id, n := range ri.Summary.Names {
+			rv.Names[id] = n
+		}
+		missing = append(missing, ri.Summary.TDOs...)
+		missing = append(missing, mentioned(ri.Incident.Title)...)
+	}
+	for _, oa := range rv.Overdue {
+		missing = append(missing, oa.Action.Owner)
+		missing = append(missing, mentioned(oa.Action.Expected, oa.Issue)...)
+	}
+	for id, n := range r.problems.incidents.resolve(ctx, missing...) {
+		if rv.Names[id] == "" {
+			rv.Names[id] = n
 		}
 	}
 	return rv, nil

@@ -86,17 +86,23 @@ func (r *Rotation) Validate() error {
 // tdoFor picks the TDO of a new incident: the on-call of the first rotation
 // covering one of its systems, else of the default rotation, else nobody.
 func tdoFor(rotations []Rotation, systems []string, t time.Time) string {
+	tdo, _ := onCallFor(rotations, systems, t)
+	return tdo
+}
+
+// onCallFor is tdoFor that also names the rotation that chose the TDO.
+func onCallFor(rotations []Rotation, systems []string, t time.Time) (tdo, rotation string) {
 	for _, sys := range systems {
 		for i := range rotations {
 			if rotations[i].Covers(sys) {
-				return rotations[i].OnCall(t).Member
+				return rotations[i].OnCall(t).Member, rotations[i].Name
 			}
 		}
 	}
 	for i := range rotations {
 		if rotations[i].Default {
-			return rotations[i].OnCall(t).Member
+			return rotations[i].OnCall(t).Member, rotations[i].Name
 		}
 	}
-	return ""
+	return "", ""
 }

@@ -66,6 +66,55 @@ type Service struct {
 	plans     Plans
 	warnAt    float64
 	costs     CostModel
+	names     Names
+}
+
+// SetNames sets who tells the display names that timeline entries record
+// as they are written. Without it entries record IDs only.
+func (s *Service) SetNames(n Names) { s.names = n }
+
+// peopleKey carries, in a context, the people a change is about, so their
+// names are known before its transaction starts.
+type peopleKey struct{}
+
+// withPeople notes in ctx the users a change will name.
+func withPeople(ctx context.Context, users ...string) context.Context {
+	prev, _ := ctx.Value(peopleKey{}).([]string)
+	return context.WithValue(ctx, peopleKey{}, append(append([]string(nil), prev...), users...))
+}
+
+// resolve returns the display names of users that are known (never
+// inside a transaction: it may ask the chat service).
+func (s *Service) resolve(ctx context.Context, users ...string) map[string]string {
+	if s.names == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, u := range users {
+		if _, ok := out[u]; ok || u == "" {
+			continue
+		}
+		if n := s.names.Name(ctx, u); n != "" {
+			out[u] = n
+		}
+	}
+	return out
+}
+
+// nameEntry records in e the names of the people it names, from known.
+func nameEntry(e *TimelineEntry, known map[string]string) {
+	people := []string{e.Actor, e.Facts.From, e.Facts.To}
+	if e.Kind == EntryTDO || e.Kind == EntryRole || e.Kind == EntryPin {
+		people = append(people, e.Subject)
+	}
+	for _, u := range people {
+		if n := known[u]; n != "" && u != "" {
+			if e.Facts.Names == nil {
+				e.Facts.Names = map[string]string{}
+			}
+			e.Facts.Names[u] = n
+		}
+	}
 }
 
 // SetRotations sets the on-call rotations that name the first TDO of new
@@ -118,11 +167,16 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		return nil, false, err
 	}
 	now := s.clock.Now()
-	tdo := tdoFor(s.rotations, req.Systems, now)
+	tdo, rotation := onCallFor(s.rotations, req.Systems, now)
 	if tdo == "" {
 		tdo = req.Reporter
 	}
+	names := s.resolve(ctx, req.Reporter, tdo)
+	if len(names) == 0 {
+		names = nil
+	}
 	inc = &Incident{
+		Opening:     Facts{Severity: req.Severity, Title: req.Title, To: tdo, Rotation: rotation, Names: names},
 		Title:       req.Title,
 		Description: req.Description,
 		Severity:    req.Severity,
@@ -198,6 +252,16 @@ func (s *Service) recordWith(ctx context.Context, incidentID int64, jobKind stri
 // its cost and its problems are often settled after it is over.
 func (s *Service) update(ctx context.Context, incidentID int64, jobKind string, closedToo bool,
 	apply func(inc *Incident, now time.Time) (TimelineEntry, error), more func(*Incident) []jobs.Job) (*Incident, TimelineEntry, error) {
+	people, _ := ctx.Value(peopleKey{}).([]string)
+	if s.names != nil {
+		if pre, err := s.store.Incident(ctx, incidentID); err == nil {
+			people = append(people, pre.TDOID, pre.ReporterID)
+			for _, r := range Roles() {
+				people = append(people, pre.Roles[r])
+			}
+		}
+	}
+	known := s.resolve(ctx, people...)
 	now := s.clock.Now()
 	var follow func(*Incident, []TimelineEntry) []jobs.Job
 	if jobKind != "" || more != nil {
@@ -221,6 +285,7 @@ func (s *Service) update(ctx context.Context, incidentID int64, jobKind string, 
 			return nil, err
 		}
 		e.At = now
+		nameEntry(&e, known)
 		return []TimelineEntry{e}, nil
 	}, follow)
 	if err != nil {
@@ -251,6 +316,7 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 		return nil, TimelineEntry{}, &FieldError{"message", fmt.Sprintf("the message is %d characters; keep it to %d", n, MaxNote)}
 	}
 	var prev Timebox
+	ctx = withPeople(ctx, req.Actor)
 	return s.recordWith(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Status
 		prev = inc.Timebox
@@ -303,6 +369,7 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
 		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
 	}
+	ctx = withPeople(ctx, req.Actor)
 	return s.record(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Severity
 		switch {
@@ -317,7 +384,8 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 		if req.Reason != "" {
 			text += ": " + req.Reason
 		}
-		return TimelineEntry{Actor: req.Actor, Kind: EntrySeverity, Text: text}, nil
+		return TimelineEntry{Actor: req.Actor, Kind: EntrySeverity, Text: text,
+			Facts: Facts{Severity: req.Severity, FromSeverity: old}}, nil
 	})
 }
 
@@ -330,6 +398,7 @@ func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text str
 	case n > MaxNote:
 		return nil, TimelineEntry{}, &FieldError{"note", fmt.Sprintf("the note is %d characters; keep it to %d", n, MaxNote)}
 	}
+	ctx = withPeople(ctx, actor)
 	return s.record(ctx, incidentID, "", func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		acknowledge(inc, actor, now)
 		return TimelineEntry{Actor: actor, Kind: EntryNote, Text: text}, nil
@@ -344,6 +413,7 @@ func (s *Service) Pin(ctx context.Context, incidentID int64, actor, author, text
 		return nil, TimelineEntry{}, &FieldError{"message", "the message has no text to add"}
 	}
 	text = truncateRunes(text, MaxNote)
+	ctx = withPeople(ctx, actor, author)
 	return s.record(ctx, incidentID, "", func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		acknowledge(inc, actor, now)
 		return TimelineEntry{Actor: actor, Kind: EntryPin, Subject: author, Text: text}, nil
@@ -357,13 +427,24 @@ func (s *Service) Timeline(ctx context.Context, inc *Incident) ([]TimelineEntry,
 	if err != nil {
 		return nil, fmt.Errorf("reading the timeline of %s: %w", inc.Ref(), err)
 	}
-	opened := TimelineEntry{IncidentID: inc.ID, At: inc.OpenedAt, Actor: inc.ReporterID, Kind: EntryOpened,
-		Text: fmt.Sprintf("Opened as %s: %s", inc.Severity.Label(), inc.Title)}
+	opened := OpeningEntry(inc)
 	head := []TimelineEntry{opened}
 	if e, ok := timeboxOpened(inc); ok {
 		head = append(head, e)
 	}
 	return append(head, stored...), nil
+}
+
+// OpeningEntry is the first entry of inc's timeline, as written when it
+// opened: the severity and title it had then, not now. An incident opened
+// before openings were kept shows its current ones.
+func OpeningEntry(inc *Incident) TimelineEntry {
+	f := inc.Opening
+	if f.Severity == 0 {
+		f.Severity, f.Title = inc.Severity, inc.Title
+	}
+	return TimelineEntry{IncidentID: inc.ID, At: inc.OpenedAt, Actor: inc.ReporterID, Kind: EntryOpened,
+		Text: fmt.Sprintf("Opened as %s: %s", f.Severity.Label(), f.Title), Facts: f}
 }
 
 // MaxListed bounds how many incidents Active looks at.
@@ -428,6 +509,7 @@ func (s *Service) HandOver(ctx context.Context, req HandOverRequest) (*Incident,
 	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
 		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
 	}
+	ctx = withPeople(ctx, req.Actor, req.To)
 	return s.record(ctx, req.IncidentID, JobHandedOver, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if inc.TDOID == req.To {
 			return TimelineEntry{}, fmt.Errorf("%s already leads %s: %w", req.To, inc.Ref(), ErrNoChange)
@@ -441,7 +523,8 @@ func (s *Service) HandOver(ctx context.Context, req HandOverRequest) (*Incident,
 		if req.Reason != "" {
 			text += ": " + req.Reason
 		}
-		return TimelineEntry{Actor: req.Actor, Kind: EntryTDO, Subject: req.To, Text: text}, nil
+		return TimelineEntry{Actor: req.Actor, Kind: EntryTDO, Subject: req.To, Text: text,
+			Facts: Facts{From: old, To: req.To}}, nil
 	})
 }
 
@@ -466,6 +549,7 @@ func (s *Service) AssignRole(ctx context.Context, req RoleRequest) (*Incident, T
 	if req.User == "" {
 		return nil, TimelineEntry{}, &FieldError{"user", "name who takes the role, e.g. @alice"}
 	}
+	ctx = withPeople(ctx, req.Actor, req.User)
 	return s.record(ctx, req.IncidentID, JobRoleAssigned, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if inc.Roles[req.Role] == req.User {
 			return TimelineEntry{}, fmt.Errorf("%s is %s of %s already: %w", req.User, req.Role, inc.Ref(), ErrNoChange)
@@ -473,9 +557,11 @@ func (s *Service) AssignRole(ctx context.Context, req RoleRequest) (*Incident, T
 		if inc.Roles == nil {
 			inc.Roles = map[Role]string{}
 		}
+		from := inc.Roles[req.Role]
 		inc.Roles[req.Role] = req.User
 		acknowledge(inc, req.Actor, now)
-		return TimelineEntry{Actor: req.Actor, Kind: EntryRole, Subject: req.User, Text: string(req.Role)}, nil
+		return TimelineEntry{Actor: req.Actor, Kind: EntryRole, Subject: req.User, Text: string(req.Role),
+			Facts: Facts{From: from, To: req.User}}, nil
 	})
 }
 
@@ -504,6 +590,7 @@ func (s *Service) MarkChange(ctx context.Context, incidentID, changeID int64, ac
 	if verdict == EntryUnrelated {
 		text = "Not related: " + what
 	}
+	ctx = withPeople(ctx, actor)
 	return s.record(ctx, incidentID, JobChangeMarked, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		acknowledge(inc, actor, now)
 		return TimelineEntry{Actor: actor, Kind: verdict, Subject: subject, Text: text}, nil
@@ -517,6 +604,7 @@ const JobClosed = "incident.closed"
 // Close closes a resolved incident. Closing before it is resolved is a
 // *FieldError for "status"; closing twice wraps ErrClosed.
 func (s *Service) Close(ctx context.Context, incidentID int64, actor string) (*Incident, TimelineEntry, error) {
+	ctx = withPeople(ctx, actor)
 	return s.record(ctx, incidentID, JobClosed, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if inc.Status != StatusResolved {
 			return TimelineEntry{}, &FieldError{"status", fmt.Sprintf("%s is %s: it can be closed once resolved (/incident status resolved)", inc.Ref(), inc.Status)}
@@ -535,26 +623,42 @@ type Summary struct {
 	// TimeToResolve is opened to resolved; Duration opened to closed.
 	TimeToResolve time.Duration
 	Duration      time.Duration
-	// TDOs are the technical duty officers, in order.
-	TDOs []string
+	// TDOs are the technical duty officers, in order; TDONames their
+	// names as recorded when each took over ("" where none was).
+	TDOs     []string
+	TDONames []string
 	// Counts counts the timeline entries by kind.
 	Counts map[EntryKind]int
 	// Timebox is how the diagnosis timebox was kept; HasTimebox is false
 	// if it never started.
 	Timebox    Adherence
 	HasTimebox bool
+	// Names are the display names the timeline recorded, by user ID (the
+	// latest recorded for each).
+	Names map[string]string
 }
 
 // Summarize sums up inc from its timeline.
 func Summarize(inc *Incident, timeline []TimelineEntry) Summary {
-	first := inc.TDOID
+	first, firstName := inc.TDOID, inc.Opening.Names[inc.TDOID]
 	for _, e := range timeline {
 		if e.Kind == EntryTDO {
-			first, _ = strings.CutPrefix(strings.SplitN(e.Text, ":", 2)[0], handOffPrefix)
+			first, firstName = e.Facts.From, e.NameOf(e.Facts.From)
+			if first == "" {
+				first, _ = strings.CutPrefix(strings.SplitN(e.Text, ":", 2)[0], handOffPrefix)
+			}
 			break
 		}
 	}
-	sum := Summary{TDOs: []string{first}, Counts: map[EntryKind]int{}}
+	sum := Summary{TDOs: []string{first}, TDONames: []string{firstName}, Counts: map[EntryKind]int{}, Names: map[string]string{}}
+	for id, n := range inc.Opening.Names {
+		sum.Names[id] = n
+	}
+	for _, e := range timeline {
+		for id, n := range e.Facts.Names {
+			sum.Names[id] = n
+		}
+	}
 	sum.TimeToRestore, sum.Restored = inc.TimeToRestore()
 	if !inc.ResolvedAt.IsZero() {
 		sum.TimeToResolve = inc.ResolvedAt.Sub(inc.OpenedAt)
@@ -571,6 +675,7 @@ func Summarize(inc *Incident, timeline []TimelineEntry) Summary {
 		sum.Counts[e.Kind]++
 		if e.Kind == EntryTDO {
 			sum.TDOs = append(sum.TDOs, e.Subject)
+			sum.TDONames = append(sum.TDONames, e.NameOf(e.Subject))
 		}
 	}
 	return sum
@@ -608,6 +713,7 @@ const JobMadePrivate = "incident.made_private"
 // way back: a private incident never becomes public again. A closed
 // incident wraps ErrClosed; a private one ErrNoChange.
 func (s *Service) MakePrivate(ctx context.Context, incidentID int64, actor string) (*Incident, TimelineEntry, error) {
+	ctx = withPeople(ctx, actor)
 	return s.record(ctx, incidentID, JobMadePrivate, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		if inc.Private {
 			return TimelineEntry{}, fmt.Errorf("%s is private already: %w", inc.Ref(), ErrNoChange)

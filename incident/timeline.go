@@ -1,7 +1,9 @@
 package incident
 
 import (
+	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -46,6 +48,63 @@ type TimelineEntry struct {
 	// a hand-off.
 	Subject string
 	Text    string
+	// Facts are what the entry states, recorded when it was written and
+	// never derived again from the incident's later state.
+	Facts Facts
+}
+
+// Facts are the particulars of a timeline entry, fixed when it is written:
+// a correction is a new entry, never a change to these.
+type Facts struct {
+	// Severity is the severity the entry set (a severity change) or
+	// stated (the opening); FromSeverity the one it replaced.
+	Severity     Severity `json:"severity,omitempty"`
+	FromSeverity Severity `json:"from_severity,omitempty"`
+	// From and To are the people of a hand-over or a role given: who held
+	// it before (empty if nobody) and who holds it now.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Title is the incident's title, for the opening.
+	Title string `json:"title,omitempty"`
+	// Rotation names the on-call rotation that chose the first TDO, for
+	// the opening; empty if the reporter leads.
+	Rotation string `json:"rotation,omitempty"`
+	// Names maps the chat user IDs the entry names (actor, subject, from,
+	// to) to their display names as they were when it was written.
+	Names map[string]string `json:"names,omitempty"`
+}
+
+// Empty reports whether no facts were recorded (an entry written before
+// they were).
+func (f Facts) Empty() bool {
+	return f.Severity == 0 && f.FromSeverity == 0 && f.From == "" && f.To == "" && f.Title == "" && f.Rotation == "" && len(f.Names) == 0
+}
+
+// Names tells the display name of a chat user. The chat adapter satisfies
+// it; the domain asks it only outside transactions.
+type Names interface {
+	// Name returns the user's display name, or "" if it is not known.
+	Name(ctx context.Context, userID string) string
+}
+
+// mentionPattern finds a user mention in sitrep's text, "<@U123>".
+var mentionPattern = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|[^>]*)?>`)
+
+// mentioned returns the user IDs mentioned in texts, so that documents can
+// name them.
+func mentioned(texts ...string) []string {
+	var out []string
+	for _, t := range texts {
+		for _, m := range mentionPattern.FindAllStringSubmatch(t, -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// NameOf returns the display name the entry recorded for user, or "".
+func (e TimelineEntry) NameOf(user string) string {
+	return e.Facts.Names[user]
 }
 
 // statusOrder ranks the statuses; going to a lower rank is a reopen.

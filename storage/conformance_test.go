@@ -75,6 +75,7 @@ func conformance(t *testing.T, open opener) {
 		{"ChecklistRuns", testChecklistRuns},
 		{"Problems", testProblems},
 		{"Postmortems", testPostmortems},
+		{"EntryFacts", testEntryFacts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -638,7 +639,7 @@ func testUpdateIncident(t *testing.T, s *storage.Store) {
 	if diff := cmp.Diff(entries, timeline); diff != "" {
 		t.Errorf("timeline (-want +got):\n%s", diff)
 	}
-	if one, err := s.TimelineEntry(ctx, entries[1].ID); err != nil || one != entries[1] {
+	if one, err := s.TimelineEntry(ctx, entries[1].ID); err != nil || !cmp.Equal(one, entries[1]) {
 		t.Errorf("TimelineEntry = %+v, %v; want %+v", one, err, entries[1])
 	}
 	if _, err := s.TimelineEntry(ctx, 999999); !errors.Is(err, incident.ErrNotFound) {
@@ -1004,5 +1005,62 @@ func testChecklistRuns(t *testing.T, s *storage.Store) {
 	}
 	if _, err := s.Run(ctx, 99999); !errors.Is(err, checklist.ErrNotFound) {
 		t.Errorf("missing run: %v", err)
+	}
+}
+
+// testEntryFacts checks that what an entry states (severity then, both
+// people of a hand-over, their names as they were) and what the opening
+// stated come back as written, and that a later change of the incident
+// leaves them alone.
+func testEntryFacts(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("facts", "")
+	inc.Opening = incident.Facts{Severity: incident.Sev3, Title: "facts", To: "U2",
+		Names: map[string]string{"U1": "Alice Adams", "U2": "Bob Brown"}}
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []incident.TimelineEntry{
+		{At: t0.Add(time.Minute), Actor: "U1", Kind: incident.EntrySeverity, Text: "Severity SEV3 → SEV1",
+			Facts: incident.Facts{Severity: incident.Sev1, FromSeverity: incident.Sev3, Names: map[string]string{"U1": "Alice Adams"}}},
+		{At: t0.Add(2 * time.Minute), Actor: "U3", Kind: incident.EntryTDO, Subject: "U3", Text: "Hand-off from U2: took command",
+			Facts: incident.Facts{From: "U2", To: "U3", Names: map[string]string{"U2": "Bob Brown", "U3": "Carol Chen"}}},
+		{At: t0.Add(3 * time.Minute), Actor: "U1", Kind: incident.EntryNote, Text: "no facts"},
+	}
+	_, stored, err := s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
+		i.Severity, i.TDOID = incident.Sev1, "U3"
+		return append([]incident.TimelineEntry(nil), want...), nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A later change rewrites the incident but not what was recorded.
+	if _, _, err := s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
+		i.Severity, i.Title = incident.Sev4, "renamed"
+		return nil, nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	timeline, err := s.Timeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(stored, timeline); diff != "" {
+		t.Errorf("timeline (-written +read):\n%s", diff)
+	}
+	for i := range want {
+		if diff := cmp.Diff(want[i].Facts, timeline[i].Facts); diff != "" {
+			t.Errorf("entry %d facts (-want +got):\n%s", i, diff)
+		}
+	}
+	read, err := s.Incident(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(inc.Opening, read.Opening); diff != "" {
+		t.Errorf("opening (-want +got):\n%s", diff)
+	}
+	if read.Severity != incident.Sev4 || read.Opening.Severity != incident.Sev3 {
+		t.Errorf("severity now %s, at open %s; want SEV4, SEV3", read.Severity.Label(), read.Opening.Severity.Label())
 	}
 }

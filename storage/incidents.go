@@ -40,11 +40,12 @@ type incidentRow struct {
 	Cost        string         `db:"cost"`
 	ProblemIDs  string         `db:"problem_ids"`
 	Private     bool           `db:"private"`
+	Opening     string         `db:"opening"`
 }
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
 	reporter_id, tdo_id, reported_in, request_key, opened_at,
-	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox, cost, problem_ids, private`
+	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox, cost, problem_ids, private, opening`
 
 func (r incidentRow) incident() (*incident.Incident, error) {
 	var systems []string
@@ -77,6 +78,10 @@ func (r incidentRow) incident() (*incident.Incident, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the problems of INC-%d: %w", r.Number, err)
 	}
+	opening, err := decodeFacts(r.Opening)
+	if err != nil {
+		return nil, fmt.Errorf("reading the opening of INC-%d: %w", r.Number, err)
+	}
 	return &incident.Incident{
 		ID: r.ID, Number: r.Number, Title: r.Title, Description: r.Description,
 		Severity: incident.Severity(r.Severity), Status: incident.Status(r.Status), Systems: systems,
@@ -84,7 +89,7 @@ func (r incidentRow) incident() (*incident.Incident, error) {
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
 		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
 		ClosedAt: fromNullTime(r.ClosedAt), Roles: decodeRoles(r.Roles), Plan: plan, Timebox: timebox,
-		Cost: cost, Problems: problems, Private: r.Private,
+		Cost: cost, Problems: problems, Private: r.Private, Opening: opening,
 	}, nil
 }
 
@@ -244,11 +249,11 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 		inc.Number = number
 		storable(inc)
 		err := tx.GetContext(ctx, &inc.ID, tx.Rebind(`INSERT INTO incidents
-			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			inc.Number, inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
 			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
-			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private)
+			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening))
 		if err != nil {
 			return fmt.Errorf("inserting the incident: %w", err)
 		}
@@ -348,8 +353,8 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		for i := range entries {
 			e := &entries[i]
 			e.IncidentID, e.At = inc.ID, ts(e.At)
-			if err := tx.GetContext(ctx, &e.ID, tx.Rebind(`INSERT INTO timeline_entries (incident_id, at, actor, kind, subject, text)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`), e.IncidentID, e.At, e.Actor, string(e.Kind), e.Subject, e.Text); err != nil {
+			if err := tx.GetContext(ctx, &e.ID, tx.Rebind(`INSERT INTO timeline_entries (incident_id, at, actor, kind, subject, text, facts)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), e.IncidentID, e.At, e.Actor, string(e.Kind), e.Subject, e.Text, encodeFacts(e.Facts)); err != nil {
 				return fmt.Errorf("adding to the timeline of %s: %w", inc.Ref(), err)
 			}
 		}
@@ -378,13 +383,38 @@ type entryRow struct {
 	Kind       string    `db:"kind"`
 	Subject    string    `db:"subject"`
 	Text       string    `db:"text"`
+	Facts      string    `db:"facts"`
 }
 
-const entryColumns = `id, incident_id, at, actor, kind, subject, text`
+const entryColumns = `id, incident_id, at, actor, kind, subject, text, facts`
 
+// entry reads the row; facts that cannot be read are dropped (the text
+// still tells what happened) rather than hiding the whole timeline.
 func (r entryRow) entry() incident.TimelineEntry {
+	facts, _ := decodeFacts(r.Facts)
 	return incident.TimelineEntry{ID: r.ID, IncidentID: r.IncidentID, At: r.At.UTC(), Actor: r.Actor,
-		Kind: incident.EntryKind(r.Kind), Subject: r.Subject, Text: r.Text}
+		Kind: incident.EntryKind(r.Kind), Subject: r.Subject, Text: r.Text, Facts: facts}
+}
+
+// encodeFacts writes facts as JSON; no facts are the empty string.
+func encodeFacts(f incident.Facts) string {
+	if f.Empty() {
+		return ""
+	}
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// decodeFacts reads what encodeFacts wrote.
+func decodeFacts(s string) (incident.Facts, error) {
+	var f incident.Facts
+	if s == "" {
+		return f, nil
+	}
+	if err := json.Unmarshal([]byte(s), &f); err != nil {
+		return incident.Facts{}, fmt.Errorf("reading entry facts: %w", err)
+	}
+	return f, nil
 }
 
 // Timeline implements incident.Store.

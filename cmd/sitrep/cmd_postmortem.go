@@ -60,6 +60,9 @@ func runPostmortem(ctx context.Context, args []string, getenv func(string) strin
 	defer store.Close()
 	clk := clock.Real{}
 	incidents := incident.NewService(store, clk)
+	if names := documentNames(cfg); names != nil {
+		incidents.SetNames(names)
+	}
 	inc, err := incidents.ByNumber(ctx, number)
 	if errors.Is(err, incident.ErrNotFound) {
 		return fmt.Errorf("there is no INC-%d", number)

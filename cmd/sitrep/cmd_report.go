@@ -64,6 +64,9 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	defer store.Close()
 	clk := clock.NewFake(to)
 	incidents := incident.NewService(store, clk)
+	if names := documentNames(cfg); names != nil {
+		incidents.SetNames(names)
+	}
 	incidents.SetCostModel(costs)
 	reviews := incident.NewReviews(store, incident.NewProblems(store, incidents, clk), incident.NewChangeLog(store, clk))
 	reviews.Location = review.Location

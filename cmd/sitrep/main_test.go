@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
@@ -174,4 +176,20 @@ func TestChangeCLI(t *testing.T) {
 			t.Errorf("%v: error %v (stderr %q), want %q", tc.args, err, stderr, tc.want)
 		}
 	}
+}
+
+// withSlackNames starts a Slack simulator that knows alice and bob, and
+// points env at it, so that documents written from the shell name them.
+func withSlackNames(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	sim := slacksim.New(slacksim.Options{})
+	if err := sim.Start(); err != nil {
+		t.Fatalf("starting the simulator: %v", err)
+	}
+	t.Cleanup(sim.Close)
+	sim.AddUser(slacksim.User{ID: "U0ALICE", Name: "alice", RealName: "Alice Liddell"})
+	sim.AddUser(slacksim.User{ID: "U0BOB", Name: "bob", RealName: "Bob Dobbs"})
+	env["SLACK_BOT_TOKEN"] = sim.BotToken()
+	env["SLACK_API_URL"] = sim.APIURL()
+	return env
 }

@@ -38,7 +38,7 @@ func TestPrivateInReportsAndExports(t *testing.T) {
 	}
 	store.Close()
 	const title = "card payments"
-	env := map[string]string{"SITREP_DATABASE_URL": url}
+	env := withSlackNames(t, map[string]string{"SITREP_DATABASE_URL": url})
 
 	out := filepath.Join(t.TempDir(), "out")
 	md, stderr, err := runCLI(t, env, "report", "--out", out, "--at", end.Format(time.RFC3339))
@@ -62,7 +62,7 @@ func TestPrivateInReportsAndExports(t *testing.T) {
 	// Eight days on, bob's action on INC-2 is overdue: owner and date, no text.
 	later := end.AddDate(0, 0, 8).Format(time.RFC3339)
 	if rep, _, err := runCLI(t, env, "report", "--at", later); err != nil || strings.Contains(rep, "pool size changes") ||
-		!strings.Contains(rep, "- an action of a private incident (issue: a private incident), @U0BOB, due 2026-12-01") {
+		!strings.Contains(rep, "- an action of a private incident (issue: a private incident), @Bob Dobbs, due 2026-12-01") {
 		t.Errorf("the overdue action of the private INC-2 (%v):\n%s", err, rep)
 	}
 	if _, _, err := runCLI(t, env, "postmortem", "export", "INC-2"); err == nil || !strings.Contains(err.Error(), "INC-2 is private") {

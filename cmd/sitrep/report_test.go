@@ -132,7 +132,7 @@ func TestReportGolden(t *testing.T) {
 	url := "sqlite:" + filepath.Join(t.TempDir(), "report.db")
 	seedReview(t, url, end)
 	out := filepath.Join(t.TempDir(), "out")
-	env := map[string]string{"SITREP_DATABASE_URL": url}
+	env := withSlackNames(t, map[string]string{"SITREP_DATABASE_URL": url})
 	md, stderr, err := runCLI(t, env, "report", "--since", "24h", "--out", out, "--at", end.Format(time.RFC3339))
 	if err != nil {
 		t.Fatalf("sitrep report: %v\n%s", err, stderr)
@@ -239,7 +239,7 @@ func TestPostmortemExportGolden(t *testing.T) {
 	url := "sqlite:" + filepath.Join(t.TempDir(), "pm.db")
 	seedReview(t, url, end)
 	seedPostmortem(t, url, end)
-	env := map[string]string{"SITREP_DATABASE_URL": url}
+	env := withSlackNames(t, map[string]string{"SITREP_DATABASE_URL": url})
 	out := filepath.Join(t.TempDir(), "INC-2.md")
 	if _, stderr, err := runCLI(t, env, "postmortem", "export", "INC-2", "--out", out); err != nil {
 		t.Fatalf("export: %v\n%s", err, stderr)
@@ -256,7 +256,7 @@ func TestPostmortemExportGolden(t *testing.T) {
 	// Eight days on, bob's action (due 1 Dec) is overdue in the review.
 	later := end.AddDate(0, 0, 8).Format(time.RFC3339)
 	rep, _, err := runCLI(t, env, "report", "--at", later)
-	if err != nil || !strings.Contains(rep, "## Overdue postmortem actions\n\n- pool size changes go through review (issue: a config change to db-2 was not reviewed \\| no check), @U0BOB, due 2026-12-01\n") {
+	if err != nil || !strings.Contains(rep, "## Overdue postmortem actions\n\n- pool size changes go through review (issue: a config change to db-2 was not reviewed \\| no check), @Bob Dobbs, due 2026-12-01\n") {
 		t.Errorf("report with an overdue action (%v):\n%s", err, rep)
 	}
 	if rep, _, _ := runCLI(t, env, "report", "--at", end.AddDate(0, 0, 7).Format(time.RFC3339)); strings.Contains(rep, "Overdue") {

@@ -14,12 +14,13 @@ import (
 const TopProblems = 5
 
 // Markdown writes the review as a Markdown document. charts are linked
-// by file name, in the order given; user IDs are shown as "@U123".
+// by file name, in the order given; people are shown by name, never ID.
 func Markdown(rv incident.Review, charts []Chart) string {
 	loc := rv.Location
 	if loc == nil {
 		loc = time.UTC
 	}
+	cell := func(s string) string { return cellNames(s, rv.Names) }
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Operations review, %s\n\n", rv.To.In(loc).Format("Mon 2 Jan 2006"))
@@ -34,7 +35,7 @@ func Markdown(rv incident.Review, charts []Chart) string {
 		for _, ri := range rv.Incidents {
 			inc := ri.Incident
 			w("| %s %s | %s | %s | %s | %s | %s | %s |\n", inc.Ref(), cell(inc.Title), inc.Severity.Label(), inc.Status.Label(),
-				costCell(inc.Cost), ttrCell(&inc), tdoCell(ri.Summary.TDOs), timeboxCell(ri.Summary))
+				costCell(inc.Cost), ttrCell(&inc), tdoCell(ri.Summary, rv.Names), timeboxCell(ri.Summary))
 		}
 		w("\n%s\n\n", CostSentence(rv))
 	}
@@ -80,7 +81,7 @@ func Markdown(rv incident.Review, charts []Chart) string {
 		w("## Overdue postmortem actions\n\n")
 		for _, oa := range rv.Overdue {
 			a := oa.Action
-			w("- %s (issue: %s), @%s, due %s\n", cell(a.Expected), cell(oa.Issue), a.Owner, a.Due.In(loc).Format("2006-01-02"))
+			w("- %s (issue: %s), %s, due %s\n", cell(a.Expected), cell(oa.Issue), person(a.Owner, rv.Names), a.Due.In(loc).Format("2006-01-02"))
 		}
 		w("\n")
 	}
@@ -178,10 +179,35 @@ func ttrCell(inc *incident.Incident) string {
 	return "not restored"
 }
 
-// tdoCell writes the TDO chain, "@U1 → @U2" (hand-overs to the same TDO
-// are refused, so the chain has no repeats).
-func tdoCell(tdos []string) string {
-	return "@" + strings.Join(tdos, " → @")
+// tdoCell writes the TDO chain by name, "@Alice → @Bob", each as named
+// when they took over (hand-overs to the same TDO are refused, so the
+// chain has no repeats).
+func tdoCell(sum incident.Summary, names map[string]string) string {
+	out := make([]string, len(sum.TDOs))
+	for i, u := range sum.TDOs {
+		out[i] = person(u, names)
+		if i < len(sum.TDONames) && sum.TDONames[i] != "" {
+			out[i] = "@" + cellEscaper.Replace(sum.TDONames[i])
+		}
+	}
+	return strings.Join(out, " → ")
+}
+
+// person names a user for a document: "@" and their name, or "someone"
+// when no name is known (a raw ID is never shown).
+func person(user string, names map[string]string) string {
+	if n := names[user]; n != "" {
+		return "@" + cellEscaper.Replace(n)
+	}
+	if user == "" {
+		return "sitrep"
+	}
+	return "someone"
+}
+
+// cellNames is cell with mentions written as the names given.
+func cellNames(s string, names map[string]string) string {
+	return cellEscaper.Replace(slacktext.PlainNames(s, func(id string) string { return names[id] }))
 }
 
 func timeboxCell(s incident.Summary) string {

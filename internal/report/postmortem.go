@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
 // PostmortemMarkdown writes a postmortem as a Markdown document: title,
 // summary of the incident's facts, the timeline (with what corrections
-// replaced), the issues, and the actions with owners and due dates. User
-// IDs are shown as "@U123".
+// replaced), the issues, and the actions with owners and due dates. People
+// are shown by name (as the timeline recorded them), never by ID.
 func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 	loc := d.Location
 	if loc == nil {
@@ -20,6 +21,9 @@ func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 	}
 	inc, pm := d.Incident, d.Postmortem
 	at := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04") }
+	names := d.Names
+	who := func(u string) string { return person(u, names) }
+	cell := func(s string) string { return cellNames(s, names) }
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
@@ -28,7 +32,7 @@ func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 	if pm.Phase != incident.PhaseComplete {
 		state = "In progress, " + pm.Phase.Label()
 	}
-	w("%s. Facilitated by @%s; started %s by @%s. Times are %s.\n\n", state, pm.Facilitator, at(pm.StartedAt), pm.StartedBy, loc)
+	w("%s. Facilitated by %s; started %s by %s. Times are %s.\n\n", state, who(pm.Facilitator), at(pm.StartedAt), who(pm.StartedBy), loc)
 
 	w("## Summary\n\n")
 	w("| | |\n|---|---|\n")
@@ -46,7 +50,7 @@ func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 	if !inc.ResolvedAt.IsZero() {
 		w("| Resolved | %s (after %s) |\n", at(inc.ResolvedAt), Duration(d.Summary.TimeToResolve))
 	}
-	w("| Technical duty officers | %s |\n", tdoCell(d.Summary.TDOs))
+	w("| Technical duty officers | %s |\n", tdoCell(d.Summary, names))
 	w("| Customer cost | %s |\n", costCell(inc.Cost))
 	if d.Summary.HasTimebox {
 		w("| Diagnosis timebox | %s |\n", timeboxCell(d.Summary))
@@ -76,19 +80,22 @@ func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 
 	w("## Timeline\n\n| Time | What happened | Who |\n|---|---|---|\n")
 	for _, e := range pm.Timeline {
-		what := cell(e.Text)
-		if e.Subject != "" && e.Kind == incident.EntryTDO {
-			what += " (to @" + e.Subject + ")"
+		entryNames := func(u string) string {
+			if n := e.Names[u]; n != "" {
+				return n
+			}
+			return names[u]
 		}
+		what := cellEscaper.Replace(slacktext.PlainNames(e.Text, entryNames))
 		if n := len(e.Edits); n > 0 {
 			last := e.Edits[n-1]
-			what += fmt.Sprintf(" *(corrected by @%s; was %s \"%s\")*", last.EditedBy, at(last.At), cell(last.Text))
+			what += fmt.Sprintf(" *(corrected by %s; was %s \"%s\")*", who(last.EditedBy), at(last.At), cellNames(last.Text, names))
 		}
-		who := ""
+		actor := ""
 		if e.Actor != "" {
-			who = "@" + e.Actor
+			actor = person(e.Actor, map[string]string{e.Actor: entryNames(e.Actor)})
 		}
-		w("| %s | %s | %s |\n", at(e.At), what, who)
+		w("| %s | %s | %s |\n", at(e.At), what, actor)
 	}
 	w("\n## Issues\n\n")
 	if len(pm.Issues) == 0 {
@@ -99,7 +106,7 @@ func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 		if e := pm.Entry(is.Entry); e != nil {
 			w(" (at %s: %s)", at(e.At), cell(truncate(e.Text, 80)))
 		}
-		w(", raised by @%s\n", is.AddedBy)
+		w(", raised by %s\n", who(is.AddedBy))
 	}
 	if len(pm.Issues) > 0 {
 		w("\n")
@@ -114,7 +121,7 @@ func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 			if a.Done() {
 				status = "done " + a.DoneAt.In(loc).Format("2006-01-02")
 			}
-			w("| %d | %s | @%s | %s | %s |\n", a.Issue, cell(a.Expected), a.Owner, a.Due.In(loc).Format("2006-01-02"), status)
+			w("| %d | %s | %s | %s | %s |\n", a.Issue, cell(a.Expected), who(a.Owner), a.Due.In(loc).Format("2006-01-02"), status)
 		}
 	}
 	if left := pm.Unaddressed(); len(left) > 0 && pm.Phase != incident.PhaseComplete {

@@ -146,3 +146,47 @@ func TestPrivateIncidentUnnamed(t *testing.T) {
 		t.Errorf("the private incident's timeline chart is missing or unlabelled: %s", timeline.Name)
 	}
 }
+
+// TestDocumentsNameNotID: the review's TDO chain and overdue owners, and
+// the postmortem's facilitator, timeline, issues and actions, name people
+// (as the timeline recorded them), never by their chat IDs.
+func TestDocumentsNameNotID(t *testing.T) {
+	names := map[string]string{"U0ALICE": "Alice Liddell", "U0BOB": "Bob Dobbs"}
+	inc := incident.Incident{Number: 1, Title: "db down, <@U0BOB> on it", Severity: incident.Sev1, Status: incident.StatusResolved,
+		ReporterID: "U0ALICE", TDOID: "U0ALICE", OpenedAt: to.Add(-2 * time.Hour)}
+	handOff := incident.TimelineEntry{Actor: "U0ALICE", Kind: incident.EntryTDO, Subject: "U0BOB", Text: "Hand-off from U0ALICE",
+		Facts: incident.Facts{From: "U0ALICE", To: "U0BOB", Names: map[string]string{"U0ALICE": "Alice Liddell", "U0BOB": "Bob Dobbs"}}}
+	sum := incident.Summarize(&inc, []incident.TimelineEntry{handOff})
+	rv := incident.Review{From: to.Add(-24 * time.Hour), To: to, Currency: "USD", Pareto: incident.Pareto{Currency: "USD"},
+		Incidents: []incident.ReviewedIncident{{Incident: inc, Summary: sum}},
+		Overdue:   []incident.OwnedAction{{IncidentID: 1, Issue: "no alarm", Action: incident.Action{Owner: "U0BOB", Expected: "alarm", Due: to.Add(-24 * time.Hour)}}},
+		Names:     names}
+	md := Markdown(rv, nil)
+	for _, want := range []string{"| @Alice Liddell → @Bob Dobbs |", "alarm (issue: no alarm), @Bob Dobbs, due"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("review lacks %q:\n%s", want, md)
+		}
+	}
+	pm := &incident.Postmortem{Facilitator: "U0BOB", StartedBy: "U0ALICE", StartedAt: to, Phase: incident.PhaseActions,
+		Timeline: []incident.PMEntry{{ID: 1, At: to, Text: "handed leadership over to <@U0BOB>", Kind: incident.EntryTDO, Actor: "U0ALICE", Subject: "U0BOB",
+			Names: handOff.Facts.Names, Edits: []incident.Edit{{Text: "asked <@U0BOB>", EditedBy: "U0BOB"}}}},
+		Issues:  []incident.Issue{{ID: 1, Text: "nobody paged <@U0ALICE>", AddedBy: "U0BOB"}},
+		Actions: []incident.Action{{ID: 1, Issue: 1, Owner: "U0ALICE", Expected: "page", Due: to}}}
+	doc := PostmortemMarkdown(&incident.PostmortemDocument{Incident: &inc, Postmortem: pm, Summary: sum, Names: names})
+	for _, want := range []string{"Facilitated by @Bob Dobbs; started 2026-11-24 09:00 by @Alice Liddell", "db down, @Bob Dobbs on it",
+		"| handed leadership over to @Bob Dobbs *(corrected by @Bob Dobbs; was 0001-01-01 00:00 \"asked @Bob Dobbs\")* | @Alice Liddell |",
+		"nobody paged @Alice Liddell", "| 1 | page | @Alice Liddell |"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("postmortem lacks %q:\n%s", want, doc)
+		}
+	}
+	for _, d := range []string{md, doc} {
+		if strings.Contains(d, "U0") {
+			t.Errorf("a document shows a user ID:\n%s", d)
+		}
+	}
+	// A person with no name known is "someone", not an ID.
+	if got := person("U0GHOST", nil); got != "someone" {
+		t.Errorf("person without a name = %q", got)
+	}
+}
