@@ -208,7 +208,8 @@ func (b *Bot) onList(ctx context.Context, cmd slack.SlashCommand) {
 	b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 }
 
-// changedJob shows a change of status or severity: the header and topic
+// changedJob shows a change of status or severity: the header, topic and
+// plan of attack (whose clock a reopening or a higher severity retimes)
 // re-rendered from the store, a line in the incident channel, an update in
 // the incidents channel.
 func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
@@ -217,6 +218,9 @@ func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
+		return err
+	}
+	if err := b.refreshPlan(ctx, inc, room); err != nil {
 		return err
 	}
 	text, blocks := changeLineView(inc, entry)

@@ -80,7 +80,13 @@ func (b *Bot) clockDueJob(ctx context.Context, j jobs.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
 	}
-	inc, entry, err := b.incidents.ClockDue(ctx, j.Kind, p, j.DueAt)
+	// A job that failed before ran late for that reason; otherwise a late
+	// job means sitrep was down (ClockDue's default).
+	why := ""
+	if j.Attempts > 1 && j.LastError != "" {
+		why = "it failed at first and was retried"
+	}
+	inc, entry, err := b.incidents.ClockDue(ctx, j.Kind, p, j.DueAt, why)
 	switch {
 	case errors.Is(err, incident.ErrNoChange), errors.Is(err, incident.ErrClosed):
 		b.log.Debug("clock job has nothing to do", "job", j.Key, "why", err)
@@ -130,7 +136,7 @@ func (b *Bot) onTimebox(ctx context.Context, cmd slack.SlashCommand, c timeboxCo
 	if !ok {
 		return
 	}
-	changed, entry, err := b.incidents.StartTimebox(ctx, incident.TimeboxRequest{IncidentID: inc.ID, Actor: cmd.UserID, Length: c.Length})
+	changed, entry, err := b.incidents.StartTimebox(ctx, incident.TimeboxRequest{IncidentID: inc.ID, Actor: cmd.UserID, Length: c.Length, Reason: c.Reason})
 	if b.refused(ctx, cmd, err, "start the timebox", usageTimebox) {
 		return
 	}

@@ -150,7 +150,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident role [INC-n] <comms|scribe> @user` give a role: comms keeps customers and stakeholders told, the scribe keeps the timeline.",
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
-		"`/incident timebox [INC-n] [30m]` start or restart the diagnosis clock (without a length: the plan of attack's for the severity). Restore first; diagnose only inside the timebox.",
+		"`/incident timebox [INC-n] [30m] [reason]` start the diagnosis clock (without a length: the plan of attack's for the severity); restarting a running clock needs a reason, and the earlier box stays on the record. Restore first; diagnose only inside the timebox.",
 		"`/incident extend [INC-n] <10m> <reason>` give diagnosis more time; the reason goes on the timeline.",
 		"`/incident restore [INC-n]` record that restoring service began: the diagnosis clock stops. Status restored stops it too.",
 		"`/incident close [INC-n]` close a resolved incident and post its summary.",

@@ -137,7 +137,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		Plan:        s.plans.For(req.Systems),
 	}
 	if length := inc.Plan.Timebox[inc.Severity]; length > 0 {
-		s.startClock(&inc.Timebox, length, now)
+		s.startClock(&inc.Timebox, length, now, "")
 		inc.Timebox.AtOpen = length
 	}
 	err = s.store.CreateIncident(ctx, inc, func(inc *Incident) []jobs.Job {
@@ -280,6 +280,11 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 		if req.Message != "" {
 			text += ": " + req.Message
 		}
+		if (old == StatusRestored || old == StatusResolved) && statusOrder[req.Status] < statusOrder[StatusRestored] {
+			if clock := s.reopenClock(inc, now); clock != "" {
+				text += " (" + clock + ")"
+			}
+		}
 		return TimelineEntry{Actor: req.Actor, Kind: kind, Text: text}, nil
 	}, func(inc *Incident) []jobs.Job { return s.clockJobs(inc, prev, s.clock.Now()) })
 }
@@ -295,6 +300,8 @@ type SeverityRequest struct {
 
 // SetSeverity changes the incident's severity and records it. Lowering it
 // (sev1 → sev3) needs a reason: a *FieldError for "reason" without one.
+// Raising it retimes the diagnosis clock to the stricter box (see
+// retimeForSeverity), on the same entry.
 func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incident, TimelineEntry, error) {
 	if !req.Severity.Valid() {
 		return nil, TimelineEntry{}, &FieldError{"severity", fmt.Sprintf("severity %d is not one of sev1, sev2, sev3, sev4", int(req.Severity))}
@@ -303,8 +310,10 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
 		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
 	}
-	return s.record(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+	var prev Timebox
+	return s.recordWith(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Severity
+		prev = inc.Timebox
 		switch {
 		case old == req.Severity:
 			return TimelineEntry{}, fmt.Errorf("%s is %s already: %w", inc.Ref(), old.Label(), ErrNoChange)
@@ -317,8 +326,11 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 		if req.Reason != "" {
 			text += ": " + req.Reason
 		}
+		if clock := s.retimeForSeverity(inc, old, now); clock != "" {
+			text += " (" + clock + ")"
+		}
 		return TimelineEntry{Actor: req.Actor, Kind: EntrySeverity, Text: text}, nil
-	})
+	}, func(inc *Incident) []jobs.Job { return s.clockJobs(inc, prev, s.clock.Now()) })
 }
 
 // AddNote records a note on the incident's timeline.
