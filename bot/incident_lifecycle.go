@@ -55,7 +55,8 @@ func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusComm
 		IncidentID: inc.ID, Actor: cmd.UserID, Status: c.Status, Message: c.Message,
 	})
 	if errors.Is(err, incident.ErrNoChange) {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already.", inc.Ref(), c.Status), usageStatus)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already. To post an update, say what changed: `/incident status %s <message>`.",
+			inc.Ref(), c.Status, c.Status), usageStatus)
 		return
 	}
 	if b.refused(ctx, cmd, err, "change the status", usageStatus) {

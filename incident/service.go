@@ -66,6 +66,7 @@ type Service struct {
 	plans     Plans
 	warnAt    float64
 	costs     CostModel
+	cadence   Cadence
 }
 
 // SetRotations sets the on-call rotations that name the first TDO of new
@@ -141,7 +142,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		inc.Timebox.AtOpen = length
 	}
 	err = s.store.CreateIncident(ctx, inc, func(inc *Incident) []jobs.Job {
-		return append([]jobs.Job{ProvisionJob(inc, s.clock)}, s.clockJobs(inc, Timebox{}, now)...)
+		return append(append([]jobs.Job{ProvisionJob(inc, s.clock)}, s.clockJobs(inc, Timebox{}, now)...), s.nudgeJob(inc, 0, 1, now)...)
 	})
 	if errors.Is(err, ErrDuplicate) {
 		return inc, false, nil
@@ -200,7 +201,7 @@ func (s *Service) update(ctx context.Context, incidentID int64, jobKind string, 
 	apply func(inc *Incident, now time.Time) (TimelineEntry, error), more func(*Incident) []jobs.Job) (*Incident, TimelineEntry, error) {
 	now := s.clock.Now()
 	var follow func(*Incident, []TimelineEntry) []jobs.Job
-	if jobKind != "" || more != nil {
+	if jobKind != "" || more != nil || s.cadence != nil {
 		follow = func(inc *Incident, e []TimelineEntry) []jobs.Job {
 			var out []jobs.Job
 			if jobKind != "" {
@@ -209,7 +210,7 @@ func (s *Service) update(ctx context.Context, incidentID int64, jobKind string, 
 			if more != nil {
 				out = append(out, more(inc)...)
 			}
-			return out
+			return append(out, s.cadenceJobs(inc, e[0], now)...)
 		}
 	}
 	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
@@ -239,7 +240,8 @@ type StatusRequest struct {
 }
 
 // SetStatus moves the incident to req.Status and records it on the
-// timeline. Going back from restored or resolved is allowed and recorded as
+// timeline. The same status with a message is an update that keeps it
+// (see IsUpdate); without one it wraps ErrNoChange. Going back from restored or resolved is allowed and recorded as
 // a reopen. It keeps the incident's times: acknowledged (the TDO's first
 // action), restored and resolved. The room is told through a durable job.
 func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, TimelineEntry, error) {
@@ -254,8 +256,14 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 	return s.recordWith(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Status
 		prev = inc.Timebox
-		if old == req.Status {
+		switch {
+		case old == req.Status && req.Message == "":
 			return TimelineEntry{}, fmt.Errorf("%s is %s already: %w", inc.Ref(), old, ErrNoChange)
+		case old == req.Status:
+			// An update that keeps the status: what changed, what
+			// customers see. It resets the update cadence.
+			acknowledge(inc, req.Actor, now)
+			return TimelineEntry{Actor: req.Actor, Kind: EntryStatus, Text: updatePrefix + string(old) + ": " + req.Message}, nil
 		}
 		kind := EntryStatus
 		if statusOrder[req.Status] < statusOrder[old] {

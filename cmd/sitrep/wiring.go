@@ -60,6 +60,10 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	cadence, err := cfg.Cadence()
+	if err != nil {
+		return nil, err
+	}
 	templates, err := cfg.Templates()
 	if err != nil {
 		return nil, err
@@ -91,6 +95,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	postmortems := incident.NewPostmortems(store, incidents, changes, clk)
 	postmortems.SetLocation(review.Location)
 	incidents.SetPlans(plans, warnAt)
+	incidents.SetCadence(cadence)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	if cfg.Instance != "" {
 		runner.Instance = cfg.Instance
