@@ -66,7 +66,7 @@ func TestTimeboxRestartNeedsReason(t *testing.T) {
 	summary := h.lastWith(ch, "closed:")
 	body := plainJSON(t, summary.Blocks)
 	for _, want := range []string{
-		"*Diagnosis timeboxes* (2 boxes: 1 restart, 1 extension, 1 overrun)",
+		"*Diagnosis timeboxes*\\n2 boxes: 1 restart, 1 extension, 1 overrun",
 		"1. From <!date^", "used 8 min of 10 min (10 min as started, 0 extensions); restarted: it is the cache, not the db.",
 		"2. From <!date^", "used 1 h 44 min of 1 h 40 min (1 h 30 min as started, 1 extension)",
 		"Expiry to restore: 4 min.",
@@ -75,7 +75,7 @@ func TestTimeboxRestartNeedsReason(t *testing.T) {
 			t.Errorf("close summary lacks %q:\n%s", want, body)
 		}
 	}
-	if hdr := h.header(ch); !strings.Contains(hdr, "8 min of 10 min, within the timebox (restarted: it is the cache, not the db); then 1 h 44 min of 1 h 40 min, 4 min over, 1 extension; 1 restart, 1 overrun") {
+	if hdr := h.header(ch); !strings.Contains(hdr, "(box 1: 8 min of 10 min, within the timebox, restarted: it is the cache, not the db; box 2: 1 h 44 min of 1 h 40 min, 4 min over, 1 extension; 1 restart, 1 overrun)") {
 		t.Errorf("header adherence: %s", hdr)
 	}
 }
@@ -139,7 +139,7 @@ func TestReopenStartsNewBox(t *testing.T) {
 	h.slash(alice, ch, "/incident", "status resolved")
 	h.slash(alice, ch, "/incident", "close")
 	body := plainJSON(t, h.lastWith(ch, "closed:").Blocks)
-	if !strings.Contains(body, "*Diagnosis timeboxes* (2 boxes: 0 restarts, 0 extensions, 1 overrun)") ||
+	if !strings.Contains(body, "*Diagnosis timeboxes*\\n2 boxes: 0 restarts, 0 extensions, 1 overrun") ||
 		!strings.Contains(body, "used 6 min of 10 min (10 min as started, 0 extensions); stopped.") {
 		t.Errorf("close summary: %s", body)
 	}

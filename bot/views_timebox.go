@@ -113,21 +113,20 @@ func diagnosisField(inc *incident.Incident) string {
 
 // adherenceText says how the timeboxes were kept: "12 min of 10 min, 2
 // min over, 1 extension"; with several boxes, each in turn and the
-// restarts: "16 min of 20 min (restarted: wrong system); then 5 s of 1 h
-// 30 min, within the timebox; 1 restart".
+// restarts: "box 1: 16 min of 20 min, within the timebox, restarted: wrong
+// system; box 2: 5 s of 1 h 30 min, within the timebox; 1 restart".
 func adherenceText(a incident.Adherence) string {
 	if len(a.Boxes) <= 1 {
 		return boxText(incident.BoxAdherence{Length: a.Length, Allowed: a.Allowed, Used: a.Used, Over: a.Over, Extensions: a.Extensions})
 	}
 	parts := make([]string, len(a.Boxes))
 	for i, b := range a.Boxes {
-		parts[i] = boxText(b)
+		parts[i] = fmt.Sprintf("box %d: %s", i+1, boxText(b))
 		if b.Ended != "" {
-			parts[i] += " (" + b.Ended + ")"
+			parts[i] += ", " + escapeFit(b.Ended, 100)
 		}
 	}
-	s := strings.Join(parts, "; then ")
-	s += "; " + count(a.Restarts, "restart")
+	s := strings.Join(parts, "; ") + "; " + count(a.Restarts, "restart")
 	if a.Overruns > 0 {
 		s += ", " + count(a.Overruns, "overrun")
 	}
@@ -155,8 +154,8 @@ func boxText(b incident.BoxAdherence) string {
 func adherenceSection(a incident.Adherence) string {
 	lines := []string{"*Diagnosis timebox*"}
 	if len(a.Boxes) > 1 {
-		lines[0] = fmt.Sprintf("*Diagnosis timeboxes* (%d boxes: %s, %s, %s)", len(a.Boxes), count(a.Restarts, "restart"),
-			count(a.Extensions, "extension"), count(a.Overruns, "overrun"))
+		lines = []string{"*Diagnosis timeboxes*", fmt.Sprintf("%d boxes: %s, %s, %s", len(a.Boxes), count(a.Restarts, "restart"),
+			count(a.Extensions, "extension"), count(a.Overruns, "overrun"))}
 		for i, b := range a.Boxes[:len(a.Boxes)-1] {
 			line := fmt.Sprintf("%d. From %s: used %s of %s (%s as started, %s)", i+1, clockText(b.StartedAt), durationText(b.Used),
 				durationText(b.Allowed), durationText(b.Length), count(b.Extensions, "extension"))

@@ -21,8 +21,9 @@ import (
 
 // app is sitrep wired together: the store, the job runner and the bot.
 type app struct {
-	store *storage.Store
-	bot   *bot.Bot
+	store  *storage.Store
+	runner *jobs.Runner
+	bot    *bot.Bot
 }
 
 // openStore opens and migrates the configured database.
@@ -126,7 +127,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Log:           log.With("component", "bot"),
 		SocketOptions: sockOpts,
 	})
-	return &app{store: store, bot: b}, nil
+	return &app{store: store, runner: runner, bot: b}, nil
 }
 
 // newLogger returns a text logger at the level SITREP_LOG_LEVEL names.
