@@ -21,7 +21,7 @@ func (b *Bot) nudgeJob(ctx context.Context, j jobs.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
 	}
-	n, err := b.incidents.NudgeDue(ctx, p, j.DueAt)
+	n, err := b.incidents.NudgeDue(ctx, p, j.DueAt, lateReason(j))
 	switch {
 	case errors.Is(err, incident.ErrNoChange):
 		b.log.Debug("update nudge has nothing to do", "job", j.Key, "why", err)

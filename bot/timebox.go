@@ -80,13 +80,7 @@ func (b *Bot) clockDueJob(ctx context.Context, j jobs.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
 	}
-	// A job that failed before ran late for that reason; otherwise a late
-	// job means sitrep was down (ClockDue's default).
-	why := ""
-	if j.Attempts > 1 && j.LastError != "" {
-		why = "it failed at first and was retried"
-	}
-	inc, entry, err := b.incidents.ClockDue(ctx, j.Kind, p, j.DueAt, why)
+	inc, entry, err := b.incidents.ClockDue(ctx, j.Kind, p, j.DueAt, lateReason(j))
 	switch {
 	case errors.Is(err, incident.ErrNoChange), errors.Is(err, incident.ErrClosed):
 		b.log.Debug("clock job has nothing to do", "job", j.Key, "why", err)
@@ -99,6 +93,15 @@ func (b *Bot) clockDueJob(ctx context.Context, j jobs.Job) error {
 	b.log.Info("diagnosis clock", "incident", inc.Ref(), "event", entry.Kind, "late", b.clock.Now().Sub(j.DueAt))
 	b.showChange(ctx, incident.JobTimebox, inc, entry)
 	return nil
+}
+
+// lateReason says why job j, if it runs late, does: a job that failed
+// before was retried; otherwise "" (the domain's default: sitrep was down).
+func lateReason(j jobs.Job) string {
+	if j.Attempts > 1 && j.LastError != "" {
+		return "it failed at first and was retried"
+	}
+	return ""
 }
 
 // timeboxJob shows an entry of the clock: the header and the plan

@@ -100,7 +100,10 @@ type Nudge struct {
 // the next one to schedule (the TDO is nudged every interval until an
 // update comes). A nudge superseded by a later update, of a severity with no
 // cadence or of an incident restored, resolved or closed wraps ErrNoChange.
-func (s *Service) NudgeDue(ctx context.Context, p NudgePayload, due time.Time) (Nudge, error) {
+//
+// A nudge that runs Late or more after due says so (see LateNote; why is
+// the reason, "sitrep was down" when empty).
+func (s *Service) NudgeDue(ctx context.Context, p NudgePayload, due time.Time, why string) (Nudge, error) {
 	inc, err := s.store.Incident(ctx, p.IncidentID)
 	if err != nil {
 		return Nudge{}, err
@@ -131,6 +134,6 @@ func (s *Service) NudgeDue(ctx context.Context, p NudgePayload, due time.Time) (
 	if next.Add(every).Before(now) {
 		next = now
 	}
-	return Nudge{Incident: inc, Since: since, Every: every, Late: LateNote(now.Sub(due), due, ""),
+	return Nudge{Incident: inc, Since: since, Every: every, Late: LateNote(now.Sub(due), due, why),
 		Next: s.nudgeJob(inc, last, p.N+1, next)}, nil
 }
