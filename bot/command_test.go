@@ -115,7 +115,8 @@ func TestParseIncident(t *testing.T) {
 func FuzzParseIncident(f *testing.F) {
 	for _, s := range []string{"", "help", "open", "open db is down sev1 systems:web,db",
 		"open sev9", "open systems:", "open \"x\"", "open ÿ sev-1", "open <!channel> sev1", "open “quoted”",
-		"open --private x sev1", "open —private", "open – x", "open --", "private INC-1", "public"} {
+		"open --private x sev1", "open —private", "open – x", "open --", "private INC-1", "public",
+		"timebox 90 it is the cache", "timebox INC-2 1h30m  <!here> reason", "timebox 0m why", "status identified failed over"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -144,7 +144,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident open` with no title: a form to fill in.",
 		"`/incident open --private <title> …` a private incident: a private channel (inc-n-private), and outside it only its number, severity and TDO are shown.",
 		"`/incident private [INC-n]` make an incident private (its TDO or a commander): it moves to a new private channel with everyone in its room, and the public one is archived. A private incident is never made public again.",
-		"`/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]` move the incident on; restored means customers are served again, resolved means it is over. Going back reopens it.",
+		"`/incident status [INC-n] <investigating|identified|monitoring|restored|resolved> [message]` move the incident on; restored means customers are served again, resolved means it is over. Going back reopens it. The same status with a message posts an update (it goes to the incidents channel too, and resets the update cadence).",
 		"`/incident sev [INC-n] <1-4> [reason]` change the severity; lowering it needs a reason.",
 		"`/incident tdo [INC-n] @user [reason]` hand leadership to whoever knows the problem best; they are invited and briefed. The header's *Take command* button does the same for you.",
 		"`/incident role [INC-n] <comms|scribe> @user` give a role: comms keeps customers and stakeholders told, the scribe keeps the timeline.",
