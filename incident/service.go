@@ -240,10 +240,12 @@ type StatusRequest struct {
 }
 
 // SetStatus moves the incident to req.Status and records it on the
-// timeline. The same status with a message is an update that keeps it
-// (see IsUpdate); without one it wraps ErrNoChange. Going back from restored or resolved is allowed and recorded as
-// a reopen. It keeps the incident's times: acknowledged (the TDO's first
-// action), restored and resolved. The room is told through a durable job.
+// timeline. The same status with a message is an update that keeps it (see
+// IsUpdate); without one it wraps ErrNoChange. Going back from restored or
+// resolved is allowed and recorded as a reopen, and starts a new diagnosis
+// box (see reopenClock). It keeps the incident's times: acknowledged (the
+// TDO's first action), restored and resolved. The room is told through a
+// durable job.
 func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, TimelineEntry, error) {
 	if _, ok := statusOrder[req.Status]; !ok {
 		return nil, TimelineEntry{}, &FieldError{"status", fmt.Sprintf("%q is not a status", req.Status)}
