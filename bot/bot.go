@@ -269,6 +269,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(incident.JobTimeboxExpiry, b.clockDueJob)
 	b.jobs.Handle(incident.JobTimebox, b.timeboxJob)
 	b.jobs.Handle(incident.JobDiagnostic, b.diagnosticJob)
+	b.jobs.Handle(incident.JobUpdateNudge, b.nudgeJob)
 	b.jobs.Handle(incident.JobAnnotated, b.annotatedJob)
 	b.jobs.Handle(jobOpsReview, b.opsReviewJob)
 	b.jobs.Handle(incident.JobPostmortemChanged, b.postmortemJob)

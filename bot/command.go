@@ -74,10 +74,11 @@ type changesCommand struct {
 }
 
 // timeboxCommand starts or restarts the diagnosis clock; Length 0 takes
-// the plan's.
+// the plan's. Reason says why a running clock starts over.
 type timeboxCommand struct {
 	Number int64
 	Length time.Duration
+	Reason string
 }
 
 // extendCommand gives diagnosis more time, with a reason.
@@ -139,7 +140,7 @@ const (
 	usageChanges  = "/incident changes [INC-n] [24h]"
 	usageClose    = "/incident close [INC-n] (once resolved)"
 	usageSeverity = "/incident sev [INC-n] <1-4> [reason] (a reason is needed to lower it)"
-	usageTimebox  = "/incident timebox [INC-n] [30m]"
+	usageTimebox  = "/incident timebox [INC-n] [30m] [reason]"
 	usageExtend   = "/incident extend [INC-n] <10m> <reason>"
 	usageRestore  = "/incident restore [INC-n]"
 )
@@ -229,11 +230,12 @@ func parseIncident(text string) (incidentCommand, error) {
 		number, rest := incidentRef(rest)
 		cmd := timeboxCommand{Number: number}
 		if rest != "" {
-			d, err := parseMinutes(rest)
+			word, reason, _ := strings.Cut(rest, " ")
+			d, err := parseMinutes(word)
 			if err != nil {
 				return nil, &usageError{Problem: err.Error(), Usage: usageTimebox}
 			}
-			cmd.Length = d
+			cmd.Length, cmd.Reason = d, strings.TrimSpace(reason)
 		}
 		return cmd, nil
 	case "extend":

@@ -55,6 +55,10 @@ func TestParseIncident(t *testing.T) {
 		{name: "make private here", text: "private", want: privateCommand{}},
 		{name: "make private extra text", text: "private INC-4 now", wantErr: "takes no text"},
 		{name: "no way public", text: "public INC-4", wantErr: "never makes a private incident public"},
+		{name: "timebox bare", text: "timebox", want: timeboxCommand{}},
+		{name: "timebox length", text: "timebox INC-3 1h30m", want: timeboxCommand{Number: 3, Length: 90 * time.Minute}},
+		{name: "timebox restart reason", text: "timebox 90  it is the cache ", want: timeboxCommand{Length: 90 * time.Minute, Reason: "it is the cache"}},
+		{name: "timebox reason needs a length", text: "timebox because", wantErr: "`because` is not a length"},
 		{name: "status here", text: "status identified bad index", want: statusCommand{Status: incident.StatusIdentified, Message: "bad index"}},
 		{name: "status by ref", text: "status inc-12 RESTORED", want: statusCommand{Number: 12, Status: incident.StatusRestored}},
 		{name: "status unknown", text: "status fixed", wantErr: "`fixed` is not a status"},
@@ -111,7 +115,8 @@ func TestParseIncident(t *testing.T) {
 func FuzzParseIncident(f *testing.F) {
 	for _, s := range []string{"", "help", "open", "open db is down sev1 systems:web,db",
 		"open sev9", "open systems:", "open \"x\"", "open ÿ sev-1", "open <!channel> sev1", "open “quoted”",
-		"open --private x sev1", "open —private", "open – x", "open --", "private INC-1", "public"} {
+		"open --private x sev1", "open —private", "open – x", "open --", "private INC-1", "public",
+		"timebox 90 it is the cache", "timebox INC-2 1h30m  <!here> reason", "timebox 0m why", "status identified failed over"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -58,6 +58,7 @@ type harnessConfig struct {
 	bot        bot.Config
 	rotations  []incident.Rotation
 	plans      *incident.Plans
+	cadence    incident.Cadence
 	checklists checklist.Templates
 	dbURL      string
 	simOpts    slacksim.Options
@@ -103,6 +104,9 @@ func (c harnessConfig) templates() checklist.Templates {
 
 // withPlans gives the incident service plans of attack (warning at 80%).
 func withPlans(p incident.Plans) harnessOption { return func(c *harnessConfig) { c.plans = &p } }
+
+// withCadence sets the status update cadence (none by default).
+func withCadence(cd incident.Cadence) harnessOption { return func(c *harnessConfig) { c.cadence = cd } }
 
 // withSimOptions configures the simulated Slack (its log is the harness's).
 func withSimOptions(o slacksim.Options) harnessOption {
@@ -174,6 +178,7 @@ func (h *harness) boot() {
 	if h.cfg.plans != nil {
 		incidents.SetPlans(*h.cfg.plans, incident.DefaultWarnAt)
 	}
+	incidents.SetCadence(h.cfg.cadence)
 	changes := incident.NewChangeLog(domain, h.clock)
 	problems := incident.NewProblems(domain, incidents, h.clock)
 	reviews := incident.NewReviews(domain, problems, changes)

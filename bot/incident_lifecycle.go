@@ -55,7 +55,8 @@ func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusComm
 		IncidentID: inc.ID, Actor: cmd.UserID, Status: c.Status, Message: c.Message,
 	})
 	if errors.Is(err, incident.ErrNoChange) {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already.", inc.Ref(), c.Status), usageStatus)
+		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf("%s is %s already. To post an update, say what changed: `/incident status %s <message>`.",
+			inc.Ref(), c.Status, c.Status), usageStatus)
 		return
 	}
 	if b.refused(ctx, cmd, err, "change the status", usageStatus) {
@@ -208,7 +209,8 @@ func (b *Bot) onList(ctx context.Context, cmd slack.SlashCommand) {
 	b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 }
 
-// changedJob shows a change of status or severity: the header and topic
+// changedJob shows a change of status or severity: the header, topic and
+// plan of attack (whose clock a reopening or a higher severity retimes)
 // re-rendered from the store, a line in the incident channel, an update in
 // the incidents channel.
 func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
@@ -217,6 +219,9 @@ func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 		return err
 	}
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
+		return err
+	}
+	if err := b.refreshPlan(ctx, inc, room); err != nil {
 		return err
 	}
 	text, blocks := changeLineView(inc, entry)

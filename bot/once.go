@@ -51,6 +51,7 @@ const (
 	effectPeople           = "sitrep_people"            // a hand-off or role in the room, key the job
 	effectBrief            = "sitrep_brief"             // a new TDO's brief, by direct message, key the job
 	effectTimebox          = "sitrep_timebox"           // a clock warning or expiry in the room, key the job
+	effectNudge            = "sitrep_update_nudge"      // a nudge to post a status update, in the room, key the job
 	effectNewChange        = "sitrep_new_change"        // a change logged while the room is open, key the change
 	effectAnnotation       = "sitrep_annotation"        // a cost or cause recorded, in the room, key the job
 	effectChecklist        = "sitrep_checklist"         // a checklist run's message, key the run

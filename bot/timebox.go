@@ -80,7 +80,7 @@ func (b *Bot) clockDueJob(ctx context.Context, j jobs.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return jobs.Permanent(fmt.Errorf("reading %s job payload: %w", j.Kind, err))
 	}
-	inc, entry, err := b.incidents.ClockDue(ctx, j.Kind, p, j.DueAt)
+	inc, entry, err := b.incidents.ClockDue(ctx, j.Kind, p, j.DueAt, lateReason(j))
 	switch {
 	case errors.Is(err, incident.ErrNoChange), errors.Is(err, incident.ErrClosed):
 		b.log.Debug("clock job has nothing to do", "job", j.Key, "why", err)
@@ -93,6 +93,15 @@ func (b *Bot) clockDueJob(ctx context.Context, j jobs.Job) error {
 	b.log.Info("diagnosis clock", "incident", inc.Ref(), "event", entry.Kind, "late", b.clock.Now().Sub(j.DueAt))
 	b.showChange(ctx, incident.JobTimebox, inc, entry)
 	return nil
+}
+
+// lateReason says why job j, if it runs late, does: a job that failed
+// before was retried; otherwise "" (the domain's default: sitrep was down).
+func lateReason(j jobs.Job) string {
+	if j.Attempts > 1 && j.LastError != "" {
+		return "it failed at first and was retried"
+	}
+	return ""
 }
 
 // timeboxJob shows an entry of the clock: the header and the plan
@@ -130,7 +139,7 @@ func (b *Bot) onTimebox(ctx context.Context, cmd slack.SlashCommand, c timeboxCo
 	if !ok {
 		return
 	}
-	changed, entry, err := b.incidents.StartTimebox(ctx, incident.TimeboxRequest{IncidentID: inc.ID, Actor: cmd.UserID, Length: c.Length})
+	changed, entry, err := b.incidents.StartTimebox(ctx, incident.TimeboxRequest{IncidentID: inc.ID, Actor: cmd.UserID, Length: c.Length, Reason: c.Reason})
 	if b.refused(ctx, cmd, err, "start the timebox", usageTimebox) {
 		return
 	}

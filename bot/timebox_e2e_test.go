@@ -368,7 +368,7 @@ func TestOverdueClockFiresOnceAfterRestart(t *testing.T) {
 	}
 	h.sweep()
 	expiries := h.linesWith(ch, "Diagnosis time is up")
-	if len(expiries) != 1 || !strings.Contains(expiries[0], "(7 min late: sitrep was not running at 03:14 UTC)") {
+	if len(expiries) != 1 || !strings.Contains(expiries[0], "(fired 7 min late: sitrep was down at 03:14 UTC)") {
 		t.Errorf("expiries after the restart = %q, want one that says it is late", expiries)
 	}
 	if n := len(h.linesWith(ch, "left, restore by")); n != 0 {

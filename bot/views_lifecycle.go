@@ -36,13 +36,20 @@ func changeLineView(inc *incident.Incident, e incident.TimelineEntry) (string, [
 		verb = "Reopened: status"
 	}
 	line := fmt.Sprintf("%s *%s is now %s* (set by <@%s>)", statusEmoji[inc.Status], verb, inc.Status.Label(), e.Actor)
+	if incident.IsUpdate(e) {
+		line = fmt.Sprintf("%s *Update: still %s* (posted by <@%s>)", statusEmoji[inc.Status], inc.Status.Label(), e.Actor)
+	}
 	if msg := entryMessage(e); msg != "" {
 		line += "\n>" + escapeFit(msg, 2500)
 	}
 	if ttr, ok := inc.TimeToRestore(); ok && inc.Status == incident.StatusRestored {
 		line += "\nTime to restore: " + durationText(ttr)
 	}
-	return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+	text := fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label())
+	if incident.IsUpdate(e) {
+		text = fmt.Sprintf("%s update: still %s", inc.Ref(), inc.Status.Label())
+	}
+	return text, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
 }
 
 // changeUpdateView is the update posted in the incidents channel; that of
@@ -51,20 +58,32 @@ func changeUpdateView(inc *incident.Incident, e incident.TimelineEntry, channelI
 	if inc.Private {
 		return privateUpdateView(inc, e)
 	}
+	// The status message (or the severity change's reason) goes along:
+	// the incidents channel is where people not in the room follow it.
+	quote := ""
+	if msg := entryMessage(e); msg != "" {
+		quote = "\n>" + escapeFit(msg, 2500)
+	}
 	if e.Kind == incident.EntrySeverity {
 		line := fmt.Sprintf(":rotating_light: *%s* · %s · severity is now *%s* · <#%s>", inc.Ref(), escapeFit(inc.Title, 200),
 			inc.Severity.Label(), channelID)
-		return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Severity.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+		return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Severity.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line+quote), nil, nil)}
 	}
 	line := fmt.Sprintf("%s *%s* · %s · %s is now *%s* · <#%s>", statusEmoji[inc.Status], inc.Ref(), inc.Severity.Label(),
 		escapeFit(inc.Title, 200), inc.Status.Label(), channelID)
+	text := fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label())
+	if incident.IsUpdate(e) {
+		line = fmt.Sprintf("%s *%s* · %s · %s · update, still *%s* · <#%s>", statusEmoji[inc.Status], inc.Ref(), inc.Severity.Label(),
+			escapeFit(inc.Title, 200), inc.Status.Label(), channelID)
+		text = fmt.Sprintf("%s update: still %s", inc.Ref(), inc.Status.Label())
+	}
 	if e.Kind == incident.EntryReopen {
 		line += " · reopened"
 	}
 	if ttr, ok := inc.TimeToRestore(); ok {
 		line += " · time to restore " + durationText(ttr)
 	}
-	return fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label()), []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}
+	return text, []slack.Block{slack.NewSectionBlock(mrkdwn(line+quote), nil, nil)}
 }
 
 // entryMessage is what the person wrote with a status change (after the

@@ -38,6 +38,11 @@ func privateUpdateView(inc *incident.Incident, e incident.TimelineEntry) (string
 		if e.Kind == incident.EntryReopen {
 			line += " · reopened"
 		}
+		if incident.IsUpdate(e) {
+			// What it says stays in its room.
+			line = fmt.Sprintf("%s *%s* · a private %s incident posted an update, still *%s* · TDO <@%s>", statusEmoji[inc.Status], inc.Ref(),
+				inc.Severity.Label(), inc.Status.Label(), inc.TDOID)
+		}
 	}
 	text := fmt.Sprintf("%s is now %s", inc.Ref(), inc.Status.Label())
 	if e.Kind == incident.EntrySeverity {

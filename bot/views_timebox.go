@@ -111,27 +111,65 @@ func diagnosisField(inc *incident.Incident) string {
 	}
 }
 
-// adherenceText says how the timebox was kept: "12 min of 10 min, 2 min
-// over, 1 extension".
+// adherenceText says how the timeboxes were kept: "12 min of 10 min, 2
+// min over, 1 extension"; with several boxes, each in turn and the
+// restarts: "box 1: 16 min of 20 min, within the timebox, restarted: wrong
+// system; box 2: 5 s of 1 h 30 min, within the timebox; 1 restart".
 func adherenceText(a incident.Adherence) string {
-	s := durationText(a.Used) + " of " + durationText(a.Allowed)
-	if a.Over > 0 {
-		s += ", " + durationText(a.Over) + " over"
+	if len(a.Boxes) <= 1 {
+		return boxText(incident.BoxAdherence{Length: a.Length, Allowed: a.Allowed, Used: a.Used, Over: a.Over, Extensions: a.Extensions})
+	}
+	parts := make([]string, len(a.Boxes))
+	for i, b := range a.Boxes {
+		parts[i] = fmt.Sprintf("box %d: %s", i+1, boxText(b))
+		if b.Ended != "" {
+			parts[i] += ", " + escapeFit(b.Ended, 100)
+		}
+	}
+	s := strings.Join(parts, "; ") + "; " + count(a.Restarts, "restart")
+	if a.Overruns > 0 {
+		s += ", " + count(a.Overruns, "overrun")
+	}
+	return s
+}
+
+// boxText says how one box was kept: "12 min of 10 min, 2 min over, 1
+// extension".
+func boxText(b incident.BoxAdherence) string {
+	s := durationText(b.Used) + " of " + durationText(b.Allowed)
+	if b.Over > 0 {
+		s += ", " + durationText(b.Over) + " over"
 	} else {
 		s += ", within the timebox"
 	}
-	if a.Extensions > 0 {
-		s += ", " + count(a.Extensions, "extension")
+	if b.Extensions > 0 {
+		s += ", " + count(b.Extensions, "extension")
 	}
 	return s
 }
 
 // adherenceSection sums the clock up for the timeline and the close
-// summary.
+// summary: every box, time used of time allowed, restarts, extensions and
+// overruns.
 func adherenceSection(a incident.Adherence) string {
-	lines := []string{
-		"*Diagnosis timebox*",
-		fmt.Sprintf("Used %s of %s (%s as started, %s)", durationText(a.Used), durationText(a.Allowed), durationText(a.Length), count(a.Extensions, "extension")),
+	lines := []string{"*Diagnosis timebox*"}
+	if len(a.Boxes) > 1 {
+		lines = []string{"*Diagnosis timeboxes*", fmt.Sprintf("%d boxes: %s, %s, %s", len(a.Boxes), count(a.Restarts, "restart"),
+			count(a.Extensions, "extension"), count(a.Overruns, "overrun"))}
+		for i, b := range a.Boxes[:len(a.Boxes)-1] {
+			line := fmt.Sprintf("%d. From %s: used %s of %s (%s as started, %s)", i+1, clockText(b.StartedAt), durationText(b.Used),
+				durationText(b.Allowed), durationText(b.Length), count(b.Extensions, "extension"))
+			if b.Over > 0 {
+				line += ", " + durationText(b.Over) + " over"
+			}
+			lines = append(lines, line+"; "+escapeFit(b.Ended, 300)+".")
+		}
+		last := a.Boxes[len(a.Boxes)-1]
+		lines = append(lines, fmt.Sprintf("%d. From %s: used %s of %s (%s as started, %s)", len(a.Boxes), clockText(last.StartedAt),
+			durationText(last.Used), durationText(last.Allowed), durationText(last.Length), count(last.Extensions, "extension")))
+		a.Over = last.Over
+	} else {
+		lines = append(lines, fmt.Sprintf("Used %s of %s (%s as started, %s)", durationText(a.Used), durationText(a.Allowed), durationText(a.Length), count(a.Extensions, "extension")))
 	}
 	switch {
 	case a.Running && a.Over > 0:
@@ -154,14 +192,32 @@ func clockLineView(inc *incident.Incident, e incident.TimelineEntry) (string, []
 	var line string
 	switch e.Kind {
 	case incident.EntryTimebox:
-		line = fmt.Sprintf(":stopwatch: <@%s> started the diagnosis clock: *diagnose until %s* (%s), then restore service.",
-			e.Actor, clockText(t.Deadline), durationText(t.Length))
+		verb := "started"
+		if len(t.Earlier) > 0 {
+			verb = "restarted"
+		}
+		line = fmt.Sprintf(":stopwatch: <@%s> %s the diagnosis clock: *diagnose until %s* (%s), then restore service.",
+			e.Actor, verb, clockText(t.Deadline), durationText(t.Length))
+		if a, _ := t.Adherence(e.At); len(a.Boxes) > 1 {
+			var earlier []string
+			for _, b := range a.Boxes[:len(a.Boxes)-1] {
+				earlier = append(earlier, boxText(b)+" ("+escapeFit(b.Ended, 300)+")")
+			}
+			line += "\nOn the record before it: " + strings.Join(earlier, "; ") + "."
+		}
 	case incident.EntryTimeboxWarning:
 		line = fmt.Sprintf(":hourglass_flowing_sand: <@%s> *%s of diagnosis left*: restore service at %s, or extend with a reason.",
 			inc.TDOID, durationText(max(t.Deadline.Sub(e.At), 0)), clockText(t.Deadline))
+		if e.Subject != "" {
+			line += "\n:warning: This warning " + escapeFit(e.Subject, 300) + "."
+		}
 	case incident.EntryTimeboxExpired:
+		line = fmt.Sprintf(":alarm_clock: <@%s> *Diagnosis time is up: restore service now.*", inc.TDOID)
+		if e.Subject != "" {
+			line += "\n:warning: This deadline " + escapeFit(e.Subject, 300) + "."
+		}
 		return text, []slack.Block{
-			slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":alarm_clock: <@%s> *Diagnosis time is up: restore service now.*", inc.TDOID)), nil, nil),
+			slack.NewSectionBlock(mrkdwn(line), nil, nil),
 			clockButtons(inc),
 			recorded,
 		}

@@ -67,6 +67,7 @@ type Service struct {
 	warnAt    float64
 	costs     CostModel
 	names     Names
+	cadence   Cadence
 }
 
 // SetNames sets who tells the display names that timeline entries record
@@ -191,11 +192,11 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		Plan:        s.plans.For(req.Systems),
 	}
 	if length := inc.Plan.Timebox[inc.Severity]; length > 0 {
-		s.startClock(&inc.Timebox, length, now)
+		s.startClock(&inc.Timebox, length, now, "")
 		inc.Timebox.AtOpen = length
 	}
 	err = s.store.CreateIncident(ctx, inc, func(inc *Incident) []jobs.Job {
-		return append([]jobs.Job{ProvisionJob(inc, s.clock)}, s.clockJobs(inc, Timebox{}, now)...)
+		return append(append([]jobs.Job{ProvisionJob(inc, s.clock)}, s.clockJobs(inc, Timebox{}, now)...), s.nudgeJob(inc, 0, 1, now)...)
 	})
 	if errors.Is(err, ErrDuplicate) {
 		return inc, false, nil
@@ -264,7 +265,7 @@ func (s *Service) update(ctx context.Context, incidentID int64, jobKind string, 
 	known := s.resolve(ctx, people...)
 	now := s.clock.Now()
 	var follow func(*Incident, []TimelineEntry) []jobs.Job
-	if jobKind != "" || more != nil {
+	if jobKind != "" || more != nil || s.cadence != nil {
 		follow = func(inc *Incident, e []TimelineEntry) []jobs.Job {
 			var out []jobs.Job
 			if jobKind != "" {
@@ -273,7 +274,7 @@ func (s *Service) update(ctx context.Context, incidentID int64, jobKind string, 
 			if more != nil {
 				out = append(out, more(inc)...)
 			}
-			return out
+			return append(out, s.cadenceJobs(inc, e[0], now)...)
 		}
 	}
 	inc, entries, err := s.store.UpdateIncident(ctx, incidentID, func(inc *Incident) ([]TimelineEntry, error) {
@@ -304,9 +305,12 @@ type StatusRequest struct {
 }
 
 // SetStatus moves the incident to req.Status and records it on the
-// timeline. Going back from restored or resolved is allowed and recorded as
-// a reopen. It keeps the incident's times: acknowledged (the TDO's first
-// action), restored and resolved. The room is told through a durable job.
+// timeline. The same status with a message is an update that keeps it (see
+// IsUpdate); without one it wraps ErrNoChange. Going back from restored or
+// resolved is allowed and recorded as a reopen, and starts a new diagnosis
+// box (see reopenClock). It keeps the incident's times: acknowledged (the
+// TDO's first action), restored and resolved. The room is told through a
+// durable job.
 func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, TimelineEntry, error) {
 	if _, ok := statusOrder[req.Status]; !ok {
 		return nil, TimelineEntry{}, &FieldError{"status", fmt.Sprintf("%q is not a status", req.Status)}
@@ -320,8 +324,14 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 	return s.recordWith(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Status
 		prev = inc.Timebox
-		if old == req.Status {
+		switch {
+		case old == req.Status && req.Message == "":
 			return TimelineEntry{}, fmt.Errorf("%s is %s already: %w", inc.Ref(), old, ErrNoChange)
+		case old == req.Status:
+			// An update that keeps the status: what changed, what
+			// customers see. It resets the update cadence.
+			acknowledge(inc, req.Actor, now)
+			return TimelineEntry{Actor: req.Actor, Kind: EntryStatus, Text: updatePrefix + string(old) + ": " + req.Message}, nil
 		}
 		kind := EntryStatus
 		if statusOrder[req.Status] < statusOrder[old] {
@@ -346,6 +356,11 @@ func (s *Service) SetStatus(ctx context.Context, req StatusRequest) (*Incident, 
 		if req.Message != "" {
 			text += ": " + req.Message
 		}
+		if (old == StatusRestored || old == StatusResolved) && statusOrder[req.Status] < statusOrder[StatusRestored] {
+			if clock := s.reopenClock(inc, now); clock != "" {
+				text += " (" + clock + ")"
+			}
+		}
 		return TimelineEntry{Actor: req.Actor, Kind: kind, Text: text}, nil
 	}, func(inc *Incident) []jobs.Job { return s.clockJobs(inc, prev, s.clock.Now()) })
 }
@@ -361,6 +376,8 @@ type SeverityRequest struct {
 
 // SetSeverity changes the incident's severity and records it. Lowering it
 // (sev1 → sev3) needs a reason: a *FieldError for "reason" without one.
+// Raising it retimes the diagnosis clock to the stricter box (see
+// retimeForSeverity), on the same entry.
 func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incident, TimelineEntry, error) {
 	if !req.Severity.Valid() {
 		return nil, TimelineEntry{}, &FieldError{"severity", fmt.Sprintf("severity %d is not one of sev1, sev2, sev3, sev4", int(req.Severity))}
@@ -370,8 +387,10 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
 	}
 	ctx = withPeople(ctx, req.Actor)
-	return s.record(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
+	var prev Timebox
+	return s.recordWith(ctx, req.IncidentID, JobChanged, func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		old := inc.Severity
+		prev = inc.Timebox
 		switch {
 		case old == req.Severity:
 			return TimelineEntry{}, fmt.Errorf("%s is %s already: %w", inc.Ref(), old.Label(), ErrNoChange)
@@ -384,9 +403,12 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 		if req.Reason != "" {
 			text += ": " + req.Reason
 		}
+		if clock := s.retimeForSeverity(inc, old, now); clock != "" {
+			text += " (" + clock + ")"
+		}
 		return TimelineEntry{Actor: req.Actor, Kind: EntrySeverity, Text: text,
 			Facts: Facts{Severity: req.Severity, FromSeverity: old}}, nil
-	})
+	}, func(inc *Incident) []jobs.Job { return s.clockJobs(inc, prev, s.clock.Now()) })
 }
 
 // AddNote records a note on the incident's timeline.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -43,6 +44,52 @@ type Timebox struct {
 	// RestoreBegan is when someone declared that restoration began (it
 	// may be set with no timebox ever started).
 	RestoreBegan time.Time `json:"restore_began,omitzero"`
+	// Earlier are the boxes this one replaced, oldest first: a restart,
+	// a retime for a higher severity or a reopening starts a new box, and
+	// the record keeps every one.
+	Earlier []Box `json:"earlier,omitempty"`
+	// Restarts counts the restarts of a running clock (each with a
+	// reason), over every box.
+	Restarts int `json:"restarts,omitempty"`
+}
+
+// Box is one diagnosis timebox as it ended: replaced by a restart, a
+// retime or a new box on reopening.
+type Box struct {
+	StartedAt  time.Time     `json:"started_at"`
+	Length     time.Duration `json:"length"`
+	Extensions int           `json:"extensions,omitempty"`
+	Extended   time.Duration `json:"extended,omitempty"`
+	Deadline   time.Time     `json:"deadline"`
+	// EndedAt is when diagnosis in this box stopped or the box was
+	// replaced.
+	EndedAt time.Time `json:"ended_at"`
+	// Ended says how it ended: "restarted: <reason>", "retimed for SEV1",
+	// "stopped".
+	Ended string `json:"ended"`
+}
+
+// IsZero reports whether t is the zero Timebox: never started, no
+// restore, no earlier box.
+func (t Timebox) IsZero() bool {
+	return t.Generation == 0 && t.RestoreBegan.IsZero() && len(t.Earlier) == 0 && t.Restarts == 0 &&
+		t.StartedAt.IsZero() && t.AtOpen == 0
+}
+
+// current is the running or latest box as a Box.
+func (t Timebox) current(ended string) Box {
+	return Box{StartedAt: t.StartedAt, Length: t.Length, Extensions: t.Extensions, Extended: t.Extended,
+		Deadline: t.Deadline, EndedAt: t.EndedAt, Ended: ended}
+}
+
+// adherence measures one box whose diagnosis ended at end.
+func (b Box) adherence(end time.Time, running bool) BoxAdherence {
+	a := BoxAdherence{StartedAt: b.StartedAt, Length: b.Length, Allowed: b.Length + b.Extended, Used: end.Sub(b.StartedAt),
+		Extensions: b.Extensions, Running: running, Ended: b.Ended}
+	if end.After(b.Deadline) {
+		a.Over = end.Sub(b.Deadline)
+	}
+	return a
 }
 
 // Running reports whether the clock was started and diagnosis has not
@@ -55,34 +102,69 @@ func (t Timebox) Expired(now time.Time) bool { return t.Running() && !now.Before
 // Allowed is the diagnosis time agreed: the length plus every extension.
 func (t Timebox) Allowed() time.Duration { return t.Length + t.Extended }
 
-// Adherence is how an incident kept its diagnosis timebox.
-type Adherence struct {
+// BoxAdherence is how one box was kept.
+type BoxAdherence struct {
+	StartedAt time.Time
 	// Allowed is the agreed time, Length plus extensions.
 	Length, Allowed time.Duration
-	// Used is diagnosis time from the (latest) start to its end, or to
-	// now while it runs.
+	// Used is diagnosis time from the box's start to its end, or to now
+	// while it runs.
 	Used       time.Duration
 	Extensions int
-	// Running is set while diagnosis has not stopped.
+	// Running is set while diagnosis in this box has not stopped.
 	Running bool
-	// Over is how far diagnosis ran past the deadline; 0 if it kept to it.
-	// When it has stopped, Over is the time from expiry to restore.
+	// Over is how far diagnosis ran past the box's deadline; 0 if it kept
+	// to it.
 	Over time.Duration
+	// Ended says how an earlier box ended (see Box.Ended); "" for the
+	// latest.
+	Ended string
 }
 
-// Adherence measures the timebox at now. ok is false if it never started.
+// Adherence is how an incident kept its diagnosis timeboxes: every box,
+// and the latest one's figures at the top.
+type Adherence struct {
+	// Length, Allowed, Used and Running are the latest box's.
+	Length, Allowed time.Duration
+	Used            time.Duration
+	Running         bool
+	// Extensions counts the extensions of every box.
+	Extensions int
+	// Over is how far diagnosis ran past the deadlines, summed over every
+	// box; 0 if each kept to its own. When the latest box has stopped, its
+	// part is the time from expiry to restore.
+	Over time.Duration
+	// Restarts counts restarts of a running clock; Overruns the boxes
+	// that ran past their deadline.
+	Restarts, Overruns int
+	// Boxes are every box, oldest first; the latest is last.
+	Boxes []BoxAdherence
+}
+
+// Kept reports whether every box stopped within its deadline.
+func (a Adherence) Kept() bool { return a.Over == 0 && !a.Running }
+
+// Adherence measures the timeboxes at now. ok is false if none started.
 func (t Timebox) Adherence(now time.Time) (a Adherence, ok bool) {
 	if t.Generation == 0 {
 		return Adherence{}, false
+	}
+	for _, b := range t.Earlier {
+		a.Boxes = append(a.Boxes, b.adherence(b.EndedAt, false))
 	}
 	end := now
 	if !t.EndedAt.IsZero() {
 		end = t.EndedAt
 	}
-	a = Adherence{Length: t.Length, Allowed: t.Allowed(), Used: end.Sub(t.StartedAt),
-		Extensions: t.Extensions, Running: t.EndedAt.IsZero()}
-	if end.After(t.Deadline) {
-		a.Over = end.Sub(t.Deadline)
+	last := t.current("").adherence(end, t.EndedAt.IsZero())
+	a.Boxes = append(a.Boxes, last)
+	a.Length, a.Allowed, a.Used, a.Running, a.Restarts = last.Length, last.Allowed, last.Used, last.Running, t.Restarts
+	for _, b := range a.Boxes {
+		a.Extensions += b.Extensions
+		a.Over += b.Over
+		if b.Over > 0 {
+			a.Overruns++
+		}
 	}
 	return a, true
 }
@@ -136,9 +218,21 @@ func (s *Service) SetPlans(p Plans, warnAt float64) {
 }
 
 // startClock starts a timebox of length at now, as the next generation.
-func (s *Service) startClock(t *Timebox, length time.Duration, now time.Time) {
+// A box that ran before is kept in Earlier, ended (if it still ran) at now
+// because of why.
+func (s *Service) startClock(t *Timebox, length time.Duration, now time.Time, why string) {
+	earlier := t.Earlier
+	if t.Generation > 0 {
+		b := t.current(why)
+		if t.EndedAt.IsZero() {
+			b.EndedAt = now
+		} else {
+			b.Ended = "stopped"
+		}
+		earlier = append(slices.Clip(earlier), b)
+	}
 	*t = Timebox{Generation: t.Generation + 1, StartedAt: now, Length: length, Span: length,
-		Deadline: now.Add(length), AtOpen: t.AtOpen}
+		Deadline: now.Add(length), AtOpen: t.AtOpen, Earlier: earlier, Restarts: t.Restarts}
 	s.setWarning(t, now)
 }
 
@@ -205,16 +299,25 @@ type TimeboxRequest struct {
 	Actor      string
 	// Length 0 takes the plan's timebox for the incident's severity.
 	Length time.Duration
+	// Reason says why a running clock starts over; required then, so that
+	// nobody resets the clock to dodge its deadline unrecorded.
+	Reason string
 }
 
 // StartTimebox starts the diagnosis clock again from now, for req.Length or
-// the plan's timebox for the current severity. Pending warnings and expiry
-// of the previous clock are called off.
+// the plan's timebox for the current severity. Restarting a running clock
+// needs req.Reason (a *FieldError for "reason" without one); the box it
+// replaces stays on the record (Timebox.Earlier) and counts as a restart.
+// Pending warnings and expiry of the previous clock are called off.
 func (s *Service) StartTimebox(ctx context.Context, req TimeboxRequest) (*Incident, TimelineEntry, error) {
 	if req.Length != 0 {
 		if err := checkLength("length", req.Length); err != nil {
 			return nil, TimelineEntry{}, err
 		}
+	}
+	req.Reason = NormalizeTitle(req.Reason)
+	if n := utf8.RuneCountInString(req.Reason); n > MaxNote {
+		return nil, TimelineEntry{}, &FieldError{"reason", fmt.Sprintf("the reason is %d characters; keep it to %d", n, MaxNote)}
 	}
 	var prev Timebox
 	return s.recordWith(ctx, req.IncidentID, JobTimebox, func(inc *Incident, now time.Time) (TimelineEntry, error) {
@@ -230,14 +333,81 @@ func (s *Service) StartTimebox(ctx context.Context, req TimeboxRequest) (*Incide
 		}
 		prev = inc.Timebox
 		verb := "started"
-		if prev.Generation > 0 {
+		why := ""
+		if prev.Running() {
+			if req.Reason == "" {
+				a, _ := prev.Adherence(now)
+				return TimelineEntry{}, &FieldError{"reason", fmt.Sprintf(
+					"the clock of %s is running (%s of %s used, restore by %s): restarting it needs a reason, e.g. `/incident timebox %s <reason>`; to buy time, `/incident extend 10m <reason>`",
+					inc.Ref(), minutes(a.Used), minutes(a.Allowed), utcClock(prev.Deadline), shortLength(length))}
+			}
+			a, _ := prev.Adherence(now)
+			verb = fmt.Sprintf("restarted after %s of %s", minutes(a.Used), minutes(a.Allowed))
+			why = "restarted: " + req.Reason
+			inc.Timebox.Restarts++
+		} else if prev.Generation > 0 {
 			verb = "restarted"
 		}
-		s.startClock(&inc.Timebox, length, now)
+		s.startClock(&inc.Timebox, length, now, why)
 		acknowledge(inc, req.Actor, now)
 		text := fmt.Sprintf("Diagnosis timebox %s: %s, restore by %s", verb, minutes(length), utcClock(inc.Timebox.Deadline))
+		if req.Reason != "" {
+			text += ": " + req.Reason
+		}
 		return TimelineEntry{Actor: req.Actor, Kind: EntryTimebox, Text: text}, nil
 	}, func(inc *Incident) []jobs.Job { return s.clockJobs(inc, prev, s.clock.Now()) })
+}
+
+// shortLength is a length as typed: "30m", "1h30m".
+func shortLength(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return strconv.Itoa(m) + "m"
+	case m == 0:
+		return strconv.Itoa(h) + "h"
+	default:
+		return strconv.Itoa(h) + "h" + strconv.Itoa(m) + "m"
+	}
+}
+
+// retimeForSeverity runs when inc's severity changed from old: raised, the
+// clock moves to the stricter box, the plan's timebox for the new severity
+// from now, if that ends before the running box does (or starts it, if no
+// box ever ran and service is not being restored). It returns what the
+// timeline says of it; "" if the clock did not change.
+func (s *Service) retimeForSeverity(inc *Incident, old Severity, now time.Time) string {
+	length := inc.Plan.Timebox[inc.Severity]
+	t := &inc.Timebox
+	switch {
+	case inc.Severity >= old || length == 0:
+		return ""
+	case t.Running():
+		if !now.Add(length).Before(t.Deadline) {
+			return ""
+		}
+	case t.Generation > 0 || !t.RestoreBegan.IsZero() || inc.Status == StatusRestored || inc.Status == StatusResolved:
+		return ""
+	}
+	s.startClock(t, length, now, "retimed for "+inc.Severity.Label())
+	return fmt.Sprintf("diagnosis retimed to the %s box of %s, restore by %s", inc.Severity.Label(), minutes(length), utcClock(t.Deadline))
+}
+
+// reopenClock runs when inc is reopened (back from restored or resolved):
+// diagnosis starts a new box, the plan's timebox for its severity (else the
+// last box's length). It returns what the timeline says of it; "" if no box
+// applies.
+func (s *Service) reopenClock(inc *Incident, now time.Time) string {
+	t := &inc.Timebox
+	length := inc.Plan.Timebox[inc.Severity]
+	if length == 0 {
+		length = t.Length
+	}
+	if length == 0 || t.Running() {
+		return ""
+	}
+	s.startClock(t, length, now, "stopped")
+	return fmt.Sprintf("new diagnosis timebox of %s, restore by %s", minutes(length), utcClock(t.Deadline))
 }
 
 // ExtendRequest asks for more diagnosis time.
@@ -323,7 +493,10 @@ func (s *Service) BeginRestore(ctx context.Context, incidentID int64, actor stri
 // saying so if it fires late. A job of an older generation, of a clock that
 // stopped, or that fired already wraps ErrNoChange: it has nothing to do; so
 // does a warning run at or after the deadline (the expiry says it all).
-func (s *Service) ClockDue(ctx context.Context, kind string, p TimeboxPayload, due time.Time) (*Incident, TimelineEntry, error) {
+//
+// A job that runs Late or more after due says so in its entry: "fired 7
+// min late: <why>", why being "sitrep was down" when empty.
+func (s *Service) ClockDue(ctx context.Context, kind string, p TimeboxPayload, due time.Time, why string) (*Incident, TimelineEntry, error) {
 	if kind != JobTimeboxWarning && kind != JobTimeboxExpiry {
 		return nil, TimelineEntry{}, fmt.Errorf("%q is not a clock job", kind)
 	}
@@ -351,8 +524,9 @@ func (s *Service) ClockDue(ctx context.Context, kind string, p TimeboxPayload, d
 			t.ExpiredAt = now
 			e = TimelineEntry{Kind: EntryTimeboxExpired, Text: fmt.Sprintf("Diagnosis time is up after %s: restore service now", minutes(t.Allowed()))}
 		}
-		if late := now.Sub(due); late >= Late {
-			e.Text += fmt.Sprintf(" (%s late: sitrep was not running at %s)", minutes(late), utcClock(due))
+		if note := LateNote(now.Sub(due), due, why); note != "" {
+			e.Text += " (" + note + ")"
+			e.Subject = note
 		}
 		return e, nil
 	})
@@ -406,14 +580,35 @@ func Diagnostics(timeline []TimelineEntry) map[int]TimelineEntry {
 	return out
 }
 
-// minutes says a duration for timeline text: whole minutes, rounded down,
-// or seconds under a minute ("10 min", "45 s").
+// LateNote says that a job due at due ran late by late, and why ("sitrep
+// was down" when why is empty): "fired 7 min late: sitrep was down at
+// 03:14 UTC". It is "" when late is under Late.
+func LateNote(late time.Duration, due time.Time, why string) string {
+	if late < Late {
+		return ""
+	}
+	if why == "" {
+		why = "sitrep was down"
+	}
+	return fmt.Sprintf("fired %s late: %s at %s", minutes(late), why, utcClock(due))
+}
+
+// minutes says a duration for timeline text as people say it: whole
+// minutes, rounded down, with hours from an hour on, or seconds under a
+// minute ("10 min", "1 h 30 min", "2 h", "45 s").
 func minutes(d time.Duration) string {
 	d = max(d, 0)
-	if d < time.Minute {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case d < time.Minute:
 		return strconv.Itoa(int(d/time.Second)) + " s"
+	case h == 0:
+		return strconv.Itoa(m) + " min"
+	case m == 0:
+		return strconv.Itoa(h) + " h"
+	default:
+		return strconv.Itoa(h) + " h " + strconv.Itoa(m) + " min"
 	}
-	return strconv.Itoa(int(d/time.Minute)) + " min"
 }
 
 // utcClock is a time of day for timeline text: "03:14 UTC".

@@ -89,7 +89,7 @@ func TestOpenWithoutTimeboxSchedulesNoClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inc.Timebox != (Timebox{}) || len(store.jobs) != 1 {
+	if !inc.Timebox.IsZero() || len(store.jobs) != 1 {
 		t.Errorf("sev4 with no planned timebox: timebox %+v, jobs %+v; want none", inc.Timebox, summarize(store.jobs))
 	}
 }
@@ -104,34 +104,34 @@ func TestClockDueFiresOncePerGeneration(t *testing.T) {
 	// skipped, on another incident of the same plan.
 	other, _, _ := svc.Open(ctx, OpenRequest{Title: "db again", Severity: Sev1, Systems: []string{"db"}, Reporter: "UTDO"})
 	clk.Advance(10 * time.Minute)
-	if _, _, err := svc.ClockDue(ctx, JobTimeboxWarning, TimeboxPayload{IncidentID: other.ID, Generation: 1}, other.Timebox.WarnDue); !errors.Is(err, ErrNoChange) {
+	if _, _, err := svc.ClockDue(ctx, JobTimeboxWarning, TimeboxPayload{IncidentID: other.ID, Generation: 1}, other.Timebox.WarnDue, ""); !errors.Is(err, ErrNoChange) {
 		t.Errorf("warning after the deadline = %v, want ErrNoChange", err)
 	}
 	clk.Advance(-10 * time.Minute)
 
 	clk.Advance(8 * time.Minute)
-	_, e, err := svc.ClockDue(ctx, JobTimeboxWarning, gen1, inc.Timebox.WarnDue)
+	_, e, err := svc.ClockDue(ctx, JobTimeboxWarning, gen1, inc.Timebox.WarnDue, "")
 	if err != nil || e.Kind != EntryTimeboxWarning || e.Text != "Diagnosis time: 2 min left, restore by 03:10 UTC" {
 		t.Fatalf("warning = %+v, %v", e, err)
 	}
-	if _, _, err := svc.ClockDue(ctx, JobTimeboxWarning, gen1, inc.Timebox.WarnDue); !errors.Is(err, ErrNoChange) {
+	if _, _, err := svc.ClockDue(ctx, JobTimeboxWarning, gen1, inc.Timebox.WarnDue, ""); !errors.Is(err, ErrNoChange) {
 		t.Errorf("second warning = %v, want ErrNoChange", err)
 	}
 	clk.Advance(9 * time.Minute) // 7 minutes after the deadline: sitrep was down
-	got, e, err := svc.ClockDue(ctx, JobTimeboxExpiry, gen1, inc.Timebox.Deadline)
+	got, e, err := svc.ClockDue(ctx, JobTimeboxExpiry, gen1, inc.Timebox.Deadline, "")
 	if err != nil || e.Kind != EntryTimeboxExpired {
 		t.Fatalf("expiry = %+v, %v", e, err)
 	}
-	if want := "Diagnosis time is up after 10 min: restore service now (7 min late: sitrep was not running at 03:10 UTC)"; e.Text != want {
+	if want := "Diagnosis time is up after 10 min: restore service now (fired 7 min late: sitrep was down at 03:10 UTC)"; e.Text != want {
 		t.Errorf("late expiry text = %q, want %q", e.Text, want)
 	}
 	if !got.Timebox.ExpiredAt.Equal(clk.Now()) || !got.Timebox.Running() {
 		t.Errorf("after expiry: %+v; want ExpiredAt now and still running until restore", got.Timebox)
 	}
-	if _, _, err := svc.ClockDue(ctx, JobTimeboxExpiry, gen1, inc.Timebox.Deadline); !errors.Is(err, ErrNoChange) {
+	if _, _, err := svc.ClockDue(ctx, JobTimeboxExpiry, gen1, inc.Timebox.Deadline, ""); !errors.Is(err, ErrNoChange) {
 		t.Errorf("second expiry = %v, want ErrNoChange", err)
 	}
-	if _, _, err := svc.ClockDue(ctx, JobTimeboxExpiry, TimeboxPayload{IncidentID: inc.ID, Generation: 7}, inc.Timebox.Deadline); !errors.Is(err, ErrNoChange) {
+	if _, _, err := svc.ClockDue(ctx, JobTimeboxExpiry, TimeboxPayload{IncidentID: inc.ID, Generation: 7}, inc.Timebox.Deadline, ""); !errors.Is(err, ErrNoChange) {
 		t.Errorf("expiry of another generation = %v, want ErrNoChange", err)
 	}
 }
@@ -215,9 +215,10 @@ func TestRestoreStopsTheClockAndCancelsItsJobs(t *testing.T) {
 		t.Errorf("extend after restore = %v, want a FieldError saying it stopped", err)
 	}
 	a, ok := got.Timebox.Adherence(clk.Now().Add(time.Hour))
-	want := Adherence{Length: 10 * time.Minute, Allowed: 10 * time.Minute, Used: 12 * time.Minute, Over: 2 * time.Minute}
-	if !ok || a != want {
-		t.Errorf("Adherence = %+v, %v; want %+v", a, ok, want)
+	want := Adherence{Length: 10 * time.Minute, Allowed: 10 * time.Minute, Used: 12 * time.Minute, Over: 2 * time.Minute, Overruns: 1,
+		Boxes: []BoxAdherence{{StartedAt: inc.OpenedAt, Length: 10 * time.Minute, Allowed: 10 * time.Minute, Used: 12 * time.Minute, Over: 2 * time.Minute}}}
+	if diff := cmp.Diff(want, a); !ok || diff != "" {
+		t.Errorf("Adherence (-want +got):\n%s", diff)
 	}
 }
 
@@ -246,13 +247,27 @@ func TestStatusRestoredStopsTheClock(t *testing.T) {
 	if _, _, err := svc.StartTimebox(ctx, TimeboxRequest{IncidentID: inc.ID, Actor: "UTDO"}); !errors.As(err, &fe) || fe.Field != "status" {
 		t.Errorf("timebox on a restored incident = %v, want a status FieldError", err)
 	}
-	// Reopened, the status change does not touch the stopped clock.
+	// Reopened, diagnosis starts a new box; the stopped one stays on the
+	// record.
 	store.jobs = nil
-	if _, _, err := svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UTDO", Status: StatusInvestigating}); err != nil {
+	clk.Advance(time.Minute)
+	got, e, err := svc.SetStatus(ctx, StatusRequest{IncidentID: inc.ID, Actor: "UTDO", Status: StatusInvestigating, Message: "errors are back"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(store.jobs) != 1 {
-		t.Errorf("reopening scheduled %+v, want only the change job", summarize(store.jobs))
+	if e.Text != "Status restored → investigating: errors are back (new diagnosis timebox of 10 min, restore by 03:15 UTC)" {
+		t.Errorf("reopen entry = %q", e.Text)
+	}
+	wantJobs = []jobSummary{
+		{Kind: JobChanged, Key: "incident.changed:2", Due: "03:05:00"},
+		{Kind: JobTimeboxWarning, Key: "incident.timebox_warning:100:2", Due: "03:13:00"},
+		{Kind: JobTimeboxExpiry, Key: "incident.timebox_expiry:100:2", Due: "03:15:00"},
+	}
+	if diff := cmp.Diff(wantJobs, summarize(store.jobs)); diff != "" {
+		t.Errorf("reopening jobs (-want +got):\n%s", diff)
+	}
+	if tb := got.Timebox; !tb.Running() || len(tb.Earlier) != 1 || tb.Earlier[0].Ended != "stopped" || !tb.Earlier[0].EndedAt.Equal(inc.OpenedAt.Add(4*time.Minute)) {
+		t.Errorf("timebox after reopening = %+v", tb)
 	}
 }
 
@@ -262,18 +277,31 @@ func TestStartTimeboxRestarts(t *testing.T) {
 	ctx := context.Background()
 	store.jobs = nil
 	clk.Advance(3 * time.Minute)
-	got, e, err := svc.StartTimebox(ctx, TimeboxRequest{IncidentID: inc.ID, Actor: "UBOB", Length: 30 * time.Minute})
+	var fe *FieldError
+	if _, _, err := svc.StartTimebox(ctx, TimeboxRequest{IncidentID: inc.ID, Actor: "UBOB", Length: 90 * time.Minute}); !errors.As(err, &fe) ||
+		fe.Field != "reason" || !strings.Contains(fe.Problem, "3 min of 10 min used") || !strings.Contains(fe.Problem, "/incident timebox 1h30m <reason>") {
+		t.Errorf("restart without a reason = %v, want a reason FieldError", err)
+	}
+	if len(store.jobs) != 0 {
+		t.Errorf("a refused restart scheduled %+v", summarize(store.jobs))
+	}
+	got, e, err := svc.StartTimebox(ctx, TimeboxRequest{IncidentID: inc.ID, Actor: "UBOB", Length: 30 * time.Minute, Reason: "wrong system first"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Text != "Diagnosis timebox restarted: 30 min, restore by 03:33 UTC" || got.Timebox.Generation != 2 || got.Timebox.AtOpen != 10*time.Minute {
+	if e.Text != "Diagnosis timebox restarted after 3 min of 10 min: 30 min, restore by 03:33 UTC: wrong system first" || got.Timebox.Generation != 2 || got.Timebox.AtOpen != 10*time.Minute {
 		t.Errorf("restart: %+v / %+v", e, got.Timebox)
+	}
+	wantEarlier := []Box{{StartedAt: inc.OpenedAt, Length: 10 * time.Minute, Deadline: inc.OpenedAt.Add(10 * time.Minute),
+		EndedAt: clk.Now(), Ended: "restarted: wrong system first"}}
+	if diff := cmp.Diff(wantEarlier, got.Timebox.Earlier); diff != "" || got.Timebox.Restarts != 1 {
+		t.Errorf("earlier boxes (-want +got):\n%s\nrestarts %d", diff, got.Timebox.Restarts)
 	}
 	if n := len(store.jobs); n != 5 {
 		t.Errorf("restart scheduled %+v; want show, 2 cancels, warning, expiry", summarize(store.jobs))
 	}
 	// With no length, the plan's timebox for the severity.
-	got, _, err = svc.StartTimebox(ctx, TimeboxRequest{IncidentID: inc.ID, Actor: "UBOB"})
+	got, _, err = svc.StartTimebox(ctx, TimeboxRequest{IncidentID: inc.ID, Actor: "UBOB", Reason: "back to the plan"})
 	if err != nil || got.Timebox.Length != 10*time.Minute || got.Timebox.Generation != 3 {
 		t.Errorf("restart from plan: %+v, %v", got.Timebox, err)
 	}
@@ -334,8 +362,57 @@ func TestSummaryHasAdherence(t *testing.T) {
 	}
 	timeline, _ := svc.Timeline(ctx, closed)
 	sum := Summarize(closed, timeline)
-	want := Adherence{Length: 10 * time.Minute, Allowed: 15 * time.Minute, Used: 12 * time.Minute, Extensions: 1}
-	if !sum.HasTimebox || sum.Timebox != want {
-		t.Errorf("summary timebox = %+v (%v), want %+v", sum.Timebox, sum.HasTimebox, want)
+	want := Adherence{Length: 10 * time.Minute, Allowed: 15 * time.Minute, Used: 12 * time.Minute, Extensions: 1,
+		Boxes: []BoxAdherence{{StartedAt: inc.OpenedAt, Length: 10 * time.Minute, Allowed: 15 * time.Minute, Used: 12 * time.Minute, Extensions: 1}}}
+	if diff := cmp.Diff(want, sum.Timebox); !sum.HasTimebox || diff != "" {
+		t.Errorf("summary timebox (-want +got):\n%s", diff)
+	}
+}
+
+func TestRaisingSeverityRetimesTheClock(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
+	store := &memStore{}
+	svc := NewService(store, clk)
+	svc.SetPlans(testPlans, 0.8)
+	ctx := context.Background()
+	inc, _, err := svc.Open(ctx, OpenRequest{Title: "db slow", Severity: Sev3, Systems: []string{"db"}, Reporter: "UTDO"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Timebox.Length != 45*time.Minute {
+		t.Fatalf("sev3 box = %v, want 45 min", inc.Timebox.Length)
+	}
+	clk.Advance(5 * time.Minute)
+	store.jobs = nil
+	got, e, err := svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "UTDO", Severity: Sev1, Reason: "payments fail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Text != "Severity SEV3 → SEV1: payments fail (diagnosis retimed to the SEV1 box of 10 min, restore by 03:15 UTC)" {
+		t.Errorf("entry = %q", e.Text)
+	}
+	tb := got.Timebox
+	if tb.Length != 10*time.Minute || !tb.Deadline.Equal(clk.Now().Add(10*time.Minute)) || len(tb.Earlier) != 1 || tb.Earlier[0].Ended != "retimed for SEV1" {
+		t.Errorf("timebox after the raise = %+v", tb)
+	}
+	wantJobs := []jobSummary{
+		{Kind: JobChanged, Key: "incident.changed:1", Due: "03:05:00"},
+		{Key: "incident.timebox_warning:100:1", Cancel: true},
+		{Key: "incident.timebox_expiry:100:1", Cancel: true},
+		{Kind: JobTimeboxWarning, Key: "incident.timebox_warning:100:2", Due: "03:13:00"},
+		{Kind: JobTimeboxExpiry, Key: "incident.timebox_expiry:100:2", Due: "03:15:00"},
+	}
+	if diff := cmp.Diff(wantJobs, summarize(store.jobs)); diff != "" {
+		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+	// Lowering keeps the box; raising again to a box that ends later than
+	// the running one keeps it too.
+	clk.Advance(time.Minute)
+	if got, _, err = svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "UTDO", Severity: Sev3, Reason: "only one shop"}); err != nil || got.Timebox.Generation != 2 {
+		t.Errorf("lowering: %+v, %v", got.Timebox, err)
+	}
+	if got, _, err = svc.SetSeverity(ctx, SeverityRequest{IncidentID: inc.ID, Actor: "UTDO", Severity: Sev1}); err != nil || got.Timebox.Generation != 2 {
+		t.Errorf("raising to a looser box: %+v, %v", got.Timebox, err)
 	}
 }

@@ -871,6 +871,10 @@ func testPlanAndClock(t *testing.T, s *storage.Store) {
 	changed, _, err := s.UpdateIncident(ctx, inc.ID, func(i *incident.Incident) ([]incident.TimelineEntry, error) {
 		i.Timebox.EndedAt = t0.Add(12*time.Minute + 789*time.Nanosecond) // below PostgreSQL's precision
 		i.Timebox.RestoreBegan = i.Timebox.EndedAt
+		// An earlier box, replaced by a restart, stays on the record.
+		i.Timebox.Earlier = []incident.Box{{StartedAt: t0.Add(-20 * time.Minute), Length: 20 * time.Minute, Extensions: 1,
+			Extended: 5 * time.Minute, Deadline: t0.Add(5*time.Minute + 321*time.Nanosecond), EndedAt: t0, Ended: "restarted: wrong system"}}
+		i.Timebox.Restarts = 1
 		return nil, nil
 	}, nil)
 	if err != nil {
@@ -883,11 +887,15 @@ func testPlanAndClock(t *testing.T, s *storage.Store) {
 	if got.Timebox.Running() || !got.Timebox.EndedAt.Equal(t0.Add(12*time.Minute)) {
 		t.Errorf("stopped clock read back as %+v", got.Timebox)
 	}
+	if e := got.Timebox.Earlier; len(e) != 1 || e[0].Ended != "restarted: wrong system" || !e[0].Deadline.Equal(t0.Add(5*time.Minute)) ||
+		e[0].Deadline.Location() != time.UTC || got.Timebox.Restarts != 1 {
+		t.Errorf("earlier boxes read back as %+v", got.Timebox)
+	}
 	plain := newIncident("no plan", "")
 	if err := s.CreateIncident(ctx, plain, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Incident(ctx, plain.ID); got.Timebox != (incident.Timebox{}) || got.Plan.Diagnostics != nil {
+	if got, _ := s.Incident(ctx, plain.ID); !got.Timebox.IsZero() || got.Plan.Diagnostics != nil {
 		t.Errorf("incident without plan read back with %+v / %+v", got.Plan, got.Timebox)
 	}
 }

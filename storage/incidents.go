@@ -106,7 +106,12 @@ func utcTimebox(t incident.Timebox) incident.Timebox {
 
 // timeboxTimes points at every time of t.
 func timeboxTimes(t *incident.Timebox) []*time.Time {
-	return []*time.Time{&t.StartedAt, &t.Deadline, &t.WarnDue, &t.WarnedAt, &t.ExpiredAt, &t.EndedAt, &t.RestoreBegan}
+	out := []*time.Time{&t.StartedAt, &t.Deadline, &t.WarnDue, &t.WarnedAt, &t.ExpiredAt, &t.EndedAt, &t.RestoreBegan}
+	for i := range t.Earlier {
+		b := &t.Earlier[i]
+		out = append(out, &b.StartedAt, &b.Deadline, &b.EndedAt)
+	}
+	return out
 }
 
 // encodePlan and encodeTimebox store an incident's plan and clock as JSON;
@@ -120,7 +125,7 @@ func encodePlan(p incident.Plan) string {
 }
 
 func encodeTimebox(t incident.Timebox) string {
-	if t == (incident.Timebox{}) {
+	if t.IsZero() {
 		return ""
 	}
 	b, _ := json.Marshal(t)

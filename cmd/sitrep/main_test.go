@@ -62,6 +62,20 @@ func TestDemoScriptTranscript(t *testing.T) {
 		":memo: @bob gave you an action from the postmortem of *INC-1*",
 		"*Complete* since",
 		"📎 postmortem-INC-1.md (text/markdown,",
+		// A rotation-led incident: a restart with a reason, a warning
+		// when due, a deadline and a nudge that fire late, Post update.
+		"Join #inc-3-checkout-errors · TDO @carol · reported by @alice · systems: web",
+		"restarting it needs a reason, e.g. `/incident timebox 30m <reason>`",
+		":stopwatch: @carol restarted the diagnosis clock: *diagnose until ",
+		"(restarted: the errors come from the payment provider, not from us)",
+		":hourglass_flowing_sand: @carol *5 min of diagnosis left*",
+		"(sitrep is down for 7m0s)\n(sitrep is back)",
+		":mega: @carol *No status update on INC-3 for 32 min.* SEV1 asks for one every 30 min",
+		":warning: This nudge fired 2 min late: sitrep was down at ",
+		":warning: This deadline fired 2 min late: sitrep was down at ",
+		"(form for carol) fill it with :submit",
+		"checkout errors is now *Identified* · #inc-3-checkout-errors\n  >payment provider fails over to its second region",
+		"Diagnosis timeboxes: 2 boxes: 1 restart, 0 extensions, 1 overrun",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("transcript lacks %q", want)

@@ -21,8 +21,9 @@ import (
 
 // app is sitrep wired together: the store, the job runner and the bot.
 type app struct {
-	store *storage.Store
-	bot   *bot.Bot
+	store  *storage.Store
+	runner *jobs.Runner
+	bot    *bot.Bot
 }
 
 // openStore opens and migrates the configured database.
@@ -60,6 +61,10 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	cadence, err := cfg.Cadence()
+	if err != nil {
+		return nil, err
+	}
 	templates, err := cfg.Templates()
 	if err != nil {
 		return nil, err
@@ -91,6 +96,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	postmortems := incident.NewPostmortems(store, incidents, changes, clk)
 	postmortems.SetLocation(review.Location)
 	incidents.SetPlans(plans, warnAt)
+	incidents.SetCadence(cadence)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	if cfg.Instance != "" {
 		runner.Instance = cfg.Instance
@@ -121,7 +127,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Log:           log.With("component", "bot"),
 		SocketOptions: sockOpts,
 	})
-	return &app{store: store, bot: b}, nil
+	return &app{store: store, runner: runner, bot: b}, nil
 }
 
 // newLogger returns a text logger at the level SITREP_LOG_LEVEL names.

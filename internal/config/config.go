@@ -89,6 +89,8 @@ type IncidentSettings struct {
 	// the incident channel, the default), "tdo" (only the current TDO),
 	// or "anyone".
 	Handover string `yaml:"handover"`
+	// UpdateEvery is the status update cadence by severity; see Cadence.
+	UpdateEvery map[string]string `yaml:"update_every"`
 }
 
 // ArchiveDelay parses ArchiveAfter; 0 means never archive.

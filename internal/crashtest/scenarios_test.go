@@ -210,8 +210,8 @@ func TestCrashStuckCall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.slash(alice, roomB.ChannelID, "/incident", "timebox 1m", 20*time.Second); err != nil {
-			t.Fatalf("/incident timebox 1m: %v", err)
+		if _, err := w.slash(alice, roomB.ChannelID, "/incident", "timebox 1m a short box, to see the deadline fire", 20*time.Second); err != nil {
+			t.Fatalf("/incident timebox 1m <reason>: %v", err)
 		}
 		var deadline time.Time
 		if !waitFor(settle, func(ctx context.Context) bool {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sitrep/sitrep/internal/slacksim"
@@ -25,7 +26,10 @@ Console commands:
   :as NAME              act as another user (alice, bob, carol)
   :in #CHANNEL          act in another channel
   :click N              press button [N] of the output
+  :click LABEL          press the last button of the output with this label
   :submit k=v k="a b"   submit the form open for you (field=value)
+  :wait 30m             let time pass: warnings, deadlines and nudges come when due
+  :down 5m              stop sitrep, let time pass, start it again
   :channels             list channels
   :help                 this text
   :quit                 leave
@@ -36,6 +40,16 @@ type Console struct {
 	sim  *slacksim.Sim
 	idle func(context.Context) error
 	out  io.Writer
+
+	// Step lets d pass on the demo clock and runs the jobs then due, as
+	// the sweeper would; nil: :wait is not offered.
+	Step func(ctx context.Context, d time.Duration) error
+	// Down stops sitrep, lets d pass and starts it again; nil: :down is
+	// not offered.
+	Down func(ctx context.Context, d time.Duration) error
+
+	// mu serialises Exec and Poll, which both print.
+	mu sync.Mutex
 
 	user    string // ID
 	channel string // ID
@@ -69,9 +83,24 @@ func (c *Console) Prompt() string {
 // ErrQuit is returned by Exec for :quit.
 var ErrQuit = errors.New("quit")
 
+// Poll prints what changed since the last output (a warning or a nudge
+// that came on its own, while nobody typed) and reports whether it printed
+// anything.
+func (c *Console) Poll() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Show()
+}
+
+// waitStep is how far :wait moves the clock between sweeps: under
+// incident.Late, so that what is due fires on time.
+const waitStep = 30 * time.Second
+
 // Exec runs one line. Errors are the person's mistakes, to print and go on,
 // except ErrQuit.
 func (c *Console) Exec(ctx context.Context, line string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	line = strings.TrimSpace(line)
 	switch {
 	case line == "" || strings.HasPrefix(line, "#"):
@@ -118,9 +147,48 @@ func (c *Console) console(ctx context.Context, verb, arg string) error {
 			}
 			fmt.Fprintf(c.out, "  %s%s  %d messages  %s\n", prefix, ch.Name, len(c.sim.Messages(ch.ID)), c.sim.Topic(ch.ID))
 		}
+	case "wait", "down":
+		d, err := time.ParseDuration(arg)
+		if err != nil || d <= 0 || d > 24*time.Hour {
+			return fmt.Errorf("say how long, up to 24h: :%s 30m", verb)
+		}
+		if verb == "down" {
+			if c.Down == nil {
+				return fmt.Errorf(":down is not offered here")
+			}
+			fmt.Fprintf(c.out, "(sitrep is down for %s)\n", d)
+			if err := c.Down(ctx, d); err != nil {
+				return fmt.Errorf("restarting sitrep: %w", err)
+			}
+			fmt.Fprintln(c.out, "(sitrep is back)")
+			return c.settle(ctx)
+		}
+		if c.Step == nil {
+			return fmt.Errorf(":wait is not offered here")
+		}
+		// Step by step, showing what comes as it comes.
+		for left := d; left > 0; left -= waitStep {
+			if err := c.Step(ctx, min(left, waitStep)); err != nil {
+				return err
+			}
+			if err := c.settle(ctx); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(c.out, "(%s later)\n", d)
+		return nil
 	case "click":
 		n, err := strconv.Atoi(arg)
-		if err != nil || n < 1 || n > len(c.buttons) {
+		if err != nil {
+			// A label: the last button of the output that has it.
+			for i := len(c.buttons) - 1; i >= 0; i-- {
+				if strings.EqualFold(c.buttons[i].label, arg) {
+					n = i + 1
+					break
+				}
+			}
+		}
+		if n < 1 || n > len(c.buttons) {
 			return fmt.Errorf("no button [%s]: the output shows %d", arg, len(c.buttons))
 		}
 		btn := c.buttons[n-1]
@@ -177,12 +245,14 @@ func (c *Console) settle(ctx context.Context) error {
 
 // Show prints what changed in the workspace since the last call: new or
 // edited messages (with the files they share), topics, pins, private
-// answers and forms.
-func (c *Console) Show() {
+// answers and forms. It reports whether it printed anything.
+func (c *Console) Show() bool {
 	first := !c.started
 	c.started = true
 	var lines []string
-	c.buttons = c.buttons[:0]
+	// The buttons of this output; they replace the last output's only if
+	// something is shown, so :click still finds them after a quiet poll.
+	var buttons []button
 	for _, ch := range c.sim.Channels() {
 		where := "#" + ch.Name
 		if ch.IsIM {
@@ -209,7 +279,7 @@ func (c *Console) Show() {
 				head += " (pinned)"
 			}
 			lines = append(lines, head)
-			body := c.messageLines(ch.ID, m.TS, m.Text, m.Blocks)
+			body := c.messageLines(&buttons, ch.ID, m.TS, m.Text, m.Blocks)
 			if len(m.Files) > 0 && len(body) == 1 && body[0] == "" {
 				body = nil // a file shared without a comment
 			}
@@ -223,7 +293,7 @@ func (c *Console) Show() {
 		eph := c.sim.Ephemerals(u.ID)
 		for _, e := range eph[min(c.shownEph[u.ID], len(eph)):] {
 			lines = append(lines, fmt.Sprintf("(only %s sees, in #%s)", u.Name, c.name("#"+e.Channel)))
-			lines = append(lines, indent(c.messageLines(e.Channel, "", e.Text, e.Blocks))...)
+			lines = append(lines, indent(c.messageLines(&buttons, e.Channel, "", e.Text, e.Blocks))...)
 		}
 		c.shownEph[u.ID] = len(eph)
 		for _, v := range c.sim.OpenViews(u.ID) {
@@ -232,19 +302,23 @@ func (c *Console) Show() {
 			}
 			c.shownViews[v.ID] = true
 			lines = append(lines, fmt.Sprintf("(form for %s) fill it with :submit field=value …", u.Name))
-			lines = append(lines, indent(renderBlocks(viewBlocks(v.Raw), "", "", &c.buttons, c.name))...)
+			lines = append(lines, indent(renderBlocks(viewBlocks(v.Raw), "", "", &buttons, c.name))...)
 		}
 	}
 	if first {
-		return // the seeded workspace is not news
+		return false // the seeded workspace is not news
+	}
+	if len(lines) > 0 {
+		c.buttons = buttons
 	}
 	for _, l := range lines {
 		fmt.Fprintln(c.out, l)
 	}
+	return len(lines) > 0
 }
 
-func (c *Console) messageLines(channel, ts, text string, blocks []byte) []string {
-	if lines := renderBlocks(blocks, channel, ts, &c.buttons, c.name); len(lines) > 0 {
+func (c *Console) messageLines(buttons *[]button, channel, ts, text string, blocks []byte) []string {
+	if lines := renderBlocks(blocks, channel, ts, buttons, c.name); len(lines) > 0 {
 		return lines
 	}
 	return splitLines(mrkdwn(text, c.name))

@@ -224,6 +224,10 @@ func timeboxCell(s incident.Summary) string {
 	default:
 		out += ", kept"
 	}
+	if n := len(a.Boxes); n > 1 {
+		// Every box counts: a restart must not hide an earlier overrun.
+		out += fmt.Sprintf(" (box %d of %d; %d restarts, %d overruns)", n, n, a.Restarts, a.Overruns)
+	}
 	return out
 }
 
