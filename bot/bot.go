@@ -262,6 +262,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(jobArchive, b.archiveJob)
 	b.jobs.Handle(incident.JobChangeMarked, b.changeMarkedJob)
 	b.jobs.Handle(incident.JobChangesLogged, b.changesLoggedJob)
+	b.jobs.Handle(incident.JobRoomChanges, b.roomChangesJob)
 	b.jobs.Handle(incident.JobTimeboxWarning, b.clockDueJob)
 	b.jobs.Handle(incident.JobTimeboxExpiry, b.clockDueJob)
 	b.jobs.Handle(incident.JobTimebox, b.timeboxJob)

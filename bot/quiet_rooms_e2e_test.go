@@ -1,0 +1,137 @@
+package bot_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitrep/sitrep/incident"
+)
+
+// roomNotices returns the messages in channel that tell of changes logged
+// while the incident is open.
+func (h *harness) roomNotices(channel string) []string {
+	var out []string
+	for _, m := range h.sim.Messages(channel) {
+		if got := plainJSON(h.t, m.Blocks); strings.Contains(got, ":new: *") {
+			out = append(out, got)
+		}
+	}
+	return out
+}
+
+// TestChangeBatchIsOneMessage logs a batch of 50 changes, as the API and
+// the CLI do, to an open incident's system: its room gets one message that
+// lists the first 3 and counts the rest.
+func TestChangeBatchIsOneMessage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("db timeouts sev2 systems:db")
+	quiet := h.openIncident("web slow systems:web")
+	h.clock.Advance(10 * time.Minute)
+	var batch []incident.Change
+	for i := range 50 {
+		batch = append(batch, incident.Change{
+			OccurredAt: h.clock.Now().Add(time.Duration(i-50) * time.Second), Systems: []string{"db"}, Person: "deploy-bot",
+			Summary: fmt.Sprintf("migration %02d applied", i+1), Kind: incident.KindDeploy, Source: incident.SourceAPI,
+			ExternalID: fmt.Sprintf("ci-run-7:%d", i),
+		})
+	}
+	if _, err := incident.NewChangeLog(h.store, h.clock).Log(h.ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	h.sweep()
+	notices := h.roomNotices(ch)
+	if len(notices) != 1 {
+		t.Fatalf("room got %d change messages for one batch, want 1: %q", len(notices), notices)
+	}
+	msgs := h.sim.Messages(ch)
+	golden(t, "room_changes_batch.json", indentJSON(t, msgs[len(msgs)-1].Blocks))
+	got := notices[0]
+	for _, want := range []string{"*50 changes to db while INC-1 is open*", "migration 01 applied", "migration 03 applied", "… and 47 more — `/change list db`"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("message lacks %q: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "migration 04 applied") {
+		t.Errorf("message lists more than 3: %s", got)
+	}
+	if n := len(h.roomNotices(quiet)); n != 0 {
+		t.Errorf("the room of an incident on another system got %d messages", n)
+	}
+	// The same batch again (a retried API call) is stored once and told once.
+	if _, err := incident.NewChangeLog(h.store, h.clock).Log(h.ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	h.sweep()
+	if n := len(h.roomNotices(ch)); n != 1 {
+		t.Errorf("a repeated batch made %d messages", n)
+	}
+}
+
+// TestChangesCoalescePerMinute logs changes one by one: those within a
+// minute of the first are one message, after the minute; a later change
+// opens the next window; a retried job does not post twice.
+func TestChangesCoalescePerMinute(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("db timeouts sev2 systems:db,cache")
+	h.clock.Advance(10 * time.Minute)
+	for i, text := range []string{"db: killed vacuum", "cache: flushed sessions", "db: raised pool to 80"} {
+		h.slash(bob, h.general, "/change", text)
+		h.sweep()
+		if i < 2 {
+			h.clock.Advance(20 * time.Second)
+		}
+	}
+	h.slash(bob, h.general, "/change", "web: unrelated deploy")
+	h.sweep()
+	if n := len(h.roomNotices(ch)); n != 0 {
+		t.Fatalf("room told %d times within the minute", n)
+	}
+	// The post takes effect but its answer is lost, and the look for it
+	// fails: the job is retried and finds its message.
+	h.sim.LoseAnswers("chat.postMessage", 1)
+	h.sim.FailNext("conversations.history", 1, http.StatusBadRequest)
+	looks := h.sim.Calls("conversations.history")
+	h.clock.Advance(21 * time.Second) // the minute from the first change is up
+	h.sweep()
+	h.clock.Advance(time.Minute) // past the job's back-off
+	h.sweep()
+	if n := h.sim.Calls("conversations.history") - looks; n < 2 {
+		t.Errorf("the retried job did not look for its message (%d looks)", n)
+	}
+	notices := h.roomNotices(ch)
+	if len(notices) != 1 {
+		t.Fatalf("room got %d messages for 3 changes in a minute, want 1: %q", len(notices), notices)
+	}
+	got := notices[0]
+	for _, want := range []string{"*3 changes to db, cache while INC-1 is open*", "killed vacuum", "flushed sessions", "raised pool to 80", "All of them: `/change list db,cache`"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("message lacks %q: %s", want, got)
+		}
+	}
+	if strings.Index(got, "killed vacuum") > strings.Index(got, "raised pool to 80") || strings.Contains(got, "unrelated deploy") {
+		t.Errorf("message not oldest first or holds another system: %s", got)
+	}
+
+	h.clock.Advance(5 * time.Second)
+	h.slash(alice, h.general, "/change", "db: failed over to the replica")
+	h.sweep()
+	if n := len(h.roomNotices(ch)); n != 1 {
+		t.Fatalf("a change after the window was told at once (%d messages)", n)
+	}
+	h.clock.Advance(time.Minute)
+	h.sweep()
+	notices = h.roomNotices(ch)
+	if len(notices) != 2 || !strings.Contains(notices[1], "*New change on db while INC-1 is open*") || !strings.Contains(notices[1], "failed over to the replica") {
+		t.Fatalf("the next window told %q", notices[1:])
+	}
+	h.clock.Advance(time.Hour)
+	h.sweep()
+	if n := len(h.roomNotices(ch)); n != 2 {
+		t.Errorf("room got %d messages in all, want 2", n)
+	}
+}
