@@ -40,7 +40,9 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		if !ok || !b.mayOnPostmortem(ctx, cmd.ChannelID, cmd.UserID, access.StartPostmortem, inc, nil, usagePMStart) {
 			return
 		}
-		pm, err := b.postmortems.Start(ctx, inc.ID, cmd.UserID, cmd.ChannelID)
+		// The postmortem runs in the incident's room, wherever it was
+		// started from; the caller is told where.
+		pm, err := b.postmortems.Start(ctx, inc.ID, cmd.UserID, b.actingRoom(ctx, cmd, inc))
 		if errors.Is(err, incident.ErrNoChange) {
 			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, userProblem(err), "/postmortem help")
 			return
@@ -48,8 +50,9 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		if b.refused(ctx, cmd, err, "start the postmortem", usagePMStart) {
 			return
 		}
-		b.log.Info("postmortem started", "incident", inc.Ref(), "facilitator", cmd.UserID)
+		b.log.Info("postmortem started", "incident", inc.Ref(), "facilitator", cmd.UserID, "channel", pm.ChannelID)
 		b.showPostmortem(ctx, pm)
+		b.pmDoneElsewhere(ctx, cmd, inc, pm, "the postmortem started")
 	case pmNext:
 		b.pmChange(ctx, cmd, c.Number, access.MovePostmortem, usagePMNext, func(inc *incident.Incident) (*incident.Postmortem, error) {
 			return b.postmortems.Next(ctx, inc.ID, cmd.UserID)
@@ -137,6 +140,20 @@ func (b *Bot) pmChange(ctx context.Context, cmd slack.SlashCommand, number int64
 		return
 	}
 	b.showPostmortem(ctx, pm)
+	b.pmDoneElsewhere(ctx, cmd, inc, pm, "the postmortem is updated ("+pm.Phase.Label()+")")
+}
+
+// pmDoneElsewhere tells the caller of a /postmortem command typed outside
+// the channel where pm is shown (the incident's room) where it took effect.
+func (b *Bot) pmDoneElsewhere(ctx context.Context, cmd slack.SlashCommand, inc *incident.Incident, pm *incident.Postmortem, what string) {
+	if pm.ChannelID == "" || pm.ChannelID == cmd.ChannelID {
+		return
+	}
+	where := "<#" + pm.ChannelID + ">"
+	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == pm.ChannelID {
+		where = "<#" + room.ChannelID + "|" + room.ChannelName + ">"
+	}
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf(":white_check_mark: Done in %s: %s for %s.", where, what, inc.Ref()), nil)
 }
 
 // pmRefused answers a refused postmortem change and reports whether it

@@ -135,3 +135,109 @@ func TestChangesCoalescePerMinute(t *testing.T) {
 		t.Errorf("room got %d messages in all, want 2", n)
 	}
 }
+
+// roomTexts returns the texts of the messages in channel holding s.
+func (h *harness) roomTexts(channel, s string) []string {
+	var out []string
+	for _, m := range h.sim.Messages(channel) {
+		if strings.Contains(m.Text, s) {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// TestNoteConfirmedToRoom: a note is confirmed to the whole room in one
+// short line, not only to its author; typed elsewhere, the author is told
+// where.
+func TestNoteConfirmedToRoom(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("search broken systems:search")
+	h.sim.Join(ch, bob)
+	h.slash(bob, ch, "/incident", "note rolled back deploy 412 & <@U0ALICE> agreed")
+	want := ":memo: <@U0BOB> noted on the timeline of INC-1: rolled back deploy 412 &amp; <@U0ALICE> agreed"
+	if got := h.roomTexts(ch, "noted on the timeline"); len(got) != 1 || got[0] != want {
+		t.Fatalf("room lines = %q, want %q", got, want)
+	}
+	if got := h.ephemeralTexts(bob); len(got) != 0 {
+		t.Errorf("the author was also answered privately in the room: %q", got)
+	}
+
+	h.slash(alice, h.general, "/incident", "note INC-1 paged the search team")
+	if got := h.roomTexts(ch, "paged the search team"); len(got) != 1 || !strings.HasPrefix(got[0], ":memo: <@U0ALICE> noted on the timeline of INC-1") {
+		t.Errorf("a note typed in #general told the room %q", got)
+	}
+	for _, m := range h.sim.Messages(h.general) {
+		if strings.Contains(m.Text, "paged the search team") {
+			t.Errorf("the note was posted in #general: %q", m.Text)
+		}
+	}
+	room := h.room(1)
+	if got := h.lastEphemeral(alice); got != fmt.Sprintf(":white_check_mark: Done in <#%s|%s>: noted on the timeline for INC-1.", ch, room.ChannelName) {
+		t.Errorf("the author in #general was told %q", got)
+	}
+	// A note from the header's Add note form tells the room too.
+	header := h.sim.Messages(ch)[0]
+	if _, err := h.sim.Click(h.ctx, bob, ch, header.TS, "incident_add_note", ""); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	h.submit(bob, h.openView(bob, "incident_note").ID, map[string]map[string]string{"note": {"note": "edge purge took 4 min"}})
+	if got := h.roomTexts(ch, "edge purge took 4 min"); len(got) != 1 || !strings.HasPrefix(got[0], ":memo: <@U0BOB> noted on the timeline of INC-1") {
+		t.Errorf("a note by form told the room %q", got)
+	}
+	if got := len(h.roomTexts(ch, "noted on the timeline")); got != 3 {
+		t.Errorf("room has %d note lines, want 3", got)
+	}
+}
+
+// TestPostmortemTypedElsewhereActsInRoom: /postmortem start INC-1 typed in
+// #general runs the postmortem in the incident's room; later commands typed
+// elsewhere change it there; the caller is told where each time; other
+// incident commands typed elsewhere say where they acted.
+func TestPostmortemTypedElsewhereActsInRoom(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("checkout down sev2 systems:web")
+	room := h.room(1)
+	doneIn := fmt.Sprintf(":white_check_mark: Done in <#%s|%s>: ", ch, room.ChannelName)
+	h.slash(alice, h.general, "/incident", "status INC-1 restored failed over")
+	if got := h.lastEphemeral(alice); got != doneIn+"the status is restored for INC-1." {
+		t.Errorf("status from #general answered %q", got)
+	}
+	h.slash(alice, h.general, "/incident", "sev INC-1 1")
+	if got := h.lastEphemeral(alice); got != doneIn+"the severity is SEV1 for INC-1." {
+		t.Errorf("sev from #general answered %q", got)
+	}
+	generalBefore := len(h.sim.Messages(h.general))
+	h.slash(alice, h.general, "/postmortem", "start INC-1")
+	if pm := h.pm(); pm.ChannelID != ch || pm.MessageTS == "" {
+		t.Fatalf("postmortem runs in %s (ts %q), want the room %s", pm.ChannelID, pm.MessageTS, ch)
+	}
+	if body := plainJSON(t, h.board(ch).Blocks); !strings.Contains(body, "Phase 1 of 3: timeline") {
+		t.Errorf("room board = %s", body)
+	}
+	if got := h.lastEphemeral(alice); got != doneIn+"the postmortem started for INC-1." {
+		t.Errorf("start from #general answered %q", got)
+	}
+	h.slash(alice, h.general, "/postmortem", "next INC-1")
+	if pm := h.pm(); pm.Phase != incident.PhaseIssues {
+		t.Fatalf("next from #general left phase %s", pm.Phase)
+	}
+	if body := plainJSON(t, h.board(ch).Blocks); !strings.Contains(body, "Phase 2 of 3") {
+		t.Errorf("room board after next = %s", body)
+	}
+	if got := h.lastEphemeral(alice); got != doneIn+"the postmortem is updated (phase 2: issues) for INC-1." {
+		t.Errorf("next from #general answered %q", got)
+	}
+	if got := h.sim.Messages(h.general)[generalBefore:]; len(got) != 0 {
+		t.Errorf("#general got %d messages from postmortem commands", len(got))
+	}
+	// In the room, the board is the answer: nothing more is said.
+	eph := len(h.ephemeralTexts(alice))
+	h.slash(alice, ch, "/postmortem", "issue the alert fired late")
+	if got := h.ephemeralTexts(alice); len(got) != eph {
+		t.Errorf("issue in the room was also answered privately: %q", got[eph:])
+	}
+}
