@@ -241,3 +241,53 @@ func TestPostmortemTypedElsewhereActsInRoom(t *testing.T) {
 		t.Errorf("issue in the room was also answered privately: %q", got[eph:])
 	}
 }
+
+// TestPinnedTwiceIsOneEntry: a message pinned by two people, or by one
+// person twice, is one timeline entry; a second pinner is shown in the
+// message's thread ("also pinned by") and told where the entry is.
+func TestPinnedTwiceIsOneEntry(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("disk full on batch-3")
+	h.sim.Join(ch, bob)
+	ts := h.sim.Say(bob, ch, "df shows /var at 100%")
+	pin := func(user, eventTS string) {
+		t.Helper()
+		if _, err := h.sim.SendEvent(h.ctx, map[string]any{"type": "reaction_added", "user": user, "reaction": "pushpin", "item_user": bob,
+			"item": map[string]any{"type": "message", "channel": ch, "ts": ts}, "event_ts": eventTS}); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+	}
+	pin(alice, "1.000001")
+	pin(bob, "1.000002")
+	pin(bob, "1.000003")   // bob removed it and pinned again
+	pin(alice, "1.000004") // so did alice
+
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	var pins []incident.TimelineEntry
+	for _, e := range timeline {
+		if e.Kind == incident.EntryPin {
+			pins = append(pins, e)
+		}
+	}
+	if len(pins) != 1 || pins[0].Actor != alice || pins[0].Text != "df shows /var at 100%" {
+		t.Fatalf("pin entries = %+v, want one, alice's", pins)
+	}
+	var replies []string
+	for _, m := range h.sim.Messages(ch) {
+		if m.ThreadTS == ts {
+			replies = append(replies, m.Text)
+		}
+	}
+	if len(replies) != 1 || replies[0] != ":pushpin: Also pinned by <@U0BOB>." {
+		t.Errorf("thread replies = %q, want one also pinned by bob", replies)
+	}
+	if got := h.lastEphemeral(bob); got != ":pushpin: Already on the timeline of INC-1, pinned by <@U0ALICE>: one entry per message." {
+		t.Errorf("bob was told %q", got)
+	}
+	if got := h.ephemeralTexts(alice); len(got) < 2 || got[len(got)-2] != ":pushpin: Added to the timeline of INC-1." || !strings.HasPrefix(got[len(got)-1], ":pushpin: Already on the timeline of INC-1") {
+		t.Errorf("alice was told %q", got)
+	}
+}

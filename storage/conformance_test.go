@@ -71,6 +71,7 @@ func conformance(t *testing.T, open opener) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Changes", testChanges},
 		{"RoomChanges", testRoomChanges},
+		{"MessagePins", testMessagePins},
 		{"PlanAndClock", testPlanAndClock},
 		{"CancelJobs", testCancelJobs},
 		{"ChecklistRuns", testChecklistRuns},
@@ -1055,5 +1056,33 @@ func testRoomChanges(t *testing.T, s *storage.Store) {
 	}
 	if w, err := s.PendRoomChanges(ctx, inc.ID, []int64{batch[0].ID}, t0, due, "w4", open); err != nil || opened != 2 {
 		t.Errorf("a told change queued again opened %q (%d jobs), %v", w, opened, err)
+	}
+}
+
+// testMessagePins: pinners of a message in order, the first's entry, and
+// a pin repeated.
+func testMessagePins(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("disk full", "pins")
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	pin, again, err := s.NotePin(ctx, inc.ID, "C1", "1.1", "U2", t0)
+	if err != nil || again || pin.First() != "U2" || pin.EntryID != 0 || pin.IncidentID != inc.ID {
+		t.Fatalf("first pin = %+v, %v, %v", pin, again, err)
+	}
+	if err := s.PinEntry(ctx, "C1", "1.1", 42); err != nil {
+		t.Fatal(err)
+	}
+	pin, again, err = s.NotePin(ctx, inc.ID, "C1", "1.1", "U1", t0.Add(time.Second))
+	if err != nil || again || !slices.Equal(pin.By, []string{"U2", "U1"}) || pin.EntryID != 42 {
+		t.Errorf("second pinner = %+v, %v, %v", pin, again, err)
+	}
+	pin, again, err = s.NotePin(ctx, inc.ID, "C1", "1.1", "U2", t0.Add(time.Minute))
+	if err != nil || !again || len(pin.By) != 2 || pin.EntryID != 42 {
+		t.Errorf("first pinner again = %+v, %v, %v", pin, again, err)
+	}
+	if pin, _, err := s.NotePin(ctx, inc.ID, "C1", "1.2", "U1", t0); err != nil || pin.EntryID != 0 || pin.First() != "U1" {
+		t.Errorf("another message = %+v, %v", pin, err)
 	}
 }
