@@ -210,8 +210,10 @@ type Bot struct {
 }
 
 type userInfo struct {
-	name    string
-	isBot   bool
+	name  string
+	isBot bool
+	// tz is their IANA time zone (users.info tz), "" if Slack did not say.
+	tz      string
 	fetched time.Time
 }
 

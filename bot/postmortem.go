@@ -69,19 +69,30 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 			return b.postmortems.AddIssue(ctx, inc.ID, cmd.UserID, c.Text, 0)
 		})
 	case pmEntry:
+		// Times are read in the caller's own time zone (users.info tz).
+		loc, theirs := b.userLocation(ctx, cmd.UserID, b.postmortems.Location())
 		if c.Text == "" {
 			if inc, _, ok := b.pmFor(ctx, cmd, c.Number, usagePMEntry, incident.PhaseTimeline); ok {
-				b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, entryModal(inc, nil, b.postmortems.Location()), "", usagePMEntry)
+				b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, entryModal(inc, nil, loc, theirs), "", usagePMEntry)
 			}
 			return
 		}
+		var added *incident.Incident
+		var at time.Time
 		b.pmChange(ctx, cmd, c.Number, access.AddPostmortemEntry, usagePMEntry, func(inc *incident.Incident) (*incident.Postmortem, error) {
-			at, err := parseEntryTime(c.At, inc.OpenedAt, b.postmortems.Location())
-			if err != nil {
-				return nil, &incident.FieldError{Field: "time", Problem: err.Error()}
+			var err error
+			if at, err = parseEntryTime(c.At, inc.OpenedAt, loc); err != nil {
+				return nil, &incident.FieldError{Field: "time", Problem: err.Error() + " (times are " + zoneText(loc, theirs) + ")"}
 			}
-			return b.postmortems.AddEntry(ctx, inc.ID, cmd.UserID, at, c.Text)
+			pm, err := b.postmortems.AddEntry(ctx, inc.ID, cmd.UserID, at, c.Text)
+			if err == nil {
+				added = inc
+			}
+			return pm, err
 		})
+		if added != nil {
+			b.entryAdded(ctx, cmd.ChannelID, cmd.UserID, added, at, loc, theirs)
+		}
 	case pmAction:
 		if inc, pm, ok := b.pmFor(ctx, cmd, c.Number, usagePMAction, incident.PhaseActions); ok {
 			b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, actionModal(inc, pm, b.clock.Now().In(b.postmortems.Location())), "", usagePMAction)
@@ -93,6 +104,12 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		}
 		b.exportPostmortem(ctx, cmd, inc)
 	}
+}
+
+// entryAdded tells user the time their postmortem entry was stored at,
+// in their zone and in UTC, so a time read in the wrong zone is seen.
+func (b *Bot) entryAdded(ctx context.Context, channel, user string, inc *incident.Incident, at time.Time, loc *time.Location, theirs bool) {
+	b.reply(ctx, channel, user, fmt.Sprintf(":spiral_calendar_pad: Entry of the %s postmortem at %s.", inc.Ref(), entryTimeText(at, loc, theirs)), nil)
 }
 
 // pmFor finds the incident and its postmortem, which the caller must be
@@ -267,7 +284,7 @@ func (b *Bot) onPMButton(ctx context.Context, cb slack.InteractionCallback, a *s
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button belongs to a postmortem sitrep cannot find.", "/postmortem help")
 		return
 	}
-	loc := b.postmortems.Location()
+	loc, theirs := b.userLocation(ctx, cb.User.ID, b.postmortems.Location())
 	switch a.ActionID {
 	case actionPMNext:
 		if !b.mayOnPostmortem(ctx, cb.Channel.ID, cb.User.ID, access.MovePostmortem, inc, pm, usagePMNext) {
@@ -282,10 +299,10 @@ func (b *Bot) onPMButton(ctx context.Context, cb slack.InteractionCallback, a *s
 	}
 	switch a.ActionID {
 	case actionPMAddEntry:
-		b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, nil, loc), "", usagePMEntry)
+		b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, nil, loc, theirs), "", usagePMEntry)
 	case actionPMEditEntry:
 		if e := pm.Entry(item); e != nil && b.pmPhase(ctx, cb, pm, incident.PhaseTimeline) {
-			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, e, loc), "", usagePMEntry)
+			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, e, loc, theirs), "", usagePMEntry)
 		}
 	case actionPMRaise, actionPMAddIssue:
 		if b.pmPhase(ctx, cb, pm, incident.PhaseIssues) {
@@ -410,9 +427,10 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 		if !b.formMayAdd(ctx, channel, cb.User.ID, inc, usagePMEntry) {
 			return
 		}
-		at, err := parseEntryTime(when, inc.OpenedAt, b.postmortems.Location())
+		loc, theirs := b.userLocation(ctx, cb.User.ID, b.postmortems.Location())
+		at, err := parseEntryTime(when, inc.OpenedAt, loc)
 		if err != nil {
-			b.replyUsage(ctx, channel, cb.User.ID, err.Error(), usagePMEntry)
+			b.replyUsage(ctx, channel, cb.User.ID, err.Error()+" (times are "+zoneText(loc, theirs)+")", usagePMEntry)
 			return
 		}
 		var pm *incident.Postmortem
@@ -423,6 +441,7 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 		}
 		if !b.pmRefused(ctx, channel, cb.User.ID, err, usagePMEntry) {
 			b.showPostmortem(ctx, pm)
+			b.entryAdded(ctx, channel, cb.User.ID, inc, at, loc, theirs)
 		}
 	}
 }

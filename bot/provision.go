@@ -454,7 +454,7 @@ func (b *Bot) userFacts(ctx context.Context, id string) (userInfo, error) {
 	if name == "" {
 		name = user.Name
 	}
-	u = userInfo{name: name, isBot: user.IsBot || user.ID == "USLACKBOT", fetched: b.clock.Now()}
+	u = userInfo{name: name, isBot: user.IsBot || user.ID == "USLACKBOT", tz: user.TZ, fetched: b.clock.Now()}
 	b.usersMu.Lock()
 	b.users[id] = u
 	b.usersMu.Unlock()

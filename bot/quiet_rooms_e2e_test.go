@@ -291,3 +291,77 @@ func TestPinnedTwiceIsOneEntry(t *testing.T) {
 		t.Errorf("alice was told %q", got)
 	}
 }
+
+// TestPostmortemTimesInUserZone: times typed into postmortem entries are
+// read in the typist's Slack time zone (users.info tz) and shown back with
+// the zone: bob, in America/New_York, types 09:30 in November: 14:30 UTC.
+func TestPostmortemTimesInUserZone(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("checkout down sev2 systems:web")
+	h.sim.Join(ch, bob)
+	h.slash(alice, ch, "/incident", "status restored failed over")
+	h.slash(alice, ch, "/postmortem", "start")
+	h.clock.Advance(14 * time.Hour) // the postmortem is written the next afternoon
+	entryAt := func(text string) time.Time {
+		t.Helper()
+		for _, e := range h.pm().Timeline {
+			if e.Text == text {
+				return e.At
+			}
+		}
+		t.Fatalf("no entry %q in %+v", text, h.pm().Timeline)
+		return time.Time{}
+	}
+
+	h.slash(bob, ch, "/postmortem", "entry 2026-11-24 09:30 failover finished")
+	if got, want := entryAt("failover finished"), time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("bob's 09:30 stored as %s, want %s", got, want)
+	}
+	if got := h.lastEphemeral(bob); got != ":spiral_calendar_pad: Entry of the INC-1 postmortem at 2026-11-24 09:30 EST (America/New_York, your Slack time zone), 2026-11-24 14:30 UTC." {
+		t.Errorf("bob was told %q", got)
+	}
+	// A time alone is on the day the incident opened in his zone: it
+	// opened at 03:04 UTC on the 24th, 22:04 on the 23rd in New York.
+	h.slash(bob, ch, "/postmortem", "entry 21:50 pager went off")
+	if got, want := entryAt("pager went off"), time.Date(2026, 11, 24, 2, 50, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("bob's 21:50 stored as %s, want %s", got, want)
+	}
+	// alice is in Europe/London, on GMT in November.
+	h.slash(alice, ch, "/postmortem", "entry 2026-11-24 09:30 status page updated")
+	if got, want := entryAt("status page updated"), time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("alice's 09:30 stored as %s, want %s", got, want)
+	}
+	if got := h.lastEphemeral(alice); got != ":spiral_calendar_pad: Entry of the INC-1 postmortem at 2026-11-24 09:30 GMT (Europe/London, your Slack time zone)." {
+		t.Errorf("alice was told %q", got)
+	}
+
+	// The form says which zone it reads, shows a corrected entry's time in
+	// it, and reads what is typed in it.
+	h.slash(bob, ch, "/postmortem", "entry")
+	v := h.openView(bob, "pm_entry")
+	if got := plainJSON(t, v.Raw); !strings.Contains(got, "Times are America/New_York, your Slack time zone") {
+		t.Errorf("entry form = %s", got)
+	}
+	h.submit(bob, v.ID, map[string]map[string]string{"pm_time": {"pm_time": "2026-11-24 10:05"}, "pm_text": {"pm_text": "root cause found"}})
+	if got, want := entryAt("root cause found"), time.Date(2026, 11, 24, 15, 5, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("bob's 10:05 by form stored as %s, want %s", got, want)
+	}
+	if got := h.lastEphemeral(bob); !strings.Contains(got, "2026-11-24 10:05 EST (America/New_York, your Slack time zone), 2026-11-24 15:05 UTC") {
+		t.Errorf("bob was told %q after the form", got)
+	}
+	var id int
+	for _, e := range h.pm().Timeline {
+		if e.Text == "failover finished" {
+			id = e.ID
+		}
+	}
+	if _, err := h.sim.Click(h.ctx, bob, ch, h.pm().MessageTS, "pm_edit_entry", fmt.Sprintf("%d:%d", h.pm().IncidentID, id)); err != nil {
+		t.Fatal(err)
+	}
+	h.idle()
+	views := h.sim.OpenViews(bob)
+	if got := plainJSON(t, views[len(views)-1].Raw); !strings.Contains(got, `"initial_value":"2026-11-24 09:30"`) {
+		t.Errorf("correct form shows %s, want bob's 09:30", got)
+	}
+}
