@@ -356,11 +356,14 @@ func (b *Bot) roomChangesJob(ctx context.Context, j jobs.Job) error {
 			return err
 		}
 		room, err := b.rooms.Room(ctx, inc.ID)
-		if err != nil {
+		if err != nil && !errors.Is(err, incident.ErrNotFound) {
 			return err
 		}
-		if err := b.tellRoomOfChanges(ctx, inc, room, changesOn(inc, changes), p.Notice); err != nil {
-			return err
+		// Closed meanwhile, or its room gone: nobody is listening.
+		if err == nil && !inc.Closed() {
+			if err := b.tellRoomOfChanges(ctx, inc, room, changesOn(inc, changes), p.Notice); err != nil {
+				return err
+			}
 		}
 	}
 	return b.changes.ToldRoom(ctx, p.Notice)
