@@ -210,6 +210,11 @@ func TestPostmortemTypedElsewhereActsInRoom(t *testing.T) {
 	if got := h.lastEphemeral(alice); got != doneIn+"the severity is SEV1 for INC-1." {
 		t.Errorf("sev from #general answered %q", got)
 	}
+	h.slash(alice, h.general, "/problem", "new db failover is manual")
+	h.slash(alice, h.general, "/incident", "link INC-1 PRB-1")
+	if got := h.lastEphemeral(alice); got != doneIn+"linked to PRB-1 for INC-1." {
+		t.Errorf("link from #general answered %q", got)
+	}
 	generalBefore := len(h.sim.Messages(h.general))
 	h.slash(alice, h.general, "/postmortem", "start INC-1")
 	if pm := h.pm(); pm.ChannelID != ch || pm.MessageTS == "" {
