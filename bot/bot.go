@@ -148,6 +148,9 @@ type Deps struct {
 	// Postmortems runs /postmortem; nil turns it off.
 	Postmortems *incident.Postmortems
 	Rooms       Rooms
+	// Pins remembers who pinned which message, so a message pinned twice
+	// is one timeline entry; nil adds each pin.
+	Pins incident.PinStore
 	// Inbox records every envelope before it is acknowledged.
 	Inbox inbox.Store
 	Jobs  *jobs.Runner
@@ -168,6 +171,7 @@ type Bot struct {
 	reviews     *incident.Reviews
 	postmortems *incident.Postmortems
 	rooms       Rooms
+	pins        incident.PinStore
 	inbox       inbox.Store
 	jobs        *jobs.Runner
 	clock       clock.Clock
@@ -206,8 +210,10 @@ type Bot struct {
 }
 
 type userInfo struct {
-	name    string
-	isBot   bool
+	name  string
+	isBot bool
+	// tz is their IANA time zone (users.info tz), "" if Slack did not say.
+	tz      string
 	fetched time.Time
 }
 
@@ -233,6 +239,7 @@ func New(cfg Config, d Deps) *Bot {
 		reviews:     d.Reviews,
 		postmortems: d.Postmortems,
 		rooms:       d.Rooms,
+		pins:        d.Pins,
 		inbox:       d.Inbox,
 		jobs:        d.Jobs,
 		clock:       d.Clock,
@@ -265,6 +272,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(jobArchive, b.archiveJob)
 	b.jobs.Handle(incident.JobChangeMarked, b.changeMarkedJob)
 	b.jobs.Handle(incident.JobChangesLogged, b.changesLoggedJob)
+	b.jobs.Handle(incident.JobRoomChanges, b.roomChangesJob)
 	b.jobs.Handle(incident.JobTimeboxWarning, b.clockDueJob)
 	b.jobs.Handle(incident.JobTimeboxExpiry, b.clockDueJob)
 	b.jobs.Handle(incident.JobTimebox, b.timeboxJob)

@@ -194,6 +194,7 @@ func (h *harness) boot() {
 		Reviews:       reviews,
 		Postmortems:   incident.NewPostmortems(domain, incidents, changes, h.clock),
 		Rooms:         h.store,
+		Pins:          h.store,
 		Inbox:         h.store,
 		Jobs:          runner,
 		Clock:         h.clock,

@@ -106,11 +106,13 @@ func (b *Bot) onNoteForm(cb slack.InteractionCallback) (any, func(context.Contex
 	}
 	return nil, func(ctx context.Context, _ string) {
 		channel := b.roomChannel(ctx, id)
-		inc, _, err := b.incidents.AddNote(ctx, id, cb.User.ID, text)
+		inc, entry, err := b.incidents.AddNote(ctx, id, cb.User.ID, text)
 		if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: cb.User.ID}, err, "add the note", usageNote) {
 			return
 		}
-		b.reply(ctx, channel, cb.User.ID, ":memo: Noted on the timeline of "+inc.Ref()+".", nil)
+		if !b.noteToRoom(ctx, inc, entry) {
+			b.reply(ctx, channel, cb.User.ID, ":memo: Noted on the timeline of "+inc.Ref()+".", nil)
+		}
 	}
 }
 

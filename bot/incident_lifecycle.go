@@ -64,6 +64,29 @@ func (b *Bot) onStatus(ctx context.Context, cmd slack.SlashCommand, c statusComm
 	}
 	b.log.Info("status changed", "incident", changed.Ref(), "status", changed.Status, "by", cmd.UserID)
 	b.showChange(ctx, incident.JobChanged, changed, entry)
+	b.doneElsewhere(ctx, cmd, changed, "the status is "+string(changed.Status))
+}
+
+// doneElsewhere tells the caller of a command typed outside inc's room
+// where it took effect: in the room, with a link to it. Typed in the room,
+// the room's own message is the answer and nothing more is said.
+func (b *Bot) doneElsewhere(ctx context.Context, cmd slack.SlashCommand, inc *incident.Incident, what string) {
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || room.ChannelID == "" || room.ChannelID == cmd.ChannelID {
+		return
+	}
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf(":white_check_mark: Done in <#%s|%s>: %s for %s.", room.ChannelID, room.ChannelName, what, inc.Ref()), nil)
+}
+
+// actingRoom returns the channel where a command about inc acts: the
+// incident's room while it is there (not archived), else where the
+// command was typed.
+func (b *Bot) actingRoom(ctx context.Context, cmd slack.SlashCommand, inc *incident.Incident) string {
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || !room.Ready || room.ChannelID == "" || room.Did(stepArchived) {
+		return cmd.ChannelID
+	}
+	return room.ChannelID
 }
 
 // refused answers the user when a change was refused or failed, and
@@ -92,6 +115,7 @@ func (b *Bot) onClose(ctx context.Context, cmd slack.SlashCommand, c closeComman
 	}
 	b.log.Info("incident closed", "incident", closed.Ref(), "by", cmd.UserID)
 	b.showChange(ctx, incident.JobClosed, closed, entry)
+	b.doneElsewhere(ctx, cmd, closed, "closed")
 }
 
 // closedJob shows a closed incident: the header, its summary in the room,
@@ -189,6 +213,7 @@ func (b *Bot) onSeverity(ctx context.Context, cmd slack.SlashCommand, c severity
 	}
 	b.log.Info("severity changed", "incident", changed.Ref(), "severity", changed.Severity.String(), "by", cmd.UserID)
 	b.showChange(ctx, incident.JobChanged, changed, entry)
+	b.doneElsewhere(ctx, cmd, changed, "the severity is "+changed.Severity.Label())
 }
 
 // onList handles /incident list: the incidents not yet resolved.
@@ -325,11 +350,32 @@ func (b *Bot) onNote(ctx context.Context, cmd slack.SlashCommand, c noteCommand)
 	if !ok {
 		return
 	}
-	_, _, err := b.incidents.AddNote(ctx, inc.ID, cmd.UserID, c.Text)
+	inc, entry, err := b.incidents.AddNote(ctx, inc.ID, cmd.UserID, c.Text)
 	if b.refused(ctx, cmd, err, "add the note", usageNote) {
 		return
 	}
-	b.reply(ctx, cmd.ChannelID, cmd.UserID, ":memo: Noted on the timeline of "+inc.Ref()+".", nil)
+	if !b.noteToRoom(ctx, inc, entry) {
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, ":memo: Noted on the timeline of "+inc.Ref()+".", nil)
+		return
+	}
+	b.doneElsewhere(ctx, cmd, inc, "noted on the timeline")
+}
+
+// noteToRoom tells inc's room, in one short line posted once, of a note
+// added to its timeline, so everyone working the incident sees it, not only
+// its author. It reports whether the room was told.
+func (b *Bot) noteToRoom(ctx context.Context, inc *incident.Incident, entry incident.TimelineEntry) bool {
+	room, err := b.rooms.Room(ctx, inc.ID)
+	if err != nil || !room.Ready || room.ChannelID == "" {
+		return false
+	}
+	line := fmt.Sprintf(":memo: <@%s> noted on the timeline of %s: %s", entry.Actor, inc.Ref(), escapeFit(entry.Text, 500))
+	e := onceAs(effectNote, "entry:"+strconv.FormatInt(entry.ID, 10))
+	if err := b.post(ctx, room.ChannelID, e, line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}); err != nil {
+		b.log.Error("telling the room of a note", "incident", inc.Ref(), "err", err)
+		return false
+	}
+	return true
 }
 
 // onTimeline handles /incident timeline: in the incident's channel it posts

@@ -188,8 +188,8 @@ func TestNotesAndPagedTimeline(t *testing.T) {
 	ch := h.openIncident("search broken")
 	h.sim.Join(ch, bob)
 	h.slash(bob, ch, "/incident", "note rolled back <!channel> deploy 412")
-	if got := h.lastEphemeral(bob); !strings.Contains(got, "Noted on the timeline of INC-1") {
-		t.Errorf("note answered %q", got)
+	if got := h.roomTexts(ch, "noted on the timeline"); len(got) != 1 || got[0] != ":memo: <@U0BOB> noted on the timeline of INC-1: rolled back &lt;!channel&gt; deploy 412" {
+		t.Errorf("the room was told of the note as %q", got)
 	}
 	long := strings.Repeat("x", 1900)
 	for i := range 60 {

@@ -62,6 +62,8 @@ const (
 	effectReview           = "sitrep_review"            // the daily operations review, key the slot
 	effectHandOff          = "sitrep_rotation_handoff"  // a rotation's new TDO on duty, key the rotation and time
 	effectAnswer           = "sitrep_answer"            // a command's answer for everyone, key the command
+	effectNote             = "sitrep_note"              // a note added to the timeline, in the room, key the entry
+	effectPin              = "sitrep_pin"               // a second pin of a message, in its thread, key the message and pinner
 )
 
 // effect names one message that sitrep posts once.

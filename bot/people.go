@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	_ "time/tzdata" // users' time zones resolve on hosts without a zoneinfo database
 
 	"github.com/slack-go/slack"
 
@@ -129,4 +130,45 @@ func (n *apiNames) Name(ctx context.Context, id string) string {
 	n.names[id] = name
 	n.mu.Unlock()
 	return name
+}
+
+// userLocation returns user's time zone, from users.info tz (cached with
+// the rest of what sitrep knows of them), and whether it is theirs; when
+// Slack cannot say or names a zone Go does not know, it returns fallback.
+func (b *Bot) userLocation(ctx context.Context, user string, fallback *time.Location) (*time.Location, bool) {
+	u, err := b.userFacts(ctx, user)
+	if err != nil {
+		b.log.Warn("looking up a user's time zone", "user", user, "err", err)
+		return fallback, false
+	}
+	if u.tz == "" {
+		return fallback, false
+	}
+	loc, err := time.LoadLocation(u.tz)
+	if err != nil {
+		b.log.Warn("unknown time zone", "user", user, "tz", u.tz, "err", err)
+		return fallback, false
+	}
+	return loc, true
+}
+
+// zoneText names the zone times are read in: the user's own, or the
+// fallback when sitrep does not know theirs.
+func zoneText(loc *time.Location, theirs bool) string {
+	if theirs {
+		return loc.String() + ", your Slack time zone"
+	}
+	return loc.String() + ": sitrep does not know your time zone"
+}
+
+// entryTimeText shows a time read from a user in their zone, with the
+// zone, and in UTC: "2026-11-24 09:30 EST (America/New_York, your Slack
+// time zone), 14:30 UTC".
+func entryTimeText(at time.Time, loc *time.Location, theirs bool) string {
+	local := at.In(loc)
+	text := local.Format("2006-01-02 15:04 MST") + " (" + zoneText(loc, theirs) + ")"
+	if _, off := local.Zone(); off != 0 {
+		text += ", " + at.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	return text
 }

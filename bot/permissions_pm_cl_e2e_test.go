@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/checklist"
@@ -28,7 +29,7 @@ const (
 func newPmClHarness(t *testing.T) (*harness, string) {
 	t.Helper()
 	h := newHarness(t, withChannel("random"), withChannel("incidents"), withSimOptions(slacksim.Options{MemberEvents: true}),
-		withBotConfig(bot.Config{Permissions: access.Settings{Commanders: []string{commanderDave}}}))
+		withBotConfig(bot.Config{Permissions: access.Settings{Commanders: []string{commanderDave}}, ArchiveAfter: time.Hour}))
 	h.sim.AddUser(slacksim.User{ID: outsiderCarol, Name: "carol", RealName: "Carol Danvers"})
 	h.sim.AddUser(slacksim.User{ID: commanderDave, Name: "dave", RealName: "Dave Bowman"})
 	random := h.sim.ChannelByName("random").ID
@@ -139,8 +140,19 @@ type pmStep func(w *pmWorld)
 var (
 	// started: alice starts it in the room.
 	started pmStep = func(w *pmWorld) { w.h.slash(alice, w.room, "/postmortem", "start") }
-	// shownInRandom: alice starts it from #random, where its message is.
-	shownInRandom pmStep = func(w *pmWorld) { w.h.slash(alice, w.random, "/postmortem", "start INC-1") }
+	// shownInRandom: alice closes INC-1, its room is archived, and she
+	// starts the postmortem from #random, where its message then is (a
+	// postmortem runs in the incident's room while the room is there).
+	shownInRandom pmStep = func(w *pmWorld) {
+		w.h.slash(alice, w.room, "/incident", "status resolved")
+		w.h.slash(alice, w.room, "/incident", "close")
+		w.h.clock.Advance(2 * time.Hour)
+		w.h.sweep()
+		w.h.slash(alice, w.random, "/postmortem", "start INC-1")
+		if pm := w.h.pm(); pm.ChannelID != w.random {
+			w.h.t.Fatalf("postmortem shown in %s, want #random %s", pm.ChannelID, w.random)
+		}
+	}
 	// inIssues: phase 2.
 	inIssues pmStep = func(w *pmWorld) { w.h.slash(alice, w.room, "/postmortem", "next") }
 	// inActions: phase 3, with one issue.

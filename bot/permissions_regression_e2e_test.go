@@ -126,7 +126,7 @@ func TestMembershipFollowsEvents(t *testing.T) {
 	}
 	reads := h.sim.Calls("conversations.members")
 	h.join(ch, carol)
-	if got := note(carol, "two"); !strings.Contains(got, "Noted") {
+	if got := note(carol, "two"); !strings.Contains(got, "noted on the timeline for INC-1") {
 		t.Errorf("carol after joining: %q", got)
 	}
 	h.leave(ch, carol)
@@ -136,7 +136,7 @@ func TestMembershipFollowsEvents(t *testing.T) {
 	// Invited by the bot (a role), bob becomes a member too.
 	h.slash(alice, ch, "/incident", "role comms <@U0BOB>")
 	h.idle()
-	if got := note(bob, "four"); !strings.Contains(got, "Noted") {
+	if got := note(bob, "four"); !strings.Contains(got, "noted on the timeline for INC-1") {
 		t.Errorf("bob, invited: %q", got)
 	}
 	if n := h.sim.Calls("conversations.members") - reads; n != 0 {

@@ -40,7 +40,9 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		if !ok || !b.mayOnPostmortem(ctx, cmd.ChannelID, cmd.UserID, access.StartPostmortem, inc, nil, usagePMStart) {
 			return
 		}
-		pm, err := b.postmortems.Start(ctx, inc.ID, cmd.UserID, cmd.ChannelID)
+		// The postmortem runs in the incident's room, wherever it was
+		// started from; the caller is told where.
+		pm, err := b.postmortems.Start(ctx, inc.ID, cmd.UserID, b.actingRoom(ctx, cmd, inc))
 		if errors.Is(err, incident.ErrNoChange) {
 			b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, userProblem(err), "/postmortem help")
 			return
@@ -48,8 +50,9 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		if b.refused(ctx, cmd, err, "start the postmortem", usagePMStart) {
 			return
 		}
-		b.log.Info("postmortem started", "incident", inc.Ref(), "facilitator", cmd.UserID)
+		b.log.Info("postmortem started", "incident", inc.Ref(), "facilitator", cmd.UserID, "channel", pm.ChannelID)
 		b.showPostmortem(ctx, pm)
+		b.pmDoneElsewhere(ctx, cmd, inc, pm, "the postmortem started")
 	case pmNext:
 		b.pmChange(ctx, cmd, c.Number, access.MovePostmortem, usagePMNext, func(inc *incident.Incident) (*incident.Postmortem, error) {
 			return b.postmortems.Next(ctx, inc.ID, cmd.UserID)
@@ -72,19 +75,30 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 			return b.postmortems.AddIssue(ctx, inc.ID, cmd.UserID, c.Text, 0)
 		})
 	case pmEntry:
+		// Times are read in the caller's own time zone (users.info tz).
+		loc, theirs := b.userLocation(ctx, cmd.UserID, b.postmortems.Location())
 		if c.Text == "" {
 			if inc, _, ok := b.pmFor(ctx, cmd, c.Number, usagePMEntry, incident.PhaseTimeline); ok {
-				b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, entryModal(inc, nil, b.postmortems.Location()), "", usagePMEntry)
+				b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, entryModal(inc, nil, loc, theirs), "", usagePMEntry)
 			}
 			return
 		}
+		var added *incident.Incident
+		var at time.Time
 		b.pmChange(ctx, cmd, c.Number, access.AddPostmortemEntry, usagePMEntry, func(inc *incident.Incident) (*incident.Postmortem, error) {
-			at, err := parseEntryTime(c.At, inc.OpenedAt, b.postmortems.Location())
-			if err != nil {
-				return nil, &incident.FieldError{Field: "time", Problem: err.Error()}
+			var err error
+			if at, err = parseEntryTime(c.At, inc.OpenedAt, loc); err != nil {
+				return nil, &incident.FieldError{Field: "time", Problem: err.Error() + " (times are " + zoneText(loc, theirs) + ")"}
 			}
-			return b.postmortems.AddEntry(ctx, inc.ID, cmd.UserID, at, c.Text)
+			pm, err := b.postmortems.AddEntry(ctx, inc.ID, cmd.UserID, at, c.Text)
+			if err == nil {
+				added = inc
+			}
+			return pm, err
 		})
+		if added != nil {
+			b.entryAdded(ctx, cmd.ChannelID, cmd.UserID, added, at, loc, theirs)
+		}
 	case pmAction:
 		if inc, pm, ok := b.pmFor(ctx, cmd, c.Number, usagePMAction, incident.PhaseActions); ok {
 			b.openForm(ctx, cmd.ChannelID, cmd.UserID, cmd.TriggerID, actionModal(inc, pm, b.clock.Now().In(b.postmortems.Location())), "", usagePMAction)
@@ -96,6 +110,12 @@ func (b *Bot) onPostmortemCommand(ctx context.Context, cmd slack.SlashCommand) {
 		}
 		b.exportPostmortem(ctx, cmd, inc)
 	}
+}
+
+// entryAdded tells user the time their postmortem entry was stored at,
+// in their zone and in UTC, so a time read in the wrong zone is seen.
+func (b *Bot) entryAdded(ctx context.Context, channel, user string, inc *incident.Incident, at time.Time, loc *time.Location, theirs bool) {
+	b.reply(ctx, channel, user, fmt.Sprintf(":spiral_calendar_pad: Entry of the %s postmortem at %s.", inc.Ref(), entryTimeText(at, loc, theirs)), nil)
 }
 
 // pmFor finds the incident and its postmortem, which the caller must be
@@ -146,6 +166,20 @@ func (b *Bot) pmChange(ctx context.Context, cmd slack.SlashCommand, number int64
 		return
 	}
 	b.showPostmortem(ctx, pm)
+	b.pmDoneElsewhere(ctx, cmd, inc, pm, "the postmortem is updated ("+pm.Phase.Label()+")")
+}
+
+// pmDoneElsewhere tells the caller of a /postmortem command typed outside
+// the channel where pm is shown (the incident's room) where it took effect.
+func (b *Bot) pmDoneElsewhere(ctx context.Context, cmd slack.SlashCommand, inc *incident.Incident, pm *incident.Postmortem, what string) {
+	if pm.ChannelID == "" || pm.ChannelID == cmd.ChannelID {
+		return
+	}
+	where := "<#" + pm.ChannelID + ">"
+	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == pm.ChannelID {
+		where = "<#" + room.ChannelID + "|" + room.ChannelName + ">"
+	}
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf(":white_check_mark: Done in %s: %s for %s.", where, what, inc.Ref()), nil)
 }
 
 // errAnswered means a change's refusal was answered already.
@@ -262,7 +296,7 @@ func (b *Bot) onPMButton(ctx context.Context, cb slack.InteractionCallback, a *s
 		b.replyUsage(ctx, cb.Channel.ID, cb.User.ID, "That button belongs to a postmortem sitrep cannot find.", "/postmortem help")
 		return
 	}
-	loc := b.postmortems.Location()
+	loc, theirs := b.userLocation(ctx, cb.User.ID, b.postmortems.Location())
 	switch a.ActionID {
 	case actionPMNext:
 		if !b.mayOnPostmortem(ctx, cb.Channel.ID, cb.User.ID, access.MovePostmortem, inc, pm, usagePMNext) {
@@ -277,10 +311,10 @@ func (b *Bot) onPMButton(ctx context.Context, cb slack.InteractionCallback, a *s
 	}
 	switch a.ActionID {
 	case actionPMAddEntry:
-		b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, nil, loc), "", usagePMEntry)
+		b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, nil, loc, theirs), "", usagePMEntry)
 	case actionPMEditEntry:
 		if e := pm.Entry(item); e != nil && b.pmPhase(ctx, cb, pm, incident.PhaseTimeline) {
-			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, e, loc), "", usagePMEntry)
+			b.openForm(ctx, cb.Channel.ID, cb.User.ID, cb.TriggerID, entryModal(inc, e, loc, theirs), "", usagePMEntry)
 		}
 	case actionPMRaise, actionPMAddIssue:
 		if b.pmPhase(ctx, cb, pm, incident.PhaseIssues) {
@@ -405,9 +439,10 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 		if !b.formMayAdd(ctx, channel, cb.User.ID, inc, usagePMEntry) {
 			return
 		}
-		at, err := parseEntryTime(when, inc.OpenedAt, b.postmortems.Location())
+		loc, theirs := b.userLocation(ctx, cb.User.ID, b.postmortems.Location())
+		at, err := parseEntryTime(when, inc.OpenedAt, loc)
 		if err != nil {
-			b.replyUsage(ctx, channel, cb.User.ID, err.Error(), usagePMEntry)
+			b.replyUsage(ctx, channel, cb.User.ID, err.Error()+" (times are "+zoneText(loc, theirs)+")", usagePMEntry)
 			return
 		}
 		var pm *incident.Postmortem
@@ -418,6 +453,7 @@ func (b *Bot) onPMEntryForm(cb slack.InteractionCallback) (any, func(context.Con
 		}
 		if !b.pmRefused(ctx, channel, cb.User.ID, err, usagePMEntry) {
 			b.showPostmortem(ctx, pm)
+			b.entryAdded(ctx, channel, cb.User.ID, inc, at, loc, theirs)
 		}
 	}
 }

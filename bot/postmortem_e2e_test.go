@@ -69,7 +69,9 @@ func TestWholePostmortem(t *testing.T) {
 	if got := h.lastEphemeral(bob); !strings.Contains(got, "Phase 1 is about the timeline only") {
 		t.Errorf("issue in phase 1 answered %q", got)
 	}
-	h.slash(bob, ch, "/postmortem", "entry 02:55 disk alarm on db-2 <ignored>")
+	// bob is in America/New_York: his 21:55 is on the day the incident
+	// opened there (the 23rd), 02:55 UTC on the 24th.
+	h.slash(bob, ch, "/postmortem", "entry 21:55 disk alarm on db-2 <ignored>")
 	pm := h.pm()
 	added := pm.Timeline[0]
 	if added.Text != "disk alarm on db-2 <ignored>" || added.AddedBy != bob || !added.At.Equal(time.Date(2026, 11, 24, 2, 55, 0, 0, time.UTC)) {

@@ -174,6 +174,11 @@ func (b *Bot) link(ctx context.Context, channel, user string, incidentID, proble
 		b.reply(ctx, channel, user, fmt.Sprintf("Note: %s was closed as fixed (%s). If it is back, it was not removed for good.", prb.Ref(), escape(prb.Fix)), nil)
 	}
 	b.showChange(ctx, incident.JobAnnotated, inc, entry)
+	done := "linked to " + prb.Ref()
+	if unlink {
+		done = "unlinked from " + prb.Ref()
+	}
+	b.doneElsewhere(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, inc, done)
 }
 
 // linkForm lists the open problems to pick from, newest first.

@@ -449,7 +449,7 @@ func (b *Bot) userFacts(ctx context.Context, id string) (userInfo, error) {
 	if err != nil {
 		return userInfo{}, err
 	}
-	u = userInfo{name: displayName(user), isBot: user.IsBot || user.ID == "USLACKBOT", fetched: b.clock.Now()}
+	u = userInfo{name: displayName(user), isBot: user.IsBot || user.ID == "USLACKBOT", tz: user.TZ, fetched: b.clock.Now()}
 	b.usersMu.Lock()
 	b.users[id] = u
 	b.usersMu.Unlock()

@@ -192,7 +192,7 @@ func postmortemHelpView() (string, []slack.Block) {
 }
 
 // entryModal adds (e nil) or corrects a timeline entry.
-func entryModal(inc *incident.Incident, e *incident.PMEntry, loc *time.Location) slack.ModalViewRequest {
+func entryModal(inc *incident.Incident, e *incident.PMEntry, loc *time.Location, theirs bool) slack.ModalViewRequest {
 	at := slack.NewPlainTextInputBlockElement(plain("14:05 or 2026-11-24 14:05"), blockPMTime)
 	at.MaxLength = 16
 	text := slack.NewPlainTextInputBlockElement(plain("What happened"), blockPMText)
@@ -208,7 +208,7 @@ func entryModal(inc *incident.Incident, e *incident.PMEntry, loc *time.Location)
 		Type: slack.VTModal, CallbackID: callbackPMEntry, PrivateMetadata: meta,
 		Title: plain(title), Submit: plain("Save"), Close: plain("Cancel"),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewContextBlock("", mrkdwn(escapeFit(inc.Ref()+": "+inc.Title, 500)+"\nTimes are "+loc.String()+"; the old version of a corrected entry is kept.")),
+			slack.NewContextBlock("", mrkdwn(escapeFit(inc.Ref()+": "+inc.Title, 500)+"\nTimes are "+zoneText(loc, theirs)+"; the old version of a corrected entry is kept.")),
 			slack.NewInputBlock(blockPMTime, plain("Time"), plain("A time alone is on the day the incident opened"), at),
 			slack.NewInputBlock(blockPMText, plain("What happened"), nil, text),
 		}},

@@ -46,7 +46,7 @@ func TestPostmortemViewWithinSlackLimits(t *testing.T) {
 		}
 	}
 	inc, pm := fullPostmortem(incident.PhaseActions)
-	for _, v := range []any{entryModal(inc, &pm.Timeline[0], time.UTC), issueModal(inc, &pm.Timeline[0]), actionModal(inc, pm, pm.StartedAt)} {
+	for _, v := range []any{entryModal(inc, &pm.Timeline[0], time.UTC, false), issueModal(inc, &pm.Timeline[0]), actionModal(inc, pm, pm.StartedAt)} {
 		raw, _ := json.Marshal(v)
 		if err := blockkit.CheckModal(raw); err != nil {
 			t.Errorf("modal: %v", err)

@@ -293,9 +293,11 @@ func whatChangedLine(c incident.Change, opened time.Time, other bool) string {
 	return line
 }
 
-// changesLoggedJob posts each newly logged change in the room of every
-// open incident whose systems it touches: the room hears of changes made
-// while it works.
+// changesLoggedJob tells the room of every open incident whose systems
+// newly logged changes touch: the room hears of changes made while it
+// works, but quietly. A batch (one API call, one CLI run) is one message
+// per room, posted now; a change logged on its own waits up to a minute
+// for others (see incident.ChangeLog.PendForRoom and roomChangesJob).
 func (b *Bot) changesLoggedJob(ctx context.Context, j jobs.Job) error {
 	var p incident.ChangesLoggedPayload
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
@@ -313,15 +315,7 @@ func (b *Bot) changesLoggedJob(ctx context.Context, j jobs.Job) error {
 		if inc.Closed() {
 			continue
 		}
-		var hits []incident.Change
-		for _, c := range changes {
-			for _, s := range c.Systems {
-				if slices.Contains(inc.Systems, s) {
-					hits = append(hits, c)
-					break
-				}
-			}
-		}
+		hits := changesOn(&inc, changes)
 		if len(hits) == 0 {
 			continue
 		}
@@ -329,16 +323,120 @@ func (b *Bot) changesLoggedJob(ctx context.Context, j jobs.Job) error {
 		if err != nil || !room.Ready {
 			continue // its room is not there yet; what changed covers it at set-up
 		}
-		// Oldest first, as they happened.
-		for i := len(hits) - 1; i >= 0; i-- {
-			c := hits[i]
-			line := fmt.Sprintf(":new: *New change on %s while %s is open*\n%s", escape(strings.Join(c.Systems, ", ")), inc.Ref(),
-				whatChangedLine(c, inc.OpenedAt, false))
-			e := onceAs(effectNewChange, "change:"+strconv.FormatInt(c.ID, 10))
-			if err := b.post(ctx, room.ChannelID, e, "New change while "+inc.Ref()+" is open", []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(line, 3000)), nil, nil)}); err != nil {
+		if len(p.ChangeIDs) == 1 {
+			ids := []int64{hits[0].ID}
+			if _, err := b.changes.PendForRoom(ctx, inc.ID, ids); err != nil {
+				return err
+			}
+			continue
+		}
+		key := jobEffect(effectNewChange, j).key + ":incident:" + strconv.FormatInt(inc.ID, 10)
+		if err := b.tellRoomOfChanges(ctx, &inc, room, hits, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// roomChangesJob tells an incident's room of the changes logged one by one
+// in a window, in one message; the window is marked told after the post,
+// and a retry finds the message by its key.
+func (b *Bot) roomChangesJob(ctx context.Context, j jobs.Job) error {
+	var p incident.RoomChangesPayload
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return jobs.Permanent(fmt.Errorf("reading room changes job payload: %w", err))
+	}
+	changes, err := b.changes.PendingForRoom(ctx, p.Notice)
+	if err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		inc, err := b.incidents.Incident(ctx, p.IncidentID)
+		if err != nil {
+			return err
+		}
+		room, err := b.rooms.Room(ctx, inc.ID)
+		if err != nil && !errors.Is(err, incident.ErrNotFound) {
+			return err
+		}
+		// Closed meanwhile, or its room gone: nobody is listening.
+		if err == nil && !inc.Closed() {
+			if err := b.tellRoomOfChanges(ctx, inc, room, changesOn(inc, changes), p.Notice); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return b.changes.ToldRoom(ctx, p.Notice)
+}
+
+// changesOn returns the changes that touch inc's systems, in the order
+// given.
+func changesOn(inc *incident.Incident, changes []incident.Change) []incident.Change {
+	var hits []incident.Change
+	for _, c := range changes {
+		if slices.ContainsFunc(c.Systems, func(s string) bool { return slices.Contains(inc.Systems, s) }) {
+			hits = append(hits, c)
+		}
+	}
+	return hits
+}
+
+// tellRoomOfChanges posts, once under key, one message in inc's room about
+// changes (newest first) logged while it is open.
+func (b *Bot) tellRoomOfChanges(ctx context.Context, inc *incident.Incident, room *incident.Room, changes []incident.Change, key string) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	text, blocks := roomChangesView(inc, changes)
+	return b.post(ctx, room.ChannelID, onceAs(effectNewChange, key), text, blocks)
+}
+
+// roomChangesShown is how many changes a room's change notice lists; the
+// rest are counted, with the command that lists them.
+const roomChangesShown = 3
+
+// roomChangesView renders the notice of changes (newest first) to inc's
+// systems logged while it is open: one change in full, several as the
+// first few, oldest first, and how many more.
+func roomChangesView(inc *incident.Incident, changes []incident.Change) (string, []slack.Block) {
+	var systems []string
+	for _, s := range inc.Systems {
+		if slices.ContainsFunc(changes, func(c incident.Change) bool { return slices.Contains(c.Systems, s) }) {
+			systems = append(systems, s)
+		}
+	}
+	scope := strings.Join(systems, ", ")
+	list := "`/change list " + strings.Join(systems, ",") + "`"
+	if len(changes) == 1 {
+		c := changes[0]
+		line := fmt.Sprintf(":new: *New change on %s while %s is open*\n%s", escape(strings.Join(c.Systems, ", ")), inc.Ref(),
+			whatChangedLine(c, inc.OpenedAt, false))
+		return "New change while " + inc.Ref() + " is open", []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(line, 3000)), nil, nil)}
+	}
+	title := fmt.Sprintf("%d changes to %s while %s is open", len(changes), scope, inc.Ref())
+	lines := []string{":new: *" + escape(title) + "*"}
+	for i := len(changes) - 1; i >= 0 && len(lines) <= roomChangesShown; i-- {
+		lines = append(lines, "• "+roomChangeLine(changes[i], inc.OpenedAt))
+	}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), 3000)), nil, nil)}
+	more := "All of them: " + list
+	if n := len(changes) - roomChangesShown; n > 0 {
+		more = fmt.Sprintf("… and %d more — %s", n, list)
+	}
+	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(more)))
+	return title, blocks
+}
+
+// roomChangeLine renders one change of a room's notice on one line: its
+// systems, who, what, when relative to the opening.
+func roomChangeLine(c incident.Change, opened time.Time) string {
+	when := durationText(opened.Sub(c.OccurredAt)) + " before it opened"
+	if c.OccurredAt.After(opened) {
+		when = durationText(c.OccurredAt.Sub(opened)) + " after it opened"
+	}
+	line := fmt.Sprintf("*%s* %s: %s", escape(strings.Join(c.Systems, ", ")), personRef(c.Person), escapeFit(c.Summary, 300))
+	if c.Link != "" {
+		line += " <" + escape(c.Link) + "|link>"
+	}
+	return line + " _(" + when + ")_"
 }

@@ -208,6 +208,18 @@ type ChangeStore interface {
 	Changes(ctx context.Context, q ChangeQuery) ([]Change, error)
 	// ChangesByID returns the changes with these IDs, newest first.
 	ChangesByID(ctx context.Context, ids []int64) ([]Change, error)
+	// PendRoomChanges records changes as waiting to be told to an
+	// incident's room, in one transaction: they join the room's window
+	// not yet told that is due after joinBy, or else open a window named
+	// notice, due at due, stored with the job open(notice) returns. A
+	// change waiting or told already for the incident is skipped. It
+	// returns the window the changes joined.
+	PendRoomChanges(ctx context.Context, incidentID int64, changeIDs []int64, joinBy, due time.Time, notice string, open func(notice string) jobs.Job) (string, error)
+	// PendingRoomChanges returns the changes of the window notice not yet
+	// told, newest first.
+	PendingRoomChanges(ctx context.Context, notice string) ([]Change, error)
+	// RoomChangesTold marks the changes of the window notice as told.
+	RoomChangesTold(ctx context.Context, notice string, at time.Time) error
 }
 
 // BatchError names the change of a batch that is wrong.
@@ -231,6 +243,28 @@ const JobChangesLogged = "change.logged"
 type ChangesLoggedPayload struct {
 	ChangeIDs []int64 `json:"change_ids"`
 }
+
+// JobRoomChanges is the kind of the durable job that tells an incident's
+// room, in one message, of the changes to its systems logged one by one
+// within a window (RoomChangesWindow). Its payload is a RoomChangesPayload.
+const JobRoomChanges = "change.room_notice"
+
+// RoomChangesPayload is the payload of a JobRoomChanges job.
+type RoomChangesPayload struct {
+	IncidentID int64 `json:"incident_id"`
+	// Notice names the window: the key of its job and of its message.
+	Notice string `json:"notice"`
+}
+
+// RoomChangesWindow is how long the first change logged to an open
+// incident's systems waits for others before its room is told: a room
+// hears of changes logged one by one at most once a window.
+const RoomChangesWindow = time.Minute
+
+// roomChangesJoinMargin keeps a change from joining a window about to be
+// told: it joins only a window due later than this from now, else opens
+// the next one.
+const roomChangesJoinMargin = 5 * time.Second
 
 // ChangeLog holds the change-log use cases.
 type ChangeLog struct {
@@ -282,6 +316,43 @@ func (l *ChangeLog) Log(ctx context.Context, changes []Change) (added int, err e
 		}
 	}
 	return added, nil
+}
+
+// PendForRoom queues changes logged one by one to be told to the room of
+// incident incidentID together: they join the room's window that is still
+// open, else they open one, due RoomChangesWindow from now, with the
+// JobRoomChanges job that tells the room. It returns the window's name.
+// Queueing a change twice is a no-op.
+func (l *ChangeLog) PendForRoom(ctx context.Context, incidentID int64, changeIDs []int64) (string, error) {
+	now := l.clock.Now().UTC()
+	due := now.Add(RoomChangesWindow)
+	notice := fmt.Sprintf("room-changes:%d:%d", incidentID, due.UnixMicro())
+	joined, err := l.store.PendRoomChanges(ctx, incidentID, changeIDs, now.Add(roomChangesJoinMargin), due, notice, func(notice string) jobs.Job {
+		payload, _ := json.Marshal(RoomChangesPayload{IncidentID: incidentID, Notice: notice})
+		return jobs.Job{Kind: JobRoomChanges, Key: notice, Payload: payload, DueAt: due}
+	})
+	if err != nil {
+		return "", fmt.Errorf("queueing changes for the room of incident %d: %w", incidentID, err)
+	}
+	return joined, nil
+}
+
+// PendingForRoom returns the changes of the window notice that its room
+// has not been told of, newest first.
+func (l *ChangeLog) PendingForRoom(ctx context.Context, notice string) ([]Change, error) {
+	changes, err := l.store.PendingRoomChanges(ctx, notice)
+	if err != nil {
+		return nil, fmt.Errorf("reading the changes of %s: %w", notice, err)
+	}
+	return changes, nil
+}
+
+// ToldRoom records that the room was told of the window notice.
+func (l *ChangeLog) ToldRoom(ctx context.Context, notice string) error {
+	if err := l.store.RoomChangesTold(ctx, notice, l.clock.Now()); err != nil {
+		return fmt.Errorf("recording %s as told: %w", notice, err)
+	}
+	return nil
 }
 
 // Recent returns the changes q selects, newest first; Limit defaults to 20

@@ -34,6 +34,14 @@ func (m *memChanges) ShowChanges(context.Context, int64, []ShownChange) error { 
 
 func (m *memChanges) ShownChanges(context.Context, int64) ([]ShownChange, error) { return nil, nil }
 
+func (m *memChanges) PendRoomChanges(_ context.Context, _ int64, _ []int64, _, _ time.Time, notice string, _ func(string) jobs.Job) (string, error) {
+	return notice, nil
+}
+
+func (m *memChanges) PendingRoomChanges(context.Context, string) ([]Change, error) { return nil, nil }
+
+func (m *memChanges) RoomChangesTold(context.Context, string, time.Time) error { return nil }
+
 func TestChangeValidate(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)

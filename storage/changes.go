@@ -269,3 +269,69 @@ func (s *Store) ShownChanges(ctx context.Context, incidentID int64) ([]incident.
 	}
 	return out, nil
 }
+
+// PendRoomChanges implements incident.ChangeStore. On PostgreSQL the
+// incident's room row is locked first, so two changes logged at once to
+// the same incident join one window.
+func (s *Store) PendRoomChanges(ctx context.Context, incidentID int64, changeIDs []int64, joinBy, due time.Time, notice string, open func(string) jobs.Job) (string, error) {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if s.dialect == DialectPostgres {
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM incident_rooms WHERE incident_id = $1 FOR UPDATE`, incidentID); err != nil {
+				return err
+			}
+		}
+		var windows []struct {
+			Notice string    `db:"notice"`
+			DueAt  time.Time `db:"due_at"`
+		}
+		if err := tx.SelectContext(ctx, &windows, tx.Rebind(`SELECT notice, due_at FROM room_change_notices
+			WHERE incident_id = ? AND told_at IS NULL AND due_at > ? ORDER BY due_at LIMIT 1`), incidentID, ts(joinBy)); err != nil {
+			return err
+		}
+		joined := len(windows) == 1
+		if joined {
+			notice, due = windows[0].Notice, windows[0].DueAt
+		}
+		opened := false
+		q := tx.Rebind(`INSERT INTO room_change_notices (incident_id, change_id, notice, due_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (incident_id, change_id) DO NOTHING`)
+		for _, id := range changeIDs {
+			res, err := tx.ExecContext(ctx, q, incidentID, id, notice, ts(due))
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 && !joined {
+				opened = true
+			}
+		}
+		if opened {
+			if _, err := enqueue(ctx, tx, open(notice), time.Now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("queueing changes for the room of incident %d: %w", incidentID, err)
+	}
+	return notice, nil
+}
+
+// PendingRoomChanges implements incident.ChangeStore.
+func (s *Store) PendingRoomChanges(ctx context.Context, notice string) ([]incident.Change, error) {
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT change_id FROM room_change_notices
+		WHERE notice = ? AND told_at IS NULL`), notice); err != nil {
+		return nil, fmt.Errorf("reading the changes of %s: %w", notice, err)
+	}
+	return s.ChangesByID(ctx, ids)
+}
+
+// RoomChangesTold implements incident.ChangeStore.
+func (s *Store) RoomChangesTold(ctx context.Context, notice string, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE room_change_notices SET told_at = ?
+		WHERE notice = ? AND told_at IS NULL`), ts(at), notice); err != nil {
+		return fmt.Errorf("recording %s as told: %w", notice, err)
+	}
+	return nil
+}

@@ -70,6 +70,8 @@ func conformance(t *testing.T, open opener) {
 		{"Private", testPrivate},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Changes", testChanges},
+		{"RoomChanges", testRoomChanges},
+		{"MessagePins", testMessagePins},
 		{"PlanAndClock", testPlanAndClock},
 		{"CancelJobs", testCancelJobs},
 		{"ChecklistRuns", testChecklistRuns},
@@ -1070,5 +1072,83 @@ func testEntryFacts(t *testing.T, s *storage.Store) {
 	}
 	if read.Severity != incident.Sev4 || read.Opening.Severity != incident.Sev3 {
 		t.Errorf("severity now %s, at open %s; want SEV4, SEV3", read.Severity.Label(), read.Opening.Severity.Label())
+	}
+}
+
+// testRoomChanges queues changes for a room: the first opens a window with
+// its job, later ones join it until it is nearly due, a change queued twice
+// is kept once, and a told window is not joined.
+func testRoomChanges(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("db down", "room-changes")
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	batch := []incident.Change{change(0, "a", "db"), change(time.Second, "b", "db"), change(2*time.Second, "c", "db")}
+	if _, err := s.LogChanges(ctx, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	opened := 0
+	open := func(notice string) jobs.Job {
+		opened++
+		return jobs.Job{Kind: incident.JobRoomChanges, Key: notice, DueAt: t0.Add(time.Minute)}
+	}
+	due := t0.Add(time.Minute)
+	w1, err := s.PendRoomChanges(ctx, inc.ID, []int64{batch[0].ID}, t0, due, "w1", open)
+	if err != nil || w1 != "w1" || opened != 1 {
+		t.Fatalf("first change: window %q, %v, %d jobs", w1, err, opened)
+	}
+	if j, err := s.JobByKey(ctx, "w1"); err != nil || j.Kind != incident.JobRoomChanges {
+		t.Errorf("window job = %+v, %v", j, err)
+	}
+	for _, id := range []int64{batch[1].ID, batch[0].ID} {
+		if w, err := s.PendRoomChanges(ctx, inc.ID, []int64{id}, t0.Add(30*time.Second), due.Add(30*time.Second), "w2", open); err != nil || w != "w1" {
+			t.Errorf("change %d within the window joined %q, %v", id, w, err)
+		}
+	}
+	// Nearly due: the next change opens the next window.
+	if w, err := s.PendRoomChanges(ctx, inc.ID, []int64{batch[2].ID}, due, due.Add(time.Minute), "w3", open); err != nil || w != "w3" || opened != 2 {
+		t.Errorf("change after the window joined %q, %v (%d jobs)", w, err, opened)
+	}
+	got, err := s.PendingRoomChanges(ctx, "w1")
+	if err != nil || len(got) != 2 || got[0].Summary != "b" || got[1].Summary != "a" {
+		t.Fatalf("pending of w1 = %+v, %v", got, err)
+	}
+	if err := s.RoomChangesTold(ctx, "w1", due); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PendingRoomChanges(ctx, "w1"); err != nil || len(got) != 0 {
+		t.Errorf("pending of w1 once told = %+v, %v", got, err)
+	}
+	if w, err := s.PendRoomChanges(ctx, inc.ID, []int64{batch[0].ID}, t0, due, "w4", open); err != nil || opened != 2 {
+		t.Errorf("a told change queued again opened %q (%d jobs), %v", w, opened, err)
+	}
+}
+
+// testMessagePins: pinners of a message in order, the first's entry, and
+// a pin repeated.
+func testMessagePins(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	inc := newIncident("disk full", "pins")
+	if err := s.CreateIncident(ctx, inc, nil); err != nil {
+		t.Fatal(err)
+	}
+	pin, again, err := s.NotePin(ctx, inc.ID, "C1", "1.1", "U2", t0)
+	if err != nil || again || pin.First() != "U2" || pin.EntryID != 0 || pin.IncidentID != inc.ID {
+		t.Fatalf("first pin = %+v, %v, %v", pin, again, err)
+	}
+	if err := s.PinEntry(ctx, "C1", "1.1", 42); err != nil {
+		t.Fatal(err)
+	}
+	pin, again, err = s.NotePin(ctx, inc.ID, "C1", "1.1", "U1", t0.Add(time.Second))
+	if err != nil || again || !slices.Equal(pin.By, []string{"U2", "U1"}) || pin.EntryID != 42 {
+		t.Errorf("second pinner = %+v, %v, %v", pin, again, err)
+	}
+	pin, again, err = s.NotePin(ctx, inc.ID, "C1", "1.1", "U2", t0.Add(time.Minute))
+	if err != nil || !again || len(pin.By) != 2 || pin.EntryID != 42 {
+		t.Errorf("first pinner again = %+v, %v, %v", pin, again, err)
+	}
+	if pin, _, err := s.NotePin(ctx, inc.ID, "C1", "1.2", "U1", t0); err != nil || pin.EntryID != 0 || pin.First() != "U1" {
+		t.Errorf("another message = %+v, %v", pin, err)
 	}
 }

@@ -121,6 +121,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Reviews:       reviews,
 		Postmortems:   postmortems,
 		Rooms:         store,
+		Pins:          store,
 		Inbox:         store,
 		Jobs:          runner,
 		Clock:         clk,
