@@ -120,7 +120,7 @@ func TestDrawable(t *testing.T) {
 		"決済":                "□□",
 		"👩\u200D💻":          "□",
 		"👍🏽 ok":             "□ ok",
-		"🇬🇧":               "□□",
+		"🇬🇧":                "□□",
 		"a\u200Db":          "a\u200Db",
 	} {
 		if got := drawable(in); got != want {
