@@ -23,7 +23,7 @@ func NormalizeTitle(t string) string { return strings.Join(strings.Fields(CleanL
 // NormalizeSystem lowercases a system name and checks it: a letter or digit
 // first, then letters, digits, '.', '_' or '-', at most MaxSystemName long.
 func NormalizeSystem(s string) (string, error) {
-	n := strings.ToLower(strings.TrimSpace(s))
+	n := strings.ToLower(CleanLine(s))
 	if n == "" {
 		return "", fmt.Errorf("a system name is empty: write systems:web,db with no spaces or empty names")
 	}

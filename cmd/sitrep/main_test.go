@@ -164,6 +164,12 @@ func TestChangeCLI(t *testing.T) {
 		t.Errorf("re-sent change: %q %v", out, err)
 	}
 	runCLI(t, env, "change", "add", "--system", "api", "deployed v2")
+	// Control, bidi-override and zero-width characters are not stored.
+	runCLI(t, env, "change", "add", "--system", "cache\u200b", "--reason", "leak\u202e", "flushed\x1b\u2066 all\x00")
+	out, _, err = runCLI(t, env, "change", "list", "--system", "cache")
+	if err != nil || !strings.Contains(out, "flushed all") || !strings.Contains(out, "leak\n") || strings.ContainsAny(out, "\u200b\u202e\x1b\u2066\x00") {
+		t.Errorf("change list --system cache: %q %v, want the text without hidden characters", out, err)
+	}
 	out, _, err = runCLI(t, env, "change", "list", "--system", "billing")
 	if err != nil || out != "no changes in the last 24 h\n" {
 		t.Errorf("change list --system billing: %q %v, want the window in words", out, err)
