@@ -69,8 +69,11 @@ func parseChange(text string) (changeCommand, error) {
 		return parseChangeList(rest)
 	}
 	head, what, ok := strings.Cut(text, ":")
-	if !ok || strings.ContainsAny(head, " \t") && !strings.Contains(head, ",") {
+	if !ok {
 		return nil, &usageError{Problem: "Start with the system and a colon, e.g. `web: raised the pool to 50`.", Usage: usageChange}
+	}
+	if strings.ContainsAny(head, " \t") && !strings.Contains(head, ",") {
+		return nil, &usageError{Problem: systemWithSpace(head), Usage: usageChange}
 	}
 	systems, err := incident.ParseSystems(strings.ReplaceAll(head, " ", ""))
 	if err != nil || len(systems) == 0 {
@@ -136,4 +139,19 @@ func parseWindow(w string) (d time.Duration, ok bool, err error) {
 		return 0, true, errors.New("Look back between 1m and 90d.")
 	}
 	return d, true, nil
+}
+
+// systemWithSpace explains that head, the text before the colon, is not a
+// system name because it holds spaces, and suggests one that is: either
+// the system was written in words ("Web Server"), or the colon came
+// after more than the system ("web restarted: ok").
+func systemWithSpace(head string) string {
+	words := strings.Fields(strings.ToLower(head))
+	suggest := strings.Join(words, "-")
+	if _, err := incident.NormalizeSystem(suggest); err != nil || len(words) > 3 {
+		return fmt.Sprintf("`%s` is not a system name: a system name is one word of letters a-z, digits and - _ . with no spaces, "+
+			"written before the colon, e.g. `web: raised the pool to 50` (several: `web,db:`).", plainFit(head, 40))
+	}
+	return fmt.Sprintf("`%s` is not a system name: a system name is one word of letters a-z, digits and - _ . with no spaces. "+
+		"Write `%s:` (several: `%s,db:`).", plainFit(head, 40), suggest, suggest)
 }

@@ -238,7 +238,7 @@ func TestIncidentChangesForAnotherWindow(t *testing.T) {
 	h.slash(alice, ch, "/incident", "changes 48h")
 	msgs := h.sim.Messages(ch)
 	got := plainJSON(t, msgs[len(msgs)-1].Blocks)
-	if !strings.Contains(got, "in the 48 h before INC-1 opened") || !strings.Contains(got, "db change 0") || !strings.Contains(got, "db change 1") {
+	if !strings.Contains(got, "in the 2 days before INC-1 opened") || !strings.Contains(got, "db change 0") || !strings.Contains(got, "db change 1") {
 		t.Errorf("48h list = %s", got)
 	}
 	// A change first shown in the wider list can be judged too.

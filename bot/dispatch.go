@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/inbox"
 	"github.com/sitrep/sitrep/internal/slacktext"
 )
@@ -233,8 +234,9 @@ func (b *Bot) onEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 func (b *Bot) onSlashCommand(ctx context.Context, key string, cmd slack.SlashCommand) {
 	ctx = withResponder(ctx, cmd.UserID, cmd.ChannelID, cmd.ResponseURL, b.clock.Now())
 	// Slack sends the text escaped, with mentions as markup: read it once
-	// into sitrep's own text; every echo escapes it once on the way out.
-	cmd.Text = slacktext.Decode(cmd.Text)
+	// into sitrep's own text, without control, bidi or zero-width
+	// characters; every echo escapes it once on the way out.
+	cmd.Text = incident.CleanText(slacktext.Decode(cmd.Text))
 	switch cmd.Command {
 	case "/incident":
 		if b.incidentCommandAllowed(ctx, cmd) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -96,7 +97,8 @@ func (b *Bot) refused(ctx context.Context, cmd slack.SlashCommand, err error, wh
 	case err == nil:
 		return false
 	case errors.Is(err, incident.ErrClosed):
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, escape(err.Error())+": it takes no more changes.", "/incident open <title>")
+		text := closedText(err, what)
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(text, 3000)), nil, nil)})
 	default:
 		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID, b.couldNot(what, err, "Nothing changed"), usage)
 	}
@@ -404,4 +406,18 @@ func (b *Bot) onTimeline(ctx context.Context, cmd slack.SlashCommand, c timeline
 		}
 		b.reply(ctx, cmd.ChannelID, cmd.UserID, page.text, page.blocks)
 	}
+}
+
+// closedText answers an attempt to what ("add the note") on a closed
+// incident, err wrapping incident.ErrClosed: nothing is wrong with what the
+// person wrote, so it says where late findings go instead of a usage line.
+func closedText(err error, what string) string {
+	// err reads "INC-3 was closed on 2026-11-24 05:04 UTC: the incident is
+	// closed"; the first half says it all.
+	when := strings.TrimSuffix(err.Error(), ": "+incident.ErrClosed.Error())
+	ref, _, _ := strings.Cut(when, " ")
+	return fmt.Sprintf(":lock: %s, so sitrep did not %s: a closed incident takes no more changes and cannot be reopened. "+
+		"Late findings go in its postmortem (`/postmortem entry %s <time> <what happened>`); "+
+		"if the trouble is back, open a new incident with `/incident open <title>` and mention %s.",
+		escape(when), what, escape(ref), escape(ref))
 }

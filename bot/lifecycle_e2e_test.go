@@ -300,7 +300,8 @@ func TestClose(t *testing.T) {
 	}
 	for _, text := range []string{"close", "status investigating", "sev 1", "note too late"} {
 		h.slash(alice, ch, "/incident", text)
-		if got := h.lastEphemeral(alice); !strings.Contains(got, "INC-1 was closed on 2026-11-24 05:04 UTC: the incident is closed: it takes no more changes.") {
+		if got := h.lastEphemeral(alice); !strings.Contains(got, "INC-1 was closed on 2026-11-24 05:04 UTC, so sitrep did not ") ||
+			!strings.Contains(got, "a closed incident takes no more changes and cannot be reopened") {
 			t.Errorf("/incident %s after close answered %q", text, got)
 		}
 	}

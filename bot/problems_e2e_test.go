@@ -107,6 +107,9 @@ func TestProblemsCostAndPareto(t *testing.T) {
 			t.Errorf("bad cost acked %s, want %q", d.AckPayload, want)
 		}
 	}
+	// Too large: the answer names the largest amount taken.
+	d = h.submit(alice, v.ID, map[string]map[string]string{"cost_revenue": {"cost_revenue": "99,999,999,999,999"}})
+	golden(t, "cost_too_large_ack.json", indentJSON(t, d.AckPayload))
 	if inc, _ := h.store.IncidentByNumber(h.ctx, 1); inc.Cost != nil {
 		t.Fatalf("a refused form stored a cost: %+v", inc.Cost)
 	}

@@ -90,8 +90,8 @@ func (b *Bot) handOffJob(ctx context.Context, j jobs.Job) error {
 func (b *Bot) onOnCall(ctx context.Context, cmd slack.SlashCommand) {
 	duties := b.incidents.OnCall()
 	if len(duties) == 0 {
-		b.replyUsage(ctx, cmd.ChannelID, cmd.UserID,
-			"No on-call rotations are set up, so the reporter leads new incidents. Add them under `rotations:` in sitrep.yaml (see the README).", "/incident oncall")
+		text, blocks := noRotationsView()
+		b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)
 		return
 	}
 	text, blocks := onCallView(duties)
@@ -109,5 +109,20 @@ func onCallView(duties []incident.Duty) (string, []slack.Block) {
 	return text, []slack.Block{
 		slack.NewHeaderBlock(plain(text)),
 		slack.NewSectionBlock(mrkdwn(truncate(strings.Join(lines, "\n"), 3000)), nil, nil),
+	}
+}
+
+// noRotationsView answers /incident oncall when no rotation is set up: not
+// a mistake of the asker's, so it says how things stand and how an admin
+// sets rotations up.
+func noRotationsView() (string, []slack.Block) {
+	text := ":information_source: No on-call rotations are set up, so whoever reports an incident leads it."
+	howTo := "To have the person on duty lead instead, list your rotations under `rotations:` in sitrep.yaml and restart sitrep:\n" +
+		"```rotations:\n  - name: ops\n    members: [U012ABCDE, U034FGHIJ]   # Slack member IDs, in order of duty\n" +
+		"    handoff: \"0 9 * * MON\"            # cron: Mondays 09:00\n    start: \"2026-11-23 09:00\"\n    default: true```\n" +
+		"The README's _On-call rotations_ section has every field."
+	return text, []slack.Block{
+		slack.NewSectionBlock(mrkdwn(text), nil, nil),
+		slack.NewSectionBlock(mrkdwn(howTo), nil, nil),
 	}
 }

@@ -58,12 +58,17 @@ func TestRotationHandOffsAndOnCall(t *testing.T) {
 	}
 }
 
+// TestOnCallWithoutRotations is an answer, not a usage error: how things
+// stand and how to set rotations up.
 func TestOnCallWithoutRotations(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.slash(alice, h.general, "/incident", "oncall")
-	if got := h.lastEphemeral(alice); !strings.Contains(got, "No on-call rotations are set up") {
-		t.Errorf("oncall answered %q", got)
+	golden(t, "oncall_none.json", h.lastEphemeralBlocks(alice))
+	got := h.lastEphemeral(alice)
+	if strings.Contains(got, ":warning:") || strings.Contains(got, "Write:") ||
+		!strings.Contains(got, "No on-call rotations are set up, so whoever reports an incident leads it.") {
+		t.Errorf("answered %q", got)
 	}
 }
 

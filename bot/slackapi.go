@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/human"
 )
 
 // slackCaller runs Slack Web API calls with retries: a 429 waits as long as
@@ -90,7 +91,7 @@ func (c *slackCaller) do(ctx context.Context, method string, f func(context.Cont
 	for attempt := 1; ; attempt++ {
 		if wait := c.limitedFor(method); wait > 0 {
 			if wait > c.maxWait {
-				return fmt.Errorf("slack %s: rate limited for %s more, longer than we wait inline", method, wait.Round(time.Second))
+				return fmt.Errorf("slack %s: rate limited for %s more, longer than we wait inline", method, human.Duration(wait))
 			}
 			if err := sleep(ctx, wait); err != nil {
 				return fmt.Errorf("slack %s: %w (waiting out a rate limit)", method, err)

@@ -195,7 +195,7 @@ func TestClockWarnsAndExpiresOnce(t *testing.T) {
 		"*timebox warning* _sitrep_ Diagnosis time: 2 min left, restore by 03:14 UTC",
 		"*timebox expired* _sitrep_ Diagnosis time is up after 10 min: restore service now",
 		"*restore* <@U0ALICE> Restoration began",
-		"*Diagnosis timebox*\\nUsed 13 min of 10 min (10 min as started, 0 extensions)\\nExpiry to restore: 3 min.",
+		"*Diagnosis timebox*\\nUsed 13 min of 10 min (10 min as started, 0 extensions)\\nRestoring began 3 min after the diagnosis time was up.",
 	} {
 		if !strings.Contains(tl, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, tl)
@@ -210,7 +210,7 @@ func TestClockWarnsAndExpiresOnce(t *testing.T) {
 			summary = plainJSON(t, m.Blocks)
 		}
 	}
-	if !strings.Contains(summary, "Used 13 min of 10 min") || !strings.Contains(summary, "Expiry to restore: 3 min.") {
+	if !strings.Contains(summary, "Used 13 min of 10 min") || !strings.Contains(summary, "Restoring began 3 min after the diagnosis time was up.") {
 		t.Errorf("close summary lacks adherence: %s", summary)
 	}
 }

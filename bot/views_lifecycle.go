@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/human"
 )
 
 // statusEmoji marks each status in channel lines.
@@ -439,16 +440,6 @@ func clockText(t time.Time) string {
 	return "<!date^" + strconv.FormatInt(t.Unix(), 10) + "^{time}|" + t.UTC().Format("15:04 UTC") + ">"
 }
 
-// durationText says how long d is: "45 s", "12 min", "2 h 5 min".
-func durationText(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d.Seconds())) + " s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d.Minutes())) + " min"
-	case int(d.Minutes())%60 == 0:
-		return strconv.Itoa(int(d.Hours())) + " h"
-	default:
-		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
-	}
-}
+// durationText says how long d is, as human.Duration does: "45 s",
+// "12 min", "2 h 5 min", "7 days".
+func durationText(d time.Duration) string { return human.Duration(d) }

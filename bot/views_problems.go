@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -305,7 +306,11 @@ func costInputFromView(state *slack.ViewState) (incident.CostInput, map[string]s
 			continue
 		}
 		x, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
-		if err != nil || x < 0 || x != x || x > 1e12 {
+		switch {
+		case err == nil && x > incident.MaxAmount, errors.Is(err, strconv.ErrRange) && x > 0:
+			problems[f.block] = "That is more than the largest amount sitrep takes, " + incident.FormatMoney("", incident.MaxAmount) + ": check the digits."
+			continue
+		case err != nil || x < 0 || x != x:
 			problems[f.block] = "Write an amount of 0 or more, e.g. 1250.50."
 			continue
 		}

@@ -177,7 +177,7 @@ func adherenceSection(a incident.Adherence) string {
 	case a.Running:
 		lines = append(lines, "Still diagnosing, within the timebox.")
 	case a.Over > 0:
-		lines = append(lines, fmt.Sprintf("Expiry to restore: %s.", durationText(a.Over)))
+		lines = append(lines, fmt.Sprintf("Restoring began %s after the diagnosis time was up.", durationText(a.Over)))
 	default:
 		lines = append(lines, "Restoring began within the timebox.")
 	}

@@ -14,7 +14,7 @@ import (
 
 // Bar is one problem in a Pareto chart.
 type Bar struct {
-	Label    string  // e.g. "PRB-3 Disk fills on db-2"; drawn truncated to 28 runes
+	Label    string  // e.g. "PRB-3 Disk fills on db-2"; drawn rotated, on up to 3 lines of 24 runes
 	Value    float64 // customer cost attributed to the problem
 	VitalFew bool    // part of the smallest set reaching the threshold: drawn highlighted
 }

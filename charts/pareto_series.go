@@ -4,13 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
-// Pareto defaults and the label length drawn under each bar.
+// Pareto defaults and how the label under each bar is laid out.
 const (
 	defaultThreshold = 0.8
 	defaultMaxBars   = 20
-	maxLabelRunes    = 28
+	labelLineRunes   = 24 // a bar's label wraps at this many runes a line,
+	maxLabelLines    = 3  // on at most this many lines, rotated
 )
 
 // checkPareto rejects data that cannot be drawn honestly.
@@ -63,7 +65,7 @@ func paretoSeries(d ParetoData) (labels []string, values, cumulative []float64, 
 		keep = maxBars - 1
 	}
 	for _, b := range bars[:keep] {
-		labels = append(labels, truncate(b.Label, maxLabelRunes))
+		labels = append(labels, wrapLabel(b.Label, labelLineRunes, maxLabelLines))
 		values = append(values, b.Value)
 		vital = append(vital, b.VitalFew)
 	}
@@ -93,4 +95,39 @@ func paretoSeries(d ParetoData) (labels []string, values, cumulative []float64, 
 		}
 	}
 	return labels, values, cumulative, vital
+}
+
+// wrapLabel puts s on lines of at most width runes, breaking between words
+// (and inside a word longer than a line), with what the font cannot draw
+// replaced (drawable). Only text beyond the last of maxLines lines is cut,
+// ending it with "…".
+func wrapLabel(s string, width, maxLines int) string {
+	var lines []string
+	var line []rune
+	for _, w := range strings.Fields(drawable(s)) {
+		word := []rune(w)
+		if len(line) > 0 && len(line)+1+len(word) <= width {
+			line = append(append(line, ' '), word...)
+			continue
+		}
+		if len(line) > 0 {
+			lines = append(lines, string(line))
+		}
+		for len(word) > width {
+			lines = append(lines, string(word[:width]))
+			word = word[width:]
+		}
+		line = word
+	}
+	if len(line) > 0 {
+		lines = append(lines, string(line))
+	}
+	if len(lines) > maxLines {
+		last := []rune(lines[maxLines-1])
+		if len(last) >= width {
+			last = last[:width-1]
+		}
+		lines = append(lines[:maxLines-1], strings.TrimRight(string(last), " ")+"…")
+	}
+	return strings.Join(lines, "\n")
 }

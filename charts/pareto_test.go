@@ -74,9 +74,16 @@ func TestParetoSeries(t *testing.T) {
 		cumulative: []float64{1},
 		vital:      []bool{false},
 	}, {
-		name:       "long label truncated to 28 runes",
+		name:       "long label wrapped, not cut",
 		data:       ParetoData{Bars: []Bar{{Label: "PRB-123 Certificate expiry on the gateway", Value: 1}}},
-		labels:     []string{"PRB-123 Certificate expiry…"},
+		labels:     []string{"PRB-123 Certificate\nexpiry on the gateway"},
+		values:     []float64{1},
+		cumulative: []float64{1},
+		vital:      []bool{false},
+	}, {
+		name:       "label beyond three lines cut",
+		data:       ParetoData{Bars: []Bar{{Label: "PRB-9 " + strings.Repeat("abcdefghij ", 8), Value: 1}}},
+		labels:     []string{"PRB-9 abcdefghij\nabcdefghij abcdefghij\nabcdefghij abcdefghij…"},
 		values:     []float64{1},
 		cumulative: []float64{1},
 		vital:      []bool{false},
@@ -141,8 +148,8 @@ func TestPareto(t *testing.T) {
 	}, {
 		name:     "custom threshold and long label",
 		data:     ParetoData{Title: "t", Threshold: 0.95, MaxBars: 5, Bars: []Bar{{Label: long, Value: 1}}},
-		wants:    []string{"95%", "PRB-123 Certificate expiry…"},
-		unwanted: []string{long},
+		wants:    []string{"95%", "PRB-123 Certificate", "expiry on the public API", "gateway"},
+		unwanted: []string{"…"},
 	}, {
 		name:     "all zero",
 		data:     ParetoData{Title: "Free problems", Bars: equalBars(3, 0, 0)},

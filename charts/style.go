@@ -71,10 +71,11 @@ func newPlot() *plot.Plot {
 	return p
 }
 
-// truncate puts s on one line and shortens it to at most n runes, ending it
-// with "…" when cut.
+// truncate puts s on one line, with what the font cannot draw replaced
+// (drawable), and shortens it to at most n runes, ending it with "…" when
+// cut. Every text from outside the package is drawn through it.
 func truncate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = drawable(strings.Join(strings.Fields(s), " "))
 	r := []rune(s)
 	if len(r) <= n {
 		return s

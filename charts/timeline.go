@@ -151,7 +151,7 @@ func drawTimeline(c draw.Canvas, d TimelineData, lo, hi time.Time) {
 	p.Draw(area)
 	dc = p.DataCanvas(area)
 	tx, ty := p.Transforms(&dc)
-	durations(c, tx, ty, bars, d.Spans)
+	durations(c, tx, ty, bars, d.Spans, xs)
 	drawMarkers(c, dc, xs, placed, labels)
 }
 
@@ -166,19 +166,42 @@ func timeRangeLabel(lo, hi time.Time, loc *time.Location) string {
 }
 
 // durations writes each span's length just right of its bar, or inside the
-// bar's right end when there is no room.
-func durations(c draw.Canvas, tx, ty func(float64) vg.Length, bars rects, spans []Span) {
+// bar's right end when there is no room. A text never sits across a marker
+// line (at markers): it moves past the line instead.
+func durations(c draw.Canvas, tx, ty func(float64) vg.Length, bars rects, spans []Span, markers []vg.Length) {
+	const clear = 3 // the least room between a text and a marker line
 	for i, b := range bars {
 		txt := shortDuration(time.Duration((b.x1 - b.x0) * float64(time.Second)))
 		if spans[i].End.IsZero() {
 			txt += " so far"
 		}
 		sty := textStyle(9, grey)
-		x := tx(b.x1) + 4
-		if x+sty.Width(txt) > c.Max.X {
+		w := sty.Width(txt)
+		x := clearOf(tx(b.x1)+4, w, clear, markers, 1)
+		if x+w > c.Max.X {
 			sty.Color, sty.XAlign = color.White, draw.XRight
-			x = tx(b.x1) - 4
+			x = clearOf(tx(b.x1)-4-w, w, clear, markers, -1) + w
 		}
 		c.FillText(sty, vg.Point{X: x, Y: ty((b.y0 + b.y1) / 2)}, txt)
 	}
+}
+
+// clearOf returns where a text w wide whose left edge would be at left
+// goes so that no marker line is within pad of it: moved past each line in
+// the way, rightwards if dir > 0, else leftwards.
+func clearOf(left, w, pad vg.Length, markers []vg.Length, dir int) vg.Length {
+	for moved := true; moved; {
+		moved = false
+		for _, m := range markers {
+			if m >= left-pad && m <= left+w+pad {
+				if dir > 0 {
+					left = m + pad + 1
+				} else {
+					left = m - pad - 1 - w
+				}
+				moved = true
+			}
+		}
+	}
+	return left
 }

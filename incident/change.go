@@ -135,9 +135,9 @@ func (c *Change) Validate(now time.Time) error {
 	c.Systems = systems
 	c.Summary = NormalizeTitle(c.Summary)
 	c.Reason = NormalizeTitle(c.Reason)
-	c.Person = strings.TrimSpace(c.Person)
+	c.Person = NormalizeTitle(c.Person)
 	c.Link = strings.TrimSpace(c.Link)
-	c.ExternalID = strings.TrimSpace(c.ExternalID)
+	c.ExternalID = CleanLine(c.ExternalID)
 	switch {
 	case c.Summary == "":
 		return &FieldError{"summary", "say what was done, e.g. \"raised the db pool to 50\""}

@@ -65,8 +65,12 @@ func (in CostInput) Missing() []string {
 	return out
 }
 
-// Validate refuses negative numbers and unknown churn risks. Its error is a
-// *FieldError naming the field.
+// MaxAmount bounds an amount of a cost (revenue lost, engineering hours):
+// anything larger is a typo, and would swamp every ranking.
+const MaxAmount = 1e12
+
+// Validate refuses negative numbers, amounts above MaxAmount and unknown
+// churn risks. Its error is a *FieldError naming the field.
 func (in CostInput) Validate() error {
 	for _, f := range []struct {
 		field string
@@ -82,6 +86,9 @@ func (in CostInput) Validate() error {
 	}{{"revenue", in.RevenueLost}, {"hours", in.EngineeringHours}} {
 		if f.v != nil && (*f.v < 0 || math.IsNaN(*f.v) || math.IsInf(*f.v, 0)) {
 			return &FieldError{f.field, fmt.Sprintf("%v is not an amount: write 0 or more, e.g. 1250.50", *f.v)}
+		}
+		if f.v != nil && *f.v > MaxAmount {
+			return &FieldError{f.field, fmt.Sprintf("%s is more than the largest amount sitrep takes, %s", FormatMoney("", *f.v), FormatMoney("", MaxAmount))}
 		}
 	}
 	if in.Churn != nil {

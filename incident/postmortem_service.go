@@ -186,9 +186,9 @@ func (p *Postmortems) SetFacilitator(ctx context.Context, incidentID int64, acto
 	}, nil)
 }
 
-// checkText trims text and checks it is there and not too long.
+// checkText cleans text (CleanText) and checks it is there and not too long.
 func checkText(field, text, what string) (string, error) {
-	text = strings.TrimSpace(text)
+	text = CleanText(text)
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0:
 		return "", &FieldError{field, what}
@@ -287,7 +287,7 @@ func (p *Postmortems) ValidateAction(req ActionRequest) map[string]string {
 	if req.Owner == "" {
 		problems["owner"] = "Name one owner: the person who makes it happen."
 	}
-	switch n := utf8.RuneCountInString(strings.TrimSpace(req.Expected)); {
+	switch n := utf8.RuneCountInString(CleanText(req.Expected)); {
 	case n == 0:
 		problems["expected"] = "Say what will be different when it is done, e.g. the alert fires within 2 minutes."
 	case n > MaxPMText:
@@ -336,7 +336,7 @@ func (p *Postmortems) AddAction(ctx context.Context, incidentID int64, actor str
 			return &FieldError{"action", fmt.Sprintf("the postmortem has %d actions already", MaxActions)}
 		}
 		added = Action{ID: nextID(pm.Actions, func(a Action) int { return a.ID }), Issue: req.Issue, Owner: req.Owner,
-			Expected: strings.TrimSpace(req.Expected), Due: p.day(req.Due), AddedBy: actor, AddedAt: now}
+			Expected: CleanText(req.Expected), Due: p.day(req.Due), AddedBy: actor, AddedAt: now}
 		pm.Actions = append(pm.Actions, added)
 		return nil
 	}, func(pm *Postmortem, now time.Time) []jobs.Job {

@@ -413,7 +413,7 @@ func (s *Service) SetSeverity(ctx context.Context, req SeverityRequest) (*Incide
 
 // AddNote records a note on the incident's timeline.
 func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text string) (*Incident, TimelineEntry, error) {
-	text = strings.TrimSpace(text)
+	text = CleanText(text)
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0:
 		return nil, TimelineEntry{}, &FieldError{"note", "the note is empty: write what happened or what was decided"}
@@ -430,7 +430,7 @@ func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text str
 // Pin adds a chat message to the timeline: actor marked it, author wrote
 // it, text is what it says.
 func (s *Service) Pin(ctx context.Context, incidentID int64, actor, author, text string) (*Incident, TimelineEntry, error) {
-	text = strings.TrimSpace(text)
+	text = CleanText(text)
 	if text == "" {
 		return nil, TimelineEntry{}, &FieldError{"message", "the message has no text to add"}
 	}

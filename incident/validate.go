@@ -15,13 +15,15 @@ const (
 	MaxSystemName  = 40
 )
 
-// NormalizeTitle trims t and folds runs of white space into one space.
-func NormalizeTitle(t string) string { return strings.Join(strings.Fields(t), " ") }
+// NormalizeTitle cleans t as CleanLine does (no control, bidi or
+// zero-width characters), trims it and folds runs of white space into one
+// space. Every one-line text a person writes goes through it.
+func NormalizeTitle(t string) string { return strings.Join(strings.Fields(CleanLine(t)), " ") }
 
 // NormalizeSystem lowercases a system name and checks it: a letter or digit
 // first, then letters, digits, '.', '_' or '-', at most MaxSystemName long.
 func NormalizeSystem(s string) (string, error) {
-	n := strings.ToLower(strings.TrimSpace(s))
+	n := strings.ToLower(CleanLine(s))
 	if n == "" {
 		return "", fmt.Errorf("a system name is empty: write systems:web,db with no spaces or empty names")
 	}
@@ -106,7 +108,7 @@ func (r *OpenRequest) Problems() []*FieldError {
 		out = append(out, &FieldError{"systems", fmt.Sprintf("%d systems named; at most %d", len(systems), MaxSystems)})
 	}
 	r.Systems = systems
-	r.Description = strings.TrimSpace(r.Description)
+	r.Description = CleanText(r.Description)
 	if n := utf8.RuneCountInString(r.Description); n > MaxDescription {
 		out = append(out, &FieldError{"description", fmt.Sprintf("the description is %d characters; keep it to %d", n, MaxDescription)})
 	}

@@ -145,6 +145,19 @@ func (s *Store) Ping(ctx context.Context) error {
 // transaction, recorded in goose's version table. On PostgreSQL a session
 // lock makes replicas starting together migrate one at a time.
 func (s *Store) Migrate(ctx context.Context) error {
+	_, err := s.MigrateUp(ctx)
+	return err
+}
+
+// Migration is what MigrateUp did: how many migrations it applied, and
+// the schema version the database is at now.
+type Migration struct {
+	Applied int
+	Version int64
+}
+
+// MigrateUp is Migrate, telling what it did.
+func (s *Store) MigrateUp(ctx context.Context) (Migration, error) {
 	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
 	var opts []goose.ProviderOption
 	if s.dialect == DialectPostgres {
@@ -153,7 +166,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		// schemas (tests in parallel) do not wait on each other.
 		var schema string
 		if err := s.db.GetContext(ctx, &schema, "SELECT current_schema()"); err != nil {
-			return fmt.Errorf("migrating %s: finding the schema: %w", s.where, err)
+			return Migration{}, fmt.Errorf("migrating %s: finding the schema: %w", s.where, err)
 		}
 		h := fnv.New64a()
 		h.Write([]byte("sitrep migrations " + schema))
@@ -162,27 +175,32 @@ func (s *Store) Migrate(ctx context.Context) error {
 			lock.WithLockTimeout(1, 300), // try every second for 5 minutes
 		)
 		if err != nil {
-			return fmt.Errorf("migrating %s: %w", s.where, err)
+			return Migration{}, fmt.Errorf("migrating %s: %w", s.where, err)
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	fsys, err := fs.Sub(migrations, dir)
 	if err != nil {
-		return fmt.Errorf("migrating %s: %w", s.where, err)
+		return Migration{}, fmt.Errorf("migrating %s: %w", s.where, err)
 	}
 	p, err := goose.NewProvider(dialect, s.db.DB, fsys, opts...)
 	if err != nil {
-		return fmt.Errorf("migrating %s: %w", s.where, err)
+		return Migration{}, fmt.Errorf("migrating %s: %w", s.where, err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrating %s: %w", s.where, err)
+	applied, err := p.Up(ctx)
+	if err != nil {
+		return Migration{}, fmt.Errorf("migrating %s: %w", s.where, err)
+	}
+	version, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return Migration{}, fmt.Errorf("migrating %s: reading the version: %w", s.where, err)
 	}
 	if s.dialect == DialectSQLite {
 		if _, err := s.inboxDB.ExecContext(ctx, sqliteInboxSchema); err != nil {
-			return fmt.Errorf("migrating the inbox of %s: %w", s.where, err)
+			return Migration{}, fmt.Errorf("migrating the inbox of %s: %w", s.where, err)
 		}
 	}
-	return nil
+	return Migration{Applied: len(applied), Version: version}, nil
 }
 
 // redact hides the password of a database URL.

@@ -184,3 +184,22 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Errorf("healthz with the database closed = %d, want 503", status)
 	}
 }
+
+// TestPostChangesCleansText: control, bidi-override and zero-width
+// characters sent to the API are not stored.
+func TestPostChangesCleansText(t *testing.T) {
+	t.Parallel()
+	srv, store := newServer(t, legacy)
+	body := []byte(`{"system":"web\u200b","person":"ci\u202e","summary":"deployed\u0000 v2\u001b[0m \u2066x\u2069","reason":"re\ufefflease","external_id":"run\u200e-9"}`)
+	if status, out := call(t, srv, "POST", "/api/v1/changes", "Bearer "+token, body); status/100 != 2 {
+		t.Fatalf("POST answered %d %v", status, out)
+	}
+	all, err := store.Changes(context.Background(), incident.ChangeQuery{Limit: 10})
+	if err != nil || len(all) != 1 {
+		t.Fatalf("stored %+v, %v", all, err)
+	}
+	c := all[0]
+	if c.Systems[0] != "web" || c.Person != "ci" || c.Summary != "deployed v2[0m x" || c.Reason != "release" || c.ExternalID != "run-9" {
+		t.Errorf("stored %+q", []string{c.Systems[0], c.Person, c.Summary, c.Reason, c.ExternalID})
+	}
+}

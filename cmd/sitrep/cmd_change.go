@@ -13,6 +13,7 @@ import (
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/config"
+	"github.com/sitrep/sitrep/internal/human"
 )
 
 const changeUsage = `Usage:
@@ -144,7 +145,7 @@ func changeList(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	if len(changes) == 0 {
-		fmt.Fprintf(stdout, "no changes in the last %s\n", *since)
+		fmt.Fprintf(stdout, "no changes in the last %s\n", human.Duration(*since))
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/sitrep/sitrep/internal/config"
+	"github.com/sitrep/sitrep/storage"
 )
 
 // runMigrate is `sitrep migrate`: apply the database migrations and exit.
@@ -22,11 +23,28 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	store, err := storage.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	fmt.Fprintf(stdout, "database %s is up to date\n", store.Dialect())
+	m, err := store.MigrateUp(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, migrateText(store.Dialect(), m))
 	return nil
+}
+
+// migrateText says what `sitrep migrate` did: "database sqlite: applied 11
+// migrations; now at version 11", or "database sqlite is already up to
+// date at version 11".
+func migrateText(dialect string, m storage.Migration) string {
+	switch m.Applied {
+	case 0:
+		return fmt.Sprintf("database %s is already up to date at version %d", dialect, m.Version)
+	case 1:
+		return fmt.Sprintf("database %s: applied 1 migration; now at version %d", dialect, m.Version)
+	}
+	return fmt.Sprintf("database %s: applied %d migrations; now at version %d", dialect, m.Applied, m.Version)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,11 +148,20 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("migrate with a missing config file: %v, want SITREP_CONFIG named", err)
 	}
 	delete(env, "SITREP_CONFIG")
+	files, err := filepath.Glob("../../storage/migrations/sqlite/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	last := filepath.Base(files[len(files)-1])
+	version := strings.TrimLeft(last[:strings.IndexByte(last, '_')], "0")
 	t.Chdir(t.TempDir())
-	for range 2 {
+	for i, want := range []string{
+		fmt.Sprintf("database sqlite: applied %d migrations; now at version %s\n", len(files), version),
+		fmt.Sprintf("database sqlite is already up to date at version %s\n", version),
+	} {
 		out, stderr, err := runCLI(t, env, "migrate")
-		if err != nil || !strings.Contains(out, "database sqlite is up to date") {
-			t.Fatalf("migrate: %q %q %v", out, stderr, err)
+		if err != nil || out != want {
+			t.Fatalf("migrate #%d: %q %q %v, want %q", i+1, out, stderr, err, want)
 		}
 	}
 }
@@ -170,6 +180,20 @@ func TestChangeCLI(t *testing.T) {
 		t.Errorf("re-sent change: %q %v", out, err)
 	}
 	runCLI(t, env, "change", "add", "--system", "api", "deployed v2")
+	// Control, bidi-override and zero-width characters are not stored.
+	runCLI(t, env, "change", "add", "--system", "cache\u200b", "--reason", "leak\u202e", "flushed\x1b\u2066 all\x00")
+	out, _, err = runCLI(t, env, "change", "list", "--system", "cache")
+	if err != nil || !strings.Contains(out, "flushed all") || !strings.Contains(out, "leak\n") || strings.ContainsAny(out, "\u200b\u202e\x1b\u2066\x00") {
+		t.Errorf("change list --system cache: %q %v, want the text without hidden characters", out, err)
+	}
+	out, _, err = runCLI(t, env, "change", "list", "--system", "billing")
+	if err != nil || out != "no changes in the last 24 h\n" {
+		t.Errorf("change list --system billing: %q %v, want the window in words", out, err)
+	}
+	out, _, err = runCLI(t, env, "change", "list", "--system", "billing", "--since", "168h")
+	if err != nil || out != "no changes in the last 7 days\n" {
+		t.Errorf("change list --since 168h: %q %v, want the window in days", out, err)
+	}
 	out, _, err = runCLI(t, env, "change", "list", "--system", "db")
 	if err != nil || !strings.Contains(out, "web,db") || !strings.Contains(out, "ci-bot") || !strings.Contains(out, "config") ||
 		!strings.Contains(out, "p99 latency") || strings.Contains(out, "deployed v2") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sitrep/sitrep/charts"
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/human"
 	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
@@ -130,6 +131,6 @@ func WindowName(d time.Duration) string {
 	case d%time.Hour == 0:
 		return fmt.Sprintf("last %d hours", d/time.Hour)
 	default:
-		return "last " + d.String()
+		return "last " + human.Duration(d)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/human"
 	"github.com/sitrep/sitrep/internal/slacktext"
 )
 
@@ -231,17 +232,9 @@ func timeboxCell(s incident.Summary) string {
 	return out
 }
 
-// Duration writes a duration for people: "45 s", "12 min", "2 h 05 min".
-func Duration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d.Seconds())) + " s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d.Minutes())) + " min"
-	default:
-		return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
-	}
-}
+// Duration writes a duration for people, as human.Duration does: "45 s",
+// "12 min", "2 h 5 min", "7 days".
+func Duration(d time.Duration) string { return human.Duration(d) }
 
 // cell makes user text (sitrep text, see internal/slacktext) safe in
 // Markdown: mentions written as names ("@bob"), HTML's &, < and > escaped,

@@ -77,12 +77,12 @@ func TestCellEscapesUserText(t *testing.T) {
 
 func TestWindowNameAndDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{0: "all time", 24 * time.Hour: "last 24 hours", 72 * time.Hour: "last 3 days",
-		6 * time.Hour: "last 6 hours", 90 * time.Minute: "last 1h30m0s"} {
+		6 * time.Hour: "last 6 hours", 90 * time.Minute: "last 1 h 30 min"} {
 		if got := WindowName(d); got != want {
 			t.Errorf("WindowName(%v) = %q, want %q", d, got, want)
 		}
 	}
-	for d, want := range map[time.Duration]string{45 * time.Second: "45 s", 12 * time.Minute: "12 min", 125 * time.Minute: "2 h 05 min"} {
+	for d, want := range map[time.Duration]string{45 * time.Second: "45 s", 12 * time.Minute: "12 min", 125 * time.Minute: "2 h 5 min", 7 * 24 * time.Hour: "7 days"} {
 		if got := Duration(d); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
 		}
