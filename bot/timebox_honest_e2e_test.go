@@ -69,7 +69,7 @@ func TestTimeboxRestartNeedsReason(t *testing.T) {
 		"*Diagnosis timeboxes*\\n2 boxes: 1 restart, 1 extension, 1 overrun",
 		"1. From <!date^", "used 8 min of 10 min (10 min as started, 0 extensions); restarted: it is the cache, not the db.",
 		"2. From <!date^", "used 1 h 44 min of 1 h 40 min (1 h 30 min as started, 1 extension)",
-		"Expiry to restore: 4 min.",
+		"Restoring began 4 min after the diagnosis time was up.",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("close summary lacks %q:\n%s", want, body)
