@@ -19,6 +19,12 @@ import (
 // findings are the lost and doubled effects an audit found.
 type findings struct {
 	lost, doubled []string
+	// unsent are effects sitrep may lose by design: an ephemeral answer
+	// cannot be read back from Slack, so its step is recorded before it is
+	// sent (at most once) and a kill between the two loses it. They are
+	// reported, not failures; an answer missing without its step recorded
+	// is lost.
+	unsent []string
 }
 
 func (f *findings) lostf(format string, args ...any) {
@@ -37,6 +43,9 @@ func (f *findings) add(where string, g findings) {
 	for _, s := range g.doubled {
 		f.doubled = append(f.doubled, where+s)
 	}
+	for _, s := range g.unsent {
+		f.unsent = append(f.unsent, where+s)
+	}
 }
 
 func (f findings) empty() bool { return len(f.lost)+len(f.doubled) == 0 }
@@ -49,7 +58,10 @@ func (f findings) tally() string {
 	for _, side := range []struct {
 		name  string
 		lines []string
-	}{{"lost", f.lost}, {"doubled", f.doubled}} {
+	}{{"lost", f.lost}, {"doubled", f.doubled}, {"unsent by design (killed between recording and sending an ephemeral)", f.unsent}} {
+		if side.name != "lost" && side.name != "doubled" && len(side.lines) == 0 {
+			continue
+		}
 		counts := map[string]int{}
 		var order []string
 		for _, l := range side.lines {
@@ -360,7 +372,11 @@ func (w *world) auditIncident(ctx context.Context, inc incident.Incident, ws wor
 
 	// The announcement and the reporter's answer.
 	count(&f, "announcement in #incidents", ws.announced[inc.Ref()])
-	count(&f, "reporter told the room is open", ws.answered[inc.Ref()])
+	if ws.answered[inc.Ref()] == 0 && room != nil && room.Did("notify") {
+		f.unsent = append(f.unsent, "reporter told the room is open")
+	} else {
+		count(&f, "reporter told the room is open", ws.answered[inc.Ref()])
+	}
 	return f
 }
 
