@@ -51,6 +51,7 @@ func (b *Bot) onRole(ctx context.Context, cmd slack.SlashCommand, c roleCommand)
 		return
 	}
 	b.showChange(ctx, incident.JobRoleAssigned, changed, entry)
+	b.doneElsewhere(ctx, cmd, changed, fmt.Sprintf("<@%s> is %s", c.User, c.Role))
 }
 
 // onHandOver handles /incident tdo @user [reason].
@@ -59,25 +60,29 @@ func (b *Bot) onHandOver(ctx context.Context, cmd slack.SlashCommand, c tdoComma
 	if !ok || !b.knownPerson(ctx, cmd, c.User, "technical duty officer", usageTDO) {
 		return
 	}
-	b.handOver(ctx, cmd.ChannelID, cmd.UserID, incident.HandOverRequest{
+	if changed := b.handOver(ctx, cmd.ChannelID, cmd.UserID, incident.HandOverRequest{
 		IncidentID: inc.ID, Actor: cmd.UserID, To: c.User, Reason: c.Reason,
-	}, inc)
+	}, inc); changed != nil {
+		b.doneElsewhere(ctx, cmd, changed, fmt.Sprintf("<@%s> leads it", c.User))
+	}
 }
 
 // handOver records a hand-off and shows it, answering actor privately in
 // channel when the incident refuses it (closed, no change). The permission
-// model allowed it already (incident_access.go).
-func (b *Bot) handOver(ctx context.Context, channel, actor string, req incident.HandOverRequest, inc *incident.Incident) {
+// model allowed it already (incident_access.go). It returns the changed
+// incident, or nil if nothing changed.
+func (b *Bot) handOver(ctx context.Context, channel, actor string, req incident.HandOverRequest, inc *incident.Incident) *incident.Incident {
 	changed, entry, err := b.incidents.HandOver(ctx, req)
 	if errors.Is(err, incident.ErrNoChange) {
 		b.replyUsage(ctx, channel, actor, fmt.Sprintf("<@%s> leads %s already.", req.To, inc.Ref()), usageTDO)
-		return
+		return nil
 	}
 	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: actor}, err, "hand over", usageTDO) {
-		return
+		return nil
 	}
 	b.log.Info("TDO handed over", "incident", changed.Ref(), "to", req.To, "by", actor)
 	b.showChange(ctx, incident.JobHandedOver, changed, entry)
+	return changed
 }
 
 // onTakeCommand handles the Take command button: the clicker becomes TDO.

@@ -370,3 +370,38 @@ func TestPostmortemTimesInUserZone(t *testing.T) {
 		t.Errorf("correct form shows %s, want bob's 09:30", got)
 	}
 }
+
+// TestPeopleAndClockCommandsTypedElsewhere: role, tdo, timebox, extend and
+// restore typed outside the room act on the incident and tell the caller
+// where, as status and the others do; typed in the room, they say nothing
+// more than the room's own line.
+func TestPeopleAndClockCommandsTypedElsewhere(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("checkout down sev2 systems:web")
+	room := h.room(1)
+	doneIn := fmt.Sprintf(":white_check_mark: Done in <#%s|%s>: ", ch, room.ChannelName)
+	for _, tc := range []struct{ text, want string }{
+		{"role INC-1 comms <@U0BOB|bob>", "<@U0BOB> is comms for INC-1."},
+		{"timebox INC-1 30m it is the cache", "the diagnosis clock restarted for INC-1."},
+		{"extend INC-1 10m waiting for the heap dump", "the diagnosis time is extended for INC-1."},
+		{"restore INC-1", "restoring has begun for INC-1."},
+		{"tdo INC-1 <@U0BOB|bob> knows the cache", "<@U0BOB> leads it for INC-1."},
+	} {
+		before := len(h.sim.Ephemerals(alice))
+		h.slash(alice, h.general, "/incident", tc.text)
+		if got := h.lastEphemeral(alice); len(h.sim.Ephemerals(alice)) == before || got != doneIn+tc.want {
+			t.Errorf("%q from #general answered %q, want %q", tc.text, got, doneIn+tc.want)
+		}
+	}
+	if inc, err := h.store.IncidentByNumber(h.ctx, 1); err != nil || inc.TDOID != bob || inc.Roles["comms"] != bob || inc.Timebox.RestoreBegan.IsZero() {
+		t.Errorf("INC-1 after the commands = %+v, %v", inc, err)
+	}
+	before := len(h.sim.Ephemerals(alice))
+	h.slash(alice, ch, "/incident", "role comms <@U0ALICE|alice>")
+	for _, e := range h.sim.Ephemerals(alice)[before:] {
+		if strings.Contains(e.Text, "Done in") {
+			t.Errorf("a command typed in the room was answered %q", e.Text)
+		}
+	}
+}

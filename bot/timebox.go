@@ -145,6 +145,7 @@ func (b *Bot) onTimebox(ctx context.Context, cmd slack.SlashCommand, c timeboxCo
 	}
 	b.log.Info("diagnosis timebox started", "incident", changed.Ref(), "length", changed.Timebox.Length, "by", cmd.UserID)
 	b.showChange(ctx, incident.JobTimebox, changed, entry)
+	b.doneElsewhere(ctx, cmd, changed, "the diagnosis clock restarted")
 }
 
 // onExtend handles /incident extend <10m> <reason>.
@@ -153,16 +154,21 @@ func (b *Bot) onExtend(ctx context.Context, cmd slack.SlashCommand, c extendComm
 	if !ok {
 		return
 	}
-	b.extend(ctx, cmd.ChannelID, cmd.UserID, incident.ExtendRequest{IncidentID: inc.ID, Actor: cmd.UserID, By: c.By, Reason: c.Reason})
+	if changed := b.extend(ctx, cmd.ChannelID, cmd.UserID, incident.ExtendRequest{IncidentID: inc.ID, Actor: cmd.UserID, By: c.By, Reason: c.Reason}); changed != nil {
+		b.doneElsewhere(ctx, cmd, changed, "the diagnosis time is extended")
+	}
 }
 
-func (b *Bot) extend(ctx context.Context, channel, user string, req incident.ExtendRequest) {
+// extend records an extension and shows it; it returns the changed
+// incident, or nil if it was refused.
+func (b *Bot) extend(ctx context.Context, channel, user string, req incident.ExtendRequest) *incident.Incident {
 	changed, entry, err := b.incidents.ExtendTimebox(ctx, req)
 	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, "extend the timebox", usageExtend) {
-		return
+		return nil
 	}
 	b.log.Info("diagnosis extended", "incident", changed.Ref(), "by", req.By, "deadline", changed.Timebox.Deadline, "who", user)
 	b.showChange(ctx, incident.JobTimebox, changed, entry)
+	return changed
 }
 
 // onRestore handles /incident restore.
@@ -171,20 +177,25 @@ func (b *Bot) onRestore(ctx context.Context, cmd slack.SlashCommand, c restoreCo
 	if !ok {
 		return
 	}
-	b.beginRestore(ctx, cmd.ChannelID, cmd.UserID, inc)
+	if changed := b.beginRestore(ctx, cmd.ChannelID, cmd.UserID, inc); changed != nil {
+		b.doneElsewhere(ctx, cmd, changed, "restoring has begun")
+	}
 }
 
-func (b *Bot) beginRestore(ctx context.Context, channel, user string, inc *incident.Incident) {
+// beginRestore records that restoring began and shows it; it returns the
+// changed incident, or nil if nothing changed.
+func (b *Bot) beginRestore(ctx context.Context, channel, user string, inc *incident.Incident) *incident.Incident {
 	changed, entry, err := b.incidents.BeginRestore(ctx, inc.ID, user)
 	if errors.Is(err, incident.ErrNoChange) {
 		b.replyUsage(ctx, channel, user, userProblem(err), usageStatus)
-		return
+		return nil
 	}
 	if b.refused(ctx, slack.SlashCommand{ChannelID: channel, UserID: user}, err, "record the restore", usageRestore) {
-		return
+		return nil
 	}
 	b.log.Info("restoration began", "incident", changed.Ref(), "by", user)
 	b.showChange(ctx, incident.JobTimebox, changed, entry)
+	return changed
 }
 
 // onClockButton handles Restore now and Extend.
