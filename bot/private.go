@@ -233,15 +233,10 @@ func (b *Bot) repostChanges(ctx context.Context, inc *incident.Incident, room *i
 	if b.changes == nil {
 		return nil
 	}
-	shown, err := b.changes.Shown(ctx, inc.ID)
+	text, blocks, err := b.whatChangedNow(ctx, inc)
 	if err != nil {
 		return err
 	}
-	timeline, err := b.incidents.Timeline(ctx, inc)
-	if err != nil {
-		return err
-	}
-	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), b.cfg.WhatChangedWindow)
 	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectWhatChanged, inc.Ref()), slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err == nil {
 		room.ChangesTS = ts

@@ -188,15 +188,10 @@ func (b *Bot) changeMarkedJob(ctx context.Context, j jobs.Job) error {
 	if room.ChangesTS == "" {
 		return nil
 	}
-	shown, err := b.changes.Shown(ctx, inc.ID)
+	text, blocks, err := b.whatChangedNow(ctx, inc)
 	if err != nil {
 		return err
 	}
-	timeline, err := b.incidents.Timeline(ctx, inc)
-	if err != nil {
-		return err
-	}
-	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), b.cfg.WhatChangedWindow)
 	return b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
 		_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.ChangesTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
@@ -439,4 +434,19 @@ func roomChangeLine(c incident.Change, opened time.Time) string {
 		line += " <" + escape(c.Link) + "|link>"
 	}
 	return line + " _(" + when + ")_"
+}
+
+// whatChangedNow is inc's "what changed?" message as it stands: the changes
+// shown and the verdicts given.
+func (b *Bot) whatChangedNow(ctx context.Context, inc *incident.Incident) (string, []slack.Block, error) {
+	shown, err := b.changes.Shown(ctx, inc.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return "", nil, err
+	}
+	text, blocks := whatChangedView(inc, shown, incident.Verdicts(timeline), b.cfg.WhatChangedWindow)
+	return text, blocks, nil
 }
