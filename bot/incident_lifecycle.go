@@ -76,7 +76,13 @@ func (b *Bot) doneElsewhere(ctx context.Context, cmd slack.SlashCommand, inc *in
 	if err != nil || room.ChannelID == "" || room.ChannelID == cmd.ChannelID {
 		return
 	}
-	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf(":white_check_mark: Done in <#%s|%s>: %s for %s.", room.ChannelID, room.ChannelName, what, inc.Ref()), nil)
+	b.doneIn(ctx, cmd, "<#"+room.ChannelID+"|"+room.ChannelName+">", what, inc)
+}
+
+// doneIn tells the caller of cmd that what was done for inc in where (a
+// channel link).
+func (b *Bot) doneIn(ctx context.Context, cmd slack.SlashCommand, where, what string, inc *incident.Incident) {
+	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf(":white_check_mark: Done in %s: %s for %s.", where, what, inc.Ref()), nil)
 }
 
 // actingRoom returns the channel where a command about inc acts: the

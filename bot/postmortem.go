@@ -179,7 +179,7 @@ func (b *Bot) pmDoneElsewhere(ctx context.Context, cmd slack.SlashCommand, inc *
 	if room, err := b.rooms.Room(ctx, inc.ID); err == nil && room.ChannelID == pm.ChannelID {
 		where = "<#" + room.ChannelID + "|" + room.ChannelName + ">"
 	}
-	b.reply(ctx, cmd.ChannelID, cmd.UserID, fmt.Sprintf(":white_check_mark: Done in %s: %s for %s.", where, what, inc.Ref()), nil)
+	b.doneIn(ctx, cmd, where, what, inc)
 }
 
 // errAnswered means a change's refusal was answered already.

@@ -334,22 +334,11 @@ func (b *Bot) inviteFrom(ctx context.Context, inc *incident.Incident, room *inci
 	for _, role := range incident.Roles() {
 		users = append(users, inc.Roles[role])
 	}
-	cursor := ""
-	for {
-		var page []string
-		err := b.slack.do(ctx, "conversations.members", func(ctx context.Context) error {
-			var err error
-			page, cursor, err = b.api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: old, Cursor: cursor, Limit: 1000})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("listing who is in <#%s>: %w", old, err)
-		}
-		users = append(users, page...)
-		if cursor == "" {
-			break
-		}
+	members, err := b.channelMembers(ctx, old)
+	if err != nil {
+		return fmt.Errorf("listing who is in <#%s>: %w", old, err)
 	}
+	users = append(users, members...)
 	self, err := b.self(ctx)
 	if err != nil {
 		return err
