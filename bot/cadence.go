@@ -35,11 +35,6 @@ func (b *Bot) nudgeJob(ctx context.Context, j jobs.Job) error {
 	if err != nil || !room.Ready {
 		return fmt.Errorf("%s has no room yet; nudging later", n.Incident.Ref())
 	}
-	for _, next := range n.Next {
-		if _, err := b.jobs.Enqueue(ctx, next); err != nil {
-			return err
-		}
-	}
 	b.log.Info("update nudge", "incident", n.Incident.Ref(), "since", n.Since, "tdo", n.Incident.TDOID)
 	text, blocks := nudgeView(n, b.clock.Now())
 	return b.post(ctx, room.ChannelID, jobEffect(effectNudge, j), text, blocks)

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,6 +87,28 @@ func TestUpdateNudge(t *testing.T) {
 	h.sweep()
 	if n := len(h.linesWith(ch, "no status update")); n != 3 {
 		t.Errorf("%d nudges after restore, want 3", n)
+	}
+
+	// Each nudge is on the record, once, naming who was asked.
+	timeline, _ := h.store.Timeline(h.ctx, inc.ID)
+	var recorded []string
+	for _, e := range timeline {
+		if e.Kind == incident.EntryUpdateNudge {
+			recorded = append(recorded, e.Text+" → "+e.Facts.To)
+		}
+	}
+	wantRecorded := []string{
+		"No status update for 30 min (SEV1 asks for one every 30 min) → U0ALICE",
+		"No status update for 30 min (SEV1 asks for one every 30 min) → U0ALICE",
+		"No status update for 1 h (SEV1 asks for one every 30 min) → U0ALICE",
+	}
+	if !slices.Equal(recorded, wantRecorded) {
+		t.Errorf("nudges on the timeline = %q, want %q", recorded, wantRecorded)
+	}
+	h.slash(alice, ch, "/incident", "timeline")
+	if body := plainJSON(t, h.lastWith(ch, "Timeline of INC-1").Blocks); !strings.Contains(body,
+		"|03:34 UTC>` *update due* No status update for 30 min (SEV1 asks for one every 30 min); <@U0ALICE> was asked for one") {
+		t.Errorf("the timeline does not show the nudge: %s", body)
 	}
 
 	// The same status with no message changes nothing and says how to

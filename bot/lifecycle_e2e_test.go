@@ -355,6 +355,24 @@ func TestHandOverByCommandBriefsTheNewTDO(t *testing.T) {
 			t.Errorf("/incident %s answered %q, want %q", tc.text, got, tc.want)
 		}
 	}
+
+	// A third person in the room moves leadership on: the room and the
+	// brief name both the one who led and the one who moved it.
+	const carol = "U0CAROL"
+	h.sim.AddUser(slacksim.User{ID: carol, Name: "carol", RealName: "Carol Shaw"})
+	h.slash(alice, ch, "/incident", "tdo <@U0CAROL|carol> night shift")
+	msgs = h.sim.Messages(ch)
+	if last := plainJSON(t, msgs[len(msgs)-1].Blocks); !strings.Contains(last,
+		":crown: <@U0CAROL> now leads INC-1 as technical duty officer (handed over from <@U0BOB> by <@U0ALICE>)") {
+		t.Errorf("after a third person's hand-over the room heard %s", last)
+	}
+	carolDM := h.sim.DirectChannel(carol)
+	if carolDM == "" || len(h.sim.Messages(carolDM)) != 1 {
+		t.Fatalf("carol got no brief")
+	}
+	if brief := plainJSON(t, h.sim.Messages(carolDM)[0].Blocks); !strings.Contains(brief, "handed over from <@U0BOB> by <@U0ALICE>: night shift") {
+		t.Errorf("carol's brief does not say how she came to lead: %s", brief)
+	}
 }
 
 func TestTakeCommandButton(t *testing.T) {

@@ -255,6 +255,12 @@ func entryLine(e incident.TimelineEntry) string {
 		return fmt.Sprintf("`%s` *diagnostic* %s collected: %s", clockText(e.At), actor, escapeFit(e.Text, 2500))
 	case incident.EntryDiagnosticUndone:
 		return fmt.Sprintf("`%s` *diagnostic* %s un-ticked: %s", clockText(e.At), actor, escapeFit(e.Text, 2500))
+	case incident.EntryUpdateNudge:
+		line := fmt.Sprintf("`%s` *update due* %s", clockText(e.At), escapeFit(e.Text, 2500))
+		if e.Facts.To != "" {
+			line += "; <@" + e.Facts.To + "> was asked for one"
+		}
+		return line
 	}
 	return fmt.Sprintf("`%s` *%s* %s %s", clockText(e.At), strings.ReplaceAll(string(e.Kind), "_", " "), actor, escapeFit(e.Text, 2500))
 }
@@ -284,15 +290,7 @@ func handOffText(e incident.TimelineEntry) string {
 
 // handOffLineView is the line the room hears when leadership moves.
 func handOffLineView(inc *incident.Incident, e incident.TimelineEntry) (string, []slack.Block) {
-	line := fmt.Sprintf(":crown: <@%s> now leads %s as technical duty officer", e.Subject, inc.Ref())
-	switch {
-	case e.Actor == e.Subject && e.Facts.From != "":
-		line += fmt.Sprintf(" (took command from <@%s>)", e.Facts.From)
-	case e.Actor == e.Subject:
-		line += " (took command)"
-	default:
-		line += fmt.Sprintf(" (handed over by <@%s>)", e.Actor)
-	}
+	line := fmt.Sprintf(":crown: <@%s> now leads %s as technical duty officer (%s)", e.Subject, inc.Ref(), handOffHow(e))
 	if _, reason, ok := strings.Cut(e.Text, ": "); ok && reason != "took command" {
 		line += "\n>" + escapeFit(reason, 2500)
 	}
@@ -302,17 +300,28 @@ func handOffLineView(inc *incident.Incident, e incident.TimelineEntry) (string, 
 // handOffWhy says why the subject of hand-off entry e leads, for the
 // brief: "took command from <@A>", "handed over by <@A>: reason".
 func handOffWhy(e incident.TimelineEntry) string {
-	why := "took command"
-	switch {
-	case e.Actor == e.Subject && e.Facts.From != "":
-		why = "took command from <@" + e.Facts.From + ">"
-	case e.Actor != e.Subject:
-		why = "handed over by <@" + e.Actor + ">"
-	}
+	why := handOffHow(e)
 	if _, reason, ok := strings.Cut(e.Text, ": "); ok && reason != "took command" {
 		why += ": " + escapeFit(reason, 1500)
 	}
 	return why
+}
+
+// handOffHow says how the subject of hand-off entry e came to lead,
+// without the reason: "took command", "took command from <@A>", "handed
+// over by <@A>", or, when a third person moved leadership, "handed over
+// from <@A> by <@C>".
+func handOffHow(e incident.TimelineEntry) string {
+	from := e.Facts.From
+	switch {
+	case e.Actor == e.Subject && from != "":
+		return "took command from <@" + from + ">"
+	case e.Actor == e.Subject:
+		return "took command"
+	case from != "" && from != e.Actor:
+		return "handed over from <@" + from + "> by <@" + e.Actor + ">"
+	}
+	return "handed over by <@" + e.Actor + ">"
 }
 
 // openingWhy says why the first TDO of inc leads, for the brief sent at

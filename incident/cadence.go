@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sitrep/sitrep/internal/human"
 	"github.com/sitrep/sitrep/internal/jobs"
 )
 
@@ -28,6 +29,10 @@ const (
 // JobUpdateNudge nudges the TDO when no status update came in time. Its
 // payload is a NudgePayload.
 const JobUpdateNudge = "incident.update_nudge"
+
+// EntryUpdateNudge records that an update was overdue and the TDO was
+// asked for one: the record shows where the room went quiet.
+const EntryUpdateNudge EntryKind = "update_nudge"
 
 // NudgePayload is the payload of a JobUpdateNudge job. After is the
 // entry (a status update, reopen or severity change) the nudge counts from,
@@ -91,15 +96,17 @@ type Nudge struct {
 	Every    time.Duration
 	// Late says the nudge ran late and why (see LateNote); "" if on time.
 	Late string
-	// Next is the nudge after this one, for the caller to schedule
-	// before it shows this one.
-	Next []jobs.Job
+	// Entry is the nudge as recorded on the timeline.
+	Entry TimelineEntry
 }
 
-// NudgeDue runs a nudge job due at due. It returns the nudge to show and
-// the next one to schedule (the TDO is nudged every interval until an
-// update comes). A nudge superseded by a later update, of a severity with no
-// cadence or of an incident restored, resolved or closed wraps ErrNoChange.
+// NudgeDue runs a nudge job due at due: it records on the timeline that an
+// update is overdue and the TDO was asked for one, and schedules the next
+// nudge in the same write (the TDO is nudged every interval until an
+// update comes). Run again, as a retried job is, it records nothing more
+// and returns the nudge as recorded. A nudge superseded by a later update,
+// of a severity with no cadence or of an incident restored, resolved or
+// closed wraps ErrNoChange.
 //
 // A nudge that runs Late or more after due says so (see LateNote; why is
 // the reason, "sitrep was down" when empty).
@@ -113,9 +120,13 @@ func (s *Service) NudgeDue(ctx context.Context, p NudgePayload, due time.Time, w
 		return Nudge{}, fmt.Errorf("reading the timeline of %s: %w", inc.Ref(), err)
 	}
 	last, since := int64(0), inc.OpenedAt
+	var nudges []TimelineEntry // since the last update
 	for _, e := range timeline {
-		if resetsCadence(e) {
-			last, since = e.ID, e.At
+		switch {
+		case resetsCadence(e):
+			last, since, nudges = e.ID, e.At, nil
+		case e.Kind == EntryUpdateNudge:
+			nudges = append(nudges, e)
 		}
 	}
 	every := s.cadence[inc.Severity]
@@ -128,12 +139,29 @@ func (s *Service) NudgeDue(ctx context.Context, p NudgePayload, due time.Time, w
 		return Nudge{}, fmt.Errorf("%s: %s has no update cadence: %w", inc.Ref(), inc.Severity.Label(), ErrNoChange)
 	}
 	now := s.clock.Now()
+	late := LateNote(now.Sub(due), due, why)
+	if len(nudges) >= p.N {
+		// Recorded already (with the next nudge): a retry shows it again.
+		return Nudge{Incident: inc, Since: since, Every: every, Late: late, Entry: nudges[p.N-1]}, nil
+	}
 	// The next nudge: one interval after this one was due, or from now if
 	// this one ran that late.
 	next := due
 	if next.Add(every).Before(now) {
 		next = now
 	}
-	return Nudge{Incident: inc, Since: since, Every: every, Late: LateNote(now.Sub(due), due, why),
-		Next: s.nudgeJob(inc, last, p.N+1, next)}, nil
+	inc, e, err := s.recordWith(ctx, inc.ID, "", func(inc *Incident, now time.Time) (TimelineEntry, error) {
+		text := fmt.Sprintf("No status update for %s (%s asks for one every %s)",
+			human.Duration(now.Sub(since)), inc.Severity.Label(), human.Duration(every))
+		if late != "" {
+			text += " (" + late + ")"
+		}
+		// Who was asked is a fact of the entry (Facts.To), named where it
+		// is shown: "…; <@TDO> was asked for one".
+		return TimelineEntry{Kind: EntryUpdateNudge, Text: text, Facts: Facts{To: inc.TDOID}}, nil
+	}, func(inc *Incident) []jobs.Job { return s.nudgeJob(inc, last, p.N+1, next) })
+	if err != nil {
+		return Nudge{}, err
+	}
+	return Nudge{Incident: inc, Since: since, Every: every, Late: late, Entry: e}, nil
 }

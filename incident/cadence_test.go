@@ -40,8 +40,23 @@ func TestNudgeDue(t *testing.T) {
 	if n.Every != 30*time.Minute || !n.Since.Equal(inc.OpenedAt) || n.Late != "fired 3 min late: sitrep was down at 03:30 UTC" {
 		t.Errorf("nudge = %+v", n)
 	}
-	if len(n.Next) != 1 || n.Next[0].Key != "incident.update_nudge:100:0:2" || !n.Next[0].DueAt.Equal(inc.OpenedAt.Add(60*time.Minute)) {
-		t.Errorf("next nudge = %+v", n.Next)
+	if n.Entry.Kind != EntryUpdateNudge || n.Entry.Facts.To != "UTDO" ||
+		n.Entry.Text != "No status update for 33 min (SEV1 asks for one every 30 min) (fired 3 min late: sitrep was down at 03:30 UTC)" {
+		t.Errorf("nudge entry = %+v", n.Entry)
+	}
+	want = []jobSummary{
+		{Kind: JobProvision, Key: "incident.provision:100", Due: "03:00:00"},
+		{Kind: JobUpdateNudge, Key: "incident.update_nudge:100:0:1", Due: "03:30:00"},
+		{Kind: JobUpdateNudge, Key: "incident.update_nudge:100:0:2", Due: "04:00:00"},
+	}
+	if diff := cmp.Diff(want, summarize(store.jobs)); diff != "" {
+		t.Errorf("jobs after the nudge (-want +got):\n%s", diff)
+	}
+	// Run again, as a retried job is: the nudge as recorded, nothing new.
+	entries := len(store.timeline)
+	again, err := svc.NudgeDue(ctx, NudgePayload{IncidentID: inc.ID, After: 0, N: 1}, inc.OpenedAt.Add(30*time.Minute), "")
+	if err != nil || again.Entry.ID != n.Entry.ID || len(store.timeline) != entries || len(store.jobs) != 3 {
+		t.Errorf("a retried nudge recorded again: %+v, %v; %d entries (was %d), %d jobs", again.Entry, err, len(store.timeline), entries, len(store.jobs))
 	}
 
 	// An update supersedes it and schedules its own.
@@ -51,8 +66,8 @@ func TestNudgeDue(t *testing.T) {
 		t.Fatalf("update = %+v, %v", e, err)
 	}
 	want = []jobSummary{
-		{Kind: JobChanged, Key: "incident.changed:1", Due: "03:33:00"},
-		{Kind: JobUpdateNudge, Key: "incident.update_nudge:100:1:1", Due: "04:03:00"},
+		{Kind: JobChanged, Key: "incident.changed:2", Due: "03:33:00"},
+		{Kind: JobUpdateNudge, Key: "incident.update_nudge:100:2:1", Due: "04:03:00"},
 	}
 	if diff := cmp.Diff(want, summarize(store.jobs)); diff != "" {
 		t.Errorf("jobs after the update (-want +got):\n%s", diff)

@@ -250,6 +250,10 @@ func describeEntry(e TimelineEntry) string {
 		return fmt.Sprintf("pinned a message of %s: %s", at(e.Subject), e.Text)
 	case EntryDiagnostic:
 		return "collected " + e.Text
+	case EntryUpdateNudge:
+		if e.Facts.To != "" {
+			return e.Text + "; " + at(e.Facts.To) + " was asked for one"
+		}
 	}
 	return e.Text
 }

@@ -75,6 +75,8 @@ func TestEntriesStateWhatWasTrue(t *testing.T) {
 		{timeline[3], "made <@U3> comms (was <@U2>)"},
 		{timeline[4], "handed leadership over to <@U2>: knows the queue"},
 		{timeline[5], "took command from <@U2>"},
+		{TimelineEntry{Kind: EntryUpdateNudge, Text: "No status update for 30 min (SEV1 asks for one every 30 min)", Facts: Facts{To: "U2"}},
+			"No status update for 30 min (SEV1 asks for one every 30 min); <@U2> was asked for one"},
 	} {
 		if got := describeEntry(tc.entry); got != tc.want {
 			t.Errorf("postmortem line = %q, want %q", got, tc.want)

@@ -6,6 +6,8 @@ package report
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sitrep/sitrep/charts"
@@ -41,9 +43,11 @@ func WeeklyChart(weeks []incident.WeekClasses, f charts.Format) ([]byte, error) 
 	return charts.Weekly(d, f)
 }
 
-// TimelineChart draws an incident's life: open to restored, the diagnosis
-// timebox and the diagnosis itself as spans; opened, acknowledged,
-// restored and resolved as markers. now ends what is still running.
+// TimelineChart draws an incident's life: open to restored, each
+// diagnosis timebox and the diagnosis in it as spans (a restarted or
+// retimed box keeps its rows, so the chart shows what the record says);
+// opened, acknowledged, restored and resolved as markers. now ends what is
+// still running.
 func TimelineChart(inc *incident.Incident, now time.Time, loc *time.Location, f charts.Format) ([]byte, error) {
 	d := charts.TimelineData{Title: inc.Ref() + ": " + slacktext.Plain(inc.Title), Location: loc}
 	end := inc.RestoredAt
@@ -51,16 +55,7 @@ func TimelineChart(inc *incident.Incident, now time.Time, loc *time.Location, f 
 		end = now
 	}
 	d.Spans = append(d.Spans, charts.Span{Label: "customer impact", Start: inc.OpenedAt, End: end})
-	if tb := inc.Timebox; tb.Generation > 0 {
-		d.Spans = append(d.Spans, charts.Span{Label: "diagnosis timebox", Start: tb.StartedAt, End: tb.Deadline})
-		used := tb.EndedAt
-		if used.IsZero() {
-			used = now
-		}
-		if used.After(tb.StartedAt) {
-			d.Spans = append(d.Spans, charts.Span{Label: "diagnosis", Start: tb.StartedAt, End: used})
-		}
-	}
+	d.Spans = append(d.Spans, timeboxSpans(inc.Timebox, now)...)
 	for _, m := range []charts.Marker{{Label: "opened", At: inc.OpenedAt}, {Label: "acknowledged", At: inc.AcknowledgedAt},
 		{Label: "restored", At: inc.RestoredAt}, {Label: "resolved", At: inc.ResolvedAt}} {
 		if !m.At.IsZero() {
@@ -68,6 +63,40 @@ func TimelineChart(inc *incident.Incident, now time.Time, loc *time.Location, f 
 		}
 	}
 	return charts.Timeline(d, f)
+}
+
+// timeboxSpans are the rows of every diagnosis box, oldest first: the box
+// as allowed (start to deadline) and the diagnosis in it (start to its
+// end, or now while it runs). One box is "diagnosis timebox" and
+// "diagnosis"; several are numbered, each earlier one saying how it ended
+// ("timebox 1 of 2, restarted").
+func timeboxSpans(tb incident.Timebox, now time.Time) []charts.Span {
+	if tb.Generation == 0 {
+		return nil
+	}
+	boxes := append(slices.Clone(tb.Earlier), incident.Box{StartedAt: tb.StartedAt, Deadline: tb.Deadline, EndedAt: tb.EndedAt})
+	var out []charts.Span
+	for i, b := range boxes {
+		boxLabel, usedLabel := "diagnosis timebox", "diagnosis"
+		if len(boxes) > 1 {
+			boxLabel = fmt.Sprintf("timebox %d of %d", i+1, len(boxes))
+			if how, _, _ := strings.Cut(b.Ended, ":"); how != "" {
+				boxLabel += ", " + how
+			}
+			usedLabel = fmt.Sprintf("diagnosis %d", i+1)
+		}
+		if b.Deadline.After(b.StartedAt) {
+			out = append(out, charts.Span{Label: boxLabel, Start: b.StartedAt, End: b.Deadline})
+		}
+		used := b.EndedAt
+		if used.IsZero() {
+			used = now
+		}
+		if used.After(b.StartedAt) {
+			out = append(out, charts.Span{Label: usedLabel, Start: b.StartedAt, End: used})
+		}
+	}
+	return out
 }
 
 // MaxTimelineCharts bounds the incident timelines a review draws.

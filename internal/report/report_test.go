@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"image/png"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,39 @@ func TestDocumentsNameNotID(t *testing.T) {
 	// A person with no name known is "someone", not an ID.
 	if got := person("U0GHOST", nil); got != "someone" {
 		t.Errorf("person without a name = %q", got)
+	}
+}
+
+// TestTimelineChartDrawsEveryBox draws an incident whose first box was
+// restarted with a reason and whose second ran past its deadline: both
+// boxes and both diagnoses are rows, the first saying how it ended, so the
+// chart agrees with the record's adherence.
+func TestTimelineChartDrawsEveryBox(t *testing.T) {
+	opened := to.Add(-2 * time.Hour)
+	inc := &incident.Incident{Number: 8, Title: "checkout slow", OpenedAt: opened, RestoredAt: to.Add(-30 * time.Minute),
+		Timebox: incident.Timebox{Generation: 3, StartedAt: opened.Add(16 * time.Minute), Length: 90 * time.Minute,
+			Deadline: opened.Add(46 * time.Minute), EndedAt: to.Add(-30 * time.Minute), Restarts: 1,
+			Earlier: []incident.Box{{StartedAt: opened, Length: 20 * time.Minute, Deadline: opened.Add(20 * time.Minute),
+				EndedAt: opened.Add(16 * time.Minute), Ended: "restarted: new lead"}}}}
+	spans := timeboxSpans(inc.Timebox, to)
+	var labels []string
+	for _, s := range spans {
+		labels = append(labels, s.Label)
+	}
+	want := []string{"timebox 1 of 2, restarted", "diagnosis 1", "timebox 2 of 2", "diagnosis 2"}
+	if !slices.Equal(labels, want) {
+		t.Fatalf("rows = %q, want %q", labels, want)
+	}
+	if got := spans[1].End.Sub(spans[1].Start); got != 16*time.Minute {
+		t.Errorf("the first diagnosis lasted %v on the chart, want 16m (it was restarted then)", got)
+	}
+	svg, err := TimelineChart(inc, to, time.UTC, charts.SVG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want {
+		if !bytes.Contains(svg, []byte(w)) {
+			t.Errorf("the timeline SVG lacks row %q", w)
+		}
 	}
 }

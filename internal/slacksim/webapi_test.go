@@ -239,3 +239,40 @@ func TestArchive(t *testing.T) {
 		t.Errorf("archive #general = %v", err)
 	}
 }
+
+// TestUsersInfoTimeZone checks users.info's time zone fields as Slack
+// documents them: tz the IANA name, tz_label the zone's long name as it
+// stands on the day (standard or daylight time), tz_offset in seconds.
+func TestUsersInfoTimeZone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		tz     string
+		at     time.Time
+		label  string
+		offset int
+	}{
+		{"America/Los_Angeles", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), "Pacific Standard Time", -8 * 3600},
+		{"America/Los_Angeles", time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC), "Pacific Daylight Time", -7 * 3600},
+		{"Europe/London", time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC), "British Summer Time", 3600},
+		{"Asia/Tokyo", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), "Japan Standard Time", 9 * 3600},
+		{"", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), "Coordinated Universal Time", 0},
+	} {
+		t.Run(tc.tz+tc.label, func(t *testing.T) {
+			t.Parallel()
+			clk := clock.NewFake(tc.at)
+			sim, _ := newSim(t, slacksim.Options{Now: clk.Now})
+			sim.AddUser(slacksim.User{ID: "U0ZED", Name: "zed", TZ: tc.tz})
+			u, err := apiFor(sim).GetUserInfo("U0ZED")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.tz
+			if want == "" {
+				want = "UTC"
+			}
+			if u.TZ != want || u.TZLabel != tc.label || u.TZOffset != tc.offset {
+				t.Errorf("tz %q, tz_label %q, tz_offset %d; want %q, %q, %d", u.TZ, u.TZLabel, u.TZOffset, want, tc.label, tc.offset)
+			}
+		})
+	}
+}

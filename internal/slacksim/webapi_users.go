@@ -33,7 +33,7 @@ func (s *Sim) userJSON(u *User) map[string]any {
 	offset, label := 0, tz
 	if loc, err := time.LoadLocation(tz); err == nil {
 		name, off := s.opts.Now().In(loc).Zone()
-		offset, label = off, name
+		offset, label = off, zoneLabel(name)
 	}
 	display := u.DisplayName
 	if display == "" {
@@ -54,4 +54,26 @@ func (s *Sim) userJSON(u *User) map[string]any {
 		out["profile"].(map[string]any)["bot_id"] = s.opts.BotID
 	}
 	return out
+}
+
+// zoneLabels are the long names Slack gives in tz_label ("Pacific Standard
+// Time") for the zone abbreviations Go's time package knows; others are
+// shown as the abbreviation.
+var zoneLabels = map[string]string{
+	"UTC": "Coordinated Universal Time", "GMT": "Greenwich Mean Time", "BST": "British Summer Time",
+	"CET": "Central European Time", "CEST": "Central European Summer Time",
+	"EET": "Eastern European Time", "EEST": "Eastern European Summer Time",
+	"EST": "Eastern Standard Time", "EDT": "Eastern Daylight Time", "CST": "Central Standard Time",
+	"CDT": "Central Daylight Time", "MST": "Mountain Standard Time", "MDT": "Mountain Daylight Time",
+	"PST": "Pacific Standard Time", "PDT": "Pacific Daylight Time", "JST": "Japan Standard Time",
+	"KST": "Korea Standard Time", "AEST": "Australian Eastern Standard Time", "AEDT": "Australian Eastern Daylight Time",
+}
+
+// zoneLabel returns the long name of a zone abbreviation, as tz_label
+// carries it.
+func zoneLabel(abbrev string) string {
+	if l, ok := zoneLabels[abbrev]; ok {
+		return l
+	}
+	return abbrev
 }
