@@ -57,14 +57,15 @@ func (b *Bot) onReaction(ctx context.Context, e *slackevents.ReactionAddedEvent)
 		return
 	}
 	// Message text in the history is mrkdwn, escaped as command text is.
-	inc, entry, err := b.incidents.Pin(ctx, room.IncidentID, e.User, msg.User, slacktext.Decode(msg.Text))
+	inc, entry, err := b.incidents.Pin(ctx, room.IncidentID, e.User, msg.User, slacktext.Decode(msg.Text), e.Item.Timestamp)
 	if err != nil {
 		b.reply(ctx, e.Item.Channel, e.User, ":warning: "+b.couldNot("add that message to the timeline", err, ""), nil)
 		return
 	}
 	if b.pins != nil {
 		// A crash before this line leaves the pin without its entry: the
-		// first pinner's next :pushpin: adds it (at worst twice).
+		// first pinner's next :pushpin: finds the entry by the message's
+		// ts (incident.Service.Pin) and links it, writing none.
 		if err := b.pins.PinEntry(ctx, e.Item.Channel, e.Item.Timestamp, entry.ID); err != nil {
 			b.log.Error("recording the entry of a pinned message", "incident", inc.Ref(), "err", err)
 		}

@@ -83,3 +83,32 @@ func TestEntriesStateWhatWasTrue(t *testing.T) {
 		}
 	}
 }
+
+// TestPinOncePerMessage pins a message, then pins it again as a caller
+// that lost its own record of the first pin (a crash between the two
+// writes) would: the entry written first is returned and nothing is
+// written; another message is a new entry.
+func TestPinOncePerMessage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC))
+	store := &memStore{}
+	svc := NewService(store, clk)
+	inc, _, err := svc.Open(ctx, OpenRequest{Title: "checkout fails", Severity: Sev2, Reporter: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, first, err := svc.Pin(ctx, inc.ID, "U1", "U2", "pool at 100%", "1700000000.000100")
+	if err != nil || first.Facts.Message != "1700000000.000100" {
+		t.Fatalf("first pin = %+v, %v", first, err)
+	}
+	entries := len(store.timeline)
+	_, again, err := svc.Pin(ctx, inc.ID, "U1", "U2", "pool at 100%", "1700000000.000100")
+	if err != nil || again.ID != first.ID || len(store.timeline) != entries {
+		t.Errorf("the same message pinned again: %+v, %v; %d entries, want %d", again, err, len(store.timeline), entries)
+	}
+	_, other, err := svc.Pin(ctx, inc.ID, "U1", "U2", "pool at 100%", "1700000000.000200")
+	if err != nil || other.ID == first.ID || len(store.timeline) != entries+1 {
+		t.Errorf("another message: %+v, %v", other, err)
+	}
+}

@@ -428,17 +428,32 @@ func (s *Service) AddNote(ctx context.Context, incidentID int64, actor, text str
 }
 
 // Pin adds a chat message to the timeline: actor marked it, author wrote
-// it, text is what it says.
-func (s *Service) Pin(ctx context.Context, incidentID int64, actor, author, text string) (*Incident, TimelineEntry, error) {
+// it, text is what it says, message is its chat ID (its ts). A message is
+// on the timeline once: pinned again, even after a crash that lost the
+// caller's own record of the first pin, the entry written then is
+// returned and nothing is written.
+func (s *Service) Pin(ctx context.Context, incidentID int64, actor, author, text, message string) (*Incident, TimelineEntry, error) {
 	text = CleanText(text)
 	if text == "" {
 		return nil, TimelineEntry{}, &FieldError{"message", "the message has no text to add"}
+	}
+	if message != "" {
+		timeline, err := s.store.Timeline(ctx, incidentID)
+		if err != nil {
+			return nil, TimelineEntry{}, err
+		}
+		for _, e := range timeline {
+			if e.Kind == EntryPin && e.Facts.Message == message {
+				inc, err := s.store.Incident(ctx, incidentID)
+				return inc, e, err
+			}
+		}
 	}
 	text = truncateRunes(text, MaxNote)
 	ctx = withPeople(ctx, actor, author)
 	return s.record(ctx, incidentID, "", func(inc *Incident, now time.Time) (TimelineEntry, error) {
 		acknowledge(inc, actor, now)
-		return TimelineEntry{Actor: actor, Kind: EntryPin, Subject: author, Text: text}, nil
+		return TimelineEntry{Actor: actor, Kind: EntryPin, Subject: author, Text: text, Facts: Facts{Message: message}}, nil
 	})
 }
 

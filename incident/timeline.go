@@ -69,6 +69,8 @@ type Facts struct {
 	// Rotation names the on-call rotation that chose the first TDO, for
 	// the opening; empty if the reporter leads.
 	Rotation string `json:"rotation,omitempty"`
+	// Message is the chat ID (ts) of the message a pin entry holds.
+	Message string `json:"message,omitempty"`
 	// Names maps the chat user IDs the entry names (actor, subject, from,
 	// to) to their display names as they were when it was written.
 	Names map[string]string `json:"names,omitempty"`
@@ -77,7 +79,7 @@ type Facts struct {
 // Empty reports whether no facts were recorded (an entry written before
 // they were).
 func (f Facts) Empty() bool {
-	return f.Severity == 0 && f.FromSeverity == 0 && f.From == "" && f.To == "" && f.Title == "" && f.Rotation == "" && len(f.Names) == 0
+	return f.Severity == 0 && f.FromSeverity == 0 && f.From == "" && f.To == "" && f.Title == "" && f.Rotation == "" && f.Message == "" && len(f.Names) == 0
 }
 
 // Names tells the display name of a chat user. The chat adapter satisfies
