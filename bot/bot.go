@@ -32,6 +32,9 @@ type Rooms interface {
 	Room(ctx context.Context, incidentID int64) (*incident.Room, error)
 	RoomByChannel(ctx context.Context, channelID string) (*incident.Room, error)
 	SaveRoom(ctx context.Context, r *incident.Room) error
+	// RoomsOf returns the rooms of these incidents in one read, by
+	// incident ID; an incident with no room is left out.
+	RoomsOf(ctx context.Context, incidentIDs []int64) (map[int64]*incident.Room, error)
 }
 
 // Config holds the bot's settings. The zero value of each field has a

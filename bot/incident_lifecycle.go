@@ -232,11 +232,17 @@ func (b *Bot) onList(ctx context.Context, cmd slack.SlashCommand) {
 		return
 	}
 	active = b.shownTo(ctx, cmd.ChannelID, cmd.UserID, active)
+	ids := make([]int64, len(active))
+	for i, inc := range active {
+		ids[i] = inc.ID
+	}
 	channels := map[int64]string{}
-	for _, inc := range active {
-		if room, err := b.rooms.Room(ctx, inc.ID); err == nil {
-			channels[inc.ID] = room.ChannelID
-		}
+	rooms, err := b.rooms.RoomsOf(ctx, ids)
+	if err != nil {
+		b.log.Warn("reading the rooms of open incidents", "err", err) // listed without their channels
+	}
+	for id, room := range rooms {
+		channels[id] = room.ChannelID
 	}
 	text, blocks := listView(active, channels, b.clock.Now())
 	b.reply(ctx, cmd.ChannelID, cmd.UserID, text, blocks)

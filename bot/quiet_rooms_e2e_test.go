@@ -405,3 +405,30 @@ func TestPeopleAndClockCommandsTypedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryOpenIncidentCounts has 251 incidents open, the oldest with a
+// room on db: /incident list counts every one, and a change to db reaches
+// the oldest's room, which a cap of the newest 200 used to leave out.
+func TestEveryOpenIncidentCounts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ch := h.openIncident("db timeouts sev2 systems:db")
+	for i := range 250 {
+		inc := &incident.Incident{Title: fmt.Sprintf("noise %d", i), Severity: incident.Sev4, Status: incident.StatusInvestigating,
+			Systems: []string{"web"}, ReporterID: alice, TDOID: alice, ReportedIn: h.general, OpenedAt: h.clock.Now()}
+		if err := h.store.CreateIncident(h.ctx, inc, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.slash(alice, h.general, "/incident", "list")
+	if got := h.lastEphemeral(alice); !strings.Contains(got, "251 open incidents") {
+		t.Errorf("/incident list with 251 open answered %q", got)
+	}
+	h.slash(bob, h.general, "/change", "db: raised pool to 80")
+	h.sweep()
+	h.clock.Advance(time.Minute + time.Second)
+	h.sweep()
+	if notices := h.roomNotices(ch); len(notices) != 1 || !strings.Contains(notices[0], "raised pool to 80") {
+		t.Errorf("the oldest open incident's room was told %q, want the change", notices)
+	}
+}

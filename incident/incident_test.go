@@ -184,6 +184,18 @@ func (m *memStore) ListIncidents(_ context.Context, limit int) ([]Incident, erro
 	return out, nil
 }
 
+func (m *memStore) UnresolvedIncidents(context.Context) ([]Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Incident
+	for i := len(m.incidents) - 1; i >= 0; i-- {
+		if m.incidents[i].Status != StatusResolved {
+			out = append(out, *m.incidents[i])
+		}
+	}
+	return out, nil
+}
+
 func (m *memStore) Room(context.Context, int64) (*Room, error)           { return nil, ErrNotFound }
 func (m *memStore) RoomByChannel(context.Context, string) (*Room, error) { return nil, ErrNotFound }
 func (m *memStore) SaveRoom(context.Context, *Room) error                { return nil }

@@ -54,6 +54,10 @@ type Store interface {
 	Timeline(ctx context.Context, incidentID int64) ([]TimelineEntry, error)
 	// ListIncidents returns up to limit incidents, newest first.
 	ListIncidents(ctx context.Context, limit int) ([]Incident, error)
+	// UnresolvedIncidents returns every incident not yet resolved, newest
+	// first, however many there are, in time that grows with them and not
+	// with history.
+	UnresolvedIncidents(ctx context.Context) ([]Incident, error)
 	// TimelineEntry returns one stored entry, or ErrNotFound.
 	TimelineEntry(ctx context.Context, id int64) (TimelineEntry, error)
 }
@@ -484,20 +488,12 @@ func OpeningEntry(inc *Incident) TimelineEntry {
 		Text: fmt.Sprintf("Opened as %s: %s", f.Severity.Label(), f.Title), Facts: f}
 }
 
-// MaxListed bounds how many incidents Active looks at.
-const MaxListed = 200
-
-// Active returns the incidents not yet resolved, newest first.
+// Active returns every incident not yet resolved, newest first: none is
+// left out, however many are open.
 func (s *Service) Active(ctx context.Context) ([]Incident, error) {
-	all, err := s.store.ListIncidents(ctx, MaxListed)
+	out, err := s.store.UnresolvedIncidents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)
-	}
-	var out []Incident
-	for _, inc := range all {
-		if inc.Status != StatusResolved {
-			out = append(out, inc)
-		}
 	}
 	return out, nil
 }

@@ -78,6 +78,7 @@ func conformance(t *testing.T, open opener) {
 		{"Problems", testProblems},
 		{"Postmortems", testPostmortems},
 		{"EntryFacts", testEntryFacts},
+		{"UnresolvedIncidents", testUnresolvedIncidents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1150,5 +1151,50 @@ func testMessagePins(t *testing.T, s *storage.Store) {
 	}
 	if pin, _, err := s.NotePin(ctx, inc.ID, "C1", "1.2", "U1", t0); err != nil || pin.EntryID != 0 || pin.First() != "U1" {
 		t.Errorf("another message = %+v, %v", pin, err)
+	}
+}
+
+// testUnresolvedIncidents opens 260 incidents and resolves every tenth:
+// all 234 unresolved are returned, newest first, with none capped off, and
+// RoomsOf reads the rooms of any of them in one call.
+func testUnresolvedIncidents(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	var want []int64
+	var ids []int64
+	for i := range 260 {
+		inc := newIncident(fmt.Sprintf("incident %d", i), "")
+		if i%10 == 0 {
+			inc.Status = incident.StatusResolved
+		}
+		if err := s.CreateIncident(ctx, inc, nil); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 != 0 {
+			want = append([]int64{inc.Number}, want...)
+		}
+		ids = append(ids, inc.ID)
+	}
+	got, err := s.UnresolvedIncidents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var numbers []int64
+	for _, inc := range got {
+		numbers = append(numbers, inc.Number)
+	}
+	if diff := cmp.Diff(want, numbers); diff != "" {
+		t.Errorf("unresolved incidents (-want +got):\n%s", diff)
+	}
+	for i, id := range ids[:3] {
+		if err := s.SaveRoom(ctx, &incident.Room{IncidentID: id, ChannelID: fmt.Sprintf("CU%d", i), UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rooms, err := s.RoomsOf(ctx, append(ids[:2:2], ids[200:]...))
+	if err != nil || len(rooms) != 2 || rooms[ids[0]].ChannelID != "CU0" || rooms[ids[1]].ChannelID != "CU1" {
+		t.Errorf("RoomsOf = %v, %v; want the rooms of the first two", rooms, err)
+	}
+	if rooms, err := s.RoomsOf(ctx, nil); err != nil || len(rooms) != 0 {
+		t.Errorf("RoomsOf(none) = %v, %v", rooms, err)
 	}
 }

@@ -304,6 +304,20 @@ func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incide
 	return incidentsOf(rows)
 }
 
+// UnresolvedIncidents implements incident.Store: every incident not yet
+// resolved, newest first, read through a partial index on them alone
+// (migration 00019), so its cost does not grow with history.
+func (s *Store) UnresolvedIncidents(ctx context.Context) ([]incident.Incident, error) {
+	var rows []incidentRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(
+		// The literal, not a parameter: only then can the planner see
+		// that the partial index covers the query.
+		`SELECT `+incidentColumns+` FROM incidents WHERE status <> 'resolved' ORDER BY number DESC`)); err != nil {
+		return nil, fmt.Errorf("listing unresolved incidents: %w", err)
+	}
+	return incidentsOf(rows)
+}
+
 // incidentsOf reads rows as incidents.
 func incidentsOf(rows []incidentRow) ([]incident.Incident, error) {
 	out := make([]incident.Incident, len(rows))

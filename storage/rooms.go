@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/sitrep/sitrep/incident"
 )
 
@@ -46,6 +48,29 @@ func (s *Store) Room(ctx context.Context, incidentID int64) (*incident.Room, err
 // RoomByChannel implements incident.Store.
 func (s *Store) RoomByChannel(ctx context.Context, channelID string) (*incident.Room, error) {
 	return s.roomWhere(ctx, "channel_id = ?", channelID)
+}
+
+// RoomsOf returns the rooms of the incidents with these IDs, by incident
+// ID, in one query; an incident with no room is not in the map.
+func (s *Store) RoomsOf(ctx context.Context, incidentIDs []int64) (map[int64]*incident.Room, error) {
+	out := make(map[int64]*incident.Room, len(incidentIDs))
+	for len(incidentIDs) > 0 {
+		batch := incidentIDs[:min(len(incidentIDs), 500)]
+		incidentIDs = incidentIDs[len(batch):]
+		q, args, err := sqlx.In(`SELECT `+roomColumns+` FROM incident_rooms WHERE incident_id IN (?)`, batch)
+		if err != nil {
+			return nil, fmt.Errorf("reading rooms: %w", err)
+		}
+		var rows []roomRow
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("reading rooms: %w", err)
+		}
+		for i := range rows {
+			r := rows[i].room()
+			out[r.IncidentID] = r
+		}
+	}
+	return out, nil
 }
 
 func (s *Store) roomWhere(ctx context.Context, where string, arg any) (*incident.Room, error) {
