@@ -72,6 +72,11 @@ type ProblemStore interface {
 	// CostTally sums up the incidents opened at or after since as Tally
 	// does.
 	CostTally(ctx context.Context, since time.Time) (CostTally, error)
+	// ProblemTallies returns, for each problem with this status ("" for
+	// all) linked to an incident, its all-time ProblemCost, by ID: what
+	// CostTally(zero time).ByProblem holds for it, kept as links and costs
+	// change, so reading it does not grow with history.
+	ProblemTallies(ctx context.Context, status ProblemStatus) ([]ProblemCost, error)
 }
 
 // Problems holds the problem use cases.
@@ -159,7 +164,17 @@ func (p *Problems) Detail(ctx context.Context, id int64) (*ProblemDetail, error)
 // Ranked returns the open problems ranked by the cost of all their
 // incidents, costliest first, as a Pareto over all time.
 func (p *Problems) Ranked(ctx context.Context) (Pareto, error) {
-	return p.pareto(ctx, time.Time{}, ProblemOpen)
+	costs, err := p.store.ProblemTallies(ctx, ProblemOpen)
+	if err != nil {
+		return Pareto{}, fmt.Errorf("adding up customer cost: %w", err)
+	}
+	problems, err := p.store.ListProblems(ctx, ProblemOpen)
+	if err != nil {
+		return Pareto{}, fmt.Errorf("listing problems: %w", err)
+	}
+	out := RankPareto(CostTally{ByProblem: costs}, problems, ParetoThreshold, true)
+	out.Currency = p.incidents.costs.Currency
+	return out, nil
 }
 
 // Pareto ranks the problems whose incidents opened at or after since by

@@ -58,6 +58,11 @@ func seedProblems(b *testing.B, s *Store, n, problems int, start time.Time) {
 			SELECT i, P1, CASE WHEN i % 10 = 0 THEN 0.5 ELSE 1 END, ` + at + `, ` + cost + ` ` + from(n)),
 		expand(seq + `INSERT INTO incident_problems (incident_id, problem_id, weight, opened_at, cost_amount)
 			SELECT i, P2, 0.5, ` + at + `, ` + cost + ` ` + from(n) + ` WHERE i % 10 = 0`),
+		// The kept tallies, as migration 00020 computes them.
+		`UPDATE problems SET
+			tally_incidents = (SELECT COUNT(*) FROM incident_problems ip WHERE ip.problem_id = problems.id),
+			tally_uncosted = (SELECT COUNT(*) - COUNT(ip.cost_amount) FROM incident_problems ip WHERE ip.problem_id = problems.id),
+			tally_cost = (SELECT COALESCE(SUM(ip.cost_amount * ip.weight), 0) FROM incident_problems ip WHERE ip.problem_id = problems.id)`,
 	}
 	if s.dialect == DialectSQLite {
 		stmts = append(stmts, `ANALYZE`)
@@ -117,5 +122,36 @@ func BenchmarkParetoPath(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// BenchmarkProblemList is /problem list without Slack (the open problems
+// ranked by the cost of all their incidents) over 1,000 and 100,000
+// incidents on 500 problems: it reads the kept tallies, so the two cost
+// about the same.
+func BenchmarkProblemList(b *testing.B) {
+	const problems = 500
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	open := benchOpeners()
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, n := range []int{1_000, 100_000} {
+			b.Run(fmt.Sprintf("%s/%dk", name, n/1000), func(b *testing.B) {
+				s := open[name](b)
+				seedProblems(b, s, n, problems, start)
+				clk := clock.NewFake(start.Add(time.Duration(n) * time.Minute))
+				prbs := incident.NewProblems(s, incident.NewService(s, clk), clk)
+				ctx := context.Background()
+				want, err := prbs.Pareto(ctx, time.Time{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					p, err := prbs.Ranked(ctx)
+					if err != nil || len(p.Rows) != problems || p.Rows[0].Problem.ID != want.Rows[0].Problem.ID {
+						b.Fatalf("ranked %d rows, first %+v, %v; want %d, first PRB-%d", len(p.Rows), p.Rows[0].Problem, err, problems, want.Rows[0].Problem.ID)
+					}
+				}
+			})
+		}
 	}
 }

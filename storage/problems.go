@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -165,8 +166,14 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 }
 
 // linkProblems rewrites the incident's rows in incident_problems from
-// inc.Problems, each weighted 1/n, with its opening and cost.
+// inc.Problems, each weighted 1/n, with its opening and cost, and tallies
+// again every problem it was or is linked to, in ID order (so concurrent
+// writers lock problems in one order).
 func linkProblems(ctx context.Context, tx *sqlx.Tx, inc *incident.Incident) error {
+	var before []int64
+	if err := tx.SelectContext(ctx, &before, tx.Rebind(`SELECT problem_id FROM incident_problems WHERE incident_id = ?`), inc.ID); err != nil {
+		return fmt.Errorf("reading the problems of %s: %w", inc.Ref(), err)
+	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM incident_problems WHERE incident_id = ?`), inc.ID); err != nil {
 		return fmt.Errorf("unlinking the problems of %s: %w", inc.Ref(), err)
 	}
@@ -176,7 +183,55 @@ func linkProblems(ctx context.Context, tx *sqlx.Tx, inc *incident.Incident) erro
 			return fmt.Errorf("linking PRB-%d to %s: %w", id, inc.Ref(), err)
 		}
 	}
+	touched := append(before, inc.Problems...)
+	slices.Sort(touched)
+	for _, id := range slices.Compact(touched) {
+		if err := retally(ctx, tx, id); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// retally computes problem id's tally again from its incident_problems
+// rows (an index range of that problem alone): exact, where adding and
+// subtracting would let rounding creep in.
+func retally(ctx context.Context, tx *sqlx.Tx, id int64) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE problems SET
+		tally_incidents = (SELECT COUNT(*) FROM incident_problems WHERE problem_id = ?),
+		tally_uncosted = (SELECT COUNT(*) - COUNT(cost_amount) FROM incident_problems WHERE problem_id = ?),
+		tally_cost = (SELECT COALESCE(SUM(cost_amount * weight), 0) FROM incident_problems WHERE problem_id = ?)
+		WHERE id = ?`), id, id, id, id)
+	if err != nil {
+		return fmt.Errorf("adding up the cost of PRB-%d: %w", id, err)
+	}
+	return nil
+}
+
+// ProblemTallies implements incident.ProblemStore: each problem's
+// all-time tally with this status ("" for all), read from the problems
+// table alone.
+func (s *Store) ProblemTallies(ctx context.Context, status incident.ProblemStatus) ([]incident.ProblemCost, error) {
+	q := `SELECT id, tally_cost, tally_incidents, tally_uncosted FROM problems WHERE tally_incidents > 0`
+	var args []any
+	if status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(status))
+	}
+	var rows []struct {
+		ID        int64   `db:"id"`
+		Cost      float64 `db:"tally_cost"`
+		Incidents int     `db:"tally_incidents"`
+		Uncosted  int     `db:"tally_uncosted"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q+` ORDER BY id`), args...); err != nil {
+		return nil, fmt.Errorf("reading the problems' costs: %w", err)
+	}
+	out := make([]incident.ProblemCost, len(rows))
+	for i, r := range rows {
+		out[i] = incident.ProblemCost{ProblemID: r.ID, Cost: r.Cost, Incidents: r.Incidents, Uncosted: r.Uncosted}
+	}
+	return out, nil
 }
 
 // Store satisfies incident.ReviewStore.

@@ -98,6 +98,15 @@ func testProblems(t *testing.T, s *storage.Store) {
 			t.Errorf("tally since %v (-domain +database):\n%s", since, diff)
 		}
 	}
+	// The kept tallies agree with the domain's all-time tally, problem by
+	// problem, after links, unlinks and cost changes.
+	tallies, err := s.ProblemTallies(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(incident.Tally(read, time.Time{}).ByProblem, tallies, approx); diff != "" {
+		t.Errorf("kept tallies (-domain +database):\n%s", diff)
+	}
 
 	p, err := prbs.Detail(ctx, ids[0])
 	if err != nil {
@@ -125,7 +134,9 @@ func testProblems(t *testing.T, s *storage.Store) {
 		t.Fatal(err)
 	}
 	// PRB-1: 750/3 + 100 = 350; PRB-2: 250 + 125 = 375 (+1 uncosted); PRB-3 closed.
-	if len(ranked.Rows) != 2 || ranked.Rows[0].Problem.ID != ids[1] || ranked.Rows[1].Problem.ID != ids[0] {
+	if len(ranked.Rows) != 2 || ranked.Rows[0].Problem.ID != ids[1] || ranked.Rows[1].Problem.ID != ids[0] ||
+		math.Abs(ranked.Rows[0].Cost-375) > 1e-9 || ranked.Rows[0].Incidents != 3 || ranked.Rows[0].Uncosted != 1 ||
+		math.Abs(ranked.Rows[1].Cost-350) > 1e-9 {
 		t.Errorf("ranked open problems: %+v", ranked.Rows)
 	}
 	if _, err := s.Problem(ctx, 999); !errors.Is(err, incident.ErrNotFound) {
