@@ -155,3 +155,51 @@ func BenchmarkProblemList(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIncidentList is /incident list without Slack: the unresolved
+// incidents and their rooms in two queries, with 50 open among 1,000 and
+// among 100,000 resolved ones; the partial index keeps the two alike.
+func BenchmarkIncidentList(b *testing.B) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	open := benchOpeners()
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, n := range []int{1_000, 100_000} {
+			b.Run(fmt.Sprintf("%s/%dk", name, n/1000), func(b *testing.B) {
+				s := open[name](b)
+				seedProblems(b, s, n, 100, start)
+				ctx := context.Background()
+				if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE counters SET value = ? WHERE name = 'incident'`), n); err != nil {
+					b.Fatal(err)
+				}
+				if s.dialect == DialectPostgres {
+					if _, err := s.db.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('incidents', 'id'), `+fmt.Sprint(n)+`)`); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for i := range 50 {
+					inc := &incident.Incident{Title: "open", Severity: incident.Sev2, Status: incident.StatusInvestigating,
+						Systems: []string{"web"}, ReporterID: "U1", TDOID: "U1", ReportedIn: "C1", OpenedAt: start}
+					if err := s.CreateIncident(ctx, inc, nil); err != nil {
+						b.Fatal(err)
+					}
+					if err := s.SaveRoom(ctx, &incident.Room{IncidentID: inc.ID, ChannelID: fmt.Sprintf("CB%d", i), UpdatedAt: start}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for b.Loop() {
+					list, err := s.UnresolvedIncidents(ctx)
+					if err != nil || len(list) != 50 {
+						b.Fatalf("%d unresolved, %v", len(list), err)
+					}
+					ids := make([]int64, len(list))
+					for i, inc := range list {
+						ids[i] = inc.ID
+					}
+					if rooms, err := s.RoomsOf(ctx, ids); err != nil || len(rooms) != 50 {
+						b.Fatalf("%d rooms, %v", len(rooms), err)
+					}
+				}
+			})
+		}
+	}
+}
