@@ -60,6 +60,10 @@ func databaseURL(cfg config.Config, dbFlag, cmd string, use dbUse, viaAPI bool) 
 	if aerr != nil {
 		abs = path
 	}
+	why := "a new one would be empty"
+	if use == dbAdds {
+		why = "a change logged in a new one would be seen by no running sitrep"
+	}
 	var b strings.Builder
 	switch {
 	case dbFlag != "":
@@ -67,7 +71,7 @@ func databaseURL(cfg config.Config, dbFlag, cmd string, use dbUse, viaAPI bool) 
 	case named:
 		fmt.Fprintf(&b, "there is no database at %s (SITREP_DATABASE_URL=%s): %s reads an existing database and does not create one.\n", abs, url, cmd)
 	default:
-		fmt.Fprintf(&b, "no database: SITREP_DATABASE_URL is not set, and its default %s would be a new file, %s, that no running sitrep reads; %s does not create it.\n", config.DefaultDatabaseURL, abs, cmd)
+		fmt.Fprintf(&b, "no database: SITREP_DATABASE_URL is not set, and its default, %s (%s), does not exist. %s does not create a database: %s.\n", config.DefaultDatabaseURL, abs, cmd, why)
 	}
 	b.WriteString("Name the database sitrep run uses:\n")
 	b.WriteString("  SITREP_DATABASE_URL=sqlite:/path/to/sitrep.db   (or postgres://user@host/db)\n")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/pgtest"
 	"github.com/sitrep/sitrep/storage"
 	"github.com/sitrep/sitrep/web"
 )
@@ -247,11 +248,11 @@ func TestRefusesNewDatabase(t *testing.T) {
 		want []string
 	}{
 		{"change add, default", nil, []string{"change", "add", "--by", "ci", "--system", "web", "x"},
-			[]string{"SITREP_DATABASE_URL is not set", "sitrep.db", "sitrep change add does not create it",
+			[]string{"SITREP_DATABASE_URL is not set", "sitrep.db", "sitrep change add does not create a database: a change logged in a new one would be seen by no running sitrep",
 				"SITREP_DATABASE_URL=sqlite:/path/to/sitrep.db", "--db /path/to/sitrep.db", "SITREP_URL=", "SITREP_API_TOKEN="}},
-		{"change list, default", nil, []string{"change", "list"}, []string{"sitrep change list does not create it", "SITREP_URL="}},
-		{"report, default", nil, []string{"report"}, []string{"sitrep report does not create it"}},
-		{"postmortem export, default", nil, []string{"postmortem", "export", "INC-1"}, []string{"sitrep postmortem export does not create it"}},
+		{"change list, default", nil, []string{"change", "list"}, []string{"sitrep change list does not create a database: a new one would be empty", "SITREP_URL="}},
+		{"report, default", nil, []string{"report"}, []string{"sitrep report does not create a database"}},
+		{"postmortem export, default", nil, []string{"postmortem", "export", "INC-1"}, []string{"sitrep postmortem export does not create a database"}},
 		{"change list, named", map[string]string{"SITREP_DATABASE_URL": "sqlite:gone.db"}, []string{"change", "list"},
 			[]string{"there is no database at", "gone.db (SITREP_DATABASE_URL=sqlite:gone.db): sitrep change list reads an existing database"}},
 		{"report, --db", nil, []string{"report", "--db", "gone.db"}, []string{"gone.db (--db): sitrep report reads an existing database"}},
@@ -371,4 +372,32 @@ func TestFlagsAfterTheTextAreRefused(t *testing.T) {
 	if err != nil || !strings.HasSuffix(out, ": set --timeout to 30s\n") {
 		t.Errorf("a word that is no flag: %q %v", out, err)
 	}
+}
+
+// TestChangeOnPostgres logs and lists a change in PostgreSQL: a named
+// PostgreSQL database is used as it is, never refused, and nothing is
+// created in the working directory.
+func TestChangeOnPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	dir := emptyDir(t)
+	env := map[string]string{"SITREP_DATABASE_URL": url, "GITLAB_USER_LOGIN": "gl-user"}
+	if _, _, err := runCLI(t, env, "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCLI(t, env, "change", "add", "--system", "db", "--id", "pipe-1", "failed over")
+	if err != nil || !strings.HasPrefix(out, "logged change 1 to db at ") {
+		t.Fatalf("change add: %q %v", out, err)
+	}
+	out, _, err = runCLI(t, env, "change", "add", "--system", "db", "--id", "pipe-1", "failed over again")
+	if err != nil || !strings.HasPrefix(out, "already logged as change 1 (--id pipe-1) to db at ") || !strings.HasSuffix(out, ": failed over; nothing added\n") {
+		t.Fatalf("change add again: %q %v, want the stored change", out, err)
+	}
+	out, _, err = runCLI(t, env, "change", "list", "--since", "1d")
+	if err != nil || !strings.Contains(out, "gl-user") || !strings.Contains(out, "failed over") {
+		t.Errorf("change list: %q %v", out, err)
+	}
+	if _, _, err := runCLI(t, env, "report", "--since", "2d"); err != nil {
+		t.Errorf("report: %v", err)
+	}
+	noFile(t, filepath.Join(dir, "sitrep.db"))
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,7 +27,7 @@ const secret = "s3cret-token-value"
 var fast = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
 
 // startAPI serves sitrep's real change API over a real SQLite store.
-func startAPI(t *testing.T) (*httptest.Server, *incident.ChangeLog) {
+func startAPI(t testing.TB) (*httptest.Server, *incident.ChangeLog) {
 	t.Helper()
 	ctx := context.Background()
 	store, err := storage.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "api.db"))
@@ -357,6 +358,25 @@ func TestLoggedSaysWhetherCreated(t *testing.T) {
 		if err != nil || got.Created != tc.want || got.Change.ID != 7 || got.Change.Summary != "stored text" ||
 			!got.Change.OccurredAt.Equal(time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)) {
 			t.Errorf("%d %s: %+v %v, want created=%v and the stored change", tc.status, tc.body, got, err, tc.want)
+		}
+	}
+}
+
+// BenchmarkLogChange logs changes through the real API into a real SQLite
+// store over loopback TCP: what one `sitrep change add` costs once the
+// process is up.
+func BenchmarkLogChange(b *testing.B) {
+	srv, _ := startAPI(b)
+	c, err := apiclient.New(srv.URL, secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := c.LogChange(ctx, apiclient.Change{Systems: []string{"web"}, Person: "ci", Summary: "deployed",
+			ExternalID: "bench-" + strconv.Itoa(i)}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
