@@ -51,9 +51,11 @@ Usage:
   sitrep postmortem export INC-n [--out F]  a postmortem as Markdown
   sitrep version                            print the version
 
-change, report and postmortem use an existing database (--db PATH or
-SITREP_DATABASE_URL; ./sitrep.db only if it exists): they never create one.
-Durations are written 30m, 24h, 2d, 1d12h or 2w.
+change, report and postmortem use the database that --db PATH or
+SITREP_DATABASE_URL names, else ./sitrep.db only if it exists: only change add
+creates a database, and only a named one. With SITREP_URL set, change add and
+change list go through that sitrep's API instead. Durations are written 30m,
+24h, 2d, 1d12h or 2w.
 
 Environment:
   SLACK_BOT_TOKEN      bot token (xoxb-…), for run
