@@ -16,11 +16,12 @@ import (
 	"github.com/sitrep/sitrep/internal/report"
 )
 
-const postmortemUsage = `Usage: sitrep postmortem export INC-n [--out FILE] [--private]
+const postmortemUsage = `Usage: sitrep postmortem export INC-n [--out FILE] [--private] [--db PATH]
 
 Writes the postmortem of INC-n as Markdown to FILE (default: stdout). The
 postmortem of a private incident holds its details: it is written only with
---private, for its room.`
+--private, for its room. Reads the database sitrep run uses: --db PATH, else
+SITREP_DATABASE_URL, else ./sitrep.db if it exists.`
 
 // runPostmortem handles "sitrep postmortem".
 func runPostmortem(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -36,6 +37,7 @@ func runPostmortem(ctx context.Context, args []string, getenv func(string) strin
 	ref := args[0]
 	fs := flag.NewFlagSet("postmortem export", flag.ContinueOnError)
 	out := fs.String("out", "", "file to write (default: stdout)")
+	db := fs.String("db", "", dbFlagHelp)
 	private := fs.Bool("private", false, "write the postmortem of a private incident (its details are for its room only)")
 	fs.Usage = func() { fmt.Fprintln(stderr, postmortemUsage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
@@ -53,7 +55,7 @@ func runPostmortem(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	store, err := openExisting(ctx, cfg, *db, "sitrep postmortem export", dbReads, false)
 	if err != nil {
 		return err
 	}

@@ -21,12 +21,14 @@ import (
 // charts, without Slack.
 func runReport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	since := fs.Duration("since", 0, "how far back the review looks (default: reports.ops_review.window, 24h)")
+	var since durationFlag
+	fs.Var(&since, "since", "how far back the review looks: 30m, 24h, 2d, 1d12h, 2w (default: reports.ops_review.window, 24h)")
 	out := fs.String("out", "", "directory to write the charts (PNG) and report.md into; without it, charts are not drawn")
 	at := fs.String("at", "", "end of the window, RFC 3339 (default now), to run a past day's review again")
+	db := fs.String("db", "", dbFlagHelp)
 	private := fs.Bool("private", false, "show private incidents' titles and systems (by default they are counted but not named: share such a report only with their rooms)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sitrep report [--since 24h] [--out DIR] [--at 2026-11-24T09:00:00Z] [--private]")
+		fmt.Fprintln(stderr, "Usage: sitrep report [--since 24h] [--out DIR] [--at 2026-11-24T09:00:00Z] [--private] [--db PATH]\n\nReads the database sitrep run uses: --db PATH, else SITREP_DATABASE_URL, else ./sitrep.db if it exists.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -41,11 +43,8 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	window := review.Window
-	if *since != 0 {
-		if *since < 0 {
-			return fmt.Errorf("--since %s: give a positive duration such as 24h", *since)
-		}
-		window = *since
+	if since.set {
+		window = since.d
 	}
 	to := time.Now().UTC()
 	if *at != "" {
@@ -57,7 +56,7 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	store, err := openExisting(ctx, cfg, *db, "sitrep report", dbReads, false)
 	if err != nil {
 		return err
 	}

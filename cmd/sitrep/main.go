@@ -45,17 +45,29 @@ Usage:
                                             workspace and an embedded database, no accounts
   sitrep run                                connect to your Slack workspace (see README)
   sitrep migrate                            apply database migrations and exit
-  sitrep change add --system web "what"     log a change (sitrep change for the flags)
+  sitrep change add --system web "what"     log a change (sitrep change help for the flags)
   sitrep change list [--system web]         list recent changes
   sitrep report [--since 24h] [--out DIR]   the operations review as Markdown, charts as PNG
   sitrep postmortem export INC-n [--out F]  a postmortem as Markdown
   sitrep version                            print the version
+
+change, report and postmortem use the database that --db PATH or
+SITREP_DATABASE_URL names, else ./sitrep.db only if it exists: only change add
+creates a database, and only a named one. With SITREP_URL set, change add and
+change list go through that sitrep's API instead. Durations are written 30m,
+24h, 2d, 1d12h or 2w.
 
 Environment:
   SLACK_BOT_TOKEN      bot token (xoxb-…), for run
   SLACK_APP_TOKEN      app-level token with connections:write (xapp-…), for run
   SLACK_API_URL        Slack API base URL (default Slack's own)
   SITREP_DATABASE_URL  postgres://… or sqlite:PATH (default sqlite:sitrep.db)
+  SITREP_URL           a running sitrep's HTTP API, for change add and list
+                       (with SITREP_API_TOKEN): no database credentials needed
+  SITREP_API_TOKEN     the change API's token: served by run, sent by change
+  SITREP_USER          who made a change, when change add has no --by (then
+                       GITHUB_ACTOR, GITLAB_USER_LOGIN, BUILDKITE_BUILD_CREATOR,
+                       CIRCLE_USERNAME, BUILD_REQUESTEDFOR, USER)
   SITREP_CONFIG        configuration file (default sitrep.yaml, optional)
   SITREP_LOG_LEVEL     debug, info, warn or error (default info)
 `

@@ -172,11 +172,11 @@ func TestChangeCLI(t *testing.T) {
 	env := map[string]string{"SITREP_DATABASE_URL": "sqlite:" + db, "USER": "ci-bot"}
 	out, stderr, err := runCLI(t, env, "change", "add", "--system", "web,DB", "--reason", "p99 latency", "--kind", "config",
 		"--link", "https://ci.example/9", "--id", "run-9", "raised", "pool", "to", "50")
-	if err != nil || !strings.HasPrefix(out, "logged change 1: web,db: raised pool to 50") {
+	if err != nil || !strings.HasPrefix(out, "logged change 1 to web,db at ") || !strings.HasSuffix(out, " UTC: raised pool to 50\n") {
 		t.Fatalf("change add: %q %q %v", out, stderr, err)
 	}
 	out, _, err = runCLI(t, env, "change", "add", "--system", "web", "--id", "run-9", "raised pool to 50")
-	if err != nil || !strings.Contains(out, "change 1 was logged already (external ID run-9); nothing added") {
+	if err != nil || !strings.Contains(out, "already logged as change 1 (--id run-9) to web,db at ") {
 		t.Errorf("re-sent change: %q %v", out, err)
 	}
 	runCLI(t, env, "change", "add", "--system", "api", "deployed v2")

@@ -25,6 +25,11 @@ type Config struct {
 	// DatabaseURL is postgres://… for PostgreSQL, or sqlite:PATH (default
 	// sqlite:sitrep.db) for the embedded database. SITREP_DATABASE_URL.
 	DatabaseURL string `yaml:"-"`
+	// DatabaseURLSet is true when SITREP_DATABASE_URL named the database,
+	// false when DatabaseURL is DefaultDatabaseURL. Commands that only
+	// read or add to an existing database refuse to create the default
+	// one where no running sitrep would read it.
+	DatabaseURLSet bool `yaml:"-"`
 	// HTTPAddr is where the change API, /healthz and /metrics listen.
 	// SITREP_HTTP_ADDR, default 127.0.0.1:8080.
 	HTTPAddr string `yaml:"-"`
@@ -127,10 +132,14 @@ func (w WhatChanged) WindowDuration() (time.Duration, error) {
 // may be absent.
 const DefaultFile = "sitrep.yaml"
 
+// DefaultDatabaseURL is the database used when SITREP_DATABASE_URL is
+// unset: sitrep.db in the working directory.
+const DefaultDatabaseURL = "sqlite:sitrep.db"
+
 // Default returns the configuration with every default set.
 func Default() Config {
 	return Config{
-		DatabaseURL: "sqlite:sitrep.db",
+		DatabaseURL: DefaultDatabaseURL,
 		HTTPAddr:    "127.0.0.1:8080",
 		Channels:    Channels{Incidents: "incidents", Ops: "ops"},
 		Incidents:   IncidentSettings{Handover: "channel"},
@@ -159,7 +168,7 @@ func Load(getenv func(string) string) (Config, error) {
 		return cfg, fmt.Errorf("SITREP_CONFIG: reading %s: %w", path, err)
 	}
 	if v := getenv("SITREP_DATABASE_URL"); v != "" {
-		cfg.DatabaseURL = v
+		cfg.DatabaseURL, cfg.DatabaseURLSet = v, true
 	}
 	if v := strings.TrimSpace(getenv("SITREP_HTTP_ADDR")); v != "" {
 		cfg.HTTPAddr = v
