@@ -111,8 +111,16 @@ func (s *Sim) Save(path string) error {
 	return nil
 }
 
-// marshalState renders the workspace as a saved state.
+// marshalState renders the workspace as a saved state. The workspace is
+// locked only while it is copied; it is rendered after. The copy shares
+// what the simulator never changes in place: the bytes of blocks, views,
+// metadata and files, which a change replaces whole.
 func (s *Sim) marshalState() ([]byte, error) {
+	st := s.snapshotState()
+	return json.MarshalIndent(st, "", " ")
+}
+
+func (s *Sim) snapshotState() savedState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := &s.ws
@@ -120,15 +128,19 @@ func (s *Sim) marshalState() ([]byte, error) {
 		Version: stateVersion, TeamID: s.opts.TeamID, BotUserID: s.opts.BotUserID,
 		Counters: savedCounters{Channel: w.nextChan, IM: w.nextIM, DM: w.nextDM, View: w.nextView,
 			File: w.nextFile, LastSec: w.lastSec, LastSeq: w.lastSeq},
-		Ephemerals: w.ephemerals,
+		Ephemerals: make(map[string][]Ephemeral, len(w.ephemerals)),
+	}
+	for user, eph := range w.ephemerals {
+		st.Ephemerals[user] = slices.Clone(eph)
 	}
 	for _, id := range w.userOrder {
 		st.Users = append(st.Users, *w.users[id])
 	}
 	for _, id := range w.chanOrder {
 		ch := w.channels[id]
-		sc := savedChannel{Channel: ch.Channel, People: ch.people, TopicSetBy: ch.topicSetBy,
-			TopicSetAt: ch.topicSetAt, IMUser: ch.imUser, Pins: ch.pins}
+		sc := savedChannel{Channel: ch.snapshot(), People: slices.Clone(ch.people), TopicSetBy: ch.topicSetBy,
+			TopicSetAt: ch.topicSetAt, IMUser: ch.imUser, Pins: slices.Clone(ch.pins),
+			Messages: make([]Message, 0, len(ch.messages))}
 		for _, m := range ch.messages {
 			c := *m
 			// A shared file's bytes are kept once, with the file.
@@ -149,10 +161,12 @@ func (s *Sim) marshalState() ([]byte, error) {
 			Completed: f.completed, Created: f.created})
 	}
 	for _, g := range w.groups {
-		st.UserGroups = append(st.UserGroups, *g)
+		c := *g
+		c.Users = slices.Clone(g.Users)
+		st.UserGroups = append(st.UserGroups, c)
 	}
 	slices.SortFunc(st.UserGroups, func(a, b UserGroup) int { return strings.Compare(a.ID, b.ID) })
-	return json.MarshalIndent(st, "", " ")
+	return st
 }
 
 // writeAtomic writes data to a temporary file beside path, syncs it and
