@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -238,6 +239,9 @@ func (s *Sim) restore(data []byte) error {
 		}
 		return err
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("more follows the saved workspace")
+	}
 	switch {
 	case st.Version != stateVersion:
 		return fmt.Errorf("format version %d, this simulator reads version %d", st.Version, stateVersion)
@@ -256,7 +260,6 @@ func (s *Sim) restore(data []byte) error {
 		if _, dup := w.users[u.ID]; dup {
 			return fmt.Errorf("user %s is saved twice", u.ID)
 		}
-		u := u
 		w.users[u.ID] = &u
 		w.userOrder = append(w.userOrder, u.ID)
 	}
@@ -326,7 +329,6 @@ func (s *Sim) restore(data []byte) error {
 		if v.ID == "" {
 			return errors.New("a view has no ID")
 		}
-		v := v
 		v.Raw = compactJSON(v.Raw)
 		if _, dup := w.views[v.ID]; !dup {
 			w.viewOrder = append(w.viewOrder, v.ID)
@@ -340,7 +342,6 @@ func (s *Sim) restore(data []byte) error {
 		w.ephemerals[user] = eph
 	}
 	for _, g := range st.UserGroups {
-		g := g
 		w.groups[g.ID] = &g
 		w.groupsByHandle[strings.ToLower(g.Handle)] = &g
 	}

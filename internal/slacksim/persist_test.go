@@ -427,6 +427,7 @@ func TestLoadRefusesWhatItCannotRead(t *testing.T) {
 		{"newer format", strings.Replace(string(good), `"Version": 1`, `"Version": 2`, 1), "format version 2"},
 		{"another team", strings.Replace(string(good), `"TeamID": "T0SIM"`, `"TeamID": "T0OTHER"`, 1), `saved for team "T0OTHER"`},
 		{"unknown field", strings.Replace(string(good), `"Version": 1`, `"Version": 1, "Extra": true`, 1), `unknown field "Extra"`},
+		{"two workspaces", string(good) + string(good), "more follows the saved workspace"},
 		{"channel twice", strings.Replace(string(good), `"ID": "C0003"`, `"ID": "C0001"`, 1), "channel C0001 is saved twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
