@@ -16,7 +16,6 @@ import (
 
 	"github.com/sitrep/sitrep/internal/config"
 	"github.com/sitrep/sitrep/internal/demo"
-	"github.com/sitrep/sitrep/internal/slacksim"
 	"github.com/sitrep/sitrep/storage"
 )
 
@@ -56,23 +55,12 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	sim := slacksim.New(slacksim.Options{MemberEvents: true, Log: log.With("component", "slacksim")})
-	if err := sim.Start(); err != nil {
-		return fmt.Errorf("starting the Slack simulator: %w", err)
+	// The workspace is kept beside the database (demo_workspace.go).
+	sim, users, general, err := demoWorkspace(*dbPath, log)
+	if err != nil {
+		return err
 	}
 	defer sim.Close()
-	users := []slacksim.User{
-		{ID: "U0ALICE", Name: "alice", RealName: "Alice Liddell", TZ: "Europe/London"},
-		{ID: "U0BOB", Name: "bob", RealName: "Bob Dobbs", TZ: "America/New_York"},
-		{ID: "U0CAROL", Name: "carol", RealName: "Carol Shaw", TZ: "Asia/Tokyo"},
-	}
-	var ids []string
-	for _, u := range users {
-		sim.AddUser(u)
-		ids = append(ids, u.ID)
-	}
-	general := sim.AddChannel("general", ids...)
-	sim.AddChannel("incidents", ids...)
 
 	store, err := openStore(ctx, "sqlite:"+*dbPath)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -42,6 +43,11 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	opts := []slack.Option{slack.OptionAppLevelToken(cfg.Slack.AppToken), slack.OptionHTTPClient(newSlackHTTPClient(defaultSlackTimeouts))}
 	if cfg.Slack.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
+		shown := cfg.Slack.APIURL
+		if u, err := url.Parse(shown); err == nil {
+			shown = u.Redacted() // a password in the URL is not logged
+		}
+		log.Info("using the Slack API at SLACK_API_URL instead of Slack's own", "url", shown)
 	}
 	api := slack.New(cfg.Slack.BotToken, opts...)
 	auth, err := api.AuthTestContext(ctx)

@@ -44,6 +44,7 @@ Usage:
   sitrep demo [--script FILE] [--db PATH]   try sitrep in the terminal: a simulated Slack
                                             workspace and an embedded database, no accounts
   sitrep run                                connect to your Slack workspace (see README)
+  sitrep simulator [--addr A] [--state F]   a simulated Slack workspace for sitrep run to use
   sitrep migrate                            apply database migrations and exit
   sitrep change add --system web "what"     log a change (sitrep change help for the flags)
   sitrep change list [--system web]         list recent changes
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBot(ctx, rest, getenv, stderr)
 	case "demo":
 		return runDemo(ctx, rest, getenv, stdin, stdout, stderr)
+	case "simulator":
+		return runSimulator(ctx, rest, getenv, stdin, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "change":

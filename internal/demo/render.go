@@ -155,9 +155,15 @@ func inputLine(b block) string {
 
 func splitLines(s string) []string { return strings.Split(s, "\n") }
 
-// fileLine renders a shared file as "📎 pareto.png (image/png, 34 KB)".
+// fileLine renders a shared file as "📎 pareto.png (image/png, 34 KB)",
+// with a second line "  file: /tmp/…/F0001-pareto.png" when the simulator
+// wrote it to a folder, so that it can be opened.
 func fileLine(f slacksim.File) string {
-	return fmt.Sprintf("📎 %s (%s, %s)", f.Name, f.Mimetype, byteSize(f.Size))
+	line := fmt.Sprintf("📎 %s (%s, %s)", f.Name, f.Mimetype, byteSize(f.Size))
+	if f.Path != "" {
+		line += "\n  file: " + f.Path
+	}
+	return line
 }
 
 // byteSize renders n bytes as "512 B", "34 KB" or "1.5 MB".

@@ -23,7 +23,9 @@
 // Tests seed it (AddUser, AddChannel, AddPrivateChannel), drive it as a
 // user would (SlashCommand, Click, Submit, SendEvent) and read back what the
 // workspace holds (Channels, Messages, Pins, Topic, Ephemerals, OpenViews,
-// Files).
+// Files). A workspace can be kept between runs: Save writes it to a JSON
+// file, Load starts from one, and Options.StatePath keeps it saved (see
+// persist.go); Options.FilesDir writes uploaded files to a folder.
 // Every method is safe for concurrent use.
 package slacksim
 
@@ -114,6 +116,18 @@ type Options struct {
 	// is in is then sent to the app as an events_api envelope. Off by
 	// default, as for an app whose manifest does not ask for them.
 	MemberEvents bool
+	// Addr is the address Start listens on, e.g. "127.0.0.1:3210".
+	// Default "127.0.0.1:0": a free port on the loopback interface.
+	Addr string
+	// StatePath is the JSON file the workspace is kept in (see persist.go):
+	// Load reads it, and a started simulator saves to it a moment after
+	// each change and when it closes. Empty: nothing is saved.
+	StatePath string
+	// FilesDir is a folder that files.completeUploadExternal writes each
+	// completed upload to, as "<file ID>-<name>" with the name made safe
+	// (File.Path holds where). It is created when needed. Empty: the bytes
+	// are kept in memory only.
+	FilesDir string
 	// Now is the clock for message timestamps, trigger ages and rate
 	// limits. Default time.Now. Ack timeouts and pings use real time.
 	Now func() time.Time
@@ -167,6 +181,9 @@ func (o Options) withDefaults() Options {
 	if o.CreateLag < 0 {
 		o.CreateLag = 0
 	}
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -189,6 +206,11 @@ type Sim struct {
 	api    apiState    // call counters, rate limits, faults
 	socket socketState // connections and deliveries
 	faults faultState  // held and delayed answers, the call log (faults.go)
+
+	// saveMu serialises Save; lastSaved is what was last written to
+	// Options.StatePath, so an unchanged workspace is not written again.
+	saveMu    sync.Mutex
+	lastSaved []byte
 
 	srv      *http.Server
 	ln       net.Listener
@@ -216,13 +238,14 @@ func New(opts Options) *Sim {
 	return s
 }
 
-// Start listens on 127.0.0.1 on a free port and serves the Web API under
-// /api/, Socket Mode under /ws, file uploads under /upload/ and file
-// downloads (url_private) under /files-pri/.
+// Start listens on Options.Addr (by default 127.0.0.1 on a free port) and
+// serves the Web API under /api/, Socket Mode under /ws, file uploads under
+// /upload/ and file downloads (url_private) under /files-pri/. With
+// Options.StatePath set it keeps the workspace saved there.
 func (s *Sim) Start() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
-		return fmt.Errorf("slacksim: listening: %w", err)
+		return fmt.Errorf("slacksim: listening on %s: %w", s.opts.Addr, err)
 	}
 	s.ln = ln
 	s.baseURL = "http://" + ln.Addr().String()
@@ -241,12 +264,20 @@ func (s *Sim) Start() error {
 			s.log.Error("slacksim: serving", "err", err)
 		}
 	}()
+	if s.opts.StatePath != "" {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go s.autosave(changed)
+	}
 	s.log.Info("slacksim: started", "url", s.baseURL)
 	return nil
 }
 
 // Close drops every connection, stops the server and waits for its
-// goroutines. It is safe to call more than once.
+// goroutines; with Options.StatePath set it then saves the workspace one
+// last time (a failure is logged). It is safe to call more than once.
 func (s *Sim) Close() {
 	s.closeOne.Do(func() {
 		close(s.closed)
@@ -264,6 +295,11 @@ func (s *Sim) Close() {
 		}
 		s.socket.stopTimers()
 		s.wg.Wait()
+		if s.opts.StatePath != "" {
+			if err := s.Save(s.opts.StatePath); err != nil {
+				s.log.Error("slacksim: saving the workspace", "err", err)
+			}
+		}
 	})
 }
 

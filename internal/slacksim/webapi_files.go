@@ -73,6 +73,10 @@ type File struct {
 	// Shared is true once files.completeUploadExternal shared the file
 	// into a channel.
 	Shared bool
+	// Path is where the file's bytes were written when
+	// files.completeUploadExternal completed it with Options.FilesDir set
+	// ("<FilesDir>/F0001-pareto.png"), else empty.
+	Path string
 }
 
 type file struct {
@@ -270,6 +274,7 @@ func (s *Sim) filesCompleteUploadExternal(r *request) response {
 		if refs[i].Title != "" {
 			f.Title = refs[i].Title
 		}
+		s.writeFileLocked(f)
 		if m != nil {
 			f.Shared, f.Channel, f.ThreadTS, f.MessageTS = true, ch.ID, threadTS, m.TS
 			m.Files = append(m.Files, f.clone())
