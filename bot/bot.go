@@ -323,13 +323,18 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err := b.jobs.Start(work, b.cfg.SweepSpec); err != nil {
 		return err
 	}
+	selfKnown := make(chan struct{})
 	go func() {
+		defer close(selfKnown)
 		// Learn who sitrep is early, so forms can refuse it as a person
 		// without asking Slack before their ack.
 		if _, err := b.self(work); err != nil {
 			b.log.Warn("asking Slack for sitrep's own user", "err", err)
 		}
 	}()
+	// Nothing of this run outlives it: the look-up is cut short, and
+	// waited for, before Run returns.
+	defer func() { cancelWork(); <-selfKnown }()
 	defer b.jobs.Stop()
 	cronLog := cron.PrintfLogger(slog.NewLogLogger(b.log.Handler(), slog.LevelError))
 	housekeeping := cron.New(cron.WithChain(cron.Recover(cronLog), cron.SkipIfStillRunning(cronLog)))
