@@ -119,18 +119,23 @@ func (c *Change) Validate(now time.Time) error {
 	if len(c.Systems) == 0 {
 		return &FieldError{"systems", "name the system changed, e.g. web"}
 	}
-	systems := make([]string, 0, len(c.Systems))
+	// One pass, a set for the names seen, stopping at the first name past
+	// MaxSystems: a list of any length costs at most one look at each item.
+	systems := make([]string, 0, min(len(c.Systems), MaxSystems))
+	seen := make(map[string]struct{}, min(len(c.Systems), MaxSystems))
 	for _, s := range c.Systems {
 		n, err := NormalizeSystem(s)
 		if err != nil {
 			return &FieldError{"systems", err.Error()}
 		}
-		if !slices.Contains(systems, n) {
-			systems = append(systems, n)
+		if _, dup := seen[n]; dup {
+			continue
 		}
-	}
-	if len(systems) > MaxSystems {
-		return &FieldError{"systems", fmt.Sprintf("%d systems named; at most %d", len(systems), MaxSystems)}
+		if len(systems) == MaxSystems {
+			return &FieldError{"systems", fmt.Sprintf("more than %d systems named; at most %d", MaxSystems, MaxSystems)}
+		}
+		seen[n] = struct{}{}
+		systems = append(systems, n)
 	}
 	c.Systems = systems
 	c.Summary = NormalizeTitle(c.Summary)
@@ -281,18 +286,31 @@ func NewChangeLog(store ChangeStore, c interface{ Now() time.Time }) *ChangeLog 
 // nothing and returns a *BatchError naming it. It returns how many were new
 // (the rest repeated an ExternalID).
 func (l *ChangeLog) Log(ctx context.Context, changes []Change) (added int, err error) {
+	created, err := l.LogEach(ctx, changes)
+	for _, c := range created {
+		if c {
+			added++
+		}
+	}
+	return added, err
+}
+
+// LogEach is Log, saying of each change whether it was stored now (true)
+// or its ExternalID was stored already (false). Every change's ID is set
+// on return: for one stored already, the stored change's ID.
+func (l *ChangeLog) LogEach(ctx context.Context, changes []Change) (created []bool, err error) {
 	switch n := len(changes); {
 	case n == 0:
-		return 0, &BatchError{0, &FieldError{"changes", "no change given"}}
+		return nil, &BatchError{0, &FieldError{"changes", "no change given"}}
 	case n > MaxChangeBatch:
-		return 0, &BatchError{MaxChangeBatch, &FieldError{"changes", fmt.Sprintf("%d changes in one batch; at most %d", n, MaxChangeBatch)}}
+		return nil, &BatchError{MaxChangeBatch, &FieldError{"changes", fmt.Sprintf("%d changes in one batch; at most %d", n, MaxChangeBatch)}}
 	}
 	now := l.clock.Now()
 	for i := range changes {
 		if err := changes[i].Validate(now); err != nil {
 			var fe *FieldError
 			errors.As(err, &fe)
-			return 0, &BatchError{i, fe}
+			return nil, &BatchError{i, fe}
 		}
 		changes[i].LoggedAt = now
 	}
@@ -308,14 +326,9 @@ func (l *ChangeLog) Log(ctx context.Context, changes []Change) (added int, err e
 		return []jobs.Job{{Kind: JobChangesLogged, Payload: payload, DueAt: now}}
 	})
 	if err != nil {
-		return 0, fmt.Errorf("logging changes: %w", err)
+		return nil, fmt.Errorf("logging changes: %w", err)
 	}
-	for _, s := range stored {
-		if s {
-			added++
-		}
-	}
-	return added, nil
+	return stored, nil
 }
 
 // PendForRoom queues changes logged one by one to be told to the room of

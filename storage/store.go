@@ -76,6 +76,11 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		// The inbox checkpoints its write-ahead log itself, between
 		// bursts, not in the middle of a commit an ack waits for.
 		inboxDSN = "file:" + inboxPath(path) + params + "&_pragma=wal_autocheckpoint(0)"
+		for _, p := range []string{path, inboxPath(path)} {
+			if err := prepareSQLiteFile(p); err != nil {
+				return nil, err
+			}
+		}
 	}
 	db, err := sqlx.Open(driver, dsn)
 	if err != nil {

@@ -61,3 +61,47 @@ func BenchmarkIngest(b *testing.B) {
 		})
 	}
 }
+
+// manySystems is a body of just under MaxBody: one change naming 100,000
+// distinct systems.
+func manySystems() []byte {
+	var b strings.Builder
+	b.WriteString(`{"person":"ci","summary":"many","systems":[`)
+	for i := range 100000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"s%05d"`, i)
+	}
+	b.WriteString("]}")
+	return []byte(b.String())
+}
+
+// BenchmarkRefuseManySystems posts a change naming 100,000 systems (a body
+// of about 0.9 MB, under MaxBody) to the handler; each op is one request,
+// refused 400 for naming more than incident.MaxSystems.
+func BenchmarkRefuseManySystems(b *testing.B) {
+	store, err := storage.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "many.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h := web.NewHandler(web.Deps{Changes: incident.NewChangeLog(store, clock.Real{}), Tokens: []web.Token{legacy}})
+	body := manySystems()
+	if len(body) > web.MaxBody {
+		b.Fatalf("the body is %d bytes, over MaxBody", len(body))
+	}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/api/v1/changes", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			b.Fatalf("POST of 100,000 systems = %d %s, want 400", rec.Code, rec.Body)
+		}
+	}
+}

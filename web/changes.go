@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,37 +20,129 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/human"
 )
 
-// changeJSON is a change as the API reads and writes it.
-type changeJSON struct {
-	ID         int64     `json:"id,omitempty"`
-	OccurredAt time.Time `json:"occurred_at,omitzero"`
+// changeIn is a change as the API reads it.
+type changeIn struct {
+	// OccurredAt is a pointer so that a missing occurred_at (now) differs
+	// from one sent as the zero time (refused).
+	OccurredAt *time.Time `json:"occurred_at"`
 	// System is a shorthand for one system; Systems for several.
-	System     string    `json:"system,omitempty"`
-	Systems    []string  `json:"systems,omitempty"`
-	Person     string    `json:"person"`
-	Summary    string    `json:"summary"`
-	Reason     string    `json:"reason,omitempty"`
-	Kind       string    `json:"kind,omitempty"`
-	Link       string    `json:"link,omitempty"`
-	ExternalID string    `json:"external_id,omitempty"`
-	Source     string    `json:"source,omitempty"`
-	LoggedAt   time.Time `json:"logged_at,omitzero"`
+	System     string      `json:"system"`
+	Systems    systemNames `json:"systems"`
+	Person     string      `json:"person"`
+	Summary    string      `json:"summary"`
+	Reason     string      `json:"reason"`
+	Kind       string      `json:"kind"`
+	Link       string      `json:"link"`
+	ExternalID string      `json:"external_id"`
 }
 
-func (c changeJSON) change(source incident.ChangeSource) incident.Change {
-	systems := c.Systems
+func (c changeIn) change(source incident.ChangeSource) incident.Change {
+	systems := c.Systems.names
 	if c.System != "" {
 		systems = append([]string{c.System}, systems...)
 	}
-	return incident.Change{OccurredAt: c.OccurredAt, Systems: systems, Person: c.Person, Summary: c.Summary,
+	var at time.Time
+	if c.OccurredAt != nil {
+		at = *c.OccurredAt
+	}
+	return incident.Change{OccurredAt: at, Systems: systems, Person: c.Person, Summary: c.Summary,
 		Reason: c.Reason, Kind: incident.ChangeKind(c.Kind), Link: c.Link, ExternalID: c.ExternalID,
 		Source: source}
 }
 
-func fromChange(c incident.Change) changeJSON {
-	return changeJSON{ID: c.ID, OccurredAt: c.OccurredAt, Systems: c.Systems, Person: c.Person, Summary: c.Summary,
+// systemNames is the systems of a change as sent: a JSON list of names,
+// of which it keeps only incident.MaxSystems. A longer list is marked over
+// (and refused by checkChanges) as soon as its next name begins, before
+// any more of it is decoded, so a body of 100,000 names costs a scan of
+// its bytes, not 100,000 strings.
+type systemNames struct {
+	names []string
+	over  bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *systemNames) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return &json.UnmarshalTypeError{Value: jsonValueKind(b), Type: reflect.TypeFor[[]string]()}
+	}
+	for dec.More() {
+		if len(s.names) == incident.MaxSystems {
+			s.over = true
+			return nil
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
+			return &json.UnmarshalTypeError{Value: "array holding " + withArticle(jsonValueKind(raw)), Type: reflect.TypeFor[[]string]()}
+		}
+		s.names = append(s.names, name)
+	}
+	return nil
+}
+
+// withArticle puts "a" or "an" before a kind of JSON value.
+func withArticle(kind string) string {
+	if strings.IndexByte("aeiou", kind[0]) >= 0 {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// jsonValueKind names the kind of the JSON value b, as json.UnmarshalTypeError
+// does.
+func jsonValueKind(b []byte) string {
+	switch b = bytes.TrimSpace(b); {
+	case len(b) == 0:
+		return "value"
+	case b[0] == '"':
+		return "string"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	case b[0] == 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// changeOut is a change as the API writes it.
+type changeOut struct {
+	ID         int64     `json:"id"`
+	OccurredAt time.Time `json:"occurred_at"`
+	Systems    []string  `json:"systems"`
+	Person     string    `json:"person"`
+	Summary    string    `json:"summary"`
+	Reason     string    `json:"reason,omitempty"`
+	Kind       string    `json:"kind"`
+	Link       string    `json:"link,omitempty"`
+	ExternalID string    `json:"external_id,omitempty"`
+	Source     string    `json:"source"`
+	LoggedAt   time.Time `json:"logged_at"`
+	// Created, in a POST's answer only, says whether this request stored
+	// the change (true) or its external_id was stored already (false: the
+	// change shown is the one stored then).
+	Created *bool `json:"created,omitempty"`
+}
+
+func fromChange(c incident.Change) changeOut {
+	return changeOut{ID: c.ID, OccurredAt: c.OccurredAt, Systems: c.Systems, Person: c.Person, Summary: c.Summary,
 		Reason: c.Reason, Kind: string(c.Kind), Link: c.Link, ExternalID: c.ExternalID, Source: string(c.Source),
 		LoggedAt: c.LoggedAt}
 }
@@ -133,9 +227,21 @@ func tokenName(r *http.Request) string {
 	return name
 }
 
+// MaxFuture is how far ahead of the server's clock an occurred_at may be:
+// enough for a caller's clock that runs ahead, not a change dated years
+// ahead that would head every list for good.
+const MaxFuture = 24 * time.Hour
+
+// earliest is the earliest occurred_at the API takes: sitrep logs changes
+// to running systems, and an earlier time is a mistake (the zero time,
+// 0001-01-01, or a Unix time of 0).
+var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // handlePostChanges logs one change (a JSON object) or a batch (an array),
-// all or nothing.
-func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *slog.Logger) http.Handler {
+// all or nothing. It answers 201 when the request stored at least one
+// change and 200 when every change's external_id was stored already; each
+// change in the answer is the one stored, with "created" saying which.
+func handlePostChanges(log *incident.ChangeLog, now func() time.Time, logged prometheus.Counter, lg *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 		var tooBig *http.MaxBytesError
@@ -145,10 +251,13 @@ func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *s
 		}
 		if err != nil {
 			lg.Warn("reading a request body", "request_id", requestID(r), "err", err)
-			writeJSON(w, http.StatusBadRequest, apiError{Error: "the request body could not be read: send it again"})
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "the request body could not be read (sent too slowly, or cut short): send it again"})
 			return
 		}
-		batch, aerr := decodeChanges(body)
+		batch, isBatch, aerr := decodeChanges(body)
+		if aerr == nil {
+			aerr = checkChanges(batch, isBatch, now())
+		}
 		if aerr != nil {
 			writeJSON(w, http.StatusBadRequest, aerr)
 			return
@@ -158,7 +267,7 @@ func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *s
 		for i, c := range batch {
 			changes[i] = c.change(source)
 		}
-		added, err := log.Log(r.Context(), changes)
+		created, err := log.LogEach(r.Context(), changes)
 		var be *incident.BatchError
 		if errors.As(err, &be) {
 			idx := be.Index
@@ -169,18 +278,125 @@ func handlePostChanges(log *incident.ChangeLog, logged prometheus.Counter, lg *s
 			internalError(w, r, lg, "logging changes through the API", "internal error: nothing was stored", err)
 			return
 		}
-		logged.Add(float64(added))
-		out := make([]changeJSON, len(changes))
-		for i, c := range changes {
-			out[i] = fromChange(c)
+		out, err := asStored(r.Context(), log, changes, created)
+		if err != nil {
+			// Stored, but not read back: say so, so that the caller's retry
+			// (a no-op for changes with an external_id) reads them.
+			internalError(w, r, lg, "reading back changes logged through the API", "internal error: the changes were stored but could not be read back; send the request again to read them", err)
+			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"added": added, "changes": out})
+		added := 0
+		for _, c := range created {
+			if c {
+				added++
+			}
+		}
+		logged.Add(float64(added))
+		status := http.StatusOK
+		if added > 0 {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, map[string]any{"added": added, "changes": out})
 	})
 }
 
+// asStored returns the changes as the store holds them, in the order
+// given, each marked with whether this request created it. Those stored
+// before are read back; those created now are as given, their times to
+// the microsecond, the precision both databases keep.
+func asStored(ctx context.Context, log *incident.ChangeLog, changes []incident.Change, created []bool) ([]changeOut, error) {
+	var before []int64
+	for i, c := range changes {
+		if !created[i] {
+			before = append(before, c.ID)
+		}
+	}
+	byID := make(map[int64]incident.Change, len(before))
+	if len(before) > 0 {
+		stored, err := log.ByID(ctx, before)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range stored {
+			byID[c.ID] = c
+		}
+	}
+	out := make([]changeOut, len(changes))
+	for i, c := range changes {
+		if created[i] {
+			c.OccurredAt = c.OccurredAt.Truncate(time.Microsecond)
+			c.LoggedAt = c.LoggedAt.UTC().Truncate(time.Microsecond)
+		} else {
+			s, ok := byID[c.ID]
+			if !ok {
+				return nil, fmt.Errorf("change %d (ID %d, external ID %q) is not in the store", i, c.ID, c.ExternalID)
+			}
+			c = s
+		}
+		out[i] = fromChange(c)
+		out[i].Created = &created[i]
+	}
+	return out, nil
+}
+
+// checkChanges refuses what the API does not take before any change is
+// looked at further: more systems than a change may name (counted as
+// sent, before any work to find repeats), an occurred_at that is not a
+// real time or is over MaxFuture ahead of now, and an external_id that
+// repeats an earlier one of the batch. The error names the change (as
+// changes[i] in a batch) and the field.
+func checkChanges(batch []changeIn, isBatch bool, now time.Time) *apiError {
+	name := func(i int, field string) string {
+		if !isBatch {
+			return field
+		}
+		return fmt.Sprintf("changes[%d].%s", i, field)
+	}
+	bad := func(i int, field, msg string) *apiError {
+		idx := i
+		return &apiError{Error: name(i, field) + " " + msg, Field: field, Index: &idx}
+	}
+	var firstWith map[string]int
+	for i, c := range batch {
+		sent := len(c.Systems.names)
+		if c.System != "" {
+			sent++
+		}
+		if c.Systems.over || sent > incident.MaxSystems {
+			return bad(i, "systems", fmt.Sprintf("names more than %d systems: a change names at most %d, each once", incident.MaxSystems, incident.MaxSystems))
+		}
+		if at := c.OccurredAt; at != nil {
+			switch {
+			case at.Before(earliest):
+				return bad(i, "occurred_at", fmt.Sprintf("is %s, before %d: send when the change happened, as an RFC 3339 time such as 2026-11-24T09:00:00Z, or leave occurred_at out to mean now",
+					at.Format(time.RFC3339), earliest.Year()))
+			case at.After(now.Add(MaxFuture)):
+				return bad(i, "occurred_at", fmt.Sprintf("is %s, more than %s ahead of the server's clock (%s): send when the change happened, at most %s ahead, or leave occurred_at out to mean now",
+					at.Format(time.RFC3339), human.Duration(MaxFuture), now.UTC().Format(time.RFC3339), human.Duration(MaxFuture)))
+			}
+		}
+		if !isBatch {
+			continue
+		}
+		// Compared as they will be stored.
+		id := incident.CleanLine(c.ExternalID)
+		if id == "" {
+			continue
+		}
+		if firstWith == nil {
+			firstWith = make(map[string]int, len(batch))
+		}
+		if j, ok := firstWith[id]; ok {
+			return bad(i, "external_id", fmt.Sprintf("repeats changes[%d] (%q): each change of a batch needs its own external_id", j, id))
+		}
+		firstWith[id] = i
+	}
+	return nil
+}
+
 // decodeChanges reads one change or an array of them, refusing unknown
-// fields and naming what is wrong.
-func decodeChanges(body []byte) ([]changeJSON, *apiError) {
+// fields and naming what is wrong; isBatch says an array was sent.
+func decodeChanges(body []byte) (batch []changeIn, isBatch bool, aerr *apiError) {
 	trimmed := bytes.TrimSpace(body)
 	var first byte
 	if len(trimmed) > 0 {
@@ -188,50 +404,59 @@ func decodeChanges(body []byte) ([]changeJSON, *apiError) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
-	var batch []changeJSON
 	var err error
 	switch first {
 	case '[':
+		isBatch = true
 		err = dec.Decode(&batch)
 	case '{':
-		var one changeJSON
+		var one changeIn
 		if err = dec.Decode(&one); err == nil {
-			batch = []changeJSON{one}
+			batch = []changeIn{one}
 		}
 	default:
-		return nil, &apiError{Error: "send a JSON object (one change) or an array of them"}
+		return nil, false, &apiError{Error: "send a JSON object (one change) or an array of them"}
 	}
 	if err == nil && dec.More() {
 		err = errors.New("extra data after the JSON value")
 	}
 	if err != nil {
-		return nil, jsonProblem(err)
+		return nil, false, jsonProblem(err)
 	}
-	return batch, nil
+	return batch, isBatch, nil
 }
 
 // handleGetChanges lists changes: ?system=web&since=24h|RFC3339&until=RFC3339&limit=50.
-func handleGetChanges(log *incident.ChangeLog, lg *slog.Logger) http.Handler {
+func handleGetChanges(log *incident.ChangeLog, now func() time.Time, lg *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := incident.ChangeQuery{Limit: 50}
 		v := r.URL.Query()
+		var parts []string
 		for _, s := range v["system"] {
-			for _, part := range strings.Split(s, ",") {
-				n, err := incident.NormalizeSystem(part)
-				if err != nil {
-					writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "system"})
-					return
-				}
+			parts = append(parts, strings.Split(s, ",")...)
+		}
+		if len(parts) > incident.MaxSystems {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: fmt.Sprintf("system names %d systems; ask for at most %d, as system=web,db", len(parts), incident.MaxSystems), Field: "system"})
+			return
+		}
+		for _, part := range parts {
+			n, err := incident.NormalizeSystem(part)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "system"})
+				return
+			}
+			if !slices.Contains(q.Systems, n) {
 				q.Systems = append(q.Systems, n)
 			}
 		}
 		var err error
-		if q.Since, err = parseWhen(v.Get("since")); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "since"})
+		at := now()
+		if q.Since, err = parseWhen(v.Get("since"), at); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "since: " + err.Error(), Field: "since"})
 			return
 		}
-		if q.Until, err = parseWhen(v.Get("until")); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error(), Field: "until"})
+		if q.Until, err = parseWhen(v.Get("until"), at); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: "until: " + err.Error(), Field: "until"})
 			return
 		}
 		if l := v.Get("limit"); l != "" {
@@ -247,7 +472,7 @@ func handleGetChanges(log *incident.ChangeLog, lg *slog.Logger) http.Handler {
 			internalError(w, r, lg, "reading changes through the API", "internal error", err)
 			return
 		}
-		out := make([]changeJSON, len(changes))
+		out := make([]changeOut, len(changes))
 		for i, c := range changes {
 			out[i] = fromChange(c)
 		}
@@ -255,17 +480,18 @@ func handleGetChanges(log *incident.ChangeLog, lg *slog.Logger) http.Handler {
 	})
 }
 
-// parseWhen reads an RFC 3339 time, or a duration back from now ("24h").
-func parseWhen(s string) (time.Time, error) {
+// parseWhen reads an RFC 3339 time, or a duration back from now as people
+// type it ("90m", "24h", "7d", "2w"; see human.ParseDuration).
+func parseWhen(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return time.Now().Add(-d), nil
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
 	}
-	t, err := time.Parse(time.RFC3339, s)
+	d, err := human.ParseDuration(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 24h", s)
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2026-11-24T09:00:00Z) nor a duration back from now (90m, 24h, 7d, 2w)", s)
 	}
-	return t, nil
+	return now.Add(-d), nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,6 +26,9 @@ type Deps struct {
 	// Registry holds the metrics /metrics serves; the handler adds its own.
 	Registry *prometheus.Registry
 	Log      *slog.Logger
+	// Now is the clock that bounds occurred_at and reads since=24h;
+	// nil is time.Now.
+	Now func() time.Time
 }
 
 // Token is a bearer token the API accepts.
@@ -43,6 +47,9 @@ const MaxBody = 1 << 20
 func NewHandler(d Deps) http.Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()

@@ -125,8 +125,8 @@ func TestPostChanges(t *testing.T) {
 		t.Fatalf("post one = %d %v", status, body)
 	}
 	// The same external ID again is a no-op.
-	if status, body := call(t, srv, "POST", "/api/v1/changes", bearer, one); status != 201 || body["added"] != float64(0) {
-		t.Errorf("re-post = %d %v, want 201 with 0 added", status, body)
+	if status, body := call(t, srv, "POST", "/api/v1/changes", bearer, one); status != 200 || body["added"] != float64(0) {
+		t.Errorf("re-post = %d %v, want 200 with 0 added", status, body)
 	}
 	var batch []string
 	for i := range 1000 {

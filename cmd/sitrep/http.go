@@ -28,8 +28,14 @@ type httpServer struct {
 }
 
 // startHTTP serves the change API, authorised by tokens (cfg.APITokens),
-// /healthz and /metrics on cfg.HTTPAddr.
+// /healthz and /metrics on cfg.HTTPAddr, within web.DefaultServerLimits.
 func startHTTP(ctx context.Context, cfg config.Config, tokens []config.APIToken, store *storage.Store, a *app, log *slog.Logger) (*httpServer, error) {
+	return startHTTPWithin(ctx, cfg, tokens, store, a, log, web.DefaultServerLimits())
+}
+
+// startHTTPWithin is startHTTP within limits: a test's are short, so that
+// it sees slow clients cut off in well under a second.
+func startHTTPWithin(ctx context.Context, cfg config.Config, tokens []config.APIToken, store *storage.Store, a *app, log *slog.Logger, limits web.ServerLimits) (*httpServer, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stat := func(name, help string, f func() int64) {
@@ -58,7 +64,7 @@ func startHTTP(ctx context.Context, cfg config.Config, tokens []config.APIToken,
 	if len(tokens) == 0 {
 		log.Warn("no API token (SITREP_API_TOKEN or api.tokens) is set: the change API refuses calls until one is", "addr", ln.Addr().String())
 	}
-	s := &httpServer{srv: &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{}), addr: ln.Addr().String()}
+	s := &httpServer{srv: web.NewServer(handler, limits, log.With("component", "web")), done: make(chan struct{}), addr: ln.Addr().String()}
 	go func() {
 		defer close(s.done)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
