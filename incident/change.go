@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sitrep/sitrep/internal/human"
 	"github.com/sitrep/sitrep/internal/jobs"
 )
 
@@ -176,8 +177,26 @@ func (c *Change) Validate(now time.Time) error {
 		c.OccurredAt = now
 	}
 	c.OccurredAt = c.OccurredAt.UTC()
+	switch {
+	case c.OccurredAt.Before(EarliestChange):
+		return &FieldError{"occurred_at", fmt.Sprintf("%s is before %d: give when the change happened, or leave it out to mean now",
+			c.OccurredAt.Format(time.RFC3339), EarliestChange.Year())}
+	case c.OccurredAt.After(now.Add(MaxChangeFuture)):
+		return &FieldError{"occurred_at", fmt.Sprintf("%s is more than %s ahead of sitrep's clock (%s): give when the change happened, or leave it out to mean now",
+			c.OccurredAt.Format(time.RFC3339), human.Duration(MaxChangeFuture), now.UTC().Format(time.RFC3339))}
+	}
 	return nil
 }
+
+// MaxChangeFuture is how far ahead of sitrep's clock a change may be
+// dated: enough for a caller's clock that runs ahead, not a change dated
+// years ahead that would head every list for good.
+const MaxChangeFuture = 24 * time.Hour
+
+// EarliestChange is the earliest time a change may be dated: sitrep logs
+// changes to running systems, and an earlier time is a mistake (the zero
+// time, 0001-01-01, or a Unix time of 0).
+var EarliestChange = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // ChangeQuery selects changes, newest first.
 type ChangeQuery struct {

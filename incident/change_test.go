@@ -55,6 +55,13 @@ func TestChangeValidate(t *testing.T) {
 	base := func() Change {
 		return Change{Systems: []string{"web"}, Person: "U1", Summary: "x", Source: SourceAPI}
 	}
+	for _, at := range []time.Time{now.Add(MaxChangeFuture), EarliestChange, now.Add(-time.Hour)} {
+		c := base()
+		c.OccurredAt = at
+		if err := c.Validate(now); err != nil || !c.OccurredAt.Equal(at) {
+			t.Errorf("a change dated %s: %v", at, err)
+		}
+	}
 	tests := []struct {
 		field  string
 		mutate func(*Change)
@@ -72,6 +79,10 @@ func TestChangeValidate(t *testing.T) {
 		{"source", func(c *Change) { c.Source = "api:two words" }},
 		{"source", func(c *Change) { c.Source = "cli:ci" }},
 		{"external_id", func(c *Change) { c.ExternalID = strings.Repeat("e", MaxExternalID+1) }},
+		{"occurred_at", func(c *Change) { c.OccurredAt = now.Add(MaxChangeFuture + time.Second) }},
+		{"occurred_at", func(c *Change) { c.OccurredAt = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"occurred_at", func(c *Change) { c.OccurredAt = time.Unix(0, 0) }},
+		{"occurred_at", func(c *Change) { c.OccurredAt = time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC) }},
 	}
 	for _, tc := range tests {
 		c := base()

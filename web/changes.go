@@ -227,15 +227,13 @@ func tokenName(r *http.Request) string {
 	return name
 }
 
-// MaxFuture is how far ahead of the server's clock an occurred_at may be:
-// enough for a caller's clock that runs ahead, not a change dated years
-// ahead that would head every list for good.
-const MaxFuture = 24 * time.Hour
+// MaxFuture is how far ahead of the server's clock an occurred_at may be
+// (incident.MaxChangeFuture, checked here first to name the change of a
+// batch).
+const MaxFuture = incident.MaxChangeFuture
 
-// earliest is the earliest occurred_at the API takes: sitrep logs changes
-// to running systems, and an earlier time is a mistake (the zero time,
-// 0001-01-01, or a Unix time of 0).
-var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+// earliest is the earliest occurred_at the API takes (incident.EarliestChange).
+var earliest = incident.EarliestChange
 
 // handlePostChanges logs one change (a JSON object) or a batch (an array),
 // all or nothing. It answers 201 when the request stored at least one

@@ -211,6 +211,10 @@ func changeAdd(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return fmt.Errorf("--at %q is not an RFC 3339 time such as 2026-11-24T09:30:00Z", *at)
 		}
+		if t.Before(incident.EarliestChange) {
+			// The zero time would read as "not given": refused here.
+			return fmt.Errorf("--at %s is before %d: give when the change happened, or leave --at out to mean now", *at, incident.EarliestChange.Year())
+		}
 		c.OccurredAt = t
 	}
 	// Checked here, before anything is opened or sent, with the flags

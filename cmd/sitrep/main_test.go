@@ -207,6 +207,8 @@ func TestChangeCLI(t *testing.T) {
 		{[]string{"change", "add", "--system", "web"}, "the text (what was done): say what was done"},
 		{[]string{"change", "add", "--system", "web", "--kind", "hotfix", "x"}, `--kind: "hotfix" is not a kind`},
 		{[]string{"change", "add", "--system", "web", "--at", "yesterday", "x"}, `--at "yesterday" is not an RFC 3339 time`},
+		{[]string{"change", "add", "--system", "web", "--at", "2099-01-01T00:00:00Z", "x"}, "ahead of sitrep's clock"},
+		{[]string{"change", "add", "--system", "web", "--at", "0001-01-01T00:00:00Z", "x"}, "is before 2000"},
 		{[]string{"change", "frob"}, ""},
 	} {
 		_, stderr, err := runCLI(t, env, tc.args...)
