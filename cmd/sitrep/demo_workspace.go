@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sitrep/sitrep/internal/slacksim"
 )
@@ -31,11 +32,11 @@ var demoUsers = []slacksim.User{
 }
 
 // demoWorkspace starts the simulated workspace of `sitrep demo` for the
-// database at dbPath: the one saved beside it (dbPath.slack.json), or a new
-// one. Uploaded files go to dbPath.files/. It returns the simulator, its
+// database at dbPath, on the demo's clock now: the one saved beside it
+// (dbPath.slack.json), or a new one. Uploaded files go to dbPath.files/. It returns the simulator, its
 // people and #general's ID; the caller closes the simulator, which saves
 // the workspace a last time.
-func demoWorkspace(dbPath string, log *slog.Logger) (*slacksim.Sim, []slacksim.User, string, error) {
+func demoWorkspace(dbPath string, now func() time.Time, log *slog.Logger) (*slacksim.Sim, []slacksim.User, string, error) {
 	state := dbPath + workspaceSuffix
 	if _, err := os.Stat(dbPath); err == nil {
 		if _, err := os.Stat(state); errors.Is(err, fs.ErrNotExist) {
@@ -47,6 +48,7 @@ func demoWorkspace(dbPath string, log *slog.Logger) (*slacksim.Sim, []slacksim.U
 		StatePath:    state,
 		FilesDir:     dbPath + filesSuffix,
 		MemberEvents: true,
+		Now:          now,
 		Log:          log.With("component", "slacksim"),
 	})
 	if err != nil {

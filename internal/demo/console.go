@@ -9,31 +9,42 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sitrep/sitrep/internal/human"
 	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
 // Help lists the console's own commands.
 const Help = `Type a slash command as the current user, in the current channel:
   /incident open db is down sev1 systems:db,api
-  /incident help
+  /incident tdo @bob he knows the db       (@name is the person, as in Slack)
+  /checklist start web-release v2.14.0
+Type anything else to post it as a message in the channel.
 Console commands:
   :as NAME              act as another user (alice, bob, carol)
   :in #CHANNEL          act in another channel
   :click N              press button [N] of the output
   :click LABEL          press the last button of the output with this label
-  :submit k=v k="a b"   submit the form open for you (field=value)
-  :wait 30m             let time pass: warnings, deadlines and nudges come when due
+  :tick N               tick step N of the checklist shown last (:tick CL-2 N for another)
+  :untick N             clear step N again
+  :react EMOJI N        react to message N of the output (msg N), e.g. :react pushpin 3;
+                        without N, to the last message shown
+  :submit k=v k="a b"   submit the form open for you (field=value; people as @bob)
+  :wait 30m             let time pass (up to 7d, e.g. 2h, 1d): warnings, deadlines,
+                        reminders and reports come when due
   :down 5m              stop sitrep, let time pass, start it again
   :channels             list channels
   :help                 this text
   :quit                 leave
-Lines starting with # are comments.`
+Lines starting with # are comments.
+In a config file (--config FILE, or ./sitrep.yaml), name the demo's people by
+their user IDs: U0ALICE (alice), U0BOB (bob), U0CAROL (carol).`
 
 // Console drives a simulated workspace and prints what changes in it.
 type Console struct {
@@ -61,7 +72,16 @@ type Console struct {
 	topics     map[string]string
 	pins       map[string]bool
 	buttons    []button
+	// msgs are the messages of the last output that showed any, numbered
+	// for :react; boxes is the message whose checkboxes were drawn last.
+	msgs  []msgRef
+	boxes *msgRef
+	// pre is printed before the next output (a new line after a prompt).
+	pre string
 }
+
+// msgRef names a message of the workspace.
+type msgRef struct{ channel, ts string }
 
 // New returns a console acting as user in channel (both IDs). idle waits
 // until the bot has finished its work.
@@ -89,12 +109,17 @@ var ErrQuit = errors.New("quit")
 func (c *Console) Poll() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.pre = "\n" // the prompt is waiting on its line
+	defer func() { c.pre = "" }()
 	return c.Show()
 }
 
 // waitStep is how far :wait moves the clock between sweeps: under
 // incident.Late, so that what is due fires on time.
 const waitStep = 30 * time.Second
+
+// maxWait is the longest :wait or :down.
+const maxWait = 7 * 24 * time.Hour
 
 // Exec runs one line. Errors are the person's mistakes, to print and go on,
 // except ErrQuit.
@@ -111,11 +136,15 @@ func (c *Console) Exec(ctx context.Context, line string) error {
 			return fmt.Errorf("sending %s: %w", cmd, err)
 		}
 		return c.settle(ctx)
-	case strings.HasPrefix(line, ":"):
+	case strings.HasPrefix(line, ":") && len(line) > 1 && line[1] != ' ':
 		verb, arg, _ := strings.Cut(line[1:], " ")
 		return c.console(ctx, verb, strings.TrimSpace(arg))
 	default:
-		return fmt.Errorf("type a slash command (/incident help) or a console command (:help)")
+		// A message, as typed in Slack's message box.
+		if c.sim.Say(c.user, c.channel, line) == "" {
+			return fmt.Errorf("cannot post in #%s", c.name("#"+c.channel))
+		}
+		return c.settle(ctx)
 	}
 }
 
@@ -148,15 +177,15 @@ func (c *Console) console(ctx context.Context, verb, arg string) error {
 			fmt.Fprintf(c.out, "  %s%s  %d messages  %s\n", prefix, ch.Name, len(c.sim.Messages(ch.ID)), c.sim.Topic(ch.ID))
 		}
 	case "wait", "down":
-		d, err := time.ParseDuration(arg)
-		if err != nil || d <= 0 || d > 24*time.Hour {
-			return fmt.Errorf("say how long, up to 24h: :%s 30m", verb)
+		d, err := human.ParseDuration(arg)
+		if err != nil || d <= 0 || d > maxWait {
+			return fmt.Errorf("say how long, up to 7d: :%s 30m, :%s 2h or :%s 1d", verb, verb, verb)
 		}
 		if verb == "down" {
 			if c.Down == nil {
 				return fmt.Errorf(":down is not offered here")
 			}
-			fmt.Fprintf(c.out, "(sitrep is down for %s)\n", d)
+			fmt.Fprintf(c.out, "(sitrep is down for %s)\n", human.Duration(d))
 			if err := c.Down(ctx, d); err != nil {
 				return fmt.Errorf("restarting sitrep: %w", err)
 			}
@@ -175,18 +204,16 @@ func (c *Console) console(ctx context.Context, verb, arg string) error {
 				return err
 			}
 		}
-		fmt.Fprintf(c.out, "(%s later)\n", d)
+		fmt.Fprintf(c.out, "(%s later)\n", human.Duration(d))
 		return nil
+	case "tick", "untick":
+		return c.tick(ctx, verb == "tick", arg)
+	case "react":
+		return c.react(ctx, arg)
 	case "click":
 		n, err := strconv.Atoi(arg)
 		if err != nil {
-			// A label: the last button of the output that has it.
-			for i := len(c.buttons) - 1; i >= 0; i-- {
-				if strings.EqualFold(c.buttons[i].label, arg) {
-					n = i + 1
-					break
-				}
-			}
+			n = c.buttonByLabel(arg)
 		}
 		if n < 1 || n > len(c.buttons) {
 			return fmt.Errorf("no button [%s]: the output shows %d", arg, len(c.buttons))
@@ -209,19 +236,28 @@ func (c *Console) submit(ctx context.Context, arg string) error {
 	if len(views) == 0 {
 		return fmt.Errorf("no form is open for %s", c.name("@"+c.user))
 	}
+	view := views[len(views)-1]
 	pairs, err := splitArgs(arg)
 	if err != nil {
 		return err
 	}
+	inputs := formInputs(view.Raw)
 	values := map[string]map[string]string{}
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok {
 			return fmt.Errorf("write field=value, not %q", p)
 		}
-		values[k] = map[string]string{k: v}
+		in, ok := inputs[k]
+		if !ok {
+			return fmt.Errorf("the form has no field %q: it has %s", k, strings.Join(slices.Sorted(maps.Keys(inputs)), ", "))
+		}
+		v, err := c.formValue(k, in, v)
+		if err != nil {
+			return err
+		}
+		values[k] = map[string]string{in.ActionID: v}
 	}
-	view := views[len(views)-1]
 	d, err := c.sim.Submit(ctx, c.user, view.ID, values)
 	if err != nil {
 		return fmt.Errorf("submitting the form: %w", err)
@@ -230,6 +266,81 @@ func (c *Console) submit(ctx context.Context, arg string) error {
 		fmt.Fprintf(c.out, "form refused: %s\n", d.AckPayload)
 	}
 	return c.settle(ctx)
+}
+
+// formInputs returns a form's input elements by block ID.
+func formInputs(raw []byte) map[string]element {
+	var blocks []block
+	_ = json.Unmarshal(viewBlocks(raw), &blocks)
+	out := map[string]element{}
+	for _, b := range blocks {
+		if b.Type == "input" && b.Element != nil {
+			out[b.BlockID] = *b.Element
+		}
+	}
+	return out
+}
+
+// formValue turns what a person typed for field into what Slack sends: for
+// a select or checkboxes the value of the option with that key (see
+// optionKeys: the number a person sees), for a user picker a user ID
+// (@bob, bob and U0BOB all name bob).
+func (c *Console) formValue(field string, e element, typed string) (string, error) {
+	switch e.Type {
+	case "static_select", "radio_buttons", "checkboxes", "multi_static_select":
+		keys := optionKeys(e.Options)
+		var out []string
+		for _, t := range splitList(typed, e.Type == "checkboxes" || e.Type == "multi_static_select") {
+			i := slices.IndexFunc(keys, func(k string) bool { return strings.EqualFold(k, t) })
+			if i < 0 {
+				return "", fmt.Errorf("%s=%s: choose one of %s", field, t, strings.Join(keys, ", "))
+			}
+			out = append(out, e.Options[i].Value)
+		}
+		return strings.Join(out, ","), nil
+	case "users_select", "multi_users_select":
+		var out []string
+		for _, t := range splitList(typed, e.Type == "multi_users_select") {
+			id := c.userID(strings.TrimPrefix(t, "@"))
+			if id == "" {
+				return "", fmt.Errorf("%s=%s: no such person; name one of %s as @name", field, t, strings.Join(c.userNames(), ", "))
+			}
+			out = append(out, id)
+		}
+		return strings.Join(out, ","), nil
+	}
+	return typed, nil
+}
+
+// splitList splits a comma-separated list when many is true; else it is
+// one item.
+func splitList(s string, many bool) []string {
+	if !many {
+		return []string{strings.TrimSpace(s)}
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// buttonByLabel returns the number of the last button of the output whose
+// label is label, or failing that starts with it ("Skip" for "Skip a
+// step…"), or 0.
+func (c *Console) buttonByLabel(label string) int {
+	for _, prefix := range []bool{false, true} {
+		for i := len(c.buttons) - 1; i >= 0; i-- {
+			l := strings.ToLower(c.buttons[i].label)
+			want := strings.ToLower(label)
+			if l == want || prefix && strings.HasPrefix(l, want) {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }
 
 // settle waits for the bot to finish, then shows what changed.
@@ -252,7 +363,10 @@ func (c *Console) Show() bool {
 	var lines []string
 	// The buttons of this output; they replace the last output's only if
 	// something is shown, so :click still finds them after a quiet poll.
-	var buttons []button
+	// Its messages likewise, for :react, if it shows any.
+	var d drawn
+	var msgs []msgRef
+	var boxes *msgRef
 	for _, ch := range c.sim.Channels() {
 		where := "#" + ch.Name
 		if ch.IsIM {
@@ -278,8 +392,16 @@ func (c *Console) Show() bool {
 				c.pins[key] = true
 				head += " (pinned)"
 			}
+			msgs = append(msgs, msgRef{ch.ID, m.TS})
+			head += fmt.Sprintf(" · msg %d", len(msgs))
 			lines = append(lines, head)
-			body := c.messageLines(&buttons, ch.ID, m.TS, m.Text, m.Blocks)
+			hadBoxes := d.boxes
+			d.boxes = false
+			body := c.messageLines(&d, ch.ID, m.TS, m.Text, m.Blocks)
+			if d.boxes {
+				boxes = &msgRef{ch.ID, m.TS}
+			}
+			d.boxes = d.boxes || hadBoxes
 			if len(m.Files) > 0 && len(body) == 1 && body[0] == "" {
 				body = nil // a file shared without a comment
 			}
@@ -293,7 +415,7 @@ func (c *Console) Show() bool {
 		eph := c.sim.Ephemerals(u.ID)
 		for _, e := range eph[min(c.shownEph[u.ID], len(eph)):] {
 			lines = append(lines, fmt.Sprintf("(only %s sees, in #%s)", u.Name, c.name("#"+e.Channel)))
-			lines = append(lines, indent(c.messageLines(&buttons, e.Channel, "", e.Text, e.Blocks))...)
+			lines = append(lines, indent(c.messageLines(&d, e.Channel, "", e.Text, e.Blocks))...)
 		}
 		c.shownEph[u.ID] = len(eph)
 		for _, v := range c.sim.OpenViews(u.ID) {
@@ -302,14 +424,21 @@ func (c *Console) Show() bool {
 			}
 			c.shownViews[v.ID] = true
 			lines = append(lines, fmt.Sprintf("(form for %s) fill it with :submit field=value …", u.Name))
-			lines = append(lines, indent(renderBlocks(viewBlocks(v.Raw), "", "", &buttons, c.name))...)
+			lines = append(lines, indent(renderBlocks(viewBlocks(v.Raw), "", "", &d, c.name))...)
 		}
 	}
 	if first {
 		return false // the seeded workspace is not news
 	}
 	if len(lines) > 0 {
-		c.buttons = buttons
+		c.buttons = d.buttons
+		fmt.Fprint(c.out, c.pre)
+	}
+	if len(msgs) > 0 {
+		c.msgs = msgs
+	}
+	if boxes != nil {
+		c.boxes = boxes
 	}
 	for _, l := range lines {
 		fmt.Fprintln(c.out, l)
@@ -317,8 +446,8 @@ func (c *Console) Show() bool {
 	return len(lines) > 0
 }
 
-func (c *Console) messageLines(buttons *[]button, channel, ts, text string, blocks []byte) []string {
-	if lines := renderBlocks(blocks, channel, ts, buttons, c.name); len(lines) > 0 {
+func (c *Console) messageLines(d *drawn, channel, ts, text string, blocks []byte) []string {
+	if lines := renderBlocks(blocks, channel, ts, d, c.name); len(lines) > 0 {
 		return lines
 	}
 	return splitLines(mrkdwn(text, c.name))
@@ -346,7 +475,7 @@ func (c *Console) name(ref string) string {
 
 func (c *Console) userID(name string) string {
 	for _, u := range c.sim.Users() {
-		if u.Name == name || u.ID == name {
+		if !u.IsBot && (strings.EqualFold(u.Name, name) || u.ID == name || u.DisplayName != "" && strings.EqualFold(u.DisplayName, name)) {
 			return u.ID
 		}
 	}

@@ -39,7 +39,7 @@ func TestShowFiles(t *testing.T) {
 	got := out.String()
 	for _, want := range []string{
 		"  Causes by count\n  📎 pareto.png (image/png, 34 KB)\n",
-		"sitrep\n  📎 timeline.txt (text/plain, 12 B)\n", // no empty comment line
+		"sitrep · msg 2\n  📎 timeline.txt (text/plain, 12 B)\n", // no empty comment line
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/sitrep/sitrep/internal/blockkit"
@@ -244,3 +245,49 @@ func (s *Sim) sendInteraction(ctx context.Context, trig string, payload map[stri
 
 // errNoElement is returned by Click when no element has the action_id.
 var errNoElement = errors.New("slacksim: no element with that action_id")
+
+// emojiName is a reaction's name as Slack writes it: no colons, lowercase
+// letters, digits and _ + - ', and an optional skin tone
+// ("thumbsup::skin-tone-2").
+var emojiName = regexp.MustCompile(`^[a-z0-9_+'-]+(::skin-tone-[2-6])?$`)
+
+// React has user add the reaction name (an emoji name without colons, e.g.
+// "pushpin") to the message ts of channelID, as a person picking it in
+// Slack's client does, and sends the app the reaction_added event Slack
+// sends (scope reactions:read) when the app is a member of the channel,
+// waiting for its ack like SendEvent. It returns a nil Delivery when no
+// event goes to the app. The reaction itself is not kept: reacting twice
+// sends the event twice.
+func (s *Sim) React(ctx context.Context, user, channelID, ts, name string) (*Delivery, error) {
+	name = strings.Trim(name, ":")
+	if !emojiName.MatchString(name) {
+		return nil, fmt.Errorf("slacksim: react: invalid_name: %q is not an emoji name such as pushpin", name)
+	}
+	s.mu.Lock()
+	ch := s.ws.channels[channelID]
+	if ch == nil || s.ws.users[user] == nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("slacksim: react: unknown user %q or channel %q", user, channelID)
+	}
+	if (ch.IsPrivate || ch.IsIM) && !ch.members[user] {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("slacksim: react: %s is not in %s and cannot see its messages", user, channelID)
+	}
+	m := ch.byTS[ts]
+	if m == nil {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("slacksim: react: message_not_found: no message %s in %s", ts, channelID)
+	}
+	author := m.User
+	toApp := ch.members[s.opts.BotUserID]
+	eventTS := s.nextTSLocked()
+	s.mu.Unlock()
+	if !toApp {
+		return nil, nil
+	}
+	return s.SendEvent(ctx, map[string]any{
+		"type": "reaction_added", "user": user, "reaction": name, "item_user": author,
+		"item":     map[string]any{"type": "message", "channel": channelID, "ts": ts},
+		"event_ts": eventTS,
+	})
+}
