@@ -100,6 +100,33 @@ func TestDemoConfigRefused(t *testing.T) {
 	}
 }
 
+// TestDemoReadsSitrepYAML: without --config, ./sitrep.yaml is read when
+// present, and the demo says so.
+func TestDemoReadsSitrepYAML(t *testing.T) {
+	cfg, err := os.ReadFile("testdata/demo-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("sitrep.yaml", cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("open.script", []byte("/incident open replication lag sev1 systems:db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCLI(t, nil, "demo", "--script", "open.script", "--db", filepath.Join(dir, "demo.db"))
+	if err != nil {
+		t.Fatalf("sitrep demo: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "Config: sitrep.yaml (people: U0ALICE alice") {
+		t.Errorf("the demo does not say it read sitrep.yaml:\n%s", errOut)
+	}
+	if !strings.Contains(out, "TDO @bob · reported by @alice · systems: db") {
+		t.Errorf("the rotation of sitrep.yaml did not lead the incident:\n%s", out)
+	}
+}
+
 // TestDemoServesTheChangeAPI runs the demo as a person would, typing into
 // it, and logs a change through the API address and token it printed: the
 // change reaches the open incident's room like any other.
@@ -147,7 +174,8 @@ func TestDemoServesTheChangeAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("Content-Type", "application/json")
+		// As the curl line printed at start sends it (-d).
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if auth != "" {
 			req.Header.Set("Authorization", "Bearer "+auth)
 		}

@@ -511,23 +511,25 @@ func viewBlocks(raw []byte) []byte {
 	return v.Blocks
 }
 
-// splitArgs splits `a=1 b="x y"` into fields, honouring double quotes.
+// splitArgs splits `a=1 b="x y"` into fields, honouring double quotes. It
+// reads bytes, not runes: quotes and spaces are ASCII, and the rest is
+// kept exactly as typed.
 func splitArgs(s string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
 	inQuote, have := false, false
-	for _, r := range s {
-		switch {
-		case r == '"':
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
 			inQuote, have = !inQuote, true
-		case r == ' ' && !inQuote:
+		case c == ' ' && !inQuote:
 			if have {
 				out = append(out, cur.String())
 				cur.Reset()
 				have = false
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteByte(c)
 			have = true
 		}
 	}

@@ -357,3 +357,25 @@ func TestClickByLabel(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitArgs: :submit's splitting never panics, and a line of fields
+// without quotes or spaces in them splits back into those fields.
+func FuzzSplitArgs(f *testing.F) {
+	for _, s := range []string{`a=1 b="x y"`, `title="checkout fails <!channel>" severity=sev2`, `"`, `a="" b`, "  a   b  "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fields, err := splitArgs(s)
+		if err != nil {
+			if strings.Count(s, `"`)%2 == 0 {
+				t.Errorf("splitArgs(%q) refused balanced quotes: %v", s, err)
+			}
+			return
+		}
+		if !strings.ContainsAny(s, `"`) {
+			if want := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' }); strings.Join(fields, "\x01") != strings.Join(want, "\x01") {
+				t.Errorf("splitArgs(%q) = %q", s, fields)
+			}
+		}
+	})
+}
