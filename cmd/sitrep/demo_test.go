@@ -247,3 +247,20 @@ func TestDemoLiveClock(t *testing.T) {
 	}
 	io.WriteString(inW, ":quit\n")
 }
+
+// BenchmarkDemoWaitDay measures `:wait 1d` in a script with an open SEV1
+// incident (a status nudge every 30 min): 2,880 steps of 30 s, each
+// sweeping the job queue and showing what changed.
+func BenchmarkDemoWaitDay(b *testing.B) {
+	script := filepath.Join(b.TempDir(), "wait.script")
+	if err := os.WriteFile(script, []byte("/incident open db is down sev1 systems:db\n:wait 1d\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		var out, errOut strings.Builder
+		db := filepath.Join(b.TempDir(), "demo.db")
+		if err := run(context.Background(), []string{"demo", "--script", script, "--db", db}, func(string) string { return "" }, strings.NewReader(""), &out, &errOut); err != nil {
+			b.Fatalf("%v\n%s", err, errOut.String())
+		}
+	}
+}
