@@ -52,8 +52,9 @@ type Console struct {
 	idle func(context.Context) error
 	out  io.Writer
 
-	// Step lets d pass on the demo clock and runs the jobs then due, as
-	// the sweeper would; nil: :wait is not offered.
+	// Step lets d pass on the demo clock (none: d is 0) and runs the
+	// jobs then due, as the sweeper would; nil: :wait is not offered, and
+	// due jobs are left to sitrep's own sweeper.
 	Step func(ctx context.Context, d time.Duration) error
 	// Down stops sitrep, lets d pass and starts it again; nil: :down is
 	// not offered.
@@ -200,7 +201,7 @@ func (c *Console) console(ctx context.Context, verb, arg string) error {
 			if err := c.Step(ctx, min(left, waitStep)); err != nil {
 				return err
 			}
-			if err := c.settle(ctx); err != nil {
+			if err := c.show(ctx); err != nil {
 				return err
 			}
 		}
@@ -343,8 +344,30 @@ func (c *Console) buttonByLabel(label string) int {
 	return 0
 }
 
-// settle waits for the bot to finish, then shows what changed.
+// settle waits for the bot to finish, runs the jobs its work left due now
+// (what the sweeper would run within seconds), waits again, then shows
+// what changed: the output of a line is all that line caused, the same on
+// every run.
 func (c *Console) settle(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := c.idle(ctx); err != nil {
+		return fmt.Errorf("waiting for sitrep: %w", err)
+	}
+	if c.Step != nil {
+		if err := c.Step(ctx, 0); err != nil {
+			return fmt.Errorf("running sitrep's due jobs: %w", err)
+		}
+		if err := c.idle(ctx); err != nil {
+			return fmt.Errorf("waiting for sitrep: %w", err)
+		}
+	}
+	c.Show()
+	return nil
+}
+
+// show waits for the bot to finish, then shows what changed.
+func (c *Console) show(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := c.idle(ctx); err != nil {
