@@ -47,6 +47,10 @@ func startHTTPWithin(ctx context.Context, cfg config.Config, tokens []config.API
 	stat("sitrep_slack_retries_total", "Slack Web API calls that were retries.", func() int64 { return a.bot.Stats().SlackRetries })
 	stat("sitrep_refusals_total", "Requests the permission model refused (each is logged with user, action and target).", func() int64 { return a.bot.Stats().Refusals })
 	stat("sitrep_handler_panics_total", "Envelope handlers that panicked and were recovered (each is a bug; the log has its stack).", func() int64 { return a.bot.Stats().Panics })
+	var clk clock.Clock = clock.Real{}
+	if a != nil && a.clock != nil {
+		clk = a.clock
+	}
 	webTokens := make([]web.Token, len(tokens))
 	names := make([]string, len(tokens))
 	for i, t := range tokens {
@@ -54,7 +58,7 @@ func startHTTPWithin(ctx context.Context, cfg config.Config, tokens []config.API
 		names[i] = t.Name
 	}
 	handler := web.NewHandler(web.Deps{
-		Changes: incident.NewChangeLog(store, clock.Real{}), Ping: store.Ping, Tokens: webTokens,
+		Changes: incident.NewChangeLog(store, clk), Now: clk.Now, Ping: store.Ping, Tokens: webTokens,
 		Registry: reg, Log: log.With("component", "web"),
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)

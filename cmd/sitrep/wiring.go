@@ -24,6 +24,9 @@ type app struct {
 	store  *storage.Store
 	runner *jobs.Runner
 	bot    *bot.Bot
+	// clock is the clock the bot runs on (the demo's moves with :wait);
+	// the HTTP API dates changes by it too.
+	clock clock.Clock
 }
 
 // openStore opens and migrates the configured database.
@@ -128,7 +131,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Log:           log.With("component", "bot"),
 		SocketOptions: sockOpts,
 	})
-	return &app{store: store, runner: runner, bot: b}, nil
+	return &app{store: store, runner: runner, bot: b, clock: clk}, nil
 }
 
 // newLogger returns a text logger at the level SITREP_LOG_LEVEL names.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/sitrep/sitrep/internal/blockkit"
@@ -278,6 +279,20 @@ func (s *Sim) React(ctx context.Context, user, channelID, ts, name string) (*Del
 		s.mu.Unlock()
 		return nil, fmt.Errorf("slacksim: react: message_not_found: no message %s in %s", ts, channelID)
 	}
+	// One reaction per user and emoji, as in Slack: reacting again with
+	// the same emoji adds nothing and sends no event (Slack's client
+	// would take it away; reactions.add answers already_reacted).
+	i := slices.IndexFunc(m.Reactions, func(r Reaction) bool { return r.Name == name })
+	if i < 0 {
+		m.Reactions = append(m.Reactions, Reaction{Name: name})
+		i = len(m.Reactions) - 1
+	}
+	if slices.Contains(m.Reactions[i].Users, user) {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("slacksim: react: already_reacted: %s reacted with :%s: already", user, name)
+	}
+	m.Reactions[i].Users = append(m.Reactions[i].Users, user)
+	s.notifyLocked()
 	author := m.User
 	toApp := ch.members[s.opts.BotUserID]
 	eventTS := s.nextTSLocked()

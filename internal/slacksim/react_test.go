@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
@@ -60,5 +61,32 @@ func TestReactRefuses(t *testing.T) {
 	// The bot is not in #secret: the reaction is made, no event is sent.
 	if d, err := sim.React(ctxT(t), bob, secret, hidden, "eyes"); err != nil || d != nil {
 		t.Errorf("React outside the bot's channels = %v, %v; want no delivery", d, err)
+	}
+}
+
+// TestReactionsAreKept checks a reaction stays on its message, as
+// conversations.history shows it, and that reacting again with the same
+// emoji adds nothing and sends no second event; another person's
+// reaction counts.
+func TestReactionsAreKept(t *testing.T) {
+	sim, general := newSim(t, slacksim.Options{})
+	connect(t, sim, nil)
+	ts := sim.Say(bob, general, "db-2 disk is full")
+	if _, err := sim.React(ctxT(t), alice, general, ts, "pushpin"); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := sim.React(ctxT(t), alice, general, ts, "pushpin"); err == nil || d != nil || !strings.Contains(err.Error(), "already_reacted") {
+		t.Errorf("second reaction = %v, %v; want already_reacted and no event", d, err)
+	}
+	if _, err := sim.React(ctxT(t), bob, general, ts, "pushpin"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := apiFor(sim).GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: general, Latest: ts, Inclusive: true, Limit: 1})
+	if err != nil || len(h.Messages) != 1 {
+		t.Fatalf("history = %+v, %v", h, err)
+	}
+	r := h.Messages[0].Reactions
+	if len(r) != 1 || r[0].Name != "pushpin" || r[0].Count != 2 || strings.Join(r[0].Users, ",") != alice+","+bob {
+		t.Errorf("reactions = %+v, want pushpin by alice and bob", r)
 	}
 }

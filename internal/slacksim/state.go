@@ -73,6 +73,15 @@ type Message struct {
 	// Broadcast is true for a thread reply also sent to the channel
 	// (reply_broadcast): conversations.history lists it.
 	Broadcast bool
+	// Reactions are the emoji people reacted with, in the order first
+	// used, each with who reacted.
+	Reactions []Reaction `json:",omitempty"`
+}
+
+// Reaction is one emoji on a message and the users who reacted with it.
+type Reaction struct {
+	Name  string
+	Users []string
 }
 
 // clone returns a copy of m that shares no memory with it.
@@ -81,6 +90,10 @@ func (m *Message) clone() Message {
 	out.Blocks = slices.Clone(m.Blocks)
 	out.Files = slices.Clone(m.Files)
 	out.Metadata = m.Metadata.clone()
+	out.Reactions = slices.Clone(m.Reactions)
+	for i := range out.Reactions {
+		out.Reactions[i].Users = slices.Clone(m.Reactions[i].Users)
+	}
 	for i := range out.Files {
 		out.Files[i].Content = slices.Clone(m.Files[i].Content)
 	}

@@ -28,6 +28,13 @@ func (s *Sim) messageJSONLocked(m *Message) map[string]any {
 	if m.Edited {
 		out["edited"] = map[string]any{"user": m.User, "ts": m.TS}
 	}
+	if len(m.Reactions) > 0 {
+		reactions := make([]map[string]any, len(m.Reactions))
+		for i, r := range m.Reactions {
+			reactions[i] = map[string]any{"name": r.Name, "users": slices.Clone(r.Users), "count": len(r.Users)}
+		}
+		out["reactions"] = reactions
+	}
 	if len(m.Files) > 0 {
 		files := make([]map[string]any, len(m.Files))
 		for i, f := range m.Files {
