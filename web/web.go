@@ -55,7 +55,7 @@ func NewHandler(d Deps) http.Handler {
 		d.Registry = prometheus.NewRegistry()
 	}
 	logged := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "sitrep_changes_logged_total", Help: "Changes logged through any source.",
+		Name: "sitrep_changes_logged_total", Help: "Changes added through POST /api/v1/changes (retries of a stored external_id not counted).",
 	})
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sitrep_http_requests_total", Help: "HTTP requests by route and status code.",
