@@ -236,11 +236,12 @@ func TestProxy(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer now.Close()
-			// A working path gets all the time a loaded machine needs; a cut
-			// one is given a moment to show whether it hangs or refuses.
-			wait := 300 * time.Millisecond
-			if tc.newWorks {
-				wait = 5 * time.Second
+			// A working or refusing path gets all the time a loaded machine
+			// needs to answer or close (either ends the wait at once); only
+			// a black hole, which never answers, is given just a moment.
+			wait := 5 * time.Second
+			if !tc.newWorks && !tc.newRefused {
+				wait = 300 * time.Millisecond
 			}
 			err = roundTrip(now, wait)
 			var ne net.Error
