@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
 )
@@ -233,10 +231,10 @@ func nullTime(t time.Time) any {
 // gapless), the incident, and the follow-up jobs, in one transaction.
 func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, follow func(*incident.Incident) []jobs.Job) error {
 	var existing *incident.Incident
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var number int64
-		if err := tx.GetContext(ctx, &number, tx.Rebind(
-			`UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`)); err != nil {
+		if err := tx.get(ctx, &number,
+			`UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`); err != nil {
 			return fmt.Errorf("numbering the incident: %w", err)
 		}
 		if inc.RequestKey != "" {
@@ -253,9 +251,9 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 		}
 		inc.Number = number
 		storable(inc)
-		err := tx.GetContext(ctx, &inc.ID, tx.Rebind(`INSERT INTO incidents
+		err := tx.get(ctx, &inc.ID, `INSERT INTO incidents
 			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			inc.Number, inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
 			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
 			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening))
@@ -274,7 +272,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 	})
 	if err != nil && inc.RequestKey != "" && (errors.Is(err, incident.ErrDuplicate) || isUniqueViolation(err)) {
 		if existing == nil {
-			if existing, err = s.incidentWhere(ctx, s.db, "request_key = ?", inc.RequestKey); err != nil {
+			if existing, err = s.incidentWhere(ctx, s.r, "request_key = ?", inc.RequestKey); err != nil {
 				return fmt.Errorf("reading the incident of request %s: %w", inc.RequestKey, err)
 			}
 		}
@@ -286,19 +284,19 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 
 // Incident implements incident.Store.
 func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
-	return s.incidentWhere(ctx, s.db, "id = ?", id)
+	return s.incidentWhere(ctx, s.r, "id = ?", id)
 }
 
 // IncidentByNumber implements incident.Store.
 func (s *Store) IncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error) {
-	return s.incidentWhere(ctx, s.db, "number = ?", number)
+	return s.incidentWhere(ctx, s.r, "number = ?", number)
 }
 
 // ListIncidents returns up to limit incidents, newest first.
 func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incident, error) {
 	var rows []incidentRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(
-		`SELECT `+incidentColumns+` FROM incidents ORDER BY number DESC LIMIT ?`), limit); err != nil {
+	if err := s.r.sel(ctx, &rows,
+		`SELECT `+incidentColumns+` FROM incidents ORDER BY number DESC LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)
 	}
 	return incidentsOf(rows)
@@ -309,10 +307,10 @@ func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incide
 // (migration 00019), so its cost does not grow with history.
 func (s *Store) UnresolvedIncidents(ctx context.Context) ([]incident.Incident, error) {
 	var rows []incidentRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(
+	if err := s.r.sel(ctx, &rows,
 		// The literal, not a parameter: only then can the planner see
 		// that the partial index covers the query.
-		`SELECT `+incidentColumns+` FROM incidents WHERE status <> 'resolved' ORDER BY number DESC`)); err != nil {
+		`SELECT `+incidentColumns+` FROM incidents WHERE status <> 'resolved' ORDER BY number DESC`); err != nil {
 		return nil, fmt.Errorf("listing unresolved incidents: %w", err)
 	}
 	return incidentsOf(rows)
@@ -342,7 +340,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 	}
 	var inc *incident.Incident
 	var entries []incident.TimelineEntry
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		inc, err = s.incidentWhere(ctx, tx, "id = ?"+lock, id)
 		if err != nil {
@@ -355,10 +353,10 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		storable(inc)
 		cost, amount := encodeCost(inc.Cost)
 		ids := encodeIDs(inc.Problems)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
+		if _, err := tx.exec(ctx, `UPDATE incidents SET
 			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
 			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
-			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ?, private = (private OR ?) WHERE id = ?`),
+			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ?, private = (private OR ?) WHERE id = ?`,
 			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
 			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
 			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, ids, len(inc.Problems), inc.Private, inc.ID); err != nil {
@@ -372,8 +370,8 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		for i := range entries {
 			e := &entries[i]
 			e.IncidentID, e.At = inc.ID, ts(e.At)
-			if err := tx.GetContext(ctx, &e.ID, tx.Rebind(`INSERT INTO timeline_entries (incident_id, at, actor, kind, subject, text, facts)
-				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), e.IncidentID, e.At, e.Actor, string(e.Kind), e.Subject, e.Text, encodeFacts(e.Facts)); err != nil {
+			if err := tx.get(ctx, &e.ID, `INSERT INTO timeline_entries (incident_id, at, actor, kind, subject, text, facts)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.IncidentID, e.At, e.Actor, string(e.Kind), e.Subject, e.Text, encodeFacts(e.Facts)); err != nil {
 				return fmt.Errorf("adding to the timeline of %s: %w", inc.Ref(), err)
 			}
 		}
@@ -439,8 +437,8 @@ func decodeFacts(s string) (incident.Facts, error) {
 // Timeline implements incident.Store.
 func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
 	var rows []entryRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+entryColumns+`
-		FROM timeline_entries WHERE incident_id = ? ORDER BY at, id`), incidentID); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+entryColumns+`
+		FROM timeline_entries WHERE incident_id = ? ORDER BY at, id`, incidentID); err != nil {
 		return nil, fmt.Errorf("reading timeline of incident %d: %w", incidentID, err)
 	}
 	out := make([]incident.TimelineEntry, len(rows))
@@ -453,7 +451,7 @@ func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.Time
 // TimelineEntry implements incident.Store.
 func (s *Store) TimelineEntry(ctx context.Context, id int64) (incident.TimelineEntry, error) {
 	var r entryRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+entryColumns+` FROM timeline_entries WHERE id = ?`), id)
+	err := s.r.get(ctx, &r, `SELECT `+entryColumns+` FROM timeline_entries WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return incident.TimelineEntry{}, fmt.Errorf("timeline entry %d: %w", id, incident.ErrNotFound)
 	}
@@ -463,9 +461,9 @@ func (s *Store) TimelineEntry(ctx context.Context, id int64) (incident.TimelineE
 	return r.entry(), nil
 }
 
-func (s *Store) incidentWhere(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*incident.Incident, error) {
+func (s *Store) incidentWhere(ctx context.Context, q querier, where string, arg any) (*incident.Incident, error) {
 	var r incidentRow
-	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE `+where), arg)
+	err := q.get(ctx, &r, `SELECT `+incidentColumns+` FROM incidents WHERE `+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		cond := strings.TrimSuffix(strings.ReplaceAll(where, "?", fmt.Sprint(arg)), " FOR UPDATE")
 		return nil, fmt.Errorf("incident with %s: %w", cond, incident.ErrNotFound)

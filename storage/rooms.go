@@ -62,7 +62,7 @@ func (s *Store) RoomsOf(ctx context.Context, incidentIDs []int64) (map[int64]*in
 			return nil, fmt.Errorf("reading rooms: %w", err)
 		}
 		var rows []roomRow
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		if err := s.r.db.SelectContext(ctx, &rows, s.r.db.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("reading rooms: %w", err)
 		}
 		for i := range rows {
@@ -75,7 +75,7 @@ func (s *Store) RoomsOf(ctx context.Context, incidentIDs []int64) (map[int64]*in
 
 func (s *Store) roomWhere(ctx context.Context, where string, arg any) (*incident.Room, error) {
 	var r roomRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+roomColumns+` FROM incident_rooms WHERE `+where), arg)
+	err := s.r.get(ctx, &r, `SELECT `+roomColumns+` FROM incident_rooms WHERE `+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("room with %s: %w", strings.ReplaceAll(where, "?", fmt.Sprint(arg)), incident.ErrNotFound)
 	}
@@ -92,12 +92,12 @@ func (s *Store) SaveRoom(ctx context.Context, r *incident.Room) error {
 			return fmt.Errorf("saving room of incident %d: step name %q holds a comma", r.IncidentID, step)
 		}
 	}
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO incident_rooms (`+roomColumns+`)
+	_, err := s.w.exec(ctx, `INSERT INTO incident_rooms (`+roomColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id) DO UPDATE SET
 			channel_id = excluded.channel_id, channel_name = excluded.channel_name,
 			header_ts = excluded.header_ts, announcement_ts = excluded.announcement_ts, changes_ts = excluded.changes_ts, plan_ts = excluded.plan_ts,
-			done = excluded.done, ready = excluded.ready, updated_at = excluded.updated_at`),
+			done = excluded.done, ready = excluded.ready, updated_at = excluded.updated_at`,
 		r.IncidentID, nullString(r.ChannelID), r.ChannelName, r.HeaderTS, r.AnnouncementTS, r.ChangesTS, r.PlanTS,
 		strings.Join(r.Done, ","), r.Ready, ts(r.UpdatedAt))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +40,14 @@ var bindOnce sync.Once
 
 // Store is sitrep's database.
 type Store struct {
-	db      *sqlx.DB
+	// db is the pool that writes (on SQLite its one connection); w runs
+	// cached statements on it.
+	db *sqlx.DB
+	w  *pool
+	// r runs the reads that need no transaction: on PostgreSQL it is w;
+	// on SQLite a pool of its own, read-only connections that read the
+	// write-ahead log in parallel while db writes.
+	r       *pool
 	dialect string
 	// where names the database in errors, without a password.
 	where string
@@ -57,7 +65,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	bindOnce.Do(func() { sqlx.BindDriver("sqlite", sqlx.QUESTION) })
 	s := &Store{}
 	s.inbox.s = s
-	var driver, dsn, inboxDSN string
+	var driver, dsn, readDSN, inboxDSN string
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect, driver, dsn, s.where = DialectPostgres, "postgres", rawURL, redact(rawURL)
@@ -73,6 +81,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		const params = "?_time_format=sqlite&_txlock=immediate" +
 			"&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		dsn = "file:" + path + params
+		readDSN = "file:" + path + "?_time_format=sqlite&_pragma=busy_timeout(5000)&_query_only=1"
 		// The inbox checkpoints its write-ahead log itself, between
 		// bursts, not in the middle of a commit an ack waits for.
 		inboxDSN = "file:" + inboxPath(path) + params + "&_pragma=wal_autocheckpoint(0)"
@@ -90,14 +99,28 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.SetMaxIdleConns(10)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s.db = db
+	s.db, s.w = db, newPool(db)
+	s.r = s.w
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	if readDSN != "" {
+		rdb, err := sqlx.Open(driver, readDSN)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening database %s: %w", s.where, err)
+		}
+		// Readers do not wait for each other or for the writer (WAL):
+		// enough of them that the bot's workers rarely queue for one.
+		n := max(4, 2*runtime.GOMAXPROCS(0))
+		rdb.SetMaxOpenConns(n)
+		rdb.SetMaxIdleConns(n)
+		s.r = newPool(rdb)
+	}
 	idb, err := sqlx.Open(driver, inboxDSN)
 	if err != nil {
-		db.Close()
+		s.closePools()
 		return nil, fmt.Errorf("opening database %s: %w", s.where, err)
 	}
 	// Each committer keeps its connection: opening one to PostgreSQL costs
@@ -127,6 +150,16 @@ func inboxPath(path string) string {
 func (s *Store) Close() error {
 	s.inbox.close()
 	s.inboxDB.Close()
+	return s.closePools()
+}
+
+// closePools closes the statement caches and the pools under them.
+func (s *Store) closePools() error {
+	if s.r != s.w {
+		s.r.close()
+		s.r.db.Close()
+	}
+	s.w.close()
 	return s.db.Close()
 }
 
@@ -223,9 +256,6 @@ func nullString(s string) any {
 	}
 	return s
 }
-
-// inTx runs f in a transaction, committing if it returns nil.
-func (s *Store) inTx(ctx context.Context, f func(tx *sqlx.Tx) error) error { return inTx(ctx, s.db, f) }
 
 // inTx runs f in a transaction on db, committing if it returns nil.
 func inTx(ctx context.Context, db *sqlx.DB, f func(tx *sqlx.Tx) error) error {
