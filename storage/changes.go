@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
@@ -49,7 +50,7 @@ func (s *Store) LogChanges(ctx context.Context, changes []incident.Change, follo
 			if err := logChangesBulk(ctx, tx, changes, stored); err != nil {
 				return err
 			}
-			return followChanges(ctx, tx, changes, stored, follow)
+			return s.followChanges(ctx, tx, changes, stored, follow)
 		}
 		insert := `INSERT INTO changes (occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id`
@@ -75,7 +76,7 @@ func (s *Store) LogChanges(ctx context.Context, changes []incident.Change, follo
 				}
 			}
 		}
-		return followChanges(ctx, tx, changes, stored, follow)
+		return s.followChanges(ctx, tx, changes, stored, follow)
 	})
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func (s *Store) LogChanges(ctx context.Context, changes []incident.Change, follo
 }
 
 // followChanges enqueues the jobs follow returns for the changes stored.
-func followChanges(ctx context.Context, tx *txn, changes []incident.Change, stored []bool, follow func([]incident.Change) []jobs.Job) error {
+func (s *Store) followChanges(ctx context.Context, tx *txn, changes []incident.Change, stored []bool, follow func([]incident.Change) []jobs.Job) error {
 	if follow == nil {
 		return nil
 	}
@@ -95,7 +96,7 @@ func followChanges(ctx context.Context, tx *txn, changes []incident.Change, stor
 		}
 	}
 	for _, j := range follow(added) {
-		if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+		if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 			return err
 		}
 	}
@@ -233,8 +234,26 @@ func (s *Store) ChangesByID(ctx context.Context, ids []int64) ([]incident.Change
 	return out, nil
 }
 
-// ShowChanges implements incident.ChangeStore.
+// ShowChanges implements incident.ChangeStore. On PostgreSQL it is one
+// statement, whatever the number of changes: their IDs go as arrays.
 func (s *Store) ShowChanges(ctx context.Context, incidentID int64, shown []incident.ShownChange) error {
+	if len(shown) == 0 {
+		return nil
+	}
+	if s.dialect == DialectPostgres {
+		ids, others := make([]int64, len(shown)), make([]bool, len(shown))
+		for i, c := range shown {
+			ids[i], others[i] = c.ID, c.Other
+		}
+		// Appended after what was shown before.
+		if _, err := s.w.exec(ctx, `INSERT INTO incident_changes (incident_id, change_id, position, other)
+			SELECT $1, u.change_id, (SELECT COALESCE(MAX(position) + 1, 0) FROM incident_changes WHERE incident_id = $1) + u.n - 1, u.other
+			FROM unnest($2::bigint[], $3::boolean[]) WITH ORDINALITY AS u(change_id, other, n)
+			ON CONFLICT (incident_id, change_id) DO NOTHING`, incidentID, pq.Array(ids), pq.Array(others)); err != nil {
+			return fmt.Errorf("recording the changes shown for incident %d: %w", incidentID, err)
+		}
+		return nil
+	}
 	return s.inTx(ctx, func(tx *txn) error {
 		// Appended after what was shown before.
 		var next int
@@ -305,7 +324,7 @@ func (s *Store) PendRoomChanges(ctx context.Context, incidentID int64, changeIDs
 			}
 		}
 		if opened {
-			if _, err := enqueue(ctx, tx, open(notice), time.Now()); err != nil {
+			if _, err := s.enqueue(ctx, tx, open(notice), time.Now()); err != nil {
 				return err
 			}
 		}

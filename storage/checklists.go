@@ -67,7 +67,7 @@ func (s *Store) CreateRun(ctx context.Context, r *checklist.Run, follow func(*ch
 			return nil
 		}
 		for _, j := range follow(r) {
-			if _, err := enqueue(ctx, tx, j, r.StartedAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, r.StartedAt); err != nil {
 				return err
 			}
 		}
@@ -169,7 +169,7 @@ func (s *Store) UpdateRun(ctx context.Context, id int64, change func(*checklist.
 			return nil
 		}
 		for _, j := range follow(run, added) {
-			if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -228,43 +229,55 @@ func nullTime(t time.Time) any {
 
 // CreateIncident implements incident.Store: the next number from a counter
 // row (locked by the update, so concurrent creates queue and numbers are
-// gapless), the incident, and the follow-up jobs, in one transaction.
+// gapless), the incident, and the follow-up jobs, in one transaction. On
+// PostgreSQL the number and the incident are one statement; a request key
+// already taken is then told by the unique index, after the transaction
+// that took it committed.
 func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, follow func(*incident.Incident) []jobs.Job) error {
 	var existing *incident.Incident
 	err := s.inTx(ctx, func(tx *txn) error {
-		var number int64
-		if err := tx.get(ctx, &number,
-			`UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`); err != nil {
-			return fmt.Errorf("numbering the incident: %w", err)
-		}
-		if inc.RequestKey != "" {
-			// Checked after the counter lock, so a concurrent create with
-			// the same key has committed by now and is seen.
-			old, err := s.incidentWhere(ctx, tx, "request_key = ?", inc.RequestKey)
-			if err == nil {
-				existing = old
-				return incident.ErrDuplicate
-			}
-			if !errors.Is(err, incident.ErrNotFound) {
-				return err
-			}
-		}
-		inc.Number = number
 		storable(inc)
-		err := tx.get(ctx, &inc.ID, `INSERT INTO incidents
-			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			inc.Number, inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
+		args := []any{inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
 			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
-			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening))
-		if err != nil {
-			return fmt.Errorf("inserting the incident: %w", err)
+			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening)}
+		if s.dialect == DialectPostgres {
+			var row struct {
+				ID     int64 `db:"id"`
+				Number int64 `db:"number"`
+			}
+			if err := tx.get(ctx, &row, `WITH n AS (UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value)
+				INSERT INTO incidents (number, `+createColumns+`)
+				VALUES ((SELECT value FROM n), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, number`, args...); err != nil {
+				return fmt.Errorf("inserting the incident: %w", err)
+			}
+			inc.ID, inc.Number = row.ID, row.Number
+		} else {
+			if err := tx.get(ctx, &inc.Number,
+				`UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`); err != nil {
+				return fmt.Errorf("numbering the incident: %w", err)
+			}
+			if inc.RequestKey != "" {
+				// SQLite's write lock, taken at BEGIN, makes this
+				// check and the insert one step.
+				old, err := s.incidentWhere(ctx, tx, "request_key = ?", inc.RequestKey)
+				if err == nil {
+					existing = old
+					return incident.ErrDuplicate
+				}
+				if !errors.Is(err, incident.ErrNotFound) {
+					return err
+				}
+			}
+			if err := tx.get(ctx, &inc.ID, `INSERT INTO incidents (number, `+createColumns+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, append([]any{inc.Number}, args...)...); err != nil {
+				return fmt.Errorf("inserting the incident: %w", err)
+			}
 		}
 		if follow == nil {
 			return nil
 		}
 		for _, j := range follow(inc) {
-			if _, err := enqueue(ctx, tx, j, inc.OpenedAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, inc.OpenedAt); err != nil {
 				return err
 			}
 		}
@@ -281,6 +294,9 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 	}
 	return err
 }
+
+// createColumns are the columns CreateIncident sets besides the number.
+const createColumns = `title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening`
 
 // Incident implements incident.Store.
 func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
@@ -347,20 +363,22 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 			return err
 		}
 		oldIDs, oldCost := encodeIDs(inc.Problems), inc.Cost
+		before := updateArgs(inc)
 		if entries, err = change(inc); err != nil {
 			return err
 		}
 		storable(inc)
-		cost, amount := encodeCost(inc.Cost)
 		ids := encodeIDs(inc.Problems)
-		if _, err := tx.exec(ctx, `UPDATE incidents SET
-			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
-			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
-			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ?, private = (private OR ?) WHERE id = ?`,
-			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
-			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
-			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, ids, len(inc.Problems), inc.Private, inc.ID); err != nil {
-			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
+		// A change that only adds to the timeline (a note) leaves the row
+		// as it was: it stays locked, and is not written again.
+		if after := updateArgs(inc); !reflect.DeepEqual(before, after) {
+			if _, err := tx.exec(ctx, `UPDATE incidents SET
+				title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
+				acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
+				cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ?, private = (private OR ?) WHERE id = ?`,
+				append(after, inc.ID)...); err != nil {
+				return fmt.Errorf("updating %s: %w", inc.Ref(), err)
+			}
 		}
 		if ids != oldIDs || costAmount(oldCost) != costAmount(inc.Cost) {
 			if err := linkProblems(ctx, tx, inc); err != nil {
@@ -379,7 +397,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 			return nil
 		}
 		for _, j := range follow(inc, entries) {
-			if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 				return err
 			}
 		}
@@ -389,6 +407,15 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		return nil, nil, err
 	}
 	return inc, entries, nil
+}
+
+// updateArgs are the values UpdateIncident writes, in the order of its
+// UPDATE.
+func updateArgs(inc *incident.Incident) []any {
+	cost, amount := encodeCost(inc.Cost)
+	return []any{inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
+		nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
+		encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, encodeIDs(inc.Problems), len(inc.Problems), inc.Private}
 }
 
 // entryRow is a timeline_entries row.

@@ -44,22 +44,18 @@ func (r jobRow) job() jobs.Job {
 	return j
 }
 
-// Enqueue implements jobs.Queue.
+// Enqueue implements jobs.Queue. It needs no transaction: the insert is
+// one statement, and the key, once taken, keeps its job.
 func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (int64, error) {
-	var id int64
-	err := s.inTx(ctx, func(tx *txn) error {
-		var err error
-		id, err = enqueue(ctx, tx, j, time.Now())
-		return err
-	})
-	return id, err
+	return s.enqueue(ctx, s.w, j, time.Now())
 }
 
 // enqueue inserts j unless its key is taken, and returns its ID (the
-// existing job's when the key is taken).
-func enqueue(ctx context.Context, tx *txn, j jobs.Job, now time.Time) (int64, error) {
+// existing job's when the key is taken). On PostgreSQL the insert and
+// the look-up of a taken key are one statement.
+func (s *Store) enqueue(ctx context.Context, q querier, j jobs.Job, now time.Time) (int64, error) {
 	if j.State == jobs.StateCancelled {
-		_, err := tx.exec(ctx, `UPDATE jobs SET state = 'cancelled', updated_at = ?
+		_, err := q.exec(ctx, `UPDATE jobs SET state = 'cancelled', updated_at = ?
 			WHERE key = ? AND state = 'pending'`, ts(now), j.Key)
 		if err != nil {
 			return 0, fmt.Errorf("cancelling job %s: %w", j.Key, err)
@@ -71,11 +67,24 @@ func enqueue(ctx context.Context, tx *txn, j jobs.Job, now time.Time) (int64, er
 		created = ts(j.CreatedAt)
 	}
 	var ids []int64
-	err := tx.sel(ctx, &ids, `INSERT INTO jobs
-		(kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, '', ?, ?)
-		ON CONFLICT (key) DO NOTHING RETURNING id`,
-		j.Kind, nullString(j.Key), j.Payload, ts(j.DueAt), string(jobs.StatePending), created, created)
+	var err error
+	if s.dialect == DialectPostgres {
+		// The SELECT reads the statement's snapshot: a key taken by a
+		// transaction that committed after it began is not seen, and
+		// looked up again below.
+		err = q.sel(ctx, &ids, `WITH ins AS (INSERT INTO jobs
+			(kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, 'pending', 0, '', $5, $5)
+			ON CONFLICT (key) DO NOTHING RETURNING id)
+			SELECT id FROM ins UNION ALL (SELECT id FROM jobs WHERE key = $2) LIMIT 1`,
+			j.Kind, nullString(j.Key), j.Payload, ts(j.DueAt), created)
+	} else {
+		err = q.sel(ctx, &ids, `INSERT INTO jobs
+			(kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 'pending', 0, '', ?, ?)
+			ON CONFLICT (key) DO NOTHING RETURNING id`,
+			j.Kind, nullString(j.Key), j.Payload, ts(j.DueAt), created, created)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("enqueueing %s job: %w", j.Kind, err)
 	}
@@ -83,7 +92,7 @@ func enqueue(ctx context.Context, tx *txn, j jobs.Job, now time.Time) (int64, er
 		return ids[0], nil
 	}
 	var id int64
-	if err := tx.get(ctx, &id, `SELECT id FROM jobs WHERE key = ?`, j.Key); err != nil {
+	if err := q.get(ctx, &id, `SELECT id FROM jobs WHERE key = ?`, j.Key); err != nil {
 		return 0, fmt.Errorf("finding job %s: %w", j.Key, err)
 	}
 	return id, nil

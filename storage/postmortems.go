@@ -57,7 +57,7 @@ func (s *Store) enqueueAll(ctx context.Context, tx *txn, follow func(*incident.P
 		return nil
 	}
 	for _, j := range follow(pm) {
-		if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+		if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 			return err
 		}
 	}

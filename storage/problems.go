@@ -169,10 +169,7 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 // writers lock problems in one order).
 func linkProblems(ctx context.Context, tx *txn, inc *incident.Incident) error {
 	var before []int64
-	if err := tx.sel(ctx, &before, `SELECT problem_id FROM incident_problems WHERE incident_id = ?`, inc.ID); err != nil {
-		return fmt.Errorf("reading the problems of %s: %w", inc.Ref(), err)
-	}
-	if _, err := tx.exec(ctx, `DELETE FROM incident_problems WHERE incident_id = ?`, inc.ID); err != nil {
+	if err := tx.sel(ctx, &before, `DELETE FROM incident_problems WHERE incident_id = ? RETURNING problem_id`, inc.ID); err != nil {
 		return fmt.Errorf("unlinking the problems of %s: %w", inc.Ref(), err)
 	}
 	for _, id := range inc.Problems {

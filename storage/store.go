@@ -95,8 +95,10 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		// Go queue the work instead of SQLite answering "busy".
 		db.SetMaxOpenConns(1)
 	} else {
+		// Idle connections are kept, all of them: each holds the
+		// statements prepared on it.
 		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
+		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	s.db, s.w = db, newPool(db)
