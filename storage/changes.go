@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/sitrep/sitrep/incident"
@@ -213,12 +212,9 @@ func (s *Store) ChangesByID(ctx context.Context, ids []int64) ([]incident.Change
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	query, inArgs, err := sqlx.In(`SELECT `+changeColumns+` FROM changes WHERE id IN (?)`, ids)
-	if err != nil {
-		return nil, err
-	}
+	in, arg := s.inIDs("id", ids)
 	var rows []changeRow
-	if err := s.r.db.SelectContext(ctx, &rows, s.r.db.Rebind(query), inArgs...); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+changeColumns+` FROM changes WHERE `+in, arg); err != nil {
 		return nil, fmt.Errorf("reading changes: %w", err)
 	}
 	out := make([]incident.Change, len(rows))

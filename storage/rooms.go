@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/incident"
 )
 
@@ -54,21 +52,17 @@ func (s *Store) RoomByChannel(ctx context.Context, channelID string) (*incident.
 // ID, in one query; an incident with no room is not in the map.
 func (s *Store) RoomsOf(ctx context.Context, incidentIDs []int64) (map[int64]*incident.Room, error) {
 	out := make(map[int64]*incident.Room, len(incidentIDs))
-	for len(incidentIDs) > 0 {
-		batch := incidentIDs[:min(len(incidentIDs), 500)]
-		incidentIDs = incidentIDs[len(batch):]
-		q, args, err := sqlx.In(`SELECT `+roomColumns+` FROM incident_rooms WHERE incident_id IN (?)`, batch)
-		if err != nil {
-			return nil, fmt.Errorf("reading rooms: %w", err)
-		}
-		var rows []roomRow
-		if err := s.r.db.SelectContext(ctx, &rows, s.r.db.Rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("reading rooms: %w", err)
-		}
-		for i := range rows {
-			r := rows[i].room()
-			out[r.IncidentID] = r
-		}
+	if len(incidentIDs) == 0 {
+		return out, nil
+	}
+	in, arg := s.inIDs("incident_id", incidentIDs)
+	var rows []roomRow
+	if err := s.r.sel(ctx, &rows, `SELECT `+roomColumns+` FROM incident_rooms WHERE `+in, arg); err != nil {
+		return nil, fmt.Errorf("reading rooms: %w", err)
+	}
+	for i := range rows {
+		r := rows[i].room()
+		out[r.IncidentID] = r
 	}
 	return out, nil
 }

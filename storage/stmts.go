@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,4 +177,21 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // returns nil.
 func (s *Store) inTx(ctx context.Context, f func(tx *txn) error) error {
 	return inTx(ctx, s.db, func(tx *sqlx.Tx) error { return f(&txn{Tx: tx, p: s.w}) })
+}
+
+// inIDs is a condition that column is one of ids, and its one argument:
+// the same text for any number of IDs, so that it is prepared once.
+func (s *Store) inIDs(column string, ids []int64) (string, any) {
+	if s.dialect == DialectPostgres {
+		return column + ` = ANY(?::bigint[])`, pq.Array(ids)
+	}
+	b := make([]byte, 0, 8*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return column + ` IN (SELECT value FROM json_each(?))`, string(append(b, ']'))
 }
