@@ -102,39 +102,51 @@ func (s *Store) followChanges(ctx context.Context, tx *txn, changes []incident.C
 	return nil
 }
 
-// logChangesBulk stores a batch on PostgreSQL in three round trips instead
-// of two a change: IDs are taken from the identity sequence first, so each
-// row's ID is known, and the RETURNING set says which rows were stored (the
-// rest repeated an external ID).
+// logChangesBulk stores a batch on PostgreSQL in two statements whatever
+// its size, each prepared once: IDs are taken from the identity sequence
+// first, so each row's ID is known; then the changes go as one array a
+// column, their systems are indexed in the same statement, and the IDs it
+// returns say which rows were stored (the rest repeated an external ID).
 func logChangesBulk(ctx context.Context, tx *txn, changes []incident.Change, stored []bool) error {
 	var ids []int64
-	if err := tx.SelectContext(ctx, &ids, `SELECT nextval(pg_get_serial_sequence('changes', 'id')) FROM generate_series(1, $1)`, len(changes)); err != nil {
+	if err := tx.sel(ctx, &ids, `SELECT nextval(pg_get_serial_sequence('changes', 'id')) FROM generate_series(1, ?)`, len(changes)); err != nil {
 		return fmt.Errorf("numbering changes: %w", err)
 	}
-	var values strings.Builder
-	args := make([]any, 0, len(changes)*11)
+	n := len(changes)
+	var (
+		occurred, logged                                  = make([]string, n), make([]string, n)
+		systems, person, summary, reason, kind, link, src = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		external                                          = make([]string, n)
+	)
 	for i := range changes {
 		c := &changes[i]
 		c.ID = ids[i]
-		if i > 0 {
-			values.WriteString(",")
-		}
-		n := len(args)
-		fmt.Fprintf(&values, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
-		args = append(args, c.ID, ts(c.OccurredAt), strings.Join(c.Systems, ","), c.Person, c.Summary, c.Reason,
-			string(c.Kind), c.Link, string(c.Source), nullString(c.ExternalID), ts(c.LoggedAt))
+		occurred[i], logged[i] = ts(c.OccurredAt).Format(time.RFC3339Nano), ts(c.LoggedAt).Format(time.RFC3339Nano)
+		systems[i], person[i], summary[i], reason[i] = strings.Join(c.Systems, ","), c.Person, c.Summary, c.Reason
+		kind[i], link[i], src[i], external[i] = string(c.Kind), c.Link, string(c.Source), c.ExternalID
 	}
 	var inserted []int64
-	if err := tx.SelectContext(ctx, &inserted, `INSERT INTO changes (id, occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
-		OVERRIDING SYSTEM VALUE VALUES `+values.String()+` ON CONFLICT (external_id) DO NOTHING RETURNING id`, args...); err != nil {
+	// System names hold no commas (incident.NormalizeSystem): splitting
+	// the stored list gives the systems back.
+	if err := tx.sel(ctx, &inserted, `WITH ins AS (
+			INSERT INTO changes (id, occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
+			OVERRIDING SYSTEM VALUE
+			SELECT u.id, u.occurred_at, u.systems, u.person, u.summary, u.reason, u.kind, u.link, u.source, NULLIF(u.external_id, ''), u.logged_at
+			FROM unnest(?::bigint[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+				AS u(id, occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
+			ON CONFLICT (external_id) DO NOTHING
+			RETURNING id, systems, occurred_at),
+		indexed AS (INSERT INTO change_systems (change_id, system, occurred_at)
+			SELECT id, unnest(string_to_array(systems, ',')), occurred_at FROM ins)
+		SELECT id FROM ins`,
+		pq.Array(ids), pq.Array(occurred), pq.Array(systems), pq.Array(person), pq.Array(summary), pq.Array(reason),
+		pq.Array(kind), pq.Array(link), pq.Array(src), pq.Array(external), pq.Array(logged)); err != nil {
 		return fmt.Errorf("storing changes: %w", err)
 	}
 	isNew := make(map[int64]bool, len(inserted))
 	for _, id := range inserted {
 		isNew[id] = true
 	}
-	values.Reset()
-	args = args[:0]
 	for i := range changes {
 		c := &changes[i]
 		if stored[i] = isNew[c.ID]; !stored[i] {
@@ -142,22 +154,7 @@ func logChangesBulk(ctx context.Context, tx *txn, changes []incident.Change, sto
 			if err := tx.get(ctx, &c.ID, `SELECT id FROM changes WHERE external_id = ?`, c.ExternalID); err != nil {
 				return fmt.Errorf("finding change %s: %w", c.ExternalID, err)
 			}
-			continue
 		}
-		for _, sys := range c.Systems {
-			if len(args) > 0 {
-				values.WriteString(",")
-			}
-			n := len(args)
-			fmt.Fprintf(&values, "($%d,$%d,$%d)", n+1, n+2, n+3)
-			args = append(args, c.ID, sys, ts(c.OccurredAt))
-		}
-	}
-	if len(args) == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO change_systems (change_id, system, occurred_at) VALUES `+values.String(), args...); err != nil {
-		return fmt.Errorf("indexing changes: %w", err)
 	}
 	return nil
 }
