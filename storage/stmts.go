@@ -133,6 +133,9 @@ func (p *pool) exec(ctx context.Context, query string, args ...any) (sql.Result,
 type txn struct {
 	*sqlx.Tx
 	p *pool
+	// bound holds the cached statements bound to the transaction so far,
+	// so that a statement run in a loop is bound once.
+	bound map[string]*sqlx.Stmt
 }
 
 // stmt is query's cached statement bound to the transaction, or nil if
@@ -145,7 +148,15 @@ func (t *txn) stmt(ctx context.Context, query string) (cached, bound *sqlx.Stmt)
 		t.p.prepareLater(query)
 		return nil, nil
 	}
-	return st.(*sqlx.Stmt), t.StmtxContext(ctx, st.(*sqlx.Stmt))
+	cached = st.(*sqlx.Stmt)
+	if bound = t.bound[query]; bound == nil {
+		if t.bound == nil {
+			t.bound = map[string]*sqlx.Stmt{}
+		}
+		bound = t.StmtxContext(ctx, cached)
+		t.bound[query] = bound
+	}
+	return cached, bound
 }
 
 func (t *txn) get(ctx context.Context, dest any, query string, args ...any) error {
