@@ -3,6 +3,12 @@
 // by default. It satisfies the stores the domain packages define
 // (incident.Store, jobs.Queue, inbox.Store). Where the two
 // dialects differ, the difference lives here.
+//
+// Statements are prepared once and kept (see pool): on PostgreSQL each
+// then costs one round trip, and writes that can be one statement are
+// one. SQLite writes through one connection, as it allows one writer;
+// reads go to a pool of read-only connections that read the write-ahead
+// log in parallel with it.
 package storage
 
 import (
