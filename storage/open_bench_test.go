@@ -147,3 +147,50 @@ func BenchmarkNote(b *testing.B) {
 
 // testingProcs is GOMAXPROCS, which RunParallel multiplies.
 func testingProcs() int { return runtime.GOMAXPROCS(0) }
+
+// BenchmarkReadWhileWriting reads an incident and its timeline, as a
+// header refresh does, on 32 workers while 4 others add notes without
+// pause: on SQLite the reads need not wait for the one writing
+// connection.
+func BenchmarkReadWhileWriting(b *testing.B) {
+	for _, d := range dialects {
+		b.Run(d.name, func(b *testing.B) {
+			s := d.open(b)
+			ctx, stop := context.WithCancel(context.Background())
+			inc := newIncident("read", "")
+			if err := s.CreateIncident(ctx, inc, nil); err != nil {
+				b.Fatal(err)
+			}
+			var writes atomic.Int64
+			done := make(chan struct{})
+			for range 4 {
+				go func() {
+					defer func() { done <- struct{}{} }()
+					for ctx.Err() == nil {
+						_, _, err := s.UpdateIncident(ctx, inc.ID, func(*incident.Incident) ([]incident.TimelineEntry, error) {
+							return []incident.TimelineEntry{{At: t0, Actor: "U1", Kind: incident.EntryNote, Text: "busy"}}, nil
+						}, nil)
+						if err == nil {
+							writes.Add(1)
+						}
+					}
+				}()
+			}
+			runWorkers(b, "reads/s", func(_, _ int) error {
+				if _, err := s.Incident(ctx, inc.ID); err != nil {
+					return err
+				}
+				_, err := s.Room(ctx, inc.ID)
+				if errors.Is(err, incident.ErrNotFound) {
+					err = nil
+				}
+				return err
+			})
+			stop()
+			for range 4 {
+				<-done
+			}
+			b.ReportMetric(float64(writes.Load())/b.Elapsed().Seconds(), "notes/s")
+		})
+	}
+}
