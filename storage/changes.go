@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
@@ -44,38 +44,38 @@ func (r changeRow) change() incident.Change {
 // LogChanges implements incident.ChangeStore.
 func (s *Store) LogChanges(ctx context.Context, changes []incident.Change, follow func([]incident.Change) []jobs.Job) ([]bool, error) {
 	stored := make([]bool, len(changes))
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		if s.dialect == DialectPostgres {
 			if err := logChangesBulk(ctx, tx, changes, stored); err != nil {
 				return err
 			}
-			return followChanges(ctx, tx, changes, stored, follow)
+			return s.followChanges(ctx, tx, changes, stored, follow)
 		}
-		insert := tx.Rebind(`INSERT INTO changes (occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id`)
-		system := tx.Rebind(`INSERT INTO change_systems (change_id, system, occurred_at) VALUES (?, ?, ?)`)
+		insert := `INSERT INTO changes (occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (external_id) DO NOTHING RETURNING id`
+		system := `INSERT INTO change_systems (change_id, system, occurred_at) VALUES (?, ?, ?)`
 		for i := range changes {
 			c := &changes[i]
 			var ids []int64
-			if err := tx.SelectContext(ctx, &ids, insert, ts(c.OccurredAt), strings.Join(c.Systems, ","), c.Person, c.Summary,
+			if err := tx.sel(ctx, &ids, insert, ts(c.OccurredAt), strings.Join(c.Systems, ","), c.Person, c.Summary,
 				c.Reason, string(c.Kind), c.Link, string(c.Source), nullString(c.ExternalID), ts(c.LoggedAt)); err != nil {
 				return fmt.Errorf("storing change %d: %w", i, err)
 			}
 			if len(ids) == 0 {
 				// The external ID is taken: report the stored change's ID.
-				if err := tx.GetContext(ctx, &c.ID, tx.Rebind(`SELECT id FROM changes WHERE external_id = ?`), c.ExternalID); err != nil {
+				if err := tx.get(ctx, &c.ID, `SELECT id FROM changes WHERE external_id = ?`, c.ExternalID); err != nil {
 					return fmt.Errorf("finding change %s: %w", c.ExternalID, err)
 				}
 				continue
 			}
 			c.ID, stored[i] = ids[0], true
 			for _, sys := range c.Systems {
-				if _, err := tx.ExecContext(ctx, system, c.ID, sys, ts(c.OccurredAt)); err != nil {
+				if _, err := tx.exec(ctx, system, c.ID, sys, ts(c.OccurredAt)); err != nil {
 					return fmt.Errorf("indexing change %d: %w", i, err)
 				}
 			}
 		}
-		return followChanges(ctx, tx, changes, stored, follow)
+		return s.followChanges(ctx, tx, changes, stored, follow)
 	})
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func (s *Store) LogChanges(ctx context.Context, changes []incident.Change, follo
 }
 
 // followChanges enqueues the jobs follow returns for the changes stored.
-func followChanges(ctx context.Context, tx *sqlx.Tx, changes []incident.Change, stored []bool, follow func([]incident.Change) []jobs.Job) error {
+func (s *Store) followChanges(ctx context.Context, tx *txn, changes []incident.Change, stored []bool, follow func([]incident.Change) []jobs.Job) error {
 	if follow == nil {
 		return nil
 	}
@@ -95,69 +95,66 @@ func followChanges(ctx context.Context, tx *sqlx.Tx, changes []incident.Change, 
 		}
 	}
 	for _, j := range follow(added) {
-		if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+		if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// logChangesBulk stores a batch on PostgreSQL in three round trips instead
-// of two a change: IDs are taken from the identity sequence first, so each
-// row's ID is known, and the RETURNING set says which rows were stored (the
-// rest repeated an external ID).
-func logChangesBulk(ctx context.Context, tx *sqlx.Tx, changes []incident.Change, stored []bool) error {
+// logChangesBulk stores a batch on PostgreSQL in two statements whatever
+// its size, each prepared once: IDs are taken from the identity sequence
+// first, so each row's ID is known; then the changes go as one array a
+// column, their systems are indexed in the same statement, and the IDs it
+// returns say which rows were stored (the rest repeated an external ID).
+func logChangesBulk(ctx context.Context, tx *txn, changes []incident.Change, stored []bool) error {
 	var ids []int64
-	if err := tx.SelectContext(ctx, &ids, `SELECT nextval(pg_get_serial_sequence('changes', 'id')) FROM generate_series(1, $1)`, len(changes)); err != nil {
+	if err := tx.sel(ctx, &ids, `SELECT nextval(pg_get_serial_sequence('changes', 'id')) FROM generate_series(1, ?)`, len(changes)); err != nil {
 		return fmt.Errorf("numbering changes: %w", err)
 	}
-	var values strings.Builder
-	args := make([]any, 0, len(changes)*11)
+	n := len(changes)
+	var (
+		occurred, logged                                  = make([]string, n), make([]string, n)
+		systems, person, summary, reason, kind, link, src = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		external                                          = make([]string, n)
+	)
 	for i := range changes {
 		c := &changes[i]
 		c.ID = ids[i]
-		if i > 0 {
-			values.WriteString(",")
-		}
-		n := len(args)
-		fmt.Fprintf(&values, "($%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
-		args = append(args, c.ID, ts(c.OccurredAt), strings.Join(c.Systems, ","), c.Person, c.Summary, c.Reason,
-			string(c.Kind), c.Link, string(c.Source), nullString(c.ExternalID), ts(c.LoggedAt))
+		occurred[i], logged[i] = ts(c.OccurredAt).Format(time.RFC3339Nano), ts(c.LoggedAt).Format(time.RFC3339Nano)
+		systems[i], person[i], summary[i], reason[i] = strings.Join(c.Systems, ","), c.Person, c.Summary, c.Reason
+		kind[i], link[i], src[i], external[i] = string(c.Kind), c.Link, string(c.Source), c.ExternalID
 	}
 	var inserted []int64
-	if err := tx.SelectContext(ctx, &inserted, `INSERT INTO changes (id, occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
-		OVERRIDING SYSTEM VALUE VALUES `+values.String()+` ON CONFLICT (external_id) DO NOTHING RETURNING id`, args...); err != nil {
+	// System names hold no commas (incident.NormalizeSystem): splitting
+	// the stored list gives the systems back.
+	if err := tx.sel(ctx, &inserted, `WITH ins AS (
+			INSERT INTO changes (id, occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
+			OVERRIDING SYSTEM VALUE
+			SELECT u.id, u.occurred_at, u.systems, u.person, u.summary, u.reason, u.kind, u.link, u.source, NULLIF(u.external_id, ''), u.logged_at
+			FROM unnest(?::bigint[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+				AS u(id, occurred_at, systems, person, summary, reason, kind, link, source, external_id, logged_at)
+			ON CONFLICT (external_id) DO NOTHING
+			RETURNING id, systems, occurred_at),
+		indexed AS (INSERT INTO change_systems (change_id, system, occurred_at)
+			SELECT id, unnest(string_to_array(systems, ',')), occurred_at FROM ins)
+		SELECT id FROM ins`,
+		pq.Array(ids), pq.Array(occurred), pq.Array(systems), pq.Array(person), pq.Array(summary), pq.Array(reason),
+		pq.Array(kind), pq.Array(link), pq.Array(src), pq.Array(external), pq.Array(logged)); err != nil {
 		return fmt.Errorf("storing changes: %w", err)
 	}
 	isNew := make(map[int64]bool, len(inserted))
 	for _, id := range inserted {
 		isNew[id] = true
 	}
-	values.Reset()
-	args = args[:0]
 	for i := range changes {
 		c := &changes[i]
 		if stored[i] = isNew[c.ID]; !stored[i] {
 			// Its external ID was taken: report the stored change's ID.
-			if err := tx.GetContext(ctx, &c.ID, `SELECT id FROM changes WHERE external_id = $1`, c.ExternalID); err != nil {
+			if err := tx.get(ctx, &c.ID, `SELECT id FROM changes WHERE external_id = ?`, c.ExternalID); err != nil {
 				return fmt.Errorf("finding change %s: %w", c.ExternalID, err)
 			}
-			continue
 		}
-		for _, sys := range c.Systems {
-			if len(args) > 0 {
-				values.WriteString(",")
-			}
-			n := len(args)
-			fmt.Fprintf(&values, "($%d,$%d,$%d)", n+1, n+2, n+3)
-			args = append(args, c.ID, sys, ts(c.OccurredAt))
-		}
-	}
-	if len(args) == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO change_systems (change_id, system, occurred_at) VALUES `+values.String(), args...); err != nil {
-		return fmt.Errorf("indexing changes: %w", err)
 	}
 	return nil
 }
@@ -180,16 +177,16 @@ func (s *Store) Changes(ctx context.Context, q incident.ChangeQuery) ([]incident
 	}
 	var ids []int64
 	if len(q.Systems) == 0 {
-		if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT id FROM changes WHERE 1 = 1`+cond+
-			` ORDER BY occurred_at DESC, id DESC LIMIT ?`), append(args, q.Limit)...); err != nil {
+		if err := s.r.sel(ctx, &ids, `SELECT id FROM changes WHERE 1 = 1`+cond+
+			` ORDER BY occurred_at DESC, id DESC LIMIT ?`, append(args, q.Limit)...); err != nil {
 			return nil, fmt.Errorf("listing changes: %w", err)
 		}
 	} else {
 		seen := map[int64]bool{}
 		for _, sys := range q.Systems {
 			var some []int64
-			if err := s.db.SelectContext(ctx, &some, s.db.Rebind(`SELECT change_id FROM change_systems WHERE system = ?`+cond+
-				` ORDER BY occurred_at DESC, change_id DESC LIMIT ?`), append(append([]any{sys}, args...), q.Limit)...); err != nil {
+			if err := s.r.sel(ctx, &some, `SELECT change_id FROM change_systems WHERE system = ?`+cond+
+				` ORDER BY occurred_at DESC, change_id DESC LIMIT ?`, append(append([]any{sys}, args...), q.Limit)...); err != nil {
 				return nil, fmt.Errorf("listing changes to %s: %w", sys, err)
 			}
 			for _, id := range some {
@@ -212,12 +209,9 @@ func (s *Store) ChangesByID(ctx context.Context, ids []int64) ([]incident.Change
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	query, inArgs, err := sqlx.In(`SELECT `+changeColumns+` FROM changes WHERE id IN (?)`, ids)
-	if err != nil {
-		return nil, err
-	}
+	in, arg := s.inIDs("id", ids)
 	var rows []changeRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), inArgs...); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+changeColumns+` FROM changes WHERE `+in, arg); err != nil {
 		return nil, fmt.Errorf("reading changes: %w", err)
 	}
 	out := make([]incident.Change, len(rows))
@@ -233,18 +227,36 @@ func (s *Store) ChangesByID(ctx context.Context, ids []int64) ([]incident.Change
 	return out, nil
 }
 
-// ShowChanges implements incident.ChangeStore.
+// ShowChanges implements incident.ChangeStore. On PostgreSQL it is one
+// statement, whatever the number of changes: their IDs go as arrays.
 func (s *Store) ShowChanges(ctx context.Context, incidentID int64, shown []incident.ShownChange) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	if len(shown) == 0 {
+		return nil
+	}
+	if s.dialect == DialectPostgres {
+		ids, others := make([]int64, len(shown)), make([]bool, len(shown))
+		for i, c := range shown {
+			ids[i], others[i] = c.ID, c.Other
+		}
 		// Appended after what was shown before.
-		var next int
-		if err := tx.GetContext(ctx, &next, tx.Rebind(`SELECT COALESCE(MAX(position) + 1, 0) FROM incident_changes WHERE incident_id = ?`), incidentID); err != nil {
+		if _, err := s.w.exec(ctx, `INSERT INTO incident_changes (incident_id, change_id, position, other)
+			SELECT $1, u.change_id, (SELECT COALESCE(MAX(position) + 1, 0) FROM incident_changes WHERE incident_id = $1) + u.n - 1, u.other
+			FROM unnest($2::bigint[], $3::boolean[]) WITH ORDINALITY AS u(change_id, other, n)
+			ON CONFLICT (incident_id, change_id) DO NOTHING`, incidentID, pq.Array(ids), pq.Array(others)); err != nil {
 			return fmt.Errorf("recording the changes shown for incident %d: %w", incidentID, err)
 		}
-		q := tx.Rebind(`INSERT INTO incident_changes (incident_id, change_id, position, other) VALUES (?, ?, ?, ?)
-			ON CONFLICT (incident_id, change_id) DO NOTHING`)
+		return nil
+	}
+	return s.inTx(ctx, func(tx *txn) error {
+		// Appended after what was shown before.
+		var next int
+		if err := tx.get(ctx, &next, `SELECT COALESCE(MAX(position) + 1, 0) FROM incident_changes WHERE incident_id = ?`, incidentID); err != nil {
+			return fmt.Errorf("recording the changes shown for incident %d: %w", incidentID, err)
+		}
+		q := `INSERT INTO incident_changes (incident_id, change_id, position, other) VALUES (?, ?, ?, ?)
+			ON CONFLICT (incident_id, change_id) DO NOTHING`
 		for i, c := range shown {
-			if _, err := tx.ExecContext(ctx, q, incidentID, c.ID, next+i, c.Other); err != nil {
+			if _, err := tx.exec(ctx, q, incidentID, c.ID, next+i, c.Other); err != nil {
 				return fmt.Errorf("recording the changes shown for incident %d: %w", incidentID, err)
 			}
 		}
@@ -259,8 +271,8 @@ func (s *Store) ShownChanges(ctx context.Context, incidentID int64) ([]incident.
 		Other bool `db:"other"`
 	}
 	cols := "c." + strings.ReplaceAll(changeColumns, ", ", ", c.")
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+cols+`, ic.other FROM incident_changes ic
-		JOIN changes c ON c.id = ic.change_id WHERE ic.incident_id = ? ORDER BY ic.position`), incidentID); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+cols+`, ic.other FROM incident_changes ic
+		JOIN changes c ON c.id = ic.change_id WHERE ic.incident_id = ? ORDER BY ic.position`, incidentID); err != nil {
 		return nil, fmt.Errorf("reading the changes shown for incident %d: %w", incidentID, err)
 	}
 	out := make([]incident.ShownChange, len(rows))
@@ -274,9 +286,9 @@ func (s *Store) ShownChanges(ctx context.Context, incidentID int64) ([]incident.
 // incident's room row is locked first, so two changes logged at once to
 // the same incident join one window.
 func (s *Store) PendRoomChanges(ctx context.Context, incidentID int64, changeIDs []int64, joinBy, due time.Time, notice string, open func(string) jobs.Job) (string, error) {
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		if s.dialect == DialectPostgres {
-			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM incident_rooms WHERE incident_id = $1 FOR UPDATE`, incidentID); err != nil {
+			if _, err := tx.exec(ctx, `SELECT 1 FROM incident_rooms WHERE incident_id = ? FOR UPDATE`, incidentID); err != nil {
 				return err
 			}
 		}
@@ -284,8 +296,8 @@ func (s *Store) PendRoomChanges(ctx context.Context, incidentID int64, changeIDs
 			Notice string    `db:"notice"`
 			DueAt  time.Time `db:"due_at"`
 		}
-		if err := tx.SelectContext(ctx, &windows, tx.Rebind(`SELECT notice, due_at FROM room_change_notices
-			WHERE incident_id = ? AND told_at IS NULL AND due_at > ? ORDER BY due_at LIMIT 1`), incidentID, ts(joinBy)); err != nil {
+		if err := tx.sel(ctx, &windows, `SELECT notice, due_at FROM room_change_notices
+			WHERE incident_id = ? AND told_at IS NULL AND due_at > ? ORDER BY due_at LIMIT 1`, incidentID, ts(joinBy)); err != nil {
 			return err
 		}
 		joined := len(windows) == 1
@@ -293,10 +305,10 @@ func (s *Store) PendRoomChanges(ctx context.Context, incidentID int64, changeIDs
 			notice, due = windows[0].Notice, windows[0].DueAt
 		}
 		opened := false
-		q := tx.Rebind(`INSERT INTO room_change_notices (incident_id, change_id, notice, due_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (incident_id, change_id) DO NOTHING`)
+		q := `INSERT INTO room_change_notices (incident_id, change_id, notice, due_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (incident_id, change_id) DO NOTHING`
 		for _, id := range changeIDs {
-			res, err := tx.ExecContext(ctx, q, incidentID, id, notice, ts(due))
+			res, err := tx.exec(ctx, q, incidentID, id, notice, ts(due))
 			if err != nil {
 				return err
 			}
@@ -305,7 +317,7 @@ func (s *Store) PendRoomChanges(ctx context.Context, incidentID int64, changeIDs
 			}
 		}
 		if opened {
-			if _, err := enqueue(ctx, tx, open(notice), time.Now()); err != nil {
+			if _, err := s.enqueue(ctx, tx, open(notice), time.Now()); err != nil {
 				return err
 			}
 		}
@@ -320,8 +332,8 @@ func (s *Store) PendRoomChanges(ctx context.Context, incidentID int64, changeIDs
 // PendingRoomChanges implements incident.ChangeStore.
 func (s *Store) PendingRoomChanges(ctx context.Context, notice string) ([]incident.Change, error) {
 	var ids []int64
-	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT change_id FROM room_change_notices
-		WHERE notice = ? AND told_at IS NULL`), notice); err != nil {
+	if err := s.r.sel(ctx, &ids, `SELECT change_id FROM room_change_notices
+		WHERE notice = ? AND told_at IS NULL`, notice); err != nil {
 		return nil, fmt.Errorf("reading the changes of %s: %w", notice, err)
 	}
 	return s.ChangesByID(ctx, ids)
@@ -329,8 +341,8 @@ func (s *Store) PendingRoomChanges(ctx context.Context, notice string) ([]incide
 
 // RoomChangesTold implements incident.ChangeStore.
 func (s *Store) RoomChangesTold(ctx context.Context, notice string, at time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE room_change_notices SET told_at = ?
-		WHERE notice = ? AND told_at IS NULL`), ts(at), notice); err != nil {
+	if _, err := s.w.exec(ctx, `UPDATE room_change_notices SET told_at = ?
+		WHERE notice = ? AND told_at IS NULL`, ts(at), notice); err != nil {
 		return fmt.Errorf("recording %s as told: %w", notice, err)
 	}
 	return nil

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/internal/jobs"
 )
@@ -57,10 +55,10 @@ func (s *Store) CreateRun(ctx context.Context, r *checklist.Run, follow func(*ch
 		return err
 	}
 	r.StartedAt = ts(r.StartedAt)
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &r.ID, tx.Rebind(`INSERT INTO checklist_runs
+	err = s.inTx(ctx, func(tx *txn) error {
+		if err := tx.get(ctx, &r.ID, `INSERT INTO checklist_runs
 			(template, title, system, label, steps, channel_id, message_ts, started_by, started_at, state, reason, version, request_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, ?) RETURNING id`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0, ?) RETURNING id`,
 			r.Template, r.Title, r.System, r.Label, string(steps), r.ChannelID, r.MessageTS, r.StartedBy, r.StartedAt,
 			string(r.State), nullString(r.RequestKey)); err != nil {
 			return fmt.Errorf("inserting the checklist run: %w", err)
@@ -69,14 +67,14 @@ func (s *Store) CreateRun(ctx context.Context, r *checklist.Run, follow func(*ch
 			return nil
 		}
 		for _, j := range follow(r) {
-			if _, err := enqueue(ctx, tx, j, r.StartedAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, r.StartedAt); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil && r.RequestKey != "" && isUniqueViolation(err) {
-		existing, err := s.runWhere(ctx, s.db, "request_key = ?", r.RequestKey)
+		existing, err := s.runWhere(ctx, s.r, "request_key = ?", r.RequestKey)
 		if err != nil {
 			return err
 		}
@@ -88,12 +86,12 @@ func (s *Store) CreateRun(ctx context.Context, r *checklist.Run, follow func(*ch
 
 // Run implements checklist.Store.
 func (s *Store) Run(ctx context.Context, id int64) (*checklist.Run, error) {
-	return s.runWhere(ctx, s.db, "id = ?", id)
+	return s.runWhere(ctx, s.r, "id = ?", id)
 }
 
-func (s *Store) runWhere(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*checklist.Run, error) {
+func (s *Store) runWhere(ctx context.Context, q querier, where string, arg any) (*checklist.Run, error) {
 	var r runRow
-	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+runColumns+` FROM checklist_runs WHERE `+where), arg)
+	err := q.get(ctx, &r, `SELECT `+runColumns+` FROM checklist_runs WHERE `+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("checklist run %v: %w", arg, checklist.ErrNotFound)
 	}
@@ -115,13 +113,13 @@ type eventRow struct {
 
 // Events implements checklist.Store.
 func (s *Store) Events(ctx context.Context, runID int64) ([]checklist.Event, error) {
-	return s.events(ctx, s.db, runID)
+	return s.events(ctx, s.r, runID)
 }
 
-func (s *Store) events(ctx context.Context, q sqlx.QueryerContext, runID int64) ([]checklist.Event, error) {
+func (s *Store) events(ctx context.Context, q querier, runID int64) ([]checklist.Event, error) {
 	var rows []eventRow
-	if err := sqlx.SelectContext(ctx, q, &rows, s.db.Rebind(`SELECT run_id, seq, at, actor, action, step, reason
-		FROM checklist_events WHERE run_id = ? ORDER BY seq`), runID); err != nil {
+	if err := q.sel(ctx, &rows, `SELECT run_id, seq, at, actor, action, step, reason
+		FROM checklist_events WHERE run_id = ? ORDER BY seq`, runID); err != nil {
 		return nil, fmt.Errorf("reading the events of CL-%d: %w", runID, err)
 	}
 	out := make([]checklist.Event, len(rows))
@@ -141,7 +139,7 @@ func (s *Store) UpdateRun(ctx context.Context, id int64, change func(*checklist.
 	}
 	var run *checklist.Run
 	var added []checklist.Event
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		if run, err = s.runWhere(ctx, tx, "id = ?"+lock, id); err != nil {
 			return err
@@ -157,13 +155,13 @@ func (s *Store) UpdateRun(ctx context.Context, id int64, change func(*checklist.
 			e := &added[i]
 			run.Version++
 			e.RunID, e.Seq, e.At = id, run.Version, ts(e.At)
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO checklist_events (run_id, seq, at, actor, action, step, reason)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`), e.RunID, e.Seq, e.At, e.Actor, string(e.Action), e.Step, e.Reason); err != nil {
+			if _, err := tx.exec(ctx, `INSERT INTO checklist_events (run_id, seq, at, actor, action, step, reason)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, e.RunID, e.Seq, e.At, e.Actor, string(e.Action), e.Step, e.Reason); err != nil {
 				return fmt.Errorf("recording on %s: %w", run.Ref(), err)
 			}
 		}
 		run.EndedAt = tsOrZero(run.EndedAt)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE checklist_runs SET state = ?, ended_at = ?, reason = ?, version = ? WHERE id = ?`),
+		if _, err := tx.exec(ctx, `UPDATE checklist_runs SET state = ?, ended_at = ?, reason = ?, version = ? WHERE id = ?`,
 			string(run.State), nullTime(run.EndedAt), run.Reason, run.Version, id); err != nil {
 			return fmt.Errorf("updating %s: %w", run.Ref(), err)
 		}
@@ -171,7 +169,7 @@ func (s *Store) UpdateRun(ctx context.Context, id int64, change func(*checklist.
 			return nil
 		}
 		for _, j := range follow(run, added) {
-			if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 				return err
 			}
 		}
@@ -192,7 +190,7 @@ func tsOrZero(t time.Time) time.Time {
 
 // SetRunMessage implements checklist.Store.
 func (s *Store) SetRunMessage(ctx context.Context, id int64, channel, ts string) error {
-	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE checklist_runs SET channel_id = ?, message_ts = ? WHERE id = ?`), channel, ts, id); err != nil {
+	if _, err := s.w.exec(ctx, `UPDATE checklist_runs SET channel_id = ?, message_ts = ? WHERE id = ?`, channel, ts, id); err != nil {
 		return fmt.Errorf("recording the message of CL-%d: %w", id, err)
 	}
 	return nil
@@ -201,8 +199,8 @@ func (s *Store) SetRunMessage(ctx context.Context, id int64, channel, ts string)
 // ActiveRuns implements checklist.Store.
 func (s *Store) ActiveRuns(ctx context.Context, limit int) ([]checklist.Run, error) {
 	var rows []runRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+runColumns+` FROM checklist_runs
-		WHERE state = 'active' ORDER BY id DESC LIMIT ?`), limit); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+runColumns+` FROM checklist_runs
+		WHERE state = 'active' ORDER BY id DESC LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("listing checklist runs: %w", err)
 	}
 	out := make([]checklist.Run, 0, len(rows))

@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
@@ -230,43 +229,55 @@ func nullTime(t time.Time) any {
 
 // CreateIncident implements incident.Store: the next number from a counter
 // row (locked by the update, so concurrent creates queue and numbers are
-// gapless), the incident, and the follow-up jobs, in one transaction.
+// gapless), the incident, and the follow-up jobs, in one transaction. On
+// PostgreSQL the number and the incident are one statement; a request key
+// already taken is then told by the unique index, after the transaction
+// that took it committed.
 func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, follow func(*incident.Incident) []jobs.Job) error {
 	var existing *incident.Incident
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var number int64
-		if err := tx.GetContext(ctx, &number, tx.Rebind(
-			`UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`)); err != nil {
-			return fmt.Errorf("numbering the incident: %w", err)
-		}
-		if inc.RequestKey != "" {
-			// Checked after the counter lock, so a concurrent create with
-			// the same key has committed by now and is seen.
-			old, err := s.incidentWhere(ctx, tx, "request_key = ?", inc.RequestKey)
-			if err == nil {
-				existing = old
-				return incident.ErrDuplicate
-			}
-			if !errors.Is(err, incident.ErrNotFound) {
-				return err
-			}
-		}
-		inc.Number = number
+	err := s.inTx(ctx, func(tx *txn) error {
 		storable(inc)
-		err := tx.GetContext(ctx, &inc.ID, tx.Rebind(`INSERT INTO incidents
-			(number, title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			inc.Number, inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
+		args := []any{inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
 			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
-			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening))
-		if err != nil {
-			return fmt.Errorf("inserting the incident: %w", err)
+			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening)}
+		if s.dialect == DialectPostgres {
+			var row struct {
+				ID     int64 `db:"id"`
+				Number int64 `db:"number"`
+			}
+			if err := tx.get(ctx, &row, `WITH n AS (UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value)
+				INSERT INTO incidents (number, `+createColumns+`)
+				VALUES ((SELECT value FROM n), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, number`, args...); err != nil {
+				return fmt.Errorf("inserting the incident: %w", err)
+			}
+			inc.ID, inc.Number = row.ID, row.Number
+		} else {
+			if err := tx.get(ctx, &inc.Number,
+				`UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`); err != nil {
+				return fmt.Errorf("numbering the incident: %w", err)
+			}
+			if inc.RequestKey != "" {
+				// SQLite's write lock, taken at BEGIN, makes this
+				// check and the insert one step.
+				old, err := s.incidentWhere(ctx, tx, "request_key = ?", inc.RequestKey)
+				if err == nil {
+					existing = old
+					return incident.ErrDuplicate
+				}
+				if !errors.Is(err, incident.ErrNotFound) {
+					return err
+				}
+			}
+			if err := tx.get(ctx, &inc.ID, `INSERT INTO incidents (number, `+createColumns+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, append([]any{inc.Number}, args...)...); err != nil {
+				return fmt.Errorf("inserting the incident: %w", err)
+			}
 		}
 		if follow == nil {
 			return nil
 		}
 		for _, j := range follow(inc) {
-			if _, err := enqueue(ctx, tx, j, inc.OpenedAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, inc.OpenedAt); err != nil {
 				return err
 			}
 		}
@@ -274,7 +285,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 	})
 	if err != nil && inc.RequestKey != "" && (errors.Is(err, incident.ErrDuplicate) || isUniqueViolation(err)) {
 		if existing == nil {
-			if existing, err = s.incidentWhere(ctx, s.db, "request_key = ?", inc.RequestKey); err != nil {
+			if existing, err = s.incidentWhere(ctx, s.r, "request_key = ?", inc.RequestKey); err != nil {
 				return fmt.Errorf("reading the incident of request %s: %w", inc.RequestKey, err)
 			}
 		}
@@ -284,21 +295,24 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 	return err
 }
 
+// createColumns are the columns CreateIncident sets besides the number.
+const createColumns = `title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening`
+
 // Incident implements incident.Store.
 func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
-	return s.incidentWhere(ctx, s.db, "id = ?", id)
+	return s.incidentWhere(ctx, s.r, "id = ?", id)
 }
 
 // IncidentByNumber implements incident.Store.
 func (s *Store) IncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error) {
-	return s.incidentWhere(ctx, s.db, "number = ?", number)
+	return s.incidentWhere(ctx, s.r, "number = ?", number)
 }
 
 // ListIncidents returns up to limit incidents, newest first.
 func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incident, error) {
 	var rows []incidentRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(
-		`SELECT `+incidentColumns+` FROM incidents ORDER BY number DESC LIMIT ?`), limit); err != nil {
+	if err := s.r.sel(ctx, &rows,
+		`SELECT `+incidentColumns+` FROM incidents ORDER BY number DESC LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)
 	}
 	return incidentsOf(rows)
@@ -309,10 +323,10 @@ func (s *Store) ListIncidents(ctx context.Context, limit int) ([]incident.Incide
 // (migration 00019), so its cost does not grow with history.
 func (s *Store) UnresolvedIncidents(ctx context.Context) ([]incident.Incident, error) {
 	var rows []incidentRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(
+	if err := s.r.sel(ctx, &rows,
 		// The literal, not a parameter: only then can the planner see
 		// that the partial index covers the query.
-		`SELECT `+incidentColumns+` FROM incidents WHERE status <> 'resolved' ORDER BY number DESC`)); err != nil {
+		`SELECT `+incidentColumns+` FROM incidents WHERE status <> 'resolved' ORDER BY number DESC`); err != nil {
 		return nil, fmt.Errorf("listing unresolved incidents: %w", err)
 	}
 	return incidentsOf(rows)
@@ -342,27 +356,29 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 	}
 	var inc *incident.Incident
 	var entries []incident.TimelineEntry
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		inc, err = s.incidentWhere(ctx, tx, "id = ?"+lock, id)
 		if err != nil {
 			return err
 		}
 		oldIDs, oldCost := encodeIDs(inc.Problems), inc.Cost
+		before := updateArgs(inc)
 		if entries, err = change(inc); err != nil {
 			return err
 		}
 		storable(inc)
-		cost, amount := encodeCost(inc.Cost)
 		ids := encodeIDs(inc.Problems)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE incidents SET
-			title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
-			acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
-			cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ?, private = (private OR ?) WHERE id = ?`),
-			inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
-			nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
-			encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, ids, len(inc.Problems), inc.Private, inc.ID); err != nil {
-			return fmt.Errorf("updating %s: %w", inc.Ref(), err)
+		// A change that only adds to the timeline (a note) leaves the row
+		// as it was: it stays locked, and is not written again.
+		if after := updateArgs(inc); !reflect.DeepEqual(before, after) {
+			if _, err := tx.exec(ctx, `UPDATE incidents SET
+				title = ?, description = ?, severity = ?, status = ?, systems = ?, tdo_id = ?,
+				acknowledged_at = ?, restored_at = ?, resolved_at = ?, closed_at = ?, roles = ?, plan = ?, timebox = ?,
+				cost = ?, cost_amount = ?, problem_ids = ?, problem_count = ?, private = (private OR ?) WHERE id = ?`,
+				append(after, inc.ID)...); err != nil {
+				return fmt.Errorf("updating %s: %w", inc.Ref(), err)
+			}
 		}
 		if ids != oldIDs || costAmount(oldCost) != costAmount(inc.Cost) {
 			if err := linkProblems(ctx, tx, inc); err != nil {
@@ -372,8 +388,8 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		for i := range entries {
 			e := &entries[i]
 			e.IncidentID, e.At = inc.ID, ts(e.At)
-			if err := tx.GetContext(ctx, &e.ID, tx.Rebind(`INSERT INTO timeline_entries (incident_id, at, actor, kind, subject, text, facts)
-				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), e.IncidentID, e.At, e.Actor, string(e.Kind), e.Subject, e.Text, encodeFacts(e.Facts)); err != nil {
+			if err := tx.get(ctx, &e.ID, `INSERT INTO timeline_entries (incident_id, at, actor, kind, subject, text, facts)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.IncidentID, e.At, e.Actor, string(e.Kind), e.Subject, e.Text, encodeFacts(e.Facts)); err != nil {
 				return fmt.Errorf("adding to the timeline of %s: %w", inc.Ref(), err)
 			}
 		}
@@ -381,7 +397,7 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 			return nil
 		}
 		for _, j := range follow(inc, entries) {
-			if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+			if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 				return err
 			}
 		}
@@ -391,6 +407,15 @@ func (s *Store) UpdateIncident(ctx context.Context, id int64, change func(*incid
 		return nil, nil, err
 	}
 	return inc, entries, nil
+}
+
+// updateArgs are the values UpdateIncident writes, in the order of its
+// UPDATE.
+func updateArgs(inc *incident.Incident) []any {
+	cost, amount := encodeCost(inc.Cost)
+	return []any{inc.Title, inc.Description, int(inc.Severity), string(inc.Status), strings.Join(inc.Systems, ","), inc.TDOID,
+		nullTime(inc.AcknowledgedAt), nullTime(inc.RestoredAt), nullTime(inc.ResolvedAt), nullTime(inc.ClosedAt), encodeRoles(inc.Roles),
+		encodePlan(inc.Plan), encodeTimebox(inc.Timebox), cost, amount, encodeIDs(inc.Problems), len(inc.Problems), inc.Private}
 }
 
 // entryRow is a timeline_entries row.
@@ -439,8 +464,8 @@ func decodeFacts(s string) (incident.Facts, error) {
 // Timeline implements incident.Store.
 func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error) {
 	var rows []entryRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+entryColumns+`
-		FROM timeline_entries WHERE incident_id = ? ORDER BY at, id`), incidentID); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+entryColumns+`
+		FROM timeline_entries WHERE incident_id = ? ORDER BY at, id`, incidentID); err != nil {
 		return nil, fmt.Errorf("reading timeline of incident %d: %w", incidentID, err)
 	}
 	out := make([]incident.TimelineEntry, len(rows))
@@ -453,7 +478,7 @@ func (s *Store) Timeline(ctx context.Context, incidentID int64) ([]incident.Time
 // TimelineEntry implements incident.Store.
 func (s *Store) TimelineEntry(ctx context.Context, id int64) (incident.TimelineEntry, error) {
 	var r entryRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+entryColumns+` FROM timeline_entries WHERE id = ?`), id)
+	err := s.r.get(ctx, &r, `SELECT `+entryColumns+` FROM timeline_entries WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return incident.TimelineEntry{}, fmt.Errorf("timeline entry %d: %w", id, incident.ErrNotFound)
 	}
@@ -463,9 +488,9 @@ func (s *Store) TimelineEntry(ctx context.Context, id int64) (incident.TimelineE
 	return r.entry(), nil
 }
 
-func (s *Store) incidentWhere(ctx context.Context, q sqlx.QueryerContext, where string, arg any) (*incident.Incident, error) {
+func (s *Store) incidentWhere(ctx context.Context, q querier, where string, arg any) (*incident.Incident, error) {
 	var r incidentRow
-	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE `+where), arg)
+	err := q.get(ctx, &r, `SELECT `+incidentColumns+` FROM incidents WHERE `+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		cond := strings.TrimSuffix(strings.ReplaceAll(where, "?", fmt.Sprint(arg)), " FOR UPDATE")
 		return nil, fmt.Errorf("incident with %s: %w", cond, incident.ErrNotFound)

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/internal/jobs"
 )
 
@@ -46,23 +44,19 @@ func (r jobRow) job() jobs.Job {
 	return j
 }
 
-// Enqueue implements jobs.Queue.
+// Enqueue implements jobs.Queue. It needs no transaction: the insert is
+// one statement, and the key, once taken, keeps its job.
 func (s *Store) Enqueue(ctx context.Context, j jobs.Job) (int64, error) {
-	var id int64
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		id, err = enqueue(ctx, tx, j, time.Now())
-		return err
-	})
-	return id, err
+	return s.enqueue(ctx, s.w, j, time.Now())
 }
 
 // enqueue inserts j unless its key is taken, and returns its ID (the
-// existing job's when the key is taken).
-func enqueue(ctx context.Context, tx *sqlx.Tx, j jobs.Job, now time.Time) (int64, error) {
+// existing job's when the key is taken). On PostgreSQL the insert and
+// the look-up of a taken key are one statement.
+func (s *Store) enqueue(ctx context.Context, q querier, j jobs.Job, now time.Time) (int64, error) {
 	if j.State == jobs.StateCancelled {
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE jobs SET state = 'cancelled', updated_at = ?
-			WHERE key = ? AND state = 'pending'`), ts(now), j.Key)
+		_, err := q.exec(ctx, `UPDATE jobs SET state = 'cancelled', updated_at = ?
+			WHERE key = ? AND state = 'pending'`, ts(now), j.Key)
 		if err != nil {
 			return 0, fmt.Errorf("cancelling job %s: %w", j.Key, err)
 		}
@@ -73,11 +67,24 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, j jobs.Job, now time.Time) (int64
 		created = ts(j.CreatedAt)
 	}
 	var ids []int64
-	err := tx.SelectContext(ctx, &ids, tx.Rebind(`INSERT INTO jobs
-		(kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, 0, '', ?, ?)
-		ON CONFLICT (key) DO NOTHING RETURNING id`),
-		j.Kind, nullString(j.Key), j.Payload, ts(j.DueAt), string(jobs.StatePending), created, created)
+	var err error
+	if s.dialect == DialectPostgres {
+		// The SELECT reads the statement's snapshot: a key taken by a
+		// transaction that committed after it began is not seen, and
+		// looked up again below.
+		err = q.sel(ctx, &ids, `WITH ins AS (INSERT INTO jobs
+			(kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, 'pending', 0, '', $5, $5)
+			ON CONFLICT (key) DO NOTHING RETURNING id)
+			SELECT id FROM ins UNION ALL (SELECT id FROM jobs WHERE key = $2) LIMIT 1`,
+			j.Kind, nullString(j.Key), j.Payload, ts(j.DueAt), created)
+	} else {
+		err = q.sel(ctx, &ids, `INSERT INTO jobs
+			(kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 'pending', 0, '', ?, ?)
+			ON CONFLICT (key) DO NOTHING RETURNING id`,
+			j.Kind, nullString(j.Key), j.Payload, ts(j.DueAt), created, created)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("enqueueing %s job: %w", j.Kind, err)
 	}
@@ -85,7 +92,7 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, j jobs.Job, now time.Time) (int64
 		return ids[0], nil
 	}
 	var id int64
-	if err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM jobs WHERE key = ?`), j.Key); err != nil {
+	if err := q.get(ctx, &id, `SELECT id FROM jobs WHERE key = ?`, j.Key); err != nil {
 		return 0, fmt.Errorf("finding job %s: %w", j.Key, err)
 	}
 	return id, nil
@@ -104,7 +111,7 @@ func (s *Store) ClaimDue(ctx context.Context, by string, now time.Time, lease ti
 	// The two kinds of candidates are looked up apart, each in the order
 	// of the (state, due_at, id) index, so that a claim reads about limit
 	// rows however many jobs are due, instead of sorting them all.
-	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`UPDATE jobs
+	err := s.w.sel(ctx, &rows, `UPDATE jobs
 		SET state = 'running', locked_until = ?, locked_by = ?, attempts = attempts + 1, updated_at = ?
 		WHERE id IN (
 			SELECT id FROM (
@@ -117,7 +124,7 @@ func (s *Store) ClaimDue(ctx context.Context, by string, now time.Time, lease ti
 					ORDER BY due_at, id LIMIT ?`+skipLocked+`) due
 			) candidates
 			ORDER BY due_at, id LIMIT ?)
-		RETURNING `+jobColumns),
+		RETURNING `+jobColumns,
 		ts(now.Add(lease)), by, now, now, limit, now, limit, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claiming due jobs: %w", err)
@@ -139,10 +146,10 @@ func (s *Store) ClaimDue(ctx context.Context, by string, now time.Time, lease ti
 func (s *Store) Claim(ctx context.Context, by string, id int64, now time.Time, lease time.Duration) (jobs.Job, bool, error) {
 	now = ts(now)
 	var r jobRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`UPDATE jobs
+	err := s.w.get(ctx, &r, `UPDATE jobs
 		SET state = 'running', locked_until = ?, locked_by = ?, attempts = attempts + 1, updated_at = ?
 		WHERE id = ? AND (state = 'pending' OR (state = 'running' AND locked_until < ?))
-		RETURNING `+jobColumns),
+		RETURNING `+jobColumns,
 		ts(now.Add(lease)), by, now, id, now)
 	if errors.Is(err, sql.ErrNoRows) {
 		return jobs.Job{}, false, nil
@@ -177,11 +184,11 @@ func (s *Store) Fail(ctx context.Context, j jobs.Job, now time.Time, reason stri
 // Reclaim implements jobs.Queue.
 func (s *Store) Reclaim(ctx context.Context, by string, now time.Time) (int, error) {
 	now = ts(now)
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE jobs
+	res, err := s.w.exec(ctx, `UPDATE jobs
 		SET state = 'pending', locked_until = NULL, updated_at = ?,
 			due_at = CASE WHEN due_at > ? THEN ? ELSE due_at END,
 			last_error = 'its runner stopped while running it; reclaimed when the runner restarted'
-		WHERE state = 'running' AND locked_by = ?`), now, now, now, by)
+		WHERE state = 'running' AND locked_by = ?`, now, now, now, by)
 	if err != nil {
 		return 0, fmt.Errorf("reclaiming jobs: %w", err)
 	}
@@ -195,7 +202,7 @@ func (s *Store) Reclaim(ctx context.Context, by string, now time.Time) (int, err
 // Job returns the job with this ID.
 func (s *Store) Job(ctx context.Context, id int64) (jobs.Job, error) {
 	var r jobRow
-	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+jobColumns+` FROM jobs WHERE id = ?`), id); err != nil {
+	if err := s.r.get(ctx, &r, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id); err != nil {
 		return jobs.Job{}, fmt.Errorf("reading job %d: %w", id, err)
 	}
 	return r.job(), nil
@@ -204,7 +211,7 @@ func (s *Store) Job(ctx context.Context, id int64) (jobs.Job, error) {
 // JobByKey returns the job with this key.
 func (s *Store) JobByKey(ctx context.Context, key string) (jobs.Job, error) {
 	var r jobRow
-	if err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+jobColumns+` FROM jobs WHERE key = ?`), key); err != nil {
+	if err := s.r.get(ctx, &r, `SELECT `+jobColumns+` FROM jobs WHERE key = ?`, key); err != nil {
 		return jobs.Job{}, fmt.Errorf("reading job %s: %w", key, err)
 	}
 	return r.job(), nil
@@ -216,8 +223,8 @@ func (s *Store) JobByKey(ctx context.Context, key string) (jobs.Job, error) {
 // state so that PostgreSQL finds the row by its primary key, not by
 // scanning the running jobs of the claim index.
 func (s *Store) setClaimed(ctx context.Context, j jobs.Job, set string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE jobs SET `+set+`
-		WHERE id = ? AND locked_until IS NOT NULL AND locked_by = ? AND attempts = ?`),
+	res, err := s.w.exec(ctx, `UPDATE jobs SET `+set+`
+		WHERE id = ? AND locked_until IS NOT NULL AND locked_by = ? AND attempts = ?`,
 		append(args, j.ID, j.LockedBy, j.Attempts)...)
 	if err != nil {
 		return fmt.Errorf("updating job %d: %w", j.ID, err)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/incident"
 )
 
@@ -18,9 +16,9 @@ var _ incident.PinStore = (*Store)(nil)
 func (s *Store) NotePin(ctx context.Context, incidentID int64, channel, msgTS, user string, at time.Time) (incident.MessagePin, bool, error) {
 	pin := incident.MessagePin{IncidentID: incidentID, Channel: channel, TS: msgTS}
 	var again bool
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO message_pins (channel_id, message_ts, user_id, incident_id, pinned_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, message_ts, user_id) DO NOTHING`), channel, msgTS, user, incidentID, ts(at))
+	err := s.inTx(ctx, func(tx *txn) error {
+		res, err := tx.exec(ctx, `INSERT INTO message_pins (channel_id, message_ts, user_id, incident_id, pinned_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id, message_ts, user_id) DO NOTHING`, channel, msgTS, user, incidentID, ts(at))
 		if err != nil {
 			return err
 		}
@@ -34,8 +32,8 @@ func (s *Store) NotePin(ctx context.Context, incidentID int64, channel, msgTS, u
 			Entry *int64 `db:"entry_id"`
 			Inc   int64  `db:"incident_id"`
 		}
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(`SELECT user_id, entry_id, incident_id FROM message_pins
-			WHERE channel_id = ? AND message_ts = ? ORDER BY pinned_at, user_id`), channel, msgTS); err != nil {
+		if err := tx.sel(ctx, &rows, `SELECT user_id, entry_id, incident_id FROM message_pins
+			WHERE channel_id = ? AND message_ts = ? ORDER BY pinned_at, user_id`, channel, msgTS); err != nil {
 			return err
 		}
 		for _, r := range rows {
@@ -58,9 +56,9 @@ func (s *Store) NotePin(ctx context.Context, incidentID int64, channel, msgTS, u
 // PinEntry implements incident.PinStore: the entry is recorded on the
 // first pinner's row.
 func (s *Store) PinEntry(ctx context.Context, channel, ts string, entryID int64) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE message_pins SET entry_id = ?
+	_, err := s.w.exec(ctx, `UPDATE message_pins SET entry_id = ?
 		WHERE channel_id = ? AND message_ts = ? AND user_id = (
-			SELECT user_id FROM message_pins WHERE channel_id = ? AND message_ts = ? ORDER BY pinned_at, user_id LIMIT 1)`),
+			SELECT user_id FROM message_pins WHERE channel_id = ? AND message_ts = ? ORDER BY pinned_at, user_id LIMIT 1)`,
 		entryID, channel, ts, channel, ts)
 	if err != nil {
 		return fmt.Errorf("recording the timeline entry of message %s in %s: %w", ts, channel, err)

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
 )
@@ -22,7 +20,7 @@ var _ incident.PostmortemStore = (*Store)(nil)
 func (s *Store) CreatePostmortem(ctx context.Context, pm *incident.Postmortem, follow func(*incident.Postmortem) []jobs.Job) error {
 	storablePostmortem(pm)
 	var existing *incident.Postmortem
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		existing, err = s.postmortemIn(ctx, tx, pm.IncidentID, "")
 		switch {
@@ -36,7 +34,7 @@ func (s *Store) CreatePostmortem(ctx context.Context, pm *incident.Postmortem, f
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO postmortems (incident_id, doc, version, updated_at) VALUES (?, ?, ?, ?)`),
+		if _, err := tx.exec(ctx, `INSERT INTO postmortems (incident_id, doc, version, updated_at) VALUES (?, ?, ?, ?)`,
 			pm.IncidentID, string(doc), pm.Version, ts(pm.StartedAt)); err != nil {
 			return fmt.Errorf("inserting the postmortem: %w", err)
 		}
@@ -54,12 +52,12 @@ func (s *Store) CreatePostmortem(ctx context.Context, pm *incident.Postmortem, f
 	return err
 }
 
-func (s *Store) enqueueAll(ctx context.Context, tx *sqlx.Tx, follow func(*incident.Postmortem) []jobs.Job, pm *incident.Postmortem) error {
+func (s *Store) enqueueAll(ctx context.Context, tx *txn, follow func(*incident.Postmortem) []jobs.Job, pm *incident.Postmortem) error {
 	if follow == nil {
 		return nil
 	}
 	for _, j := range follow(pm) {
-		if _, err := enqueue(ctx, tx, j, j.DueAt); err != nil {
+		if _, err := s.enqueue(ctx, tx, j, j.DueAt); err != nil {
 			return err
 		}
 	}
@@ -68,12 +66,12 @@ func (s *Store) enqueueAll(ctx context.Context, tx *sqlx.Tx, follow func(*incide
 
 // Postmortem implements incident.PostmortemStore.
 func (s *Store) Postmortem(ctx context.Context, incidentID int64) (*incident.Postmortem, error) {
-	return s.postmortemIn(ctx, s.db, incidentID, "")
+	return s.postmortemIn(ctx, s.r, incidentID, "")
 }
 
-func (s *Store) postmortemIn(ctx context.Context, q sqlx.QueryerContext, incidentID int64, lock string) (*incident.Postmortem, error) {
+func (s *Store) postmortemIn(ctx context.Context, q querier, incidentID int64, lock string) (*incident.Postmortem, error) {
 	var doc string
-	err := sqlx.GetContext(ctx, q, &doc, s.db.Rebind(`SELECT doc FROM postmortems WHERE incident_id = ?`+lock), incidentID)
+	err := q.get(ctx, &doc, `SELECT doc FROM postmortems WHERE incident_id = ?`+lock, incidentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("postmortem of incident %d: %w", incidentID, incident.ErrNotFound)
 	}
@@ -98,7 +96,7 @@ func (s *Store) UpdatePostmortem(ctx context.Context, incidentID int64, change f
 		lock = " FOR UPDATE"
 	}
 	var pm *incident.Postmortem
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		if pm, err = s.postmortemIn(ctx, tx, incidentID, lock); err != nil {
 			return err
@@ -113,7 +111,7 @@ func (s *Store) UpdatePostmortem(ctx context.Context, incidentID int64, change f
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE postmortems SET doc = ?, version = ?, updated_at = ? WHERE incident_id = ?`),
+		if _, err := tx.exec(ctx, `UPDATE postmortems SET doc = ?, version = ?, updated_at = ? WHERE incident_id = ?`,
 			string(doc), pm.Version, ts(time.Now()), incidentID); err != nil {
 			return fmt.Errorf("updating the postmortem of incident %d: %w", incidentID, err)
 		}
@@ -141,13 +139,13 @@ func actionMirror(pm *incident.Postmortem) string {
 }
 
 // mirrorActions rewrites pm's rows in postmortem_actions.
-func mirrorActions(ctx context.Context, tx *sqlx.Tx, pm *incident.Postmortem) error {
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM postmortem_actions WHERE incident_id = ?`), pm.IncidentID); err != nil {
+func mirrorActions(ctx context.Context, tx *txn, pm *incident.Postmortem) error {
+	if _, err := tx.exec(ctx, `DELETE FROM postmortem_actions WHERE incident_id = ?`, pm.IncidentID); err != nil {
 		return err
 	}
 	for _, a := range pm.Actions {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO postmortem_actions (incident_id, action_id, owner, due, done)
-			VALUES (?, ?, ?, ?, ?)`), pm.IncidentID, a.ID, a.Owner, ts(a.Due), a.Done()); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO postmortem_actions (incident_id, action_id, owner, due, done)
+			VALUES (?, ?, ?, ?, ?)`, pm.IncidentID, a.ID, a.Owner, ts(a.Due), a.Done()); err != nil {
 			return fmt.Errorf("recording action %d: %w", a.ID, err)
 		}
 	}
@@ -165,7 +163,7 @@ func (s *Store) OpenActions(ctx context.Context, owner string) ([]incident.Owned
 		IncidentID int64 `db:"incident_id"`
 		ActionID   int   `db:"action_id"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), args...); err != nil {
+	if err := s.r.sel(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("listing open actions: %w", err)
 	}
 	docs := map[int64]*incident.Postmortem{}

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/incident"
 )
 
@@ -37,8 +35,8 @@ func (r problemRow) problem() incident.Problem {
 // CreateProblem implements incident.ProblemStore.
 func (s *Store) CreateProblem(ctx context.Context, p *incident.Problem) error {
 	p.CreatedAt = ts(p.CreatedAt)
-	err := s.db.GetContext(ctx, &p.ID, s.db.Rebind(`INSERT INTO problems (title, status, created_by, created_at)
-		VALUES (?, ?, ?, ?) RETURNING id`), p.Title, string(p.Status), p.CreatedBy, p.CreatedAt)
+	err := s.w.get(ctx, &p.ID, `INSERT INTO problems (title, status, created_by, created_at)
+		VALUES (?, ?, ?, ?) RETURNING id`, p.Title, string(p.Status), p.CreatedBy, p.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("inserting the problem: %w", err)
 	}
@@ -47,12 +45,12 @@ func (s *Store) CreateProblem(ctx context.Context, p *incident.Problem) error {
 
 // Problem implements incident.ProblemStore.
 func (s *Store) Problem(ctx context.Context, id int64) (*incident.Problem, error) {
-	return s.problemWhere(ctx, s.db, id, "")
+	return s.problemWhere(ctx, s.r, id, "")
 }
 
-func (s *Store) problemWhere(ctx context.Context, q sqlx.QueryerContext, id int64, lock string) (*incident.Problem, error) {
+func (s *Store) problemWhere(ctx context.Context, q querier, id int64, lock string) (*incident.Problem, error) {
 	var r problemRow
-	err := sqlx.GetContext(ctx, q, &r, s.db.Rebind(`SELECT `+problemColumns+` FROM problems WHERE id = ?`+lock), id)
+	err := q.get(ctx, &r, `SELECT `+problemColumns+` FROM problems WHERE id = ?`+lock, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("PRB-%d: %w", id, incident.ErrNotFound)
 	}
@@ -70,7 +68,7 @@ func (s *Store) UpdateProblem(ctx context.Context, id int64, change func(*incide
 		lock = " FOR UPDATE"
 	}
 	var p *incident.Problem
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		if p, err = s.problemWhere(ctx, tx, id, lock); err != nil {
 			return err
@@ -79,8 +77,8 @@ func (s *Store) UpdateProblem(ctx context.Context, id int64, change func(*incide
 			return err
 		}
 		p.ClosedAt = ts(p.ClosedAt)
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE problems SET title = ?, status = ?, fix = ?, closed_by = ?, closed_at = ?
-			WHERE id = ?`), p.Title, string(p.Status), p.Fix, p.ClosedBy, nullTime(p.ClosedAt), p.ID)
+		_, err = tx.exec(ctx, `UPDATE problems SET title = ?, status = ?, fix = ?, closed_by = ?, closed_at = ?
+			WHERE id = ?`, p.Title, string(p.Status), p.Fix, p.ClosedBy, nullTime(p.ClosedAt), p.ID)
 		if err != nil {
 			return fmt.Errorf("updating %s: %w", p.Ref(), err)
 		}
@@ -99,7 +97,7 @@ func (s *Store) ListProblems(ctx context.Context, status incident.ProblemStatus)
 	if status != "" {
 		query, args = `SELECT `+problemColumns+` FROM problems WHERE status = ? ORDER BY id`, []any{string(status)}
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(query), args...); err != nil {
+	if err := s.r.sel(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("listing problems: %w", err)
 	}
 	out := make([]incident.Problem, len(rows))
@@ -112,8 +110,8 @@ func (s *Store) ListProblems(ctx context.Context, status incident.ProblemStatus)
 // ProblemIncidents implements incident.ProblemStore.
 func (s *Store) ProblemIncidents(ctx context.Context, id int64) ([]incident.Incident, error) {
 	var rows []incidentRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents
-		WHERE id IN (SELECT incident_id FROM incident_problems WHERE problem_id = ?) ORDER BY number DESC`), id); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+incidentColumns+` FROM incidents
+		WHERE id IN (SELECT incident_id FROM incident_problems WHERE problem_id = ?) ORDER BY number DESC`, id); err != nil {
 		return nil, fmt.Errorf("listing the incidents of PRB-%d: %w", id, err)
 	}
 	return incidentsOf(rows)
@@ -132,13 +130,13 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 		Shared     int     `db:"shared"`
 		LinkedCost float64 `db:"linked_cost"`
 	}
-	err := s.db.GetContext(ctx, &totals, s.db.Rebind(`SELECT COUNT(*) AS incidents, COUNT(cost_amount) AS costed,
+	err := s.r.get(ctx, &totals, `SELECT COUNT(*) AS incidents, COUNT(cost_amount) AS costed,
 		COALESCE(SUM(cost_amount), 0) AS total,
 		COALESCE(SUM(CASE WHEN problem_count > 0 THEN 1 ELSE 0 END), 0) AS linked,
 		COALESCE(SUM(CASE WHEN problem_count > 0 AND cost_amount IS NOT NULL THEN 1 ELSE 0 END), 0) AS linked_costed,
 		COALESCE(SUM(CASE WHEN problem_count > 1 THEN 1 ELSE 0 END), 0) AS shared,
 		COALESCE(SUM(CASE WHEN problem_count > 0 THEN cost_amount END), 0) AS linked_cost
-		FROM incidents WHERE opened_at >= ?`), ts(since))
+		FROM incidents WHERE opened_at >= ?`, ts(since))
 	if err != nil {
 		return t, fmt.Errorf("adding up incident costs: %w", err)
 	}
@@ -151,10 +149,10 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 		Incidents int     `db:"incidents"`
 		Uncosted  int     `db:"uncosted"`
 	}
-	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT problem_id,
+	err = s.r.sel(ctx, &rows, `SELECT problem_id,
 		COALESCE(SUM(cost_amount * weight), 0) AS cost, COUNT(*) AS incidents,
 		COUNT(*) - COUNT(cost_amount) AS uncosted
-		FROM incident_problems WHERE opened_at >= ? GROUP BY problem_id ORDER BY problem_id`), ts(since))
+		FROM incident_problems WHERE opened_at >= ? GROUP BY problem_id ORDER BY problem_id`, ts(since))
 	if err != nil {
 		return t, fmt.Errorf("adding up costs by problem: %w", err)
 	}
@@ -169,17 +167,14 @@ func (s *Store) CostTally(ctx context.Context, since time.Time) (incident.CostTa
 // inc.Problems, each weighted 1/n, with its opening and cost, and tallies
 // again every problem it was or is linked to, in ID order (so concurrent
 // writers lock problems in one order).
-func linkProblems(ctx context.Context, tx *sqlx.Tx, inc *incident.Incident) error {
+func linkProblems(ctx context.Context, tx *txn, inc *incident.Incident) error {
 	var before []int64
-	if err := tx.SelectContext(ctx, &before, tx.Rebind(`SELECT problem_id FROM incident_problems WHERE incident_id = ?`), inc.ID); err != nil {
-		return fmt.Errorf("reading the problems of %s: %w", inc.Ref(), err)
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM incident_problems WHERE incident_id = ?`), inc.ID); err != nil {
+	if err := tx.sel(ctx, &before, `DELETE FROM incident_problems WHERE incident_id = ? RETURNING problem_id`, inc.ID); err != nil {
 		return fmt.Errorf("unlinking the problems of %s: %w", inc.Ref(), err)
 	}
 	for _, id := range inc.Problems {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO incident_problems (incident_id, problem_id, weight, opened_at, cost_amount)
-			VALUES (?, ?, ?, ?, ?)`), inc.ID, id, 1/float64(len(inc.Problems)), ts(inc.OpenedAt), costAmount(inc.Cost)); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO incident_problems (incident_id, problem_id, weight, opened_at, cost_amount)
+			VALUES (?, ?, ?, ?, ?)`, inc.ID, id, 1/float64(len(inc.Problems)), ts(inc.OpenedAt), costAmount(inc.Cost)); err != nil {
 			return fmt.Errorf("linking PRB-%d to %s: %w", id, inc.Ref(), err)
 		}
 	}
@@ -196,12 +191,12 @@ func linkProblems(ctx context.Context, tx *sqlx.Tx, inc *incident.Incident) erro
 // retally computes problem id's tally again from its incident_problems
 // rows (an index range of that problem alone): exact, where adding and
 // subtracting would let rounding creep in.
-func retally(ctx context.Context, tx *sqlx.Tx, id int64) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE problems SET
+func retally(ctx context.Context, tx *txn, id int64) error {
+	_, err := tx.exec(ctx, `UPDATE problems SET
 		tally_incidents = (SELECT COUNT(*) FROM incident_problems WHERE problem_id = ?),
 		tally_uncosted = (SELECT COUNT(*) - COUNT(cost_amount) FROM incident_problems WHERE problem_id = ?),
 		tally_cost = (SELECT COALESCE(SUM(cost_amount * weight), 0) FROM incident_problems WHERE problem_id = ?)
-		WHERE id = ?`), id, id, id, id)
+		WHERE id = ?`, id, id, id, id)
 	if err != nil {
 		return fmt.Errorf("adding up the cost of PRB-%d: %w", id, err)
 	}
@@ -224,7 +219,7 @@ func (s *Store) ProblemTallies(ctx context.Context, status incident.ProblemStatu
 		Incidents int     `db:"tally_incidents"`
 		Uncosted  int     `db:"tally_uncosted"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q+` ORDER BY id`), args...); err != nil {
+	if err := s.r.sel(ctx, &rows, q+` ORDER BY id`, args...); err != nil {
 		return nil, fmt.Errorf("reading the problems' costs: %w", err)
 	}
 	out := make([]incident.ProblemCost, len(rows))
@@ -240,8 +235,8 @@ var _ incident.ReviewStore = (*Store)(nil)
 // IncidentsOpened implements incident.ReviewStore.
 func (s *Store) IncidentsOpened(ctx context.Context, from, to time.Time) ([]incident.Incident, error) {
 	var rows []incidentRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents
-		WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, number`), ts(from), ts(to)); err != nil {
+	if err := s.r.sel(ctx, &rows, `SELECT `+incidentColumns+` FROM incidents
+		WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, number`, ts(from), ts(to)); err != nil {
 		return nil, fmt.Errorf("listing incidents opened from %s: %w", from.Format(time.RFC3339), err)
 	}
 	return incidentsOf(rows)

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/sitrep/sitrep/incident"
 )
 
@@ -54,28 +52,24 @@ func (s *Store) RoomByChannel(ctx context.Context, channelID string) (*incident.
 // ID, in one query; an incident with no room is not in the map.
 func (s *Store) RoomsOf(ctx context.Context, incidentIDs []int64) (map[int64]*incident.Room, error) {
 	out := make(map[int64]*incident.Room, len(incidentIDs))
-	for len(incidentIDs) > 0 {
-		batch := incidentIDs[:min(len(incidentIDs), 500)]
-		incidentIDs = incidentIDs[len(batch):]
-		q, args, err := sqlx.In(`SELECT `+roomColumns+` FROM incident_rooms WHERE incident_id IN (?)`, batch)
-		if err != nil {
-			return nil, fmt.Errorf("reading rooms: %w", err)
-		}
-		var rows []roomRow
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
-			return nil, fmt.Errorf("reading rooms: %w", err)
-		}
-		for i := range rows {
-			r := rows[i].room()
-			out[r.IncidentID] = r
-		}
+	if len(incidentIDs) == 0 {
+		return out, nil
+	}
+	in, arg := s.inIDs("incident_id", incidentIDs)
+	var rows []roomRow
+	if err := s.r.sel(ctx, &rows, `SELECT `+roomColumns+` FROM incident_rooms WHERE `+in, arg); err != nil {
+		return nil, fmt.Errorf("reading rooms: %w", err)
+	}
+	for i := range rows {
+		r := rows[i].room()
+		out[r.IncidentID] = r
 	}
 	return out, nil
 }
 
 func (s *Store) roomWhere(ctx context.Context, where string, arg any) (*incident.Room, error) {
 	var r roomRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+roomColumns+` FROM incident_rooms WHERE `+where), arg)
+	err := s.r.get(ctx, &r, `SELECT `+roomColumns+` FROM incident_rooms WHERE `+where, arg)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("room with %s: %w", strings.ReplaceAll(where, "?", fmt.Sprint(arg)), incident.ErrNotFound)
 	}
@@ -92,12 +86,12 @@ func (s *Store) SaveRoom(ctx context.Context, r *incident.Room) error {
 			return fmt.Errorf("saving room of incident %d: step name %q holds a comma", r.IncidentID, step)
 		}
 	}
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO incident_rooms (`+roomColumns+`)
+	_, err := s.w.exec(ctx, `INSERT INTO incident_rooms (`+roomColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (incident_id) DO UPDATE SET
 			channel_id = excluded.channel_id, channel_name = excluded.channel_name,
 			header_ts = excluded.header_ts, announcement_ts = excluded.announcement_ts, changes_ts = excluded.changes_ts, plan_ts = excluded.plan_ts,
-			done = excluded.done, ready = excluded.ready, updated_at = excluded.updated_at`),
+			done = excluded.done, ready = excluded.ready, updated_at = excluded.updated_at`,
 		r.IncidentID, nullString(r.ChannelID), r.ChannelName, r.HeaderTS, r.AnnouncementTS, r.ChangesTS, r.PlanTS,
 		strings.Join(r.Done, ","), r.Ready, ts(r.UpdatedAt))
 	if err != nil {

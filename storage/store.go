@@ -3,6 +3,12 @@
 // by default. It satisfies the stores the domain packages define
 // (incident.Store, jobs.Queue, inbox.Store). Where the two
 // dialects differ, the difference lives here.
+//
+// Statements are prepared once and kept (see pool): on PostgreSQL each
+// then costs one round trip, and writes that can be one statement are
+// one. SQLite writes through one connection, as it allows one writer;
+// reads go to a pool of read-only connections that read the write-ahead
+// log in parallel with it.
 package storage
 
 import (
@@ -14,6 +20,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +46,14 @@ var bindOnce sync.Once
 
 // Store is sitrep's database.
 type Store struct {
-	db      *sqlx.DB
+	// db is the pool that writes (on SQLite its one connection); w runs
+	// cached statements on it.
+	db *sqlx.DB
+	w  *pool
+	// r runs the reads that need no transaction: on PostgreSQL it is w;
+	// on SQLite a pool of its own, read-only connections that read the
+	// write-ahead log in parallel while db writes.
+	r       *pool
 	dialect string
 	// where names the database in errors, without a password.
 	where string
@@ -57,7 +71,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	bindOnce.Do(func() { sqlx.BindDriver("sqlite", sqlx.QUESTION) })
 	s := &Store{}
 	s.inbox.s = s
-	var driver, dsn, inboxDSN string
+	var driver, dsn, readDSN, inboxDSN string
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.dialect, driver, dsn, s.where = DialectPostgres, "postgres", rawURL, redact(rawURL)
@@ -73,6 +87,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		const params = "?_time_format=sqlite&_txlock=immediate" +
 			"&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 		dsn = "file:" + path + params
+		readDSN = "file:" + path + "?_time_format=sqlite&_pragma=busy_timeout(5000)&_query_only=1"
 		// The inbox checkpoints its write-ahead log itself, between
 		// bursts, not in the middle of a commit an ack waits for.
 		inboxDSN = "file:" + inboxPath(path) + params + "&_pragma=wal_autocheckpoint(0)"
@@ -91,18 +106,34 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		// Go queue the work instead of SQLite answering "busy".
 		db.SetMaxOpenConns(1)
 	} else {
+		// Idle connections are kept, all of them: each holds the
+		// statements prepared on it.
 		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
+		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s.db = db
+	s.db, s.w = db, newPool(db)
+	s.r = s.w
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	if readDSN != "" {
+		rdb, err := sqlx.Open(driver, readDSN)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("opening database %s: %w", s.where, err)
+		}
+		// Readers do not wait for each other or for the writer (WAL):
+		// enough of them that the bot's workers rarely queue for one.
+		n := max(4, 2*runtime.GOMAXPROCS(0))
+		rdb.SetMaxOpenConns(n)
+		rdb.SetMaxIdleConns(n)
+		s.r = newPool(rdb)
+	}
 	idb, err := sqlx.Open(driver, inboxDSN)
 	if err != nil {
-		db.Close()
+		s.closePools()
 		return nil, fmt.Errorf("opening database %s: %w", s.where, err)
 	}
 	// Each committer keeps its connection: opening one to PostgreSQL costs
@@ -132,6 +163,16 @@ func inboxPath(path string) string {
 func (s *Store) Close() error {
 	s.inbox.close()
 	s.inboxDB.Close()
+	return s.closePools()
+}
+
+// closePools closes the statement caches and the pools under them.
+func (s *Store) closePools() error {
+	if s.r != s.w {
+		s.r.close()
+		s.r.db.Close()
+	}
+	s.w.close()
 	return s.db.Close()
 }
 
@@ -228,9 +269,6 @@ func nullString(s string) any {
 	}
 	return s
 }
-
-// inTx runs f in a transaction, committing if it returns nil.
-func (s *Store) inTx(ctx context.Context, f func(tx *sqlx.Tx) error) error { return inTx(ctx, s.db, f) }
 
 // inTx runs f in a transaction on db, committing if it returns nil.
 func inTx(ctx context.Context, db *sqlx.DB, f func(tx *sqlx.Tx) error) error {
