@@ -97,17 +97,27 @@ func RequireCSRF(next http.Handler) http.Handler {
 			got = r.PostFormValue("csrf")
 		}
 		if !equal(want, got) {
-			renderPage(w, http.StatusForbidden, "Form refused",
-				"This form did not carry this session's security token (it came from another site, or from a page open before you signed in again). Go back, reload the page, and send it again.")
+			renderPage(w, pageData{Status: http.StatusForbidden, Title: "Form refused",
+				Text: "This form did not carry this session's security token (it came from another site, or from a page open before you signed in again). Go back, reload the page, and send it again.",
+				Href: "/", Button: "Back to sitrep"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// page answers with a small page of sign-in's own.
+// pageData is one of sign-in's own pages.
+type pageData struct {
+	Status      int
+	Title, Text string
+	// Action is the page's button: a link (Href) or, with CSRF set, a
+	// POST form to Href.
+	Href, Button, CSRF string
+}
+
+// page answers with a page saying text and offering to sign in.
 func (a *Auth) page(w http.ResponseWriter, status int, title, text string) {
-	renderPage(w, status, title, text)
+	renderPage(w, pageData{Status: status, Title: title, Text: text, Href: "/signin", Button: "Sign in with Slack"})
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -123,18 +133,18 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <main id="main">
 <h1>{{.Title}}</h1>
 <p{{if ge .Status 400}} class="problem" role="alert"{{end}}>{{.Text}}</p>
-<p><a href="/signin">Sign in with Slack</a></p>
+{{if .CSRF}}<form method="post" action="{{.Href}}">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<button type="submit">{{.Button}}</button>
+</form>{{else if .Href}}<p><a class="button" href="{{.Href}}">{{.Button}}</a></p>{{end}}
 </main>
 </body>
 </html>
 `))
 
-func renderPage(w http.ResponseWriter, status int, title, text string) {
+func renderPage(w http.ResponseWriter, p pageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = pageTemplate.Execute(w, struct {
-		Status      int
-		Title, Text string
-	}{status, title, text})
+	w.WriteHeader(p.Status)
+	_ = pageTemplate.Execute(w, p)
 }

@@ -166,9 +166,14 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	return a, nil
 }
 
-// Routes adds /signin, /signin/callback and /signout to mux.
+// Routes adds the sign-in pages to mux: /signin (a page with the Sign in
+// with Slack button), /signin/slack (off to Slack), /signin/callback (back
+// from Slack), /signout (POST, with the CSRF token), /signedout and
+// /account (who is signed in).
 func (a *Auth) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /signin", a.signin)
+	mux.HandleFunc("GET /signin", a.signinPage)
+	mux.HandleFunc("GET /signin/slack", a.signin)
+	mux.Handle("GET /account", a.Guard(http.HandlerFunc(a.account)))
 	mux.HandleFunc("GET /signin/callback", a.callback)
 	mux.Handle("POST /signout", a.Guard(RequireCSRF(http.HandlerFunc(a.signout))))
 	mux.HandleFunc("GET /signedout", a.signedOut)
@@ -214,6 +219,27 @@ func SafeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// signinPage offers the Sign in with Slack button; a visitor already
+// signed in goes on to next.
+func (a *Auth) signinPage(w http.ResponseWriter, r *http.Request) {
+	next := SafeNext(r.URL.Query().Get("next"))
+	if _, ok := a.session(r); ok {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	renderPage(w, pageData{Status: http.StatusOK, Title: "Sign in",
+		Text: "sitrep shows its incidents, changes, problems and postmortems to the people of its Slack workspace. Sign in with your Slack account.",
+		Href: "/signin/slack?next=" + url.QueryEscape(next), Button: "Sign in with Slack"})
+}
+
+// account tells who is signed in, with the sign-out button.
+func (a *Auth) account(w http.ResponseWriter, r *http.Request) {
+	u, _ := UserFrom(r.Context())
+	renderPage(w, pageData{Status: http.StatusOK, Title: "Signed in",
+		Text: "You are signed in as " + u.Name + " (" + u.ID + ") of workspace " + u.TeamID + ".",
+		Href: "/signout", Button: "Sign out", CSRF: CSRFToken(r.Context())})
 }
 
 // signin sends the visitor to Slack with a fresh state and nonce, kept in
@@ -372,7 +398,8 @@ func (a *Auth) signout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Auth) signedOut(w http.ResponseWriter, _ *http.Request) {
-	a.page(w, http.StatusOK, "Signed out", "You are signed out of sitrep.")
+	renderPage(w, pageData{Status: http.StatusOK, Title: "Signed out", Text: "You are signed out of sitrep.",
+		Href: "/signin", Button: "Sign in again"})
 }
 
 // Prune deletes expired sessions; run it now and then (sign-in does too).

@@ -2,12 +2,14 @@ package signin_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +126,11 @@ func (s *site) signIn(t *testing.T, c *http.Client, user string) string {
 	t.Helper()
 	s.sim.SetSignInUser(user)
 	resp, body := get(t, c, s.srv.URL+"/incidents")
+	m := regexp.MustCompile(`href="(/signin/slack[^"]*)"`).FindStringSubmatch(body)
+	if resp.Request.URL.Path != "/signin" || m == nil {
+		t.Fatalf("a signed-out visit ended at %s (%d) with no Sign in with Slack button: %s", resp.Request.URL, resp.StatusCode, body)
+	}
+	resp, body = get(t, c, s.srv.URL+html.UnescapeString(m[1]))
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/incidents" {
 		t.Fatalf("sign-in ended at %s with %d: %s", resp.Request.URL, resp.StatusCode, body)
 	}
@@ -179,7 +186,7 @@ func TestCookieFlags(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		s := newSite(t, siteOpts{secure: secure})
 		c := noFollow(s.browser(t))
-		resp, _ := get(t, c, s.srv.URL+"/signin")
+		resp, _ := get(t, c, s.srv.URL+"/signin/slack")
 		checkCookie(t, resp, signin.StateCookie, secure)
 		// Follow to the simulator and back by hand, keeping the jar.
 		resp, _ = get(t, c, resp.Header.Get("Location"))
@@ -279,7 +286,7 @@ func TestOpenRedirect(t *testing.T) {
 			}
 			return nil
 		}
-		resp, _ := get(t, c, s.srv.URL+"/signin?next="+url.QueryEscape(next))
+		resp, _ := get(t, c, s.srv.URL+"/signin/slack?next="+url.QueryEscape(next))
 		if resp.Request.URL.Host != strings.TrimPrefix(s.srv.URL, "http://") || resp.Request.URL.Path != "/" {
 			t.Errorf("next=%q: signed in and landed at %s, want / on this site", next, resp.Request.URL)
 		}
@@ -291,7 +298,7 @@ func TestOpenRedirect(t *testing.T) {
 func (s *site) callbackURL(t *testing.T, c *http.Client) string {
 	t.Helper()
 	nf := noFollow(c)
-	resp, _ := get(t, nf, s.srv.URL+"/signin?next=/incidents")
+	resp, _ := get(t, nf, s.srv.URL+"/signin/slack?next=/incidents")
 	resp, _ = get(t, nf, resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("simulator's authorize page answered %d", resp.StatusCode)
@@ -398,7 +405,7 @@ func TestWrongSecret(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, siteOpts{secret: "not-the-secret"})
 	c := s.browser(t)
-	resp, body := get(t, c, s.srv.URL+"/incidents")
+	resp, body := get(t, c, s.srv.URL+"/signin/slack?next=/incidents")
 	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, secretPage) {
 		t.Errorf("wrong client secret: %d %q, want 400 and no data", resp.StatusCode, body)
 	}
@@ -408,7 +415,7 @@ func TestWrongTeam(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, siteOpts{simTeam: "T0OTHER"})
 	c := s.browser(t)
-	resp, body := get(t, c, s.srv.URL+"/incidents")
+	resp, body := get(t, c, s.srv.URL+"/signin/slack?next=/incidents")
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "serves only its own workspace") {
 		t.Errorf("another workspace: %d %q, want 403 saying which workspace", resp.StatusCode, body)
 	}
