@@ -192,6 +192,9 @@ func serveDashboard(ctx context.Context, addr string, api http.Handler, store *s
 	mux.Handle("/metrics", api)
 	auth.Routes(mux)
 	dash.Routes(mux, auth.Guard)
+	// Any other path asks for sign-in first: a visitor learns nothing,
+	// not even which pages exist.
+	mux.Handle("/", auth.Guard(http.NotFoundHandler()))
 	go auth.RunPruner(ctx, time.Hour)
 	log.Info("web dashboard on", "url", base+"/", "issuer", site.Issuer, "team", site.TeamID)
 	return mux, nil
