@@ -115,6 +115,14 @@ func TestBrowserSignIn(t *testing.T) {
 	if loc, _ := url.Parse(b.Location()); loc.Path != "/incidents" {
 		t.Errorf("signed in, / led to %s, want /incidents", loc)
 	}
+	// Once the incidents page is there, its header names who is signed in.
+	header := browsertest.Run(b, "reading the header", wait, chromedp.Evaluate[string](
+		`(document.querySelector("form.signout") || {innerText: "no dashboard page"}).innerText`))
+	if header == "no dashboard page" {
+		t.Logf("no dashboard page at /incidents yet: %q", b.Text())
+	} else if !strings.Contains(header, "Alice Liddell") {
+		t.Errorf("the dashboard's header says %q, want Alice's name", header)
+	}
 	b.Screenshot("dashboard")
 
 	b.Do("signing out", wait, chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS("form button[type=submit]")),
