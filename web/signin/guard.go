@@ -16,17 +16,26 @@ func equal(a, b string) bool {
 // session returns the live session of r's cookie, moving its expiry when
 // it was last seen more than a minute ago. An expired session is deleted.
 func (a *Auth) session(r *http.Request) (Session, bool) {
+	s, ok, err := a.lookup(r)
+	if err != nil {
+		a.cfg.Log.Error("could not read a session", "err", err)
+	}
+	return s, ok
+}
+
+// lookup is session, with the store's failure (not a missing session).
+func (a *Auth) lookup(r *http.Request) (Session, bool, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		return Session{}, false
+		return Session{}, false, nil
 	}
 	id := hashID(c.Value)
 	s, err := a.cfg.Store.Session(r.Context(), id)
+	if errors.Is(err, ErrNoSession) {
+		return Session{}, false, nil
+	}
 	if err != nil {
-		if !errors.Is(err, ErrNoSession) {
-			a.cfg.Log.Error("could not read a session", "err", err)
-		}
-		return Session{}, false
+		return Session{}, false, err
 	}
 	now := a.cfg.Now().UTC()
 	end := s.Created.Add(a.cfg.MaxAge)
@@ -34,7 +43,7 @@ func (a *Auth) session(r *http.Request) (Session, bool) {
 		if err := a.cfg.Store.DeleteSession(r.Context(), id); err != nil {
 			a.cfg.Log.Warn("could not delete an expired session", "err", err)
 		}
-		return Session{}, false
+		return Session{}, false, nil
 	}
 	if now.Sub(s.LastSeen) >= touchEvery {
 		exp := now.Add(a.cfg.Idle)
@@ -47,7 +56,7 @@ func (a *Auth) session(r *http.Request) (Session, bool) {
 			s.LastSeen, s.Expires = now, exp
 		}
 	}
-	return s, true
+	return s, true, nil
 }
 
 // Guard lets through only requests of a signed-in session, with the user
@@ -57,7 +66,14 @@ func (a *Auth) session(r *http.Request) (Session, bool) {
 // something (not GET, HEAD or OPTIONS) must also pass RequireCSRF's check.
 func (a *Auth) Guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := a.session(r)
+		s, ok, err := a.lookup(r)
+		if err != nil {
+			a.cfg.Log.Error("could not read a session", "path", r.URL.Path, "err", err)
+			renderPage(w, pageData{Status: http.StatusServiceUnavailable, Title: "sitrep cannot check who you are",
+				Text: "sitrep could not read its sessions from the database just now; the log has the detail. Reload in a moment.",
+				Href: r.URL.RequestURI(), Button: "Reload"})
+			return
+		}
 		if !ok {
 			if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
 				http.SetCookie(w, a.cookie(SessionCookie, "", "/", -1))
@@ -143,8 +159,12 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 `))
 
 func renderPage(w http.ResponseWriter, p pageData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(p.Status)
 	_ = pageTemplate.Execute(w, p)
 }

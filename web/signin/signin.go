@@ -122,9 +122,15 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("sign-in with Slack needs a session store")
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("SITREP_BASE_URL %q: write the address people use to reach sitrep, like https://sitrep.example.com", cfg.BaseURL)
+	}
+	if cfg.Secure && base.Scheme == "http" {
+		cfg.Log.Warn("cookies are marked Secure but SITREP_BASE_URL is http://: browsers will not keep them over http, so nobody can sign in; set an https:// address (behind a TLS proxy), or listen on a loopback address", "base_url", cfg.BaseURL)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.Idle <= 0 {
@@ -138,9 +144,6 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &Auth{cfg: cfg, ctx: oidc.ClientContext(context.Background(), cfg.HTTPClient)}
 	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, cfg.HTTPClient), 10*time.Second)

@@ -157,9 +157,21 @@ func TestSignInFlow(t *testing.T) {
 		t.Errorf("signed-out visit shows the page's data: %q", body)
 	}
 
+	resp, _ = get(t, noFollow(c), s.srv.URL+"/signin")
+	if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the sign-in page may be framed or cached: %v", resp.Header)
+	}
+
 	body = s.signIn(t, c, "U0ALICE")
 	if !strings.Contains(body, "for Alice Liddell (U0ALICE)") || csrfOf(body) == "" {
 		t.Errorf("after sign-in the page shows %q, want Alice and a CSRF token", body)
+	}
+	// Signed in, /signin goes straight on, and /account names them.
+	if resp, _ := get(t, noFollow(c), s.srv.URL+"/signin?next=/incidents"); resp.Header.Get("Location") != "/incidents" {
+		t.Errorf("signed in, /signin answered %d to %q, want a redirect to /incidents", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := get(t, c, s.srv.URL+"/account"); !strings.Contains(body, "Alice Liddell (U0ALICE) of workspace T0SIM") {
+		t.Errorf("/account says %q", body)
 	}
 	if n := s.sim.Calls("openid.connect.userInfo"); n != 1 {
 		t.Errorf("openid.connect.userInfo called %d times, want 1", n)
@@ -527,5 +539,46 @@ func TestGuardPOST(t *testing.T) {
 	}
 	if got := post("", tok); got != http.StatusOK {
 		t.Errorf("POST with the header token: %d, want 200", got)
+	}
+}
+
+// TestStoreDown: when sessions cannot be read, a page says so (503) and
+// shows nothing, rather than sending a signed-in person to sign in again.
+func TestStoreDown(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, siteOpts{})
+	c := s.browser(t)
+	s.signIn(t, c, "U0ALICE")
+	s.store.Close()
+	resp, body := get(t, noFollow(c), s.srv.URL+"/incidents")
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(body, secretPage) {
+		t.Errorf("with the database closed: %d %q, want 503 and no data", resp.StatusCode, body)
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	store, err := storage.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	good := signin.Config{Issuer: "https://slack.com", ClientID: "1.2", ClientSecret: "s", BaseURL: "https://sitrep.example.com", TeamID: "T1", Store: store}
+	for _, tc := range []struct {
+		name string
+		edit func(*signin.Config)
+		want string
+	}{
+		{"no client ID", func(c *signin.Config) { c.ClientID = "" }, "SLACK_CLIENT_ID"},
+		{"no secret or base URL", func(c *signin.Config) { c.ClientSecret, c.BaseURL = "", "" }, "SLACK_CLIENT_SECRET, SITREP_BASE_URL"},
+		{"a base URL without scheme", func(c *signin.Config) { c.BaseURL = "sitrep.example.com" }, "SITREP_BASE_URL \"sitrep.example.com\": write the address"},
+		{"a base URL of another scheme", func(c *signin.Config) { c.BaseURL = "ftp://sitrep.example.com" }, "like https://sitrep.example.com"},
+		{"no store", func(c *signin.Config) { c.Store = nil }, "session store"},
+	} {
+		cfg := good
+		tc.edit(&cfg)
+		if _, err := signin.New(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", tc.name, err, tc.want)
+		}
 	}
 }
