@@ -140,4 +140,12 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Errorf("signed out, the page shows data: %q", text)
 	}
 	b.Screenshot("incidents-signed-out")
+
+	// On a phone, the sign-in page fits the screen: nothing scrolls sideways.
+	phone := browsertest.New(t, 390, 844)
+	phone.Do("opening /signin on a phone", wait, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("a.button")))
+	if w := browsertest.Run(phone, "measuring the page", wait, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("on a 390 px wide phone the sign-in page is %d px wide", w)
+	}
+	phone.Screenshot("signin-phone")
 }

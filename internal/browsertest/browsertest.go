@@ -51,7 +51,8 @@ func Find() string {
 }
 
 // New starts a browser for t, closed when t ends, with a window of
-// width×height CSS pixels. It skips t when no Chromium is installed.
+// width×height CSS pixels; narrower than 500, a phone's screen is
+// emulated (mobile, touch). It skips t when no Chromium is installed.
 func New(t testing.TB, width, height int) *Browser {
 	t.Helper()
 	path := Find()
@@ -68,14 +69,19 @@ func New(t testing.TB, width, height int) *Browser {
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); acancel() })
-	if err := chromedp.Do(ctx); err != nil {
+	var setup []chromedp.Action[chromedp.Void]
+	if width < 500 {
+		// A window is never narrower than 500 px: a phone is emulated.
+		setup = append(setup, chromedp.EmulateViewport(int64(width), int64(height), chromedp.EmulateMobile, chromedp.EmulateTouch))
+	}
+	if err := chromedp.Do(ctx, setup...); err != nil {
 		t.Fatalf("starting %s: %v", path, err)
 	}
 	dir := os.Getenv(ArtifactsEnv)
 	if dir == "" {
 		dir = t.TempDir()
 	} else {
-		dir = filepath.Join(dir, safe(t.Name()))
+		dir = filepath.Join(dir, safe(t.Name()), fmt.Sprintf("%dx%d", width, height))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
