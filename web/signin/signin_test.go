@@ -199,46 +199,40 @@ func TestCookieFlags(t *testing.T) {
 		s := newSite(t, siteOpts{secure: secure})
 		c := noFollow(s.browser(t))
 		resp, _ := get(t, c, s.srv.URL+"/signin/slack")
-		checkCookie(t, resp, signin.StateCookie, secure)
-		// Follow to the simulator and back by hand, keeping the jar.
+		state := checkCookie(t, resp, signin.StateCookie, secure)
+		// To the simulator and back by hand; a Secure cookie is not sent
+		// back over http by the jar, so it is handed over.
 		resp, _ = get(t, c, resp.Header.Get("Location"))
-		cb := resp.Header.Get("Location")
-		if secure {
-			// A Secure cookie is not sent back over http: hand it over.
-			req, _ := http.NewRequest("GET", cb, nil)
-			for _, ck := range stateCookies {
-				req.AddCookie(ck)
-			}
-			r2, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r2.Body.Close()
-			resp = r2
-		} else {
-			resp, _ = get(t, c, cb)
+		req, _ := http.NewRequest("GET", resp.Header.Get("Location"), nil)
+		if secure && state != nil {
+			req.AddCookie(&http.Cookie{Name: state.Name, Value: state.Value})
 		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
 		checkCookie(t, resp, signin.SessionCookie, secure)
 	}
 }
 
-var stateCookies []*http.Cookie
-
-func checkCookie(t *testing.T, resp *http.Response, name string, secure bool) {
+// checkCookie checks the flags of cookie name set by resp and returns it.
+func checkCookie(t *testing.T, resp *http.Response, name string, secure bool) *http.Cookie {
 	t.Helper()
 	for _, ck := range resp.Cookies() {
 		if ck.Name != name || ck.MaxAge < 0 {
 			continue
 		}
-		if name == signin.StateCookie {
-			stateCookies = []*http.Cookie{{Name: ck.Name, Value: ck.Value}}
-		}
 		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != secure {
 			t.Errorf("cookie %s: HttpOnly %v, SameSite %v, Secure %v; want true, Lax, %v", name, ck.HttpOnly, ck.SameSite, ck.Secure, secure)
 		}
-		return
+		if want := map[string]string{signin.SessionCookie: "/", signin.StateCookie: "/signin"}[name]; ck.Path != want {
+			t.Errorf("cookie %s has path %q, want %q", name, ck.Path, want)
+		}
+		return ck
 	}
 	t.Errorf("no cookie %s set (status %d, Set-Cookie %q)", name, resp.StatusCode, resp.Header.Values("Set-Cookie"))
+	return nil
 }
 
 func TestSecureCookies(t *testing.T) {
