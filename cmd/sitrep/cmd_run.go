@@ -10,8 +10,10 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/config"
+	"github.com/sitrep/sitrep/web"
 )
 
 // runBot is `sitrep run`: connect to a Slack workspace and serve until
@@ -35,6 +37,10 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	tokens, err := cfg.APITokens()
 	if err != nil {
 		return fmt.Errorf("cannot serve the change API:\n%w", err)
+	}
+	site, err := siteFromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("cannot serve the web dashboard:\n%w", err)
 	}
 	log, err := newLogger(stderr, getenv)
 	if err != nil {
@@ -67,7 +73,14 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return err
 	}
-	srv, err := startHTTP(ctx, cfg, tokens, store, a, log)
+	if site != nil {
+		if err := completeSite(site, cfg, auth.TeamID, api, a); err != nil {
+			return err
+		}
+	} else {
+		log.Info("the web dashboard is off: set " + envClientID + ", " + envClientSecret + " and " + envBaseURL + " to serve it (see the README)")
+	}
+	srv, err := startHTTPSite(ctx, cfg, tokens, store, a, log, web.DefaultServerLimits(), site)
 	if err != nil {
 		return err
 	}
@@ -82,4 +95,26 @@ func runBot(ctx context.Context, args []string, getenv func(string) string, stde
 	err = a.bot.Run(ctx)
 	log.Info("sitrep stopped")
 	return err
+}
+
+// completeSite fills in what the dashboard reads from the running bot:
+// the workspace, who may see a private incident, names, the zone and the
+// currency.
+func completeSite(site *siteConfig, cfg config.Config, teamID string, api *slack.Client, a *app) error {
+	review, err := cfg.OpsReview()
+	if err != nil {
+		return err
+	}
+	costs, err := cfg.CostModel()
+	if err != nil {
+		return err
+	}
+	site.Issuer = issuerFor(cfg.Slack.APIURL)
+	site.TeamID = teamID
+	site.MaySee = a.bot.MaySee
+	site.Names = bot.APINames(api)
+	site.Location = review.Location
+	site.Currency = costs.Currency
+	site.Now = a.clock.Now
+	return nil
 }

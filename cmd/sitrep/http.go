@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 	"github.com/sitrep/sitrep/internal/config"
 	"github.com/sitrep/sitrep/storage"
 	"github.com/sitrep/sitrep/web"
+	"github.com/sitrep/sitrep/web/dashboard"
+	"github.com/sitrep/sitrep/web/signin"
 )
 
 // httpServer is the running change API.
@@ -36,6 +39,12 @@ func startHTTP(ctx context.Context, cfg config.Config, tokens []config.APIToken,
 // startHTTPWithin is startHTTP within limits: a test's are short, so that
 // it sees slow clients cut off in well under a second.
 func startHTTPWithin(ctx context.Context, cfg config.Config, tokens []config.APIToken, store *storage.Store, a *app, log *slog.Logger, limits web.ServerLimits) (*httpServer, error) {
+	return startHTTPSite(ctx, cfg, tokens, store, a, log, limits, nil)
+}
+
+// startHTTPSite is startHTTPWithin that also serves the web dashboard
+// behind Sign in with Slack when site is not nil.
+func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APIToken, store *storage.Store, a *app, log *slog.Logger, limits web.ServerLimits, site *siteConfig) (*httpServer, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stat := func(name, help string, f func() int64) {
@@ -57,7 +66,7 @@ func startHTTPWithin(ctx context.Context, cfg config.Config, tokens []config.API
 		webTokens[i] = web.Token{Name: t.Name, Secret: t.Secret}
 		names[i] = t.Name
 	}
-	handler := web.NewHandler(web.Deps{
+	var handler http.Handler = web.NewHandler(web.Deps{
 		Changes: incident.NewChangeLog(store, clk), Now: clk.Now, Ping: store.Ping, Tokens: webTokens,
 		Registry: reg, Log: log.With("component", "web"),
 	})
@@ -67,6 +76,13 @@ func startHTTPWithin(ctx context.Context, cfg config.Config, tokens []config.API
 	}
 	if len(tokens) == 0 {
 		log.Warn("no API token (SITREP_API_TOKEN or api.tokens) is set: the change API refuses calls until one is", "addr", ln.Addr().String())
+	}
+	if site != nil {
+		handler, err = serveDashboard(ctx, ln.Addr().String(), handler, store, site, log)
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
 	}
 	s := &httpServer{srv: web.NewServer(handler, limits, log.With("component", "web")), done: make(chan struct{}), addr: ln.Addr().String()}
 	go func() {
@@ -85,4 +101,101 @@ func (s *httpServer) shutdown() {
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
 	<-s.done
+}
+
+// siteConfig turns on the web dashboard, behind Sign in with Slack.
+type siteConfig struct {
+	// Issuer is Slack's OpenID Connect issuer (signin.SlackIssuer) or a
+	// simulator's base URL.
+	Issuer, ClientID, ClientSecret string
+	// BaseURL is where people reach sitrep; empty is the listening
+	// address over http (the demo).
+	BaseURL string
+	// TeamID is the app's workspace: only its people may sign in.
+	TeamID   string
+	MaySee   func(ctx context.Context, user string, inc *incident.Incident) bool
+	Names    incident.Names
+	Location *time.Location
+	Currency string
+	Now      func() time.Time
+}
+
+// The environment that turns the dashboard on in `sitrep run`.
+const (
+	envClientID     = "SLACK_CLIENT_ID"
+	envClientSecret = "SLACK_CLIENT_SECRET"
+	envBaseURL      = "SITREP_BASE_URL"
+)
+
+// siteFromEnv reads the dashboard's settings: nil (off) when none is set,
+// an error naming the missing ones when only some are.
+func siteFromEnv(getenv func(string) string) (*siteConfig, error) {
+	id, secret, base := getenv(envClientID), getenv(envClientSecret), getenv(envBaseURL)
+	if id == "" && secret == "" && base == "" {
+		return nil, nil
+	}
+	var missing []string
+	for _, v := range []struct{ name, v string }{{envClientID, id}, {envClientSecret, secret}, {envBaseURL, base}} {
+		if v.v == "" {
+			missing = append(missing, v.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("the web dashboard needs %s, %s and %s set together; %s missing (the client ID and secret are under Basic Information of the Slack app, and %s is the address people open, like https://sitrep.example.com, whose /signin/callback must be one of the app's redirect URLs)",
+			envClientID, envClientSecret, envBaseURL, strings.Join(missing, " and "), envBaseURL)
+	}
+	return &siteConfig{Issuer: signin.SlackIssuer, ClientID: id, ClientSecret: secret, BaseURL: base}, nil
+}
+
+// issuerFor returns the OpenID Connect issuer that goes with a Slack API
+// URL: Slack's own, or a simulator's base URL (SLACK_API_URL without /api/).
+func issuerFor(apiURL string) string {
+	if apiURL == "" {
+		return signin.SlackIssuer
+	}
+	u, err := url.Parse(apiURL)
+	if err != nil || u.Host == "" {
+		return signin.SlackIssuer
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// serveDashboard returns api with the dashboard and sign-in beside it:
+// /api/, /healthz and /metrics stay api's; every other path is the
+// dashboard's.
+func serveDashboard(ctx context.Context, addr string, api http.Handler, store *storage.Store, site *siteConfig, log *slog.Logger) (http.Handler, error) {
+	base := site.BaseURL
+	if base == "" {
+		base = "http://" + addr
+	}
+	auth, err := signin.New(ctx, signin.Config{
+		Issuer: site.Issuer, ClientID: site.ClientID, ClientSecret: site.ClientSecret,
+		BaseURL: base, TeamID: site.TeamID, Store: store,
+		Secure: signin.SecureCookies(addr, base), Now: site.Now,
+		Log: log.With("component", "signin"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the web dashboard: %w", err)
+	}
+	dash, err := dashboard.New(dashboard.Deps{
+		Incidents: store, Changes: store, Problems: store, Postmortems: store, Trends: store,
+		MaySee: site.MaySee, Names: site.Names, TeamID: site.TeamID,
+		Now: site.Now, Location: site.Location, Currency: site.Currency,
+		Log: log.With("component", "dashboard"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/metrics", api)
+	auth.Routes(mux)
+	dash.Routes(mux, auth.Guard)
+	// Any other path asks for sign-in first: a visitor learns nothing,
+	// not even which pages exist.
+	mux.Handle("/", auth.Guard(http.NotFoundHandler()))
+	go auth.RunPruner(ctx, time.Hour)
+	log.Info("web dashboard on", "url", base+"/", "issuer", site.Issuer, "team", site.TeamID)
+	return mux, nil
 }

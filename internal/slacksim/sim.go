@@ -134,6 +134,8 @@ type Options struct {
 	// Log receives the simulator's logs; nil discards them. Tokens are
 	// never logged.
 	Log *slog.Logger
+	// OIDC configures Sign in with Slack (oidc.go).
+	OIDC OIDCOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -190,6 +192,7 @@ func (o Options) withDefaults() Options {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	o.OIDC = o.OIDC.withDefaults()
 	return o
 }
 
@@ -206,6 +209,7 @@ type Sim struct {
 	api    apiState    // call counters, rate limits, faults
 	socket socketState // connections and deliveries
 	faults faultState  // held and delayed answers, the call log (faults.go)
+	oidc   oidcState   // Sign in with Slack (oidc.go)
 
 	// saveMu serialises Save; lastSaved is what was last written to
 	// Options.StatePath, so an unchanged workspace is not written again.
@@ -256,6 +260,7 @@ func (s *Sim) Start() error {
 	mux.HandleFunc("GET /files-pri/{key}/{name}", s.serveFile)
 	mux.HandleFunc("POST /commands/{team}/{id}", s.withFaults(MethodResponseURL, s.serveHook))
 	mux.HandleFunc("POST /actions/{team}/{id}", s.withFaults(MethodResponseURL, s.serveHook))
+	s.oidcRoutes(mux)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(1)
 	go func() {

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sitrep/sitrep/internal/browsertest"
+	"github.com/sitrep/sitrep/internal/slacksim"
+)
+
+// startSiteRun runs `sitrep run` against sim with the dashboard on (the
+// simulator's Sign in with Slack) and returns its base URL.
+func startSiteRun(t *testing.T, sim *slacksim.Sim) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := "http://" + addr
+	env := map[string]string{
+		"SLACK_BOT_TOKEN":     sim.BotToken(),
+		"SLACK_APP_TOKEN":     sim.AppToken(),
+		"SLACK_API_URL":       sim.APIURL(),
+		"SLACK_CLIENT_ID":     sim.ClientID(),
+		"SLACK_CLIENT_SECRET": sim.ClientSecret(),
+		"SITREP_BASE_URL":     base,
+		"SITREP_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "run.db"),
+		"SITREP_HTTP_ADDR":    addr,
+		"SITREP_API_TOKEN":    "api-secret-token",
+		"SITREP_LOG_LEVEL":    "debug",
+	}
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run"}, func(k string) string { return env[k] }, strings.NewReader(""), &logs, &logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("sitrep run did not stop")
+		}
+	})
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	if err := sim.Wait(wctx, func() bool { return sim.Connections() >= 1 }); err != nil {
+		t.Fatalf("sitrep run did not connect: %v\nlogs:\n%s", err, logs.String())
+	}
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if strings.Contains(logs.String(), "web dashboard on") {
+				break
+			}
+		}
+		if wctx.Err() != nil {
+			t.Fatalf("the dashboard did not come up at %s\nlogs:\n%s", base, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		if strings.Contains(logs.String(), sim.ClientSecret()) {
+			t.Error("the client secret is in the logs")
+		}
+	})
+	return base
+}
+
+// TestBrowserSignIn drives Chromium: a signed-out visitor is shown the
+// sign-in page, signs in through the simulator's Sign in with Slack, lands
+// where they were going and sees their name, signs out, and is then sent
+// back to sign in, with no data, when they open the incidents.
+func TestBrowserSignIn(t *testing.T) {
+	b := browsertest.New(t, 1024, 768)
+	sim := startSim(t)
+	sim.AddChannel("general", "U0ALICE")
+	sim.SetSignInUser("U0ALICE")
+	base := startSiteRun(t, sim)
+	const wait = 15 * time.Second
+
+	b.Do("opening /account signed out", wait, chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS("a.button")))
+	if loc, _ := url.Parse(b.Location()); loc.Path != "/signin" || loc.Query().Get("next") != "/account" {
+		t.Errorf("a signed-out visit to /account ended at %s, want /signin?next=/account", loc)
+	}
+	if text := b.Text(); strings.Contains(text, "U0ALICE") || !strings.Contains(text, "Sign in with Slack") {
+		t.Errorf("the sign-in page says %q", text)
+	}
+	b.Screenshot("signin")
+
+	b.Do("signing in with Slack", wait, chromedp.Click(chromedp.CSS("a.button")), chromedp.WaitVisible(chromedp.CSS("form button[type=submit]")))
+	if loc, _ := url.Parse(b.Location()); loc.Host != strings.TrimPrefix(base, "http://") || loc.Path != "/account" {
+		t.Errorf("after signing in the browser is at %s, want %s/account", loc, base)
+	}
+	if text := b.Text(); !strings.Contains(text, "Alice Liddell (U0ALICE)") {
+		t.Errorf("signed in, /account says %q, want Alice's name", text)
+	}
+	b.Screenshot("account")
+
+	// The dashboard's home goes to the incidents, signed in.
+	b.Do("opening the dashboard", wait, chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS("body")))
+	if loc, _ := url.Parse(b.Location()); loc.Path != "/incidents" {
+		t.Errorf("signed in, / led to %s, want /incidents", loc)
+	}
+	// Once the incidents page is there, its header names who is signed in.
+	header := browsertest.Run(b, "reading the header", wait, chromedp.Evaluate[string](
+		`(document.querySelector("form.signout") || {innerText: "no dashboard page"}).innerText`))
+	if header == "no dashboard page" {
+		t.Logf("no dashboard page at /incidents yet: %q", b.Text())
+	} else if !strings.Contains(header, "Alice Liddell") {
+		t.Errorf("the dashboard's header says %q, want Alice's name", header)
+	}
+	b.Screenshot("dashboard")
+
+	b.Do("signing out", wait, chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS("form button[type=submit]")),
+		chromedp.Click(chromedp.CSS("form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("a.button")))
+	if loc, _ := url.Parse(b.Location()); loc.Path != "/signedout" {
+		t.Errorf("after signing out the browser is at %s, want /signedout", loc)
+	}
+	b.Screenshot("signed-out")
+
+	b.Do("opening the incidents signed out", wait, chromedp.Navigate(base+"/incidents"), chromedp.WaitVisible(chromedp.CSS("a.button")))
+	if loc, _ := url.Parse(b.Location()); loc.Path != "/signin" || loc.Query().Get("next") != "/incidents" {
+		t.Errorf("a signed-out visit to /incidents ended at %s, want /signin?next=/incidents", loc)
+	}
+	if text := b.Text(); strings.Contains(text, "Alice") || strings.Contains(text, "INC-") {
+		t.Errorf("signed out, the page shows data: %q", text)
+	}
+	b.Screenshot("incidents-signed-out")
+
+	// On a phone, the sign-in page fits the screen: nothing scrolls sideways.
+	phone := browsertest.New(t, 390, 844)
+	phone.Do("opening /signin on a phone", wait, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("a.button")))
+	if w := browsertest.Run(phone, "measuring the page", wait, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("on a 390 px wide phone the sign-in page is %d px wide", w)
+	}
+	phone.Screenshot("signin-phone")
+}
