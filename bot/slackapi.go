@@ -82,6 +82,19 @@ func (c *slackCaller) limit(method string, wait time.Duration) {
 	}
 }
 
+// noRateWaitKey marks a context whose Slack calls return a rate limit at
+// once instead of waiting it out: the caller has better things to do
+// meanwhile (see roomQueue).
+type noRateWaitKey struct{}
+
+// withoutRateWait returns ctx marked so that slackCaller.do returns a
+// rate limit (a *slack.RateLimitedError) instead of waiting it out.
+func withoutRateWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRateWaitKey{}, true)
+}
+
+func noRateWait(ctx context.Context) bool { return ctx.Value(noRateWaitKey{}) != nil }
+
 // sleep waits d, or returns ctx's error if ctx ends first.
 var sleep = clock.Sleep
 
@@ -90,6 +103,9 @@ var sleep = clock.Sleep
 func (c *slackCaller) do(ctx context.Context, method string, f func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
 		if wait := c.limitedFor(method); wait > 0 {
+			if noRateWait(ctx) {
+				return fmt.Errorf("slack %s: %w", method, &slack.RateLimitedError{RetryAfter: wait})
+			}
 			if wait > c.maxWait {
 				return fmt.Errorf("slack %s: rate limited for %s more, longer than we wait inline", method, human.Duration(wait))
 			}
@@ -117,6 +133,7 @@ func (c *slackCaller) do(ctx context.Context, method string, f func(context.Cont
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
 			c.limit(method, wait)
+			retry = retry && !noRateWait(ctx)
 		}
 		if !retry || attempt >= c.attempts {
 			if retry {

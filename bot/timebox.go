@@ -22,8 +22,7 @@ const stepPlan = "plan"
 // the restore steps.
 // An incident with no plan and no clock gets none.
 func (b *Bot) postPlan(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	p := inc.Plan
-	if len(p.Diagnostics)+len(p.Restore)+len(p.Runbooks) == 0 && inc.Timebox.Generation == 0 {
+	if !hasPlan(inc) || room.PlanTS != "" { // none, or carried by the header
 		return nil
 	}
 	text, blocks := planView(inc, nil)
@@ -34,12 +33,22 @@ func (b *Bot) postPlan(ctx context.Context, inc *incident.Incident, room *incide
 	return err
 }
 
+// hasPlan reports whether inc's room gets a plan of attack: it has steps
+// or a clock.
+func hasPlan(inc *incident.Incident) bool {
+	p := inc.Plan
+	return len(p.Diagnostics)+len(p.Restore)+len(p.Runbooks) > 0 || inc.Timebox.Generation != 0
+}
+
 // refreshPlan renders the plan of attack from the store. Like refreshRoom
 // it renders again if the incident or its ticks changed meanwhile, so
 // concurrent clicks end with Slack showing what the store holds.
 func (b *Bot) refreshPlan(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
 	if room.PlanTS == "" {
 		return nil
+	}
+	if mergedParts(room).plan {
+		return b.refreshHeader(ctx, inc, room, false)
 	}
 	timeline, err := b.incidents.Timeline(ctx, inc)
 	if err != nil {

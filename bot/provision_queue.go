@@ -1,0 +1,193 @@
+package bot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/jobs"
+)
+
+// An incident storm (many /incident open in a minute) meets Slack's limit
+// on conversations.create (Tier 2, about 20 a minute) first. While that
+// limit holds, a room's set-up does not wait for its turn in Slack's
+// retries, holding a worker: it tells the reporter the incident's number at
+// once, joins the room queue and gives its worker back (the provision job
+// goes back to the durable queue, due a while later in case this process
+// dies). The queue's dispatcher then runs the waiting set-ups one at a time
+// at the limit's pace, most severe first (then oldest first), each as soon
+// as its channel may be created; the rest of a set-up runs on its own while
+// the next one waits. The order holds within one process; replicas each
+// keep their own queue.
+
+// stepQueued records that the reporter was told the incident's number
+// while its room waits its turn (written ahead, like stepNotify).
+const stepQueued = "queued"
+
+// methodCreate is the Slack method a storm runs into.
+const methodCreate = "conversations.create"
+
+// queueHold is how long a queued set-up's job waits in the durable queue
+// before the sweeper runs it again, should the dispatcher not get to it
+// first (this process died, or the queue is longer than that).
+var queueHold = time.Minute
+
+// waitTurn is why a set-up stopped: its channel waits its turn in the
+// room queue; later is the jobs.Later error for its job.
+type waitTurn struct{ later error }
+
+func (w *waitTurn) Error() string { return w.later.Error() }
+
+// roomWaiter is a set-up waiting for its channel.
+type roomWaiter struct {
+	incidentID, number, job int64
+	severity                incident.Severity
+}
+
+// before reports whether w goes before o: higher severity (SEV1 is 1),
+// then the older incident.
+func (w roomWaiter) before(o roomWaiter) bool {
+	return cmp.Or(cmp.Compare(w.severity, o.severity), cmp.Compare(w.number, o.number)) < 0
+}
+
+// roomQueue holds the set-ups waiting for Slack to allow channel creation.
+type roomQueue struct {
+	mu      sync.Mutex
+	waiting map[int64]roomWaiter // by incident ID
+	running bool
+	work    context.Context // the bot's work context, set by start
+}
+
+func newRoomQueue() *roomQueue { return &roomQueue{waiting: map[int64]roomWaiter{}} }
+
+// start gives the queue the context its dispatcher runs under.
+func (q *roomQueue) start(work context.Context) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.work = work
+}
+
+// busy reports whether set-ups are waiting.
+func (q *roomQueue) busy() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiting) > 0
+}
+
+// admittedKey marks the context of a set-up the dispatcher runs: its value
+// is the incident ID and a func to call once its channel exists (or its
+// creation failed).
+type admittedKey struct{}
+
+type admission struct {
+	incidentID int64
+	created    func()
+}
+
+// createPaced creates inc's channel unless Slack's limit on channel
+// creation holds: then it queues the set-up (see roomQueue) and returns a
+// *waitTurn.
+func (b *Bot) createPaced(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if a, ok := ctx.Value(admittedKey{}).(admission); ok && a.incidentID == inc.ID {
+		defer a.created()
+		return b.createChannel(ctx, inc, room)
+	}
+	if !b.roomQueue.busy() && b.slack.limitedFor(methodCreate) == 0 {
+		err := b.createChannel(withoutRateWait(ctx), inc, room)
+		if !rateLimited(err) {
+			return err
+		}
+	}
+	return b.queueRoom(ctx, inc, room)
+}
+
+// queueRoom tells the reporter inc's number (once), queues its set-up and
+// returns the *waitTurn that sends its job back to the durable queue.
+func (b *Bot) queueRoom(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	j, ok := jobs.Current(ctx)
+	if !ok {
+		return errors.New("a room's set-up can wait its turn only as a job")
+	}
+	if !room.Did(stepQueued) {
+		room.Mark(stepQueued) // written ahead: an ephemeral answer cannot be looked up
+		if err := b.saveRoom(ctx, room); err != nil {
+			return err
+		}
+		text, blocks := usageReply(queuedReply(inc), "")
+		b.reply(ctx, inc.ReportedIn, inc.ReporterID, text, blocks)
+	}
+	q := b.roomQueue
+	q.mu.Lock()
+	q.waiting[inc.ID] = roomWaiter{incidentID: inc.ID, number: inc.Number, job: j.ID, severity: inc.Severity}
+	start := !q.running && q.work != nil
+	if start {
+		q.running = true
+	}
+	q.mu.Unlock()
+	if start {
+		done := b.startWork()
+		go func() {
+			defer done()
+			b.dispatchRooms(q)
+		}()
+	}
+	b.log.Info("incident room waits its turn: Slack limits channel creation", "incident", inc.Ref(), "severity", inc.Severity.String())
+	return &waitTurn{later: jobs.Later(b.clock.Now().Add(queueHold), "its channel waits its turn: Slack limits channel creation")}
+}
+
+// queuedReply tells the reporter the incident is recorded while its
+// channel waits its turn.
+func queuedReply(inc *incident.Incident) string {
+	return fmt.Sprintf("%s (%s) is recorded. Slack limits how fast channels can be made, so its channel comes in turn, most severe first; sitrep will tell you here when it is ready.",
+		inc.Ref(), inc.Severity.Label())
+}
+
+// dispatchRooms runs the queued set-ups, the first in order each time
+// Slack allows a channel to be created, until none is left or the bot
+// stops.
+func (b *Bot) dispatchRooms(q *roomQueue) {
+	ctx := q.work
+	for {
+		q.mu.Lock()
+		if len(q.waiting) == 0 || ctx.Err() != nil {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		var next roomWaiter
+		first := true
+		for _, w := range q.waiting {
+			if first || w.before(next) {
+				next, first = w, false
+			}
+		}
+		q.mu.Unlock()
+		if wait := b.slack.limitedFor(methodCreate); wait > 0 && sleep(ctx, wait) != nil {
+			continue // stopping
+		}
+		created := make(chan struct{})
+		var once sync.Once
+		a := admission{incidentID: next.incidentID, created: func() { once.Do(func() { close(created) }) }}
+		done := b.startWork()
+		go func() {
+			defer done()
+			defer a.created()
+			if _, err := b.jobs.RunNow(context.WithValue(ctx, admittedKey{}, a), next.job); err != nil {
+				b.log.Warn("incident room set-up failed after its turn; the job queue retries it", "incident", next.incidentID, "err", err)
+			}
+		}()
+		select {
+		case <-created:
+		case <-ctx.Done():
+		}
+		q.mu.Lock()
+		if w, ok := q.waiting[next.incidentID]; ok && w.job == next.job {
+			delete(q.waiting, next.incidentID)
+		}
+		q.mu.Unlock()
+	}
+}
