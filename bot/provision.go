@@ -103,12 +103,15 @@ type roomStep struct {
 
 // provision does the room's remaining steps: the channel (saved at once),
 // then the others in lanes that run at the same time, since none waits for
-// another across lanes: the header and its pin (and "what changed?" and the
-// plan of attack, when they do not fit in the header), the invitation, the
-// topic, the announcement and the brief. The room is saved once more when
-// they are all done, Ready and with the reporter's answer recorded ahead,
-// and then the reporter is told. When a step fails, what the others did is
-// saved before the error is returned, so the retry does only the rest.
+// another across lanes. The announcement (in the incidents channel) and the
+// brief (a direct message) start at once; in the new channel the
+// invitation goes first, as Slack may not know the channel for a moment
+// (it is retried in place until Slack does), then the header with its pin
+// (and "what changed?" and the plan of attack, when they do not fit in the
+// header) and the topic. The room is saved once more when all are done,
+// Ready and with the reporter's answer recorded ahead, and then the
+// reporter is told. When a step fails, what the others did is saved before
+// the error is returned, so the retry does only the rest.
 //
 // Each lane sets room fields of its own (HeaderTS, AnnouncementTS, ...);
 // the steps done are marked under a lock.
@@ -122,39 +125,22 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 			return err
 		}
 	}
-	lanes := [][]roomStep{
-		{{stepHeader, b.postHeader, false}, {stepPin, b.pinHeader, true}, {stepChanges, b.postWhatChanged, true}, {stepPlan, b.postPlan, true}},
-		{{stepInvite, b.inviteResponders, false}},
-		{{stepTopic, b.setTopic, true}},
-		{{stepAnnounce, b.announce, true}},
-		{{stepBrief, b.briefAtOpen, true}},
-	}
-	var mu sync.Mutex // guards room.Done
-	did := func(step string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return room.Did(step)
-	}
-	errs := make([]error, len(lanes))
-	var wg sync.WaitGroup
-	for i, lane := range lanes {
-		wg.Go(func() {
-			for _, s := range lane {
-				if did(s.name) {
-					continue
-				}
-				if err := b.roomStep(ctx, inc, room, s); err != nil {
-					errs[i] = err
-					return
-				}
-				mu.Lock()
-				room.Mark(s.name)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	l := &lanes{b: b, inc: inc, room: room}
+	l.run(ctx,
+		func(ctx context.Context) error {
+			invited := l.steps(ctx, roomStep{stepInvite, b.inviteResponders, false})
+			inChannel := l.run(ctx,
+				func(ctx context.Context) error {
+					return l.steps(ctx, roomStep{stepHeader, b.postHeader, false}, roomStep{stepPin, b.pinHeader, true},
+						roomStep{stepChanges, b.postWhatChanged, true}, roomStep{stepPlan, b.postPlan, true})
+				},
+				func(ctx context.Context) error { return l.steps(ctx, roomStep{stepTopic, b.setTopic, true}) })
+			return errors.Join(invited, inChannel)
+		},
+		func(ctx context.Context) error { return l.steps(ctx, roomStep{stepAnnounce, b.announce, true}) },
+		func(ctx context.Context) error { return l.steps(ctx, roomStep{stepBrief, b.briefAtOpen, true}) },
+	)
+	if err := l.err(); err != nil {
 		if serr := b.saveRoom(ctx, room); serr != nil {
 			b.log.Warn("saving the steps done before one failed; the retry does them again", "incident", inc.Ref(), "err", serr)
 		}
@@ -173,6 +159,61 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 		return b.notifyReporter(ctx, inc, room)
 	}
 	return nil
+}
+
+// lanes runs a room's steps in lanes at once, marking the steps done
+// under a lock and keeping the errors of those that failed.
+type lanes struct {
+	b    *Bot
+	inc  *incident.Incident
+	room *incident.Room
+
+	mu   sync.Mutex // guards room.Done and errs
+	errs []error
+}
+
+// run runs each lane in a goroutine of its own and waits for them all; it
+// returns their errors joined.
+func (l *lanes) run(ctx context.Context, lanes ...func(context.Context) error) error {
+	errs := make([]error, len(lanes))
+	var wg sync.WaitGroup
+	for i, lane := range lanes {
+		wg.Go(func() { errs[i] = lane(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// steps does the steps not done yet in order, stopping at the first that
+// fails, whose error it keeps and returns.
+func (l *lanes) steps(ctx context.Context, steps ...roomStep) error {
+	for _, s := range steps {
+		l.mu.Lock()
+		did := l.room.Did(s.name)
+		l.mu.Unlock()
+		if did {
+			continue
+		}
+		err := l.b.roomStep(ctx, l.inc, l.room, s)
+		l.mu.Lock()
+		if err != nil {
+			l.errs = append(l.errs, err)
+		} else {
+			l.room.Mark(s.name)
+		}
+		l.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// err returns the errors of the steps that failed, joined.
+func (l *lanes) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return errors.Join(l.errs...)
 }
 
 // roomStep does step s, retrying in place for a moment while Slack does
@@ -319,17 +360,18 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident, room *incide
 
 // postHeader posts the header message that the room keeps pinned, with
 // "what changed?" and the plan of attack in it when they fit (see
-// fitParts); a part that does not fit is left to its own step.
+// fitParts); a part that does not fit is left to its own step. It runs
+// while other lanes mark their steps, so it reads no room.Done.
 func (b *Bot) postHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
 	var changes, plan []slack.Block
-	if b.changes != nil && room.ChangesTS == "" && !room.Did(stepChanges) {
+	if b.changes != nil && room.ChangesTS == "" {
 		shown, err := b.collectChanges(ctx, inc, b.cfg.WhatChangedWindow)
 		if err != nil {
 			return err
 		}
 		_, changes = whatChangedView(inc, shown, nil, b.cfg.WhatChangedWindow)
 	}
-	if hasPlan(inc) && room.PlanTS == "" && !room.Did(stepPlan) {
+	if hasPlan(inc) && room.PlanTS == "" {
 		_, plan = planView(inc, nil)
 	}
 	return b.postHeaderWith(ctx, inc, room, nil, changes, plan)

@@ -92,11 +92,12 @@ type admission struct {
 // creation holds: then it queues the set-up (see roomQueue) and returns a
 // *waitTurn.
 func (b *Bot) createPaced(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	if a, ok := ctx.Value(admittedKey{}).(admission); ok && a.incidentID == inc.ID {
-		defer a.created()
-		return b.createChannel(ctx, inc, room)
+	a, admitted := ctx.Value(admittedKey{}).(admission)
+	admitted = admitted && a.incidentID == inc.ID
+	if admitted {
+		defer a.created() // after queueRoom, if it queues again
 	}
-	if !b.roomQueue.busy() && b.slack.limitedFor(methodCreate) == 0 {
+	if admitted || (!b.roomQueue.busy() && b.slack.limitedFor(methodCreate) == 0) {
 		err := b.createChannel(withoutRateWait(ctx), inc, room)
 		if !rateLimited(err) {
 			return err
@@ -139,6 +140,34 @@ func (b *Bot) queueRoom(ctx context.Context, inc *incident.Incident, room *incid
 	return &waitTurn{later: jobs.Later(b.clock.Now().Add(queueHold), "its channel waits its turn: Slack limits channel creation")}
 }
 
+// turnClaimTries and turnClaimWait bound how long a set-up whose turn came
+// waits for its job to be free: the attempt that queued it may still be
+// recording that it waits. After that the durable queue runs it.
+const (
+	turnClaimTries = 50
+	turnClaimWait  = 20 * time.Millisecond
+)
+
+// runTurn runs the job of the set-up w, whose turn came.
+func (b *Bot) runTurn(ctx context.Context, w roomWaiter) {
+	for range turnClaimTries {
+		ran, err := b.jobs.RunNow(ctx, w.job)
+		if err != nil {
+			b.log.Warn("incident room set-up failed after its turn; the job queue retries it", "incident", w.incidentID, "err", err)
+		}
+		if ran {
+			return
+		}
+		if r, err := b.rooms.Room(ctx, w.incidentID); err == nil && r.Did(stepChannel) {
+			return // another attempt made the channel
+		}
+		if sleep(ctx, turnClaimWait) != nil {
+			return
+		}
+	}
+	b.log.Warn("the job of an incident room whose turn came stayed busy; the job queue runs it", "incident", w.incidentID, "job", w.job)
+}
+
 // queuedReply tells the reporter the incident is recorded while its
 // channel waits its turn.
 func queuedReply(inc *incident.Incident) string {
@@ -148,7 +177,9 @@ func queuedReply(inc *incident.Incident) string {
 
 // dispatchRooms runs the queued set-ups, the first in order each time
 // Slack allows a channel to be created, until none is left or the bot
-// stops.
+// stops. It takes the first off the queue and waits until its channel is
+// created (or its creation failed, or was refused again: then the set-up
+// queued itself again) before it takes the next.
 func (b *Bot) dispatchRooms(q *roomQueue) {
 	ctx := q.work
 	for {
@@ -166,9 +197,15 @@ func (b *Bot) dispatchRooms(q *roomQueue) {
 			}
 		}
 		q.mu.Unlock()
-		if wait := b.slack.limitedFor(methodCreate); wait > 0 && sleep(ctx, wait) != nil {
-			continue // stopping
+		if wait := b.slack.limitedFor(methodCreate); wait > 0 {
+			_ = sleep(ctx, wait)
+			continue // a more severe incident may have come meanwhile
 		}
+		q.mu.Lock()
+		if w, ok := q.waiting[next.incidentID]; ok && w.job == next.job {
+			delete(q.waiting, next.incidentID) // its job queues it again if Slack refuses
+		}
+		q.mu.Unlock()
 		created := make(chan struct{})
 		var once sync.Once
 		a := admission{incidentID: next.incidentID, created: func() { once.Do(func() { close(created) }) }}
@@ -176,18 +213,11 @@ func (b *Bot) dispatchRooms(q *roomQueue) {
 		go func() {
 			defer done()
 			defer a.created()
-			if _, err := b.jobs.RunNow(context.WithValue(ctx, admittedKey{}, a), next.job); err != nil {
-				b.log.Warn("incident room set-up failed after its turn; the job queue retries it", "incident", next.incidentID, "err", err)
-			}
+			b.runTurn(context.WithValue(ctx, admittedKey{}, a), next)
 		}()
 		select {
 		case <-created:
 		case <-ctx.Done():
 		}
-		q.mu.Lock()
-		if w, ok := q.waiting[next.incidentID]; ok && w.job == next.job {
-			delete(q.waiting, next.incidentID)
-		}
-		q.mu.Unlock()
 	}
 }

@@ -189,6 +189,7 @@ type Sim struct {
 	api    apiState    // call counters, rate limits, faults
 	socket socketState // connections and deliveries
 	faults faultState  // held and delayed answers, the call log (faults.go)
+	conns  connCounter // accepted TCP connections (conncount.go)
 
 	srv      *http.Server
 	ln       net.Listener
@@ -224,6 +225,7 @@ func (s *Sim) Start() error {
 	if err != nil {
 		return fmt.Errorf("slacksim: listening: %w", err)
 	}
+	ln = s.conns.counting(ln)
 	s.ln = ln
 	s.baseURL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
