@@ -259,7 +259,7 @@ func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
 	}
-	if err := b.refreshPlan(ctx, inc, room); err != nil {
+	if err := b.refreshPlanAfterHeader(ctx, inc, room); err != nil {
 		return err
 	}
 	text, blocks := changeLineView(inc, entry)

@@ -40,6 +40,15 @@ func hasPlan(inc *incident.Incident) bool {
 	return len(p.Diagnostics)+len(p.Restore)+len(p.Runbooks) > 0 || inc.Timebox.Generation != 0
 }
 
+// refreshPlanAfterHeader renders the plan of attack after refreshRoom has
+// rendered the header: nothing is left to do when the header carries it.
+func (b *Bot) refreshPlanAfterHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if mergedParts(room).plan {
+		return nil
+	}
+	return b.refreshPlan(ctx, inc, room)
+}
+
 // refreshPlan renders the plan of attack from the store. Like refreshRoom
 // it renders again if the incident or its ticks changed meanwhile, so
 // concurrent clicks end with Slack showing what the store holds.
@@ -124,7 +133,7 @@ func (b *Bot) timeboxJob(ctx context.Context, j jobs.Job) error {
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
 	}
-	if err := b.refreshPlan(ctx, inc, room); err != nil {
+	if err := b.refreshPlanAfterHeader(ctx, inc, room); err != nil {
 		return err
 	}
 	// The line shows the clock as the entry left it: a later change
