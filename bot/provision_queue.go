@@ -54,15 +54,58 @@ func (w roomWaiter) before(o roomWaiter) bool {
 	return cmp.Or(cmp.Compare(w.severity, o.severity), cmp.Compare(w.number, o.number)) < 0
 }
 
-// roomQueue holds the set-ups waiting for Slack to allow channel creation.
+// roomQueue holds the set-ups waiting for Slack to allow channel creation,
+// and bounds the set-ups running at once.
 type roomQueue struct {
 	mu      sync.Mutex
 	waiting map[int64]roomWaiter // by incident ID
 	running bool
 	work    context.Context // the bot's work context, set by start
+	// slots bounds the set-ups running off the envelope workers.
+	slots chan struct{}
 }
 
-func newRoomQueue() *roomQueue { return &roomQueue{waiting: map[int64]roomWaiter{}} }
+// setupSlots is how many rooms are set up at once: as many as the tuned
+// Slack client keeps idle connections (cmd/sitrep/slackhttp.go), so a
+// burst reuses its connections.
+const setupSlots = 200
+
+func newRoomQueue() *roomQueue {
+	return &roomQueue{waiting: map[int64]roomWaiter{}, slots: make(chan struct{}, setupSlots)}
+}
+
+// setUpRoom runs the job that sets up inc's room (stored with the incident)
+// at once, but off the envelope's worker: the worker is free for the next
+// command while Slack catches up with a new channel, and a burst of opens
+// sets its rooms up side by side (at most setupSlots at once). The set-up
+// keeps ctx's values (the command's response_url) and stops with the bot;
+// the job queue finishes what it does not.
+func (b *Bot) setUpRoom(ctx context.Context, inc *incident.Incident) {
+	q := b.roomQueue
+	q.mu.Lock()
+	work := q.work
+	q.mu.Unlock()
+	if work == nil { // not running (a test driving handlers directly)
+		work = context.Background()
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(work, cancel)
+	done := b.startWork()
+	go func() {
+		defer done()
+		defer cancel()
+		defer stop()
+		select {
+		case q.slots <- struct{}{}:
+		case <-sctx.Done():
+			return
+		}
+		defer func() { <-q.slots }()
+		if _, err := b.jobs.RunJob(sctx, incident.ProvisionJob(inc, b.clock)); err != nil && !jobs.IsLater(err) {
+			b.log.Warn("incident room not ready yet; the job queue will finish it", "incident", inc.Ref(), "err", err)
+		}
+	}()
+}
 
 // start gives the queue the context its dispatcher runs under.
 func (q *roomQueue) start(work context.Context) {

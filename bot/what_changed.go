@@ -78,6 +78,9 @@ func (b *Bot) collectChanges(ctx context.Context, inc *incident.Incident, window
 	for _, c := range others {
 		shown = append(shown, incident.ShownChange{Change: c, Other: len(inc.Systems) > 0})
 	}
+	if len(shown) == 0 {
+		return nil, nil // nothing to record
+	}
 	if err := b.changes.Show(ctx, inc.ID, shown); err != nil {
 		return nil, err
 	}
