@@ -397,7 +397,7 @@ func TestIncidentStormAtSlacksPace(t *testing.T) {
 		ref := fmt.Sprintf("INC-%d ", n)
 		for _, user := range []string{alice, bob} {
 			for _, e := range h.ephemeralTexts(user) {
-				if strings.HasPrefix(strings.TrimPrefix(e, ":warning: "), ref) {
+				if strings.HasPrefix(strings.TrimPrefix(e, ":hourglass_flowing_sand: "), ref) {
 					return true
 				}
 			}

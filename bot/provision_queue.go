@@ -156,13 +156,12 @@ func (b *Bot) queueRoom(ctx context.Context, inc *incident.Incident, room *incid
 	if !ok {
 		return errors.New("a room's set-up can wait its turn only as a job")
 	}
-	if !room.Did(stepQueued) {
+	if !room.Did(stepQueued) && inc.ReportedIn != "" {
 		room.Mark(stepQueued) // written ahead: an ephemeral answer cannot be looked up
 		if err := b.saveRoom(ctx, room); err != nil {
 			return err
 		}
-		text, blocks := usageReply(queuedReply(inc), "")
-		b.reply(ctx, inc.ReportedIn, inc.ReporterID, text, blocks)
+		b.reply(ctx, inc.ReportedIn, inc.ReporterID, queuedReply(inc), nil)
 	}
 	q := b.roomQueue
 	q.mu.Lock()
@@ -214,7 +213,7 @@ func (b *Bot) runTurn(ctx context.Context, w roomWaiter) {
 // queuedReply tells the reporter the incident is recorded while its
 // channel waits its turn.
 func queuedReply(inc *incident.Incident) string {
-	return fmt.Sprintf("%s (%s) is recorded. Slack limits how fast channels can be made, so its channel comes in turn, most severe first; sitrep will tell you here when it is ready.",
+	return fmt.Sprintf(":hourglass_flowing_sand: %s (%s) is recorded. Slack limits how fast channels can be made, so its channel comes in turn, most severe first; sitrep will tell you here when it is ready.",
 		inc.Ref(), inc.Severity.Label())
 }
 
