@@ -404,7 +404,7 @@ func TestIncidentStormAtSlacksPace(t *testing.T) {
 		}
 		return false
 	}
-	h.wait("every reporter told their incident's number", func() bool {
+	waitLong(h, "every reporter told their incident's number", func() bool {
 		for n := int64(2); n <= storm+1; n++ {
 			if !told(n) {
 				return false
@@ -424,7 +424,7 @@ func TestIncidentStormAtSlacksPace(t *testing.T) {
 	}
 	queued := storm - early
 	slackClock.release()
-	h.wait("every room ready", func() bool {
+	waitLong(h, "every room ready", func() bool {
 		for n := int64(2); n <= storm+1; n++ {
 			if r, err := h.store.Room(h.ctx, mustIncidentID(h, n)); err != nil || !r.Ready {
 				return false
@@ -497,6 +497,17 @@ func TestIncidentStormAtSlacksPace(t *testing.T) {
 	t.Logf("%d of %d rooms waited their turn; conversations.create called %d times, %d refused", queued, storm,
 		h.sim.Calls("conversations.create"), h.sim.Calls("conversations.create")-created)
 	h.checkNothingDoubled()
+}
+
+// waitLong waits until cond holds, for up to a minute: 50 opens on a
+// loaded machine under -race take a while.
+func waitLong(h *harness, what string, cond func() bool) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
+	defer cancel()
+	if err := h.sim.Wait(ctx, cond); err != nil {
+		h.t.Fatalf("waiting for %s: %v", what, err)
+	}
 }
 
 func mustIncidentID(h *harness, n int64) int64 {
