@@ -134,7 +134,7 @@ func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incid
 					return l.steps(ctx, roomStep{stepHeader, b.postHeader, false}, roomStep{stepPin, b.pinHeader, true},
 						roomStep{stepChanges, b.postWhatChanged, true}, roomStep{stepPlan, b.postPlan, true})
 				},
-				func(ctx context.Context) error { return l.steps(ctx, roomStep{stepTopic, b.setTopic, true}) })
+				func(ctx context.Context) error { return l.steps(ctx, roomStep{stepTopic, b.setTopicOnce, true}) })
 			return errors.Join(invited, inChannel)
 		},
 		func(ctx context.Context) error { return l.steps(ctx, roomStep{stepAnnounce, b.announce, true}) },
@@ -356,6 +356,24 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident, room *incide
 		_, err := b.api.SetTopicOfConversationContext(ctx, room.ChannelID, topic)
 		return err
 	})
+}
+
+// setTopicOnce sets the room's topic, unless a retry finds it set already:
+// Slack tells the channel each time its topic is set, even to the same
+// text.
+func (b *Bot) setTopicOnce(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if j, ok := jobs.Current(ctx); ok && j.Attempts > 1 {
+		var ch *slack.Channel
+		err := b.slack.do(ctx, "conversations.info", func(ctx context.Context) error {
+			var err error
+			ch, err = b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: room.ChannelID})
+			return err
+		})
+		if err == nil && ch.Topic.Value == topicText(inc, b.userName(ctx, inc.TDOID)) {
+			return nil
+		}
+	}
+	return b.setTopic(ctx, inc, room)
 }
 
 // postHeader posts the header message that the room keeps pinned, with
