@@ -17,6 +17,7 @@ import (
 	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/config"
+	"github.com/sitrep/sitrep/internal/pgtest"
 	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
@@ -151,9 +152,22 @@ func TestOpenSavesTheRoomTwice(t *testing.T) {
 // header, the announcement and the brief are found again by their metadata,
 // the invitation answers already_in_channel, the pin already_pinned, the
 // topic is set to the same text, and the reporter (recorded ahead) is told
-// once.
+// once. On SQLite and PostgreSQL.
 func TestOpenRedoneAfterLostSave(t *testing.T) {
 	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			var opts []harnessOption
+			if dialect == "postgres" {
+				opts = append(opts, withDatabase(pgtest.URL(t)))
+			}
+			testRedone(t, opts...)
+		})
+	}
+}
+
+func testRedone(t *testing.T, opts ...harnessOption) {
 	daily, err := cron.ParseStandard("CRON_TZ=UTC 0 9 * * *")
 	if err != nil {
 		t.Fatal(err)
@@ -161,10 +175,10 @@ func TestOpenRedoneAfterLostSave(t *testing.T) {
 	rotation := incident.Rotation{Name: "web", Members: []string{bob}, Schedule: daily,
 		Start: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), Systems: []string{"web"}}
 	var rooms *countingRooms
-	h := newOnceHarness(t, withPlans(shippedPlans(t)), withRotations(rotation), withRoomStore(func(r bot.Rooms) bot.Rooms {
+	h := newOnceHarness(t, append(opts, withPlans(shippedPlans(t)), withRotations(rotation), withRoomStore(func(r bot.Rooms) bot.Rooms {
 		rooms = &countingRooms{Rooms: r}
 		return rooms
-	}))
+	}))...)
 	rooms.setRefuse(func(r *incident.Room) bool { return r.Ready })
 	h.slash(alice, h.general, "/incident", "open checkout errors sev2 systems:web")
 	r := h.room(1)
@@ -371,12 +385,25 @@ func (c *heldClock) release() {
 // lets its room be made (with Slack's clock held, only the bucket's 10
 // rooms can exist when all 50 have their answer); the other rooms are then
 // made at the limit's pace, most severe first and oldest first within a
-// severity; none is lost or made twice.
+// severity; none is lost or made twice. On SQLite and PostgreSQL.
 func TestIncidentStormAtSlacksPace(t *testing.T) {
 	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			testStorm(t, dialect)
+		})
+	}
+}
+
+func testStorm(t *testing.T, dialect string) {
 	const storm, bucket = 50, 10
 	slackClock := &heldClock{t0: time.Now()}
-	h := newHarness(t, withSimOptions(slacksim.Options{Now: slackClock.Now}))
+	opts := []harnessOption{withSimOptions(slacksim.Options{Now: slackClock.Now})}
+	if dialect == "postgres" {
+		opts = append(opts, withDatabase(pgtest.URL(t)))
+	}
+	h := newHarness(t, opts...)
 	h.slash(alice, h.general, "/incident", "open warm up") // the incidents channel
 	h.sim.SetRateLimit("conversations.create", 20*60, bucket)
 	h.sim.ResetCalls()
