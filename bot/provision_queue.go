@@ -65,9 +65,10 @@ type roomQueue struct {
 	slots chan struct{}
 }
 
-// setupSlots is how many rooms are set up at once: as many as the tuned
-// Slack client keeps idle connections (cmd/sitrep/slackhttp.go), so a
-// burst reuses its connections.
+// setupSlots is how many rooms are set up at once. A set-up mostly waits
+// (for Slack to know a new channel, for answers), so a burst of 200 opens
+// is set up side by side; the Slack calls under way at once are bounded
+// apart from it (maxInFlight), so the burst still reuses connections.
 const setupSlots = 200
 
 func newRoomQueue() *roomQueue {

@@ -59,8 +59,8 @@ func takeResponder(ctx context.Context, user, channel string, now time.Time) *re
 var hookClient = &http.Client{Timeout: 10 * time.Second, Transport: hookTransport()}
 
 // hookIdleConns is how many idle connections to response URLs are kept:
-// the room set-ups running at once (setupSlots).
-const hookIdleConns = setupSlots
+// as many as Slack calls may be under way at once (maxInFlight).
+const hookIdleConns = maxInFlight
 
 func hookTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
