@@ -181,6 +181,9 @@ type Bot struct {
 	log         *slog.Logger
 	socketOpts  []socketmode.Option
 	slack       *slackCaller
+	// roomQueue holds the room set-ups waiting for Slack to allow
+	// channel creation (provision_queue.go).
+	roomQueue *roomQueue
 
 	sem      chan struct{}
 	inflight sync.WaitGroup
@@ -249,6 +252,7 @@ func New(cfg Config, d Deps) *Bot {
 		log:         d.Log,
 		socketOpts:  d.SocketOptions,
 		slack:       newSlackCaller(d.Log),
+		roomQueue:   newRoomQueue(),
 		sem:         make(chan struct{}, cfg.Workers),
 		idle:        make(chan struct{}),
 		acking:      newAckGate(),
@@ -308,6 +312,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	// In-flight work outlives ctx for a bounded drain.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	b.roomQueue.start(work)
 
 	// Finish what this instance was handling when it died, before this
 	// life records any envelope of its own.

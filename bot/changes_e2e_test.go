@@ -120,8 +120,8 @@ func TestWhatChangedWhenAnIncidentOpens(t *testing.T) {
 	h.slash(alice, h.general, "/incident", "open checkout errors sev1 systems:web,db")
 	ch := h.room(1).ChannelID
 	msgs := h.sim.Messages(ch)
-	golden(t, "what_changed.json", indentJSON(t, msgs[1].Blocks))
-	got := plainJSON(t, msgs[1].Blocks)
+	golden(t, "what_changed.json", indentJSON(t, msgs[0].Blocks))
+	got := plainJSON(t, msgs[0].Blocks)
 	order := []string{"feature flag checkout-v2 on", "added index on orders", "deployed v2.14.0", "raised max_connections"}
 	last := -1
 	for _, s := range order {
@@ -143,7 +143,7 @@ func TestWhatChangedWhenAnIncidentOpens(t *testing.T) {
 	// The suspect flow: a verdict is recorded, the header lists suspects,
 	// and the list re-renders from the store.
 	h.sim.Join(ch, bob)
-	listTS := msgs[1].TS
+	listTS := msgs[0].TS
 	flag, _ := h.store.Changes(h.ctx, incident.ChangeQuery{Systems: []string{"web"}, Limit: 1})
 	value := fmt.Sprintf("%d:%d", h.room(1).IncidentID, flag[0].ID)
 	verdict := func(user, action string) {
@@ -180,7 +180,7 @@ func TestWhatChangedWhenAnIncidentOpens(t *testing.T) {
 
 	// An incident on a quiet system gets the latest changes elsewhere, marked.
 	h.slash(alice, h.general, "/incident", "open search slow systems:search")
-	other := plainJSON(t, h.sim.Messages(h.room(2).ChannelID)[1].Blocks)
+	other := plainJSON(t, h.sim.Messages(h.room(2).ChannelID)[0].Blocks)
 	if !strings.Contains(other, "No changes to search in the 24 h before INC-2 opened; the latest changes elsewhere:") ||
 		!strings.Contains(other, "_other system_") || strings.Count(other, "_other system_") != 4 {
 		t.Errorf("quiet system got %s", other)
@@ -231,7 +231,7 @@ func TestIncidentChangesForAnotherWindow(t *testing.T) {
 		}
 	}
 	ch := h.openIncident("db slow systems:db")
-	first := plainJSON(t, h.sim.Messages(ch)[1].Blocks)
+	first := plainJSON(t, h.sim.Messages(ch)[0].Blocks) // the header carries what changed
 	if strings.Contains(first, "db change 0") || !strings.Contains(first, "db change 1") {
 		t.Errorf("24h list = %s", first)
 	}

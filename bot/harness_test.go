@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,21 @@ type harnessConfig struct {
 	// changes, checklists, problems, postmortems); rooms, the inbox
 	// and jobs stay on the harness's store. A test breaks it on purpose.
 	domainStore *storage.Store
+	// httpClient, if set, makes the bot's Slack Web API calls.
+	httpClient *http.Client
+	// rooms, if set, wraps the room store the bot is given.
+	rooms func(bot.Rooms) bot.Rooms
+}
+
+// withRoomStore gives the bot the harness's room store as wrap returns it
+// (to count or refuse saves); wrap is called at each boot.
+func withRoomStore(wrap func(bot.Rooms) bot.Rooms) harnessOption {
+	return func(h *harnessConfig) { h.rooms = wrap }
+}
+
+// withSlackHTTPClient makes the bot call the Web API with c.
+func withSlackHTTPClient(c *http.Client) harnessOption {
+	return func(h *harnessConfig) { h.httpClient = c }
 }
 
 // withDatabase runs the harness on this database URL instead of a fresh
@@ -168,7 +184,11 @@ func (h *harness) boot() {
 	t := h.t
 	t.Helper()
 	runner := jobs.NewRunner(h.store, h.clock, h.log)
-	api := slack.New(h.sim.BotToken(), slack.OptionAPIURL(h.sim.APIURL()), slack.OptionAppLevelToken(h.sim.AppToken()))
+	apiOpts := []slack.Option{slack.OptionAPIURL(h.sim.APIURL()), slack.OptionAppLevelToken(h.sim.AppToken())}
+	if h.cfg.httpClient != nil {
+		apiOpts = append(apiOpts, slack.OptionHTTPClient(h.cfg.httpClient))
+	}
+	api := slack.New(h.sim.BotToken(), apiOpts...)
 	domain := h.store
 	if h.cfg.domainStore != nil {
 		domain = h.cfg.domainStore
@@ -183,6 +203,10 @@ func (h *harness) boot() {
 	problems := incident.NewProblems(domain, incidents, h.clock)
 	reviews := incident.NewReviews(domain, problems, changes)
 	reviews.Actions = domain
+	var rooms bot.Rooms = h.store
+	if h.cfg.rooms != nil {
+		rooms = h.cfg.rooms(rooms)
+	}
 	botCfg := h.cfg.bot
 	botCfg.SweepSpec = "@every 1h"
 	b := bot.New(botCfg, bot.Deps{
@@ -193,7 +217,7 @@ func (h *harness) boot() {
 		Problems:      problems,
 		Reviews:       reviews,
 		Postmortems:   incident.NewPostmortems(domain, incidents, changes, h.clock),
-		Rooms:         h.store,
+		Rooms:         rooms,
 		Pins:          h.store,
 		Inbox:         h.store,
 		Jobs:          runner,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -260,7 +259,7 @@ func (b *Bot) changedJob(ctx context.Context, j jobs.Job) error {
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
 	}
-	if err := b.refreshPlan(ctx, inc, room); err != nil {
+	if err := b.refreshPlanAfterHeader(ctx, inc, room); err != nil {
 		return err
 	}
 	text, blocks := changeLineView(inc, entry)
@@ -312,34 +311,7 @@ func (b *Bot) changeTarget(ctx context.Context, j jobs.Job) (*incident.Incident,
 // lands last is followed by such a check, and Slack ends up showing what the
 // store holds.
 func (b *Bot) refreshRoom(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	for round := 1; ; round++ {
-		suspects, err := b.suspects(ctx, inc)
-		if err != nil {
-			return err
-		}
-		text, blocks := headerView(inc, inc.ReportedIn, suspects)
-		if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
-			_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.HeaderTS,
-				slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-			return err
-		}); err != nil {
-			return err
-		}
-		if err := b.setTopic(ctx, inc, room); err != nil {
-			return err
-		}
-		now, err := b.incidents.Incident(ctx, inc.ID)
-		if err != nil {
-			return err
-		}
-		if reflect.DeepEqual(now, inc) {
-			return nil
-		}
-		if round == maxRefreshRounds {
-			return fmt.Errorf("%s kept changing while its header was updated", inc.Ref())
-		}
-		inc = now
-	}
+	return b.refreshHeader(ctx, inc, room, true)
 }
 
 // entry returns timeline entry id of inc.

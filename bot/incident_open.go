@@ -101,9 +101,7 @@ func (b *Bot) openIncident(ctx context.Context, req incident.OpenRequest) {
 		return
 	}
 	b.log.Info("incident opened", "incident", inc.Ref(), "severity", inc.Severity.String(), "reporter", inc.ReporterID)
-	if _, err := b.jobs.RunJob(ctx, incident.ProvisionJob(inc, b.clock)); err != nil {
-		b.log.Warn("incident room not ready yet; the job queue will finish it", "incident", inc.Ref(), "err", err)
-	}
+	b.setUpRoom(ctx, inc)
 }
 
 // openRequestFromView reads the open-incident form. problems maps each

@@ -182,7 +182,7 @@ func (b *Bot) madePrivateJob(ctx context.Context, j jobs.Job) error {
 	}{
 		{stepPrivateInvite, func(ctx context.Context) error { return b.inviteFrom(ctx, inc, room, old) }, old == ""},
 		{stepPrivateTopic, func(ctx context.Context) error { return b.setTopic(ctx, inc, room) }, old == ""},
-		{stepPrivateHeader, func(ctx context.Context) error { return b.postHeader(ctx, inc, room) }, old == ""},
+		{stepPrivateHeader, func(ctx context.Context) error { return b.repostHeader(ctx, inc, room) }, old == ""},
 		{stepPrivatePin, func(ctx context.Context) error { return b.pinHeader(ctx, inc, room) }, old == ""},
 		{stepPrivateChanges, func(ctx context.Context) error { return b.repostChanges(ctx, inc, room) }, stepValue(room, stepMovedChanges) == ""},
 		{stepPrivatePlan, func(ctx context.Context) error { return b.repostPlan(ctx, inc, room) }, stepValue(room, stepMovedPlan) == ""},
@@ -226,11 +226,37 @@ func (b *Bot) madePrivateJob(ctx context.Context, j jobs.Job) error {
 	return nil
 }
 
+// repostHeader posts the header again in the private room, as it stands,
+// carrying the parts the old room had ("what changed?" with its verdicts,
+// the plan of attack with its ticks) where they fit: in one message, as
+// when the room was set up.
+func (b *Bot) repostHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	timeline, err := b.incidents.Timeline(ctx, inc)
+	if err != nil {
+		return err
+	}
+	verdicts := incident.Verdicts(timeline)
+	var shown []incident.ShownChange
+	if b.changes != nil {
+		if shown, err = b.changes.Shown(ctx, inc.ID); err != nil {
+			return err
+		}
+	}
+	var changes, plan []slack.Block
+	if b.changes != nil && stepValue(room, stepMovedChanges) != "" {
+		_, changes = whatChangedView(inc, shown, verdicts, b.cfg.WhatChangedWindow)
+	}
+	if stepValue(room, stepMovedPlan) != "" {
+		_, plan = planView(inc, incident.Diagnostics(timeline))
+	}
+	return b.postHeaderWith(ctx, inc, room, suspectLines(shown, verdicts), changes, plan)
+}
+
 // repostChanges posts the room's "what changed?" list again in the private
 // room, as it stands (the changes shown and the verdicts given), so that
 // its buttons work there.
 func (b *Bot) repostChanges(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	if b.changes == nil {
+	if b.changes == nil || room.ChangesTS != "" { // none, or carried by the header
 		return nil
 	}
 	text, blocks, err := b.whatChangedNow(ctx, inc)
@@ -247,6 +273,9 @@ func (b *Bot) repostChanges(ctx context.Context, inc *incident.Incident, room *i
 // repostPlan posts the plan of attack again in the private room, with the
 // diagnostics ticked so far.
 func (b *Bot) repostPlan(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if room.PlanTS != "" { // carried by the header
+		return nil
+	}
 	timeline, err := b.incidents.Timeline(ctx, inc)
 	if err != nil {
 		return err
@@ -277,8 +306,8 @@ func (b *Bot) scrubOld(ctx context.Context, inc *incident.Incident, room *incide
 		{stepValue(room, stepMovedChanges), part, partBlocks},
 		{stepValue(room, stepMovedPlan), part, partBlocks},
 	} {
-		if m.ts == "" {
-			continue
+		if m.ts == "" || (m.ts == stepValue(room, stepMovedHeader) && m.text == part) {
+			continue // none, or a part the header carried: replaced with it
 		}
 		err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
 			_, _, _, err := b.api.UpdateMessageContext(ctx, old, m.ts, slack.MsgOptionText(m.text, false), slack.MsgOptionBlocks(m.blocks...))

@@ -297,11 +297,12 @@ func TestMakePrivateLater(t *testing.T) {
 	if header := h.header(room); !strings.Contains(header, secretTitle) {
 		t.Errorf("the private room's header lacks the title:\n%s", header)
 	}
-	if changes := h.only(room, "sitrep_what_changed"); changes.TS != r.ChangesTS {
-		t.Errorf("the private room's \"what changed?\" is %s, the room records %s", changes.TS, r.ChangesTS)
+	// The header carries "what changed?", in the old room and the new.
+	if r.ChangesTS != r.HeaderTS || !strings.Contains(h.header(room), "What changed before INC-1?") {
+		t.Errorf("the private room's header does not carry \"what changed?\" (room %+v):\n%s", r, h.header(room))
 	}
-	if got := h.linesWith(old, "Moved to INC-1's private channel."); len(got) != 1 {
-		t.Errorf("the old \"what changed?\" was not replaced: %q", got)
+	if old := h.header(old); strings.Contains(old, "What changed before") || !strings.Contains(old, "INC-1 is private now") {
+		t.Errorf("the old header (with \"what changed?\") was not replaced:\n%s", old)
 	}
 	oldCh := h.sim.Channel(old)
 	if !oldCh.IsArchived || oldCh.Name != "inc-1-moved" {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -13,9 +15,13 @@ import (
 	"github.com/sitrep/sitrep/internal/jobs"
 )
 
-// The steps of setting up an incident room, in order. Each is recorded in
-// the store as soon as it is done, so a retry (after a crash, or Slack
-// failing) never repeats one.
+// The steps of setting up an incident room. The channel comes first and is
+// saved at once (its ID must survive a crash); the other steps run in lanes
+// at the same time (see provision) and the room is saved once more at the
+// end, Ready. A step done but not saved (a crash in between) is done again
+// by the retry, and each is safe to redo: a message is found again by its
+// metadata (postOnce), an invitation answers already_in_channel, a pin
+// already_pinned, and a topic is set to the same text.
 const (
 	stepChannel  = "channel"
 	stepInvite   = "invite"
@@ -31,7 +37,7 @@ const (
 // writtenAhead are the steps recorded as done before they are done: their
 // effect (an ephemeral answer) cannot be looked up in Slack, so a retry
 // must never repeat it; a crash in between loses it instead.
-var writtenAhead = map[string]bool{stepNotify: true}
+var writtenAhead = map[string]bool{stepNotify: true, stepQueued: true}
 
 // maxNameSuffix bounds the suffixes tried when a channel name is taken.
 const maxNameSuffix = 20
@@ -73,7 +79,11 @@ func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
 		return fmt.Errorf("loading the room of %s: %w", inc.Ref(), err)
 	}
 	err = b.provision(ctx, inc, room)
-	if err != nil && !room.Did(stepChannel) && j.Attempts == 1 {
+	var wait *waitTurn
+	if errors.As(err, &wait) {
+		return wait.later
+	}
+	if err != nil && !room.Did(stepChannel) && !room.Did(stepQueued) && j.Attempts == 1 {
 		// Tell the reporter once; the success message follows when a
 		// later attempt gets through.
 		text, blocks := usageReply(provisionDelayedReply(inc, failureReason(err)), "")
@@ -82,61 +92,147 @@ func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
 	return err
 }
 
-// provision does the room's remaining steps.
+// roomStep is one step of setting up a room.
+type roomStep struct {
+	name string
+	do   func(context.Context, *incident.Incident, *incident.Room) error
+	// optional steps that fail for good are logged and skipped: the room
+	// is usable without them.
+	optional bool
+}
+
+// provision does the room's remaining steps: the channel (saved at once),
+// then the others in lanes that run at the same time, since none waits for
+// another across lanes. The announcement (in the incidents channel) and the
+// brief (a direct message) start at once; in the new channel the
+// invitation goes first, as Slack may not know the channel for a moment
+// (it is retried in place until Slack does), then the header with its pin
+// (and "what changed?" and the plan of attack, when they do not fit in the
+// header) and the topic. The room is saved once more when all are done,
+// Ready and with the reporter's answer recorded ahead, and then the
+// reporter is told. When a step fails, what the others did is saved before
+// the error is returned, so the retry does only the rest.
+//
+// Each lane sets room fields of its own (HeaderTS, AnnouncementTS, ...);
+// the steps done are marked under a lock.
 func (b *Bot) provision(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	steps := []struct {
-		name string
-		do   func(context.Context, *incident.Incident, *incident.Room) error
-		// optional steps that fail for good are logged and skipped: the
-		// room is usable without them.
-		optional bool
-	}{
-		{stepChannel, b.createChannel, false},
-		{stepInvite, b.inviteResponders, false},
-		{stepTopic, b.setTopic, true},
-		{stepHeader, b.postHeader, false},
-		{stepPin, b.pinHeader, true},
-		{stepChanges, b.postWhatChanged, true},
-		{stepPlan, b.postPlan, true},
-		{stepAnnounce, b.announce, true},
-		{stepBrief, b.briefAtOpen, true},
-		{stepNotify, b.notifyReporter, true},
-	}
-	for _, s := range steps {
-		if room.Did(s.name) {
-			continue
+	if !room.Did(stepChannel) {
+		if err := b.createPaced(ctx, inc, room); err != nil {
+			return err
 		}
-		if writtenAhead[s.name] {
-			room.Mark(s.name)
-			if err := b.saveRoom(ctx, room); err != nil {
-				return err
-			}
-		}
-		// Slack may not know the channel it has just created: retry in place
-		// for a moment rather than leave the room to the job queue.
-		var err error
-		settling(ctx, func() bool {
-			err = s.do(ctx, inc, room)
-			return s.name != stepChannel && slackCode(err) == "channel_not_found"
-		})
-		if err != nil {
-			if !s.optional || isTransient(err) {
-				return fmt.Errorf("setting up %s (%s): %w", inc.Ref(), s.name, err)
-			}
-			b.log.Error("incident room step failed for good; skipped", "incident", inc.Ref(), "step", s.name, "err", err)
-		}
-		if writtenAhead[s.name] {
-			continue // recorded already
-		}
-		room.Mark(s.name)
+		room.Mark(stepChannel)
 		if err := b.saveRoom(ctx, room); err != nil {
 			return err
 		}
 	}
-	if !room.Ready {
-		room.Ready = true
-		return b.saveRoom(ctx, room)
+	l := &lanes{b: b, inc: inc, room: room}
+	l.run(ctx,
+		func(ctx context.Context) error {
+			invited := l.steps(ctx, roomStep{stepInvite, b.inviteResponders, false})
+			inChannel := l.run(ctx,
+				func(ctx context.Context) error {
+					return l.steps(ctx, roomStep{stepHeader, b.postHeader, false}, roomStep{stepPin, b.pinHeader, true},
+						roomStep{stepChanges, b.postWhatChanged, true}, roomStep{stepPlan, b.postPlan, true})
+				},
+				func(ctx context.Context) error { return l.steps(ctx, roomStep{stepTopic, b.setTopicOnce, true}) })
+			return errors.Join(invited, inChannel)
+		},
+		func(ctx context.Context) error { return l.steps(ctx, roomStep{stepAnnounce, b.announce, true}) },
+		func(ctx context.Context) error { return l.steps(ctx, roomStep{stepBrief, b.briefAtOpen, true}) },
+	)
+	if err := l.err(); err != nil {
+		if serr := b.saveRoom(ctx, room); serr != nil {
+			b.log.Warn("saving the steps done before one failed; the retry does them again", "incident", inc.Ref(), "err", serr)
+		}
+		return err
 	}
+	if room.Ready && room.Did(stepNotify) {
+		return nil
+	}
+	notify := !room.Did(stepNotify)
+	room.Mark(stepNotify) // written ahead: an ephemeral answer cannot be looked up
+	room.Ready = true
+	if err := b.saveRoom(ctx, room); err != nil {
+		return err
+	}
+	if notify {
+		return b.notifyReporter(ctx, inc, room)
+	}
+	return nil
+}
+
+// lanes runs a room's steps in lanes at once, marking the steps done
+// under a lock and keeping the errors of those that failed.
+type lanes struct {
+	b    *Bot
+	inc  *incident.Incident
+	room *incident.Room
+
+	mu   sync.Mutex // guards room.Done and errs
+	errs []error
+}
+
+// run runs each lane in a goroutine of its own and waits for them all; it
+// returns their errors joined.
+func (l *lanes) run(ctx context.Context, lanes ...func(context.Context) error) error {
+	errs := make([]error, len(lanes))
+	var wg sync.WaitGroup
+	for i, lane := range lanes {
+		wg.Go(func() { errs[i] = lane(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// steps does the steps not done yet in order, stopping at the first that
+// fails, whose error it keeps and returns.
+func (l *lanes) steps(ctx context.Context, steps ...roomStep) error {
+	for _, s := range steps {
+		l.mu.Lock()
+		did := l.room.Did(s.name)
+		l.mu.Unlock()
+		if did {
+			continue
+		}
+		err := l.b.roomStep(ctx, l.inc, l.room, s)
+		l.mu.Lock()
+		if err != nil {
+			l.errs = append(l.errs, err)
+		} else {
+			l.room.Mark(s.name)
+		}
+		l.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// err returns the errors of the steps that failed, joined.
+func (l *lanes) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return errors.Join(l.errs...)
+}
+
+// roomStep does step s, retrying in place for a moment while Slack does
+// not know the channel it has just created, rather than leave the room to
+// the job queue. An optional step that fails for good is logged and
+// counts as done.
+func (b *Bot) roomStep(ctx context.Context, inc *incident.Incident, room *incident.Room, s roomStep) error {
+	var err error
+	settling(ctx, func() bool {
+		err = s.do(ctx, inc, room)
+		return s.name != stepChannel && slackCode(err) == "channel_not_found"
+	})
+	if err == nil {
+		return nil
+	}
+	if !s.optional || isTransient(err) {
+		return fmt.Errorf("setting up %s (%s): %w", inc.Ref(), s.name, err)
+	}
+	b.log.Error("incident room step failed for good; skipped", "incident", inc.Ref(), "step", s.name, "err", err)
 	return nil
 }
 
@@ -262,15 +358,155 @@ func (b *Bot) setTopic(ctx context.Context, inc *incident.Incident, room *incide
 	})
 }
 
-// postHeader posts the header message that the room keeps pinned.
+// setTopicOnce sets the room's topic, unless a retry finds it set already:
+// Slack tells the channel each time its topic is set, even to the same
+// text.
+func (b *Bot) setTopicOnce(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if j, ok := jobs.Current(ctx); ok && j.Attempts > 1 {
+		var ch *slack.Channel
+		err := b.slack.do(ctx, "conversations.info", func(ctx context.Context) error {
+			var err error
+			ch, err = b.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: room.ChannelID})
+			return err
+		})
+		if err == nil && ch.Topic.Value == topicText(inc, b.userName(ctx, inc.TDOID)) {
+			return nil
+		}
+	}
+	return b.setTopic(ctx, inc, room)
+}
+
+// postHeader posts the header message that the room keeps pinned, with
+// "what changed?" and the plan of attack in it when they fit (see
+// fitParts); a part that does not fit is left to its own step. It runs
+// while other lanes mark their steps, so it reads no room.Done.
 func (b *Bot) postHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	text, blocks := headerView(inc, inc.ReportedIn, nil)
+	var changes, plan []slack.Block
+	if b.changes != nil && room.ChangesTS == "" {
+		shown, err := b.collectChanges(ctx, inc, b.cfg.WhatChangedWindow)
+		if err != nil {
+			return err
+		}
+		_, changes = whatChangedView(inc, shown, nil, b.cfg.WhatChangedWindow)
+	}
+	if hasPlan(inc) && room.PlanTS == "" {
+		_, plan = planView(inc, nil)
+	}
+	return b.postHeaderWith(ctx, inc, room, nil, changes, plan)
+}
+
+// postHeaderWith posts inc's header, with suspects, carrying the parts
+// given that fit; the room records the message as its header and as its
+// "what changed?" list and plan of attack for the parts it carries.
+func (b *Bot) postHeaderWith(ctx context.Context, inc *incident.Incident, room *incident.Room, suspects []string, changes, plan []slack.Block) error {
+	parts := fitParts(changes, plan)
+	text, header := headerView(inc, inc.ReportedIn, suspects)
+	blocks := headerMessageView(header, parts, changes, plan)
 	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectHeader, inc.Ref()),
 		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-	if err == nil {
-		room.HeaderTS = ts
+	if err != nil {
+		return err
 	}
-	return err
+	room.HeaderTS = ts
+	if parts.changes {
+		room.ChangesTS = ts
+	}
+	if parts.plan {
+		room.PlanTS = ts
+	}
+	return nil
+}
+
+// mergedParts returns the parts that room's header message carries.
+func mergedParts(room *incident.Room) headerParts {
+	return headerParts{
+		changes: room.ChangesTS != "" && room.ChangesTS == room.HeaderTS,
+		plan:    room.PlanTS != "" && room.PlanTS == room.HeaderTS,
+	}
+}
+
+// headerNow renders room's header message as the store has it: the
+// incident, the suspects, and the parts it carries with their verdicts and
+// ticks.
+func (b *Bot) headerNow(ctx context.Context, inc *incident.Incident, room *incident.Room) (string, []slack.Block, error) {
+	parts := mergedParts(room)
+	var timeline []incident.TimelineEntry
+	var shown []incident.ShownChange
+	var err error
+	if b.changes != nil || parts.plan {
+		if timeline, err = b.incidents.Timeline(ctx, inc); err != nil {
+			return "", nil, err
+		}
+	}
+	verdicts := incident.Verdicts(timeline)
+	if b.changes != nil && (parts.changes || len(verdicts) > 0) {
+		if shown, err = b.changes.Shown(ctx, inc.ID); err != nil {
+			return "", nil, err
+		}
+	}
+	text, header := headerView(inc, inc.ReportedIn, suspectLines(shown, verdicts))
+	var changes, plan []slack.Block
+	if parts.changes {
+		_, changes = whatChangedView(inc, shown, verdicts, b.cfg.WhatChangedWindow)
+	}
+	if parts.plan {
+		_, plan = planView(inc, incident.Diagnostics(timeline))
+	}
+	return text, headerMessageView(header, parts, changes, plan), nil
+}
+
+// refreshHeader renders room's header message from the store (and the
+// topic, if withTopic). Changes shown at the same time can reach Slack out
+// of order, so after each update it reads the store again and renders once
+// more if the incident, or what the message shows of it, changed: whichever
+// update lands last is followed by such a check, and Slack ends up showing
+// what the store holds.
+func (b *Bot) refreshHeader(ctx context.Context, inc *incident.Incident, room *incident.Room, withTopic bool) error {
+	merged := mergedParts(room) != headerParts{}
+	for round := 1; ; round++ {
+		text, blocks, err := b.headerNow(ctx, inc, room)
+		if err != nil {
+			return err
+		}
+		if err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
+			_, _, _, err := b.api.UpdateMessageContext(ctx, room.ChannelID, room.HeaderTS,
+				slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+			return err
+		}); err != nil {
+			return err
+		}
+		if withTopic {
+			if err := b.setTopic(ctx, inc, room); err != nil {
+				return err
+			}
+		}
+		now, err := b.incidents.Incident(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		same := reflect.DeepEqual(now, inc)
+		if same && merged {
+			_, again, err := b.headerNow(ctx, now, room)
+			if err != nil {
+				return err
+			}
+			same = sameBlocks(blocks, again)
+		}
+		if same {
+			return nil
+		}
+		if round == maxRefreshRounds {
+			return fmt.Errorf("%s kept changing while its header was updated", inc.Ref())
+		}
+		inc = now
+	}
+}
+
+// sameBlocks reports whether two renderings are the same message.
+func sameBlocks(a, b []slack.Block) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
 // pinHeader pins the header.

@@ -297,12 +297,7 @@ func TestTakeCommandBrief(t *testing.T) {
 	ch := h.openIncident("db is down sev1 systems:db")
 	h.sim.Join(ch, bob)
 	// Mark the change suspect from the "what changed?" list.
-	var listTS string
-	for _, m := range h.sim.Messages(ch) {
-		if m.Metadata != nil && m.Metadata.EventType == "sitrep_what_changed" {
-			listTS = m.TS
-		}
-	}
+	listTS := h.room(1).ChangesTS // the header carries it
 	changes, _ := h.store.Changes(h.ctx, incident.ChangeQuery{Systems: []string{"db"}, Limit: 1})
 	if listTS == "" || len(changes) != 1 {
 		t.Fatalf("no what-changed list (%q) or change (%d)", listTS, len(changes))

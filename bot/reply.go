@@ -53,8 +53,20 @@ func takeResponder(ctx context.Context, user, channel string, now time.Time) *re
 	return r
 }
 
-// hookClient posts to response URLs; Slack answers them at once.
-var hookClient = &http.Client{Timeout: 10 * time.Second}
+// hookClient posts to response URLs; Slack answers them at once. It keeps
+// idle connections for a burst of answers (Go's default keeps 2), so that a
+// storm of commands does not open (and TLS-handshake) one per answer.
+var hookClient = &http.Client{Timeout: 10 * time.Second, Transport: hookTransport()}
+
+// hookIdleConns is how many idle connections to response URLs are kept:
+// as many as Slack calls may be under way at once (maxInFlight).
+const hookIdleConns = maxInFlight
+
+func hookTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = hookIdleConns, hookIdleConns
+	return tr
+}
 
 // reply answers user privately in channel (an ephemeral message): through
 // the response_url of the command or click being handled when there is one,

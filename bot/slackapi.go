@@ -39,6 +39,11 @@ type slackCaller struct {
 
 	calls   atomic.Int64
 	retries atomic.Int64
+	// inFlight bounds the calls under way at once to the idle
+	// connections the Slack HTTP clients keep (maxInFlight), so that a
+	// burst reuses connections instead of opening more that are closed
+	// again (on real Slack, each a TLS handshake).
+	inFlight chan struct{}
 
 	mu sync.Mutex
 	// limited maps a method to when its Retry-After runs out.
@@ -53,8 +58,13 @@ func newSlackCaller(log *slog.Logger) *slackCaller {
 		backoff:        func(n int) time.Duration { return time.Duration(1<<(n-1)) * 200 * time.Millisecond },
 		attemptTimeout: 30 * time.Second,
 		limited:        map[string]time.Time{},
+		inFlight:       make(chan struct{}, maxInFlight),
 	}
 }
+
+// maxInFlight is how many Slack calls are under way at once: as many as
+// cmd/sitrep's Slack client keeps idle connections (slackhttp.go).
+const maxInFlight = 64
 
 // limitedFor returns how long calls of method must still wait after a 429.
 func (c *slackCaller) limitedFor(method string) time.Duration {
@@ -82,6 +92,19 @@ func (c *slackCaller) limit(method string, wait time.Duration) {
 	}
 }
 
+// noRateWaitKey marks a context whose Slack calls return a rate limit at
+// once instead of waiting it out: the caller has better things to do
+// meanwhile (see roomQueue).
+type noRateWaitKey struct{}
+
+// withoutRateWait returns ctx marked so that slackCaller.do returns a
+// rate limit (a *slack.RateLimitedError) instead of waiting it out.
+func withoutRateWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRateWaitKey{}, true)
+}
+
+func noRateWait(ctx context.Context) bool { return ctx.Value(noRateWaitKey{}) != nil }
+
 // sleep waits d, or returns ctx's error if ctx ends first.
 var sleep = clock.Sleep
 
@@ -90,6 +113,9 @@ var sleep = clock.Sleep
 func (c *slackCaller) do(ctx context.Context, method string, f func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
 		if wait := c.limitedFor(method); wait > 0 {
+			if noRateWait(ctx) {
+				return fmt.Errorf("slack %s: %w", method, &slack.RateLimitedError{RetryAfter: wait})
+			}
 			if wait > c.maxWait {
 				return fmt.Errorf("slack %s: rate limited for %s more, longer than we wait inline", method, human.Duration(wait))
 			}
@@ -97,9 +123,15 @@ func (c *slackCaller) do(ctx context.Context, method string, f func(context.Cont
 				return fmt.Errorf("slack %s: %w (waiting out a rate limit)", method, err)
 			}
 		}
+		select {
+		case c.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("slack %s: %w (waiting for a free connection)", method, ctx.Err())
+		}
 		c.calls.Add(1)
 		actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 		err := f(actx)
+		<-c.inFlight
 		timedOut := actx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if err == nil {
@@ -117,6 +149,7 @@ func (c *slackCaller) do(ctx context.Context, method string, f func(context.Cont
 		var rl *slack.RateLimitedError
 		if errors.As(err, &rl) {
 			c.limit(method, wait)
+			retry = retry && !noRateWait(ctx)
 		}
 		if !retry || attempt >= c.attempts {
 			if retry {

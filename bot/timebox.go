@@ -22,8 +22,7 @@ const stepPlan = "plan"
 // the restore steps.
 // An incident with no plan and no clock gets none.
 func (b *Bot) postPlan(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	p := inc.Plan
-	if len(p.Diagnostics)+len(p.Restore)+len(p.Runbooks) == 0 && inc.Timebox.Generation == 0 {
+	if !hasPlan(inc) || room.PlanTS != "" { // none, or carried by the header
 		return nil
 	}
 	text, blocks := planView(inc, nil)
@@ -34,12 +33,31 @@ func (b *Bot) postPlan(ctx context.Context, inc *incident.Incident, room *incide
 	return err
 }
 
+// hasPlan reports whether inc's room gets a plan of attack: it has steps
+// or a clock.
+func hasPlan(inc *incident.Incident) bool {
+	p := inc.Plan
+	return len(p.Diagnostics)+len(p.Restore)+len(p.Runbooks) > 0 || inc.Timebox.Generation != 0
+}
+
+// refreshPlanAfterHeader renders the plan of attack after refreshRoom has
+// rendered the header: nothing is left to do when the header carries it.
+func (b *Bot) refreshPlanAfterHeader(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if mergedParts(room).plan {
+		return nil
+	}
+	return b.refreshPlan(ctx, inc, room)
+}
+
 // refreshPlan renders the plan of attack from the store. Like refreshRoom
 // it renders again if the incident or its ticks changed meanwhile, so
 // concurrent clicks end with Slack showing what the store holds.
 func (b *Bot) refreshPlan(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
 	if room.PlanTS == "" {
 		return nil
+	}
+	if mergedParts(room).plan {
+		return b.refreshHeader(ctx, inc, room, false)
 	}
 	timeline, err := b.incidents.Timeline(ctx, inc)
 	if err != nil {
@@ -115,7 +133,7 @@ func (b *Bot) timeboxJob(ctx context.Context, j jobs.Job) error {
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
 	}
-	if err := b.refreshPlan(ctx, inc, room); err != nil {
+	if err := b.refreshPlanAfterHeader(ctx, inc, room); err != nil {
 		return err
 	}
 	// The line shows the clock as the entry left it: a later change

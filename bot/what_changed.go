@@ -19,7 +19,7 @@ import (
 // postWhatChanged posts, in a new incident's room, the last changes to its
 // systems before it opened, so the room starts from what changed.
 func (b *Bot) postWhatChanged(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	if b.changes == nil {
+	if b.changes == nil || room.ChangesTS != "" { // none, or carried by the header
 		return nil
 	}
 	shown, err := b.collectChanges(ctx, inc, b.cfg.WhatChangedWindow)
@@ -77,6 +77,9 @@ func (b *Bot) collectChanges(ctx context.Context, inc *incident.Incident, window
 	}
 	for _, c := range others {
 		shown = append(shown, incident.ShownChange{Change: c, Other: len(inc.Systems) > 0})
+	}
+	if len(shown) == 0 {
+		return nil, nil // nothing to record
 	}
 	if err := b.changes.Show(ctx, inc.ID, shown); err != nil {
 		return nil, err
@@ -185,7 +188,7 @@ func (b *Bot) changeMarkedJob(ctx context.Context, j jobs.Job) error {
 	if err := b.refreshRoom(ctx, inc, room); err != nil {
 		return err
 	}
-	if room.ChangesTS == "" {
+	if room.ChangesTS == "" || mergedParts(room).changes { // the header carries it
 		return nil
 	}
 	text, blocks, err := b.whatChangedNow(ctx, inc)
@@ -198,30 +201,15 @@ func (b *Bot) changeMarkedJob(ctx context.Context, j jobs.Job) error {
 	})
 }
 
-// suspects returns the changes judged suspect for inc, as text lines.
-func (b *Bot) suspects(ctx context.Context, inc *incident.Incident) ([]string, error) {
-	if b.changes == nil {
-		return nil, nil
-	}
-	timeline, err := b.incidents.Timeline(ctx, inc)
-	if err != nil {
-		return nil, err
-	}
-	verdicts := incident.Verdicts(timeline)
-	if len(verdicts) == 0 {
-		return nil, nil
-	}
-	shown, err := b.changes.Shown(ctx, inc.ID)
-	if err != nil {
-		return nil, err
-	}
+// suspectLines renders the shown changes judged suspect, as text lines.
+func suspectLines(shown []incident.ShownChange, verdicts map[int64]incident.TimelineEntry) []string {
 	var out []string
 	for _, c := range shown {
 		if v, ok := verdicts[c.ID]; ok && v.Kind == incident.EntrySuspect {
 			out = append(out, fmt.Sprintf("*%s* %s (<@%s>)", escape(strings.Join(c.Systems, ", ")), escapeFit(c.Summary, 200), v.Actor))
 		}
 	}
-	return out, nil
+	return out
 }
 
 // whatChangedView renders the "what changed?" message: each change with

@@ -353,6 +353,14 @@ func (w *world) auditIncident(ctx context.Context, inc incident.Incident, ws wor
 		switch {
 		case header.MatchString(m.Text):
 			headers = append(headers, m.TS)
+			// The header carries "what changed?" and the plan of attack
+			// when they fit in it.
+			if strings.Contains(string(m.Blocks), "What changed before "+inc.Ref()+"?") {
+				changes++
+			}
+			if strings.Contains(string(m.Blocks), "Plan of attack for "+inc.Ref()+":") {
+				plans++
+			}
 		case strings.HasPrefix(m.Text, "What changed before "+inc.Ref()+"?"):
 			changes++
 		case strings.HasPrefix(m.Text, "Plan of attack for "+inc.Ref()+":"):

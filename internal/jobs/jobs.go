@@ -126,6 +126,27 @@ func Permanent(err error) error {
 	return permanentError{err}
 }
 
+// laterError asks for a job to run again at a set time.
+type laterError struct {
+	due time.Time
+	why string
+}
+
+func (l laterError) Error() string { return "run again later: " + l.why }
+
+// Later returns an error that sends the job back to pending, due at due,
+// with why as its last error, instead of the back-off of a failure: the
+// handler did no harm and has a better idea of when to run again (its turn
+// in a queue, a rate limit's end). The job may still be run earlier with
+// RunNow.
+func Later(due time.Time, why string) error { return laterError{due: due, why: why} }
+
+// IsLater reports whether err was made by Later.
+func IsLater(err error) bool {
+	var l laterError
+	return errors.As(err, &l)
+}
+
 // IsPermanent reports whether err was wrapped by Permanent.
 func IsPermanent(err error) bool {
 	var p permanentError

@@ -418,6 +418,11 @@ func (r *Runner) record(ctx context.Context, j Job, err error) error {
 	switch {
 	case err == nil:
 		qerr = r.queue.Complete(rctx, j, r.clock.Now())
+	case IsLater(err):
+		var l laterError
+		errors.As(err, &l)
+		r.log.Debug("job runs again later", "job", j.ID, "kind", j.Kind, "at", l.due, "why", l.why)
+		qerr = r.queue.Retry(rctx, j, l.due, l.why)
 	case IsPermanent(err):
 		r.log.Error("job failed for good", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "err", err)
 		qerr = r.queue.Fail(rctx, j, r.clock.Now(), err.Error())

@@ -209,3 +209,45 @@ func TestTwoRunnersOnePostgresRunEachJobOnce(t *testing.T) {
 	}
 	t.Logf("runner A ran %d jobs, runner B %d", perRunner[0], perRunner[1])
 }
+
+// TestLaterRunsAgainWhenAsked: a handler returning Later sends its job back
+// to pending, due when it asked (not after the failure back-off), with its
+// reason; RunNow may run it before then, and the sweeper runs it then.
+func TestLaterRunsAgainWhenAsked(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, filepath.Join(t.TempDir(), "jobs.db"))
+	defer s.Close()
+	clk := clock.NewFake(t0)
+	r := jobs.NewRunner(s, clk, nil)
+	ctx := context.Background()
+	var runs atomic.Int32
+	due := t0.Add(90 * time.Second)
+	r.Handle("turn", func(context.Context, jobs.Job) error {
+		if runs.Add(1) == 1 {
+			return jobs.Later(due, "waiting its turn")
+		}
+		return nil
+	})
+	ran, err := r.RunJob(ctx, jobs.Job{Kind: "turn", Key: "turn-1"})
+	if !ran || !jobs.IsLater(err) {
+		t.Fatalf("RunJob = %v, %v; want it run and sent back for later", ran, err)
+	}
+	j, err := s.JobByKey(ctx, "turn-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != jobs.StatePending || !j.DueAt.Equal(due) || j.LastError != "waiting its turn" {
+		t.Fatalf("job after Later = %s due %v (%q), want pending due %v", j.State, j.DueAt, j.LastError, due)
+	}
+	clk.Advance(time.Minute)
+	if n, _ := r.Sweep(ctx); n != 0 {
+		t.Fatalf("the sweeper ran %d jobs before the asked time", n)
+	}
+	clk.Advance(time.Minute)
+	if n, _ := r.Sweep(ctx); n != 1 || runs.Load() != 2 {
+		t.Fatalf("the sweeper ran %d jobs at the asked time (handler ran %d times)", n, runs.Load())
+	}
+	if j, _ := s.JobByKey(ctx, "turn-1"); j.State != jobs.StateDone {
+		t.Errorf("job = %s, want done", j.State)
+	}
+}

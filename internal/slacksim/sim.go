@@ -215,6 +215,7 @@ type Sim struct {
 	// Options.StatePath, so an unchanged workspace is not written again.
 	saveMu    sync.Mutex
 	lastSaved []byte
+	conns     connCounter // accepted TCP connections (conncount.go)
 
 	srv      *http.Server
 	ln       net.Listener
@@ -251,6 +252,7 @@ func (s *Sim) Start() error {
 	if err != nil {
 		return fmt.Errorf("slacksim: listening on %s: %w", s.opts.Addr, err)
 	}
+	ln = s.conns.counting(ln)
 	s.ln = ln
 	s.baseURL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
