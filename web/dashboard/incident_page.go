@@ -41,10 +41,10 @@ type incidentView struct {
 	// Boxes are every diagnosis box, numbered from 1.
 	Boxes       []boxLine
 	Description string
-	Problems   []problemLink
-	Postmortem *postmortemView
-	Chart      template.HTML
-	Updated    time.Time
+	Problems    []problemLink
+	Postmortem  *postmortemView
+	Chart       template.HTML
+	Updated     time.Time
 }
 
 type boxLine struct {

@@ -81,15 +81,15 @@ type incidentRow struct {
 
 // incidentListPage is the incidents list's data.
 type incidentListPage struct {
-	Form     incidentForm
-	Rows     []incidentRow
-	Total    int
-	Counts   []statusCount
-	Page     int
-	Pages    int
-	Prev     string
-	Next     string
-	CSV      string
+	Form   incidentForm
+	Rows   []incidentRow
+	Total  int
+	Counts []statusCount
+	Page   int
+	Pages  int
+	Prev   string
+	Next   string
+	CSV    string
 	// Severities and Classes are the filter form's choices.
 	Severities, Classes []string
 }
