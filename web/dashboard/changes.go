@@ -35,8 +35,8 @@ func (db *Dashboard) changeRoutes(page func(pattern string, h http.HandlerFunc))
 	page("GET /changes.csv", db.changeCSV)
 }
 
-// changeRow is a change as the log shows it.
-type changeRow struct {
+// changeLogRow is a change as the log shows it.
+type changeLogRow struct {
 	incident.Change
 	Person   string
 	Summary  string
@@ -53,7 +53,7 @@ type suspectLink struct {
 type changeListPage struct {
 	Form  changeForm
 	Kinds []incident.ChangeKind
-	Rows  []changeRow
+	Rows  []changeLogRow
 	Page  int
 	Prev  string
 	Next  string
@@ -73,9 +73,9 @@ func (db *Dashboard) changeList(w http.ResponseWriter, r *http.Request) {
 		db.fail(w, r, "searching the change log", err)
 		return
 	}
-	more := len(changes) > pageSize
+	more := len(changes) > listPageSize
 	if more {
-		changes = changes[:pageSize]
+		changes = changes[:listPageSize]
 	}
 	suspects, err := db.suspects(r.Context(), changes)
 	if err != nil {
@@ -116,9 +116,9 @@ func (db *Dashboard) suspects(ctx context.Context, changes []incident.Change) (m
 }
 
 // changeRowOf shows c: people by name, mentions as names.
-func (db *Dashboard) changeRowOf(c incident.Change, refs []storage.SuspectRef) changeRow {
-	row := changeRow{Change: c, Person: db.nameOf(c.Person), Summary: slacktext.PlainNames(c.Summary, db.nameOf),
-		Reason: slacktext.PlainNames(c.Reason, db.nameOf)}
+func (db *Dashboard) changeRowOf(c incident.Change, refs []storage.SuspectRef) changeLogRow {
+	row := changeLogRow{Change: c, Person: db.whoIs(c.Person), Summary: slacktext.PlainNames(c.Summary, db.whoIs),
+		Reason: slacktext.PlainNames(c.Reason, db.whoIs)}
 	for _, ref := range refs {
 		row.Suspects = append(row.Suspects, suspectLink{Ref: "INC-" + strconv.FormatInt(ref.Number, 10), Private: ref.Private})
 	}
@@ -142,7 +142,7 @@ func (db *Dashboard) changeCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="changes.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
-	cw := newCSV(w)
+	cw := newCSVOut(w)
 	cw.write(changeCSVHeader)
 	// Verdicts are read a batch at a time, as the changes come.
 	var batch []incident.Change
@@ -157,7 +157,7 @@ func (db *Dashboard) changeCSV(w http.ResponseWriter, r *http.Request) {
 				refs = append(refs, "INC-"+strconv.FormatInt(s.Number, 10))
 			}
 			cw.write([]string{strconv.FormatInt(c.ID, 10), c.OccurredAt.UTC().Format(time.RFC3339), strings.Join(c.Systems, " "),
-				db.nameOf(c.Person), string(c.Kind), slacktext.PlainNames(c.Summary, db.nameOf), slacktext.PlainNames(c.Reason, db.nameOf),
+				db.whoIs(c.Person), string(c.Kind), slacktext.PlainNames(c.Summary, db.whoIs), slacktext.PlainNames(c.Reason, db.whoIs),
 				c.Link, string(c.Source), c.LoggedAt.UTC().Format(time.RFC3339), strings.Join(refs, " ")})
 		}
 		batch = batch[:0]

@@ -41,7 +41,7 @@ func newLiveStreams(poll time.Duration, max int) *liveStreams {
 // (then ends) when it closes. A closed incident answers 204, which tells
 // an EventSource to stop reconnecting.
 func (db *Dashboard) incidentEvents(w http.ResponseWriter, r *http.Request) {
-	inc, ok := db.incidentFor(w, r)
+	inc, ok := db.incidentForPage(w, r)
 	if !ok {
 		return
 	}

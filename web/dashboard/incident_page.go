@@ -27,11 +27,11 @@ type incidentView struct {
 	Slack  slackLinks
 	// Channel is the room's name, "inc-7-db-down".
 	Channel  string
-	Roles    []roleHolder
+	Roles    []incRole
 	TTR      time.Duration
 	Restored bool
-	Timeline []timelineLine
-	Changes  []changeLine
+	Timeline []incEntry
+	Changes  []incChange
 	Plan     incident.Plan
 	// PlanBox is the diagnosis time the plan allows at the incident's
 	// severity (0: none set).
@@ -39,23 +39,23 @@ type incidentView struct {
 	Adherence  incident.Adherence
 	HasTimebox bool
 	// Boxes are every diagnosis box, numbered from 1.
-	Boxes       []boxLine
+	Boxes       []incBox
 	Description string
-	Problems    []problemLink
-	Postmortem  *postmortemView
+	Problems    []incProblem
+	Postmortem  *incPostmortem
 	Chart       template.HTML
 	Updated     time.Time
 }
 
-type boxLine struct {
+type incBox struct {
 	N int
 	incident.BoxAdherence
 }
 
-type roleHolder struct{ Role, Who string }
+type incRole struct{ Role, Who string }
 
-// timelineLine is a timeline entry as shown: names as recorded.
-type timelineLine struct {
+// incEntry is a timeline entry as shown: names as recorded.
+type incEntry struct {
 	ID   int64
 	At   time.Time
 	Who  string
@@ -63,8 +63,8 @@ type timelineLine struct {
 	Text string
 }
 
-// changeLine is a change "what changed?" listed, with the room's verdict.
-type changeLine struct {
+// incChange is a change "what changed?" listed, with the room's verdict.
+type incChange struct {
 	incident.Change
 	// Other: a change to a system the incident does not name.
 	Other   bool
@@ -74,21 +74,21 @@ type changeLine struct {
 	At      time.Time
 }
 
-type problemLink struct {
+type incProblem struct {
 	Ref, Title, Status string
 }
 
-// postmortemView is the postmortem as the incident page summarises it.
-type postmortemView struct {
+// incPostmortem is the postmortem as the incident page summarises it.
+type incPostmortem struct {
 	Phase, Facilitator string
 	Completed          time.Time
 	Entries            int
 	Issues             []incident.Issue
-	Actions            []actionLine
+	Actions            []incAction
 	Link               string
 }
 
-type actionLine struct {
+type incAction struct {
 	ID, Issue       int
 	Owner, Expected string
 	Due             time.Time
@@ -96,7 +96,7 @@ type actionLine struct {
 }
 
 func (db *Dashboard) incidentPage(w http.ResponseWriter, r *http.Request) {
-	inc, ok := db.incidentFor(w, r)
+	inc, ok := db.incidentForPage(w, r)
 	if !ok {
 		return
 	}
@@ -105,7 +105,7 @@ func (db *Dashboard) incidentPage(w http.ResponseWriter, r *http.Request) {
 		db.fail(w, r, "showing "+inc.Ref(), err)
 		return
 	}
-	db.render(w, r, http.StatusOK, "incident", inc.Ref()+": "+slacktext.PlainNames(inc.Title, db.nameOf), "incidents", v)
+	db.render(w, r, http.StatusOK, "incident", inc.Ref()+": "+slacktext.PlainNames(inc.Title, db.whoIs), "incidents", v)
 }
 
 // incidentView gathers what the incident page shows.
@@ -117,7 +117,7 @@ func (db *Dashboard) incidentView(ctx context.Context, inc *incident.Incident) (
 	v.TTR, v.Restored = inc.TimeToRestore()
 	for _, role := range incident.Roles() {
 		if u := inc.Roles[role]; u != "" {
-			v.Roles = append(v.Roles, roleHolder{string(role), db.nameOf(u)})
+			v.Roles = append(v.Roles, incRole{string(role), db.whoIs(u)})
 		}
 	}
 	room, err := rd.Room(ctx, inc.ID)
@@ -138,9 +138,9 @@ func (db *Dashboard) incidentView(ctx context.Context, inc *incident.Incident) (
 			if n := e.NameOf(id); n != "" {
 				return n
 			}
-			return db.nameOf(id)
+			return db.whoIs(id)
 		}
-		v.Timeline = append(v.Timeline, timelineLine{ID: e.ID, At: e.At, Who: name(e.Actor), Kind: entryLabel(e.Kind),
+		v.Timeline = append(v.Timeline, incEntry{ID: e.ID, At: e.At, Who: name(e.Actor), Kind: entryKindLabel(e.Kind),
 			Text: slacktext.PlainNames(e.Text, name)})
 	}
 	shown, err := rd.ShownChanges(ctx, inc.ID)
@@ -149,7 +149,7 @@ func (db *Dashboard) incidentView(ctx context.Context, inc *incident.Incident) (
 	}
 	verdicts := incident.Verdicts(timeline)
 	for _, c := range shown {
-		line := changeLine{Change: c.Change, Other: c.Other, Person: db.nameOf(c.Person)}
+		line := incChange{Change: c.Change, Other: c.Other, Person: db.whoIs(c.Person)}
 		if e, ok := verdicts[c.ID]; ok {
 			line.Verdict, line.At = "suspect", e.At
 			if e.Kind == incident.EntryUnrelated {
@@ -157,16 +157,16 @@ func (db *Dashboard) incidentView(ctx context.Context, inc *incident.Incident) (
 			}
 			line.By = e.NameOf(e.Actor)
 			if line.By == "" {
-				line.By = db.nameOf(e.Actor)
+				line.By = db.whoIs(e.Actor)
 			}
 		}
 		v.Changes = append(v.Changes, line)
 	}
 	v.Adherence, v.HasTimebox = inc.Timebox.Adherence(now)
 	for i, b := range v.Adherence.Boxes {
-		v.Boxes = append(v.Boxes, boxLine{i + 1, b})
+		v.Boxes = append(v.Boxes, incBox{i + 1, b})
 	}
-	v.Description = slacktext.PlainNames(inc.Description, db.nameOf)
+	v.Description = slacktext.PlainNames(inc.Description, db.whoIs)
 	problems, err := rd.LinkedProblems(ctx, inc.Problems)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (db *Dashboard) incidentView(ctx context.Context, inc *incident.Incident) (
 	for _, id := range inc.Problems {
 		p := problems[id]
 		p.ID = id
-		v.Problems = append(v.Problems, problemLink{Ref: p.Ref(), Title: slacktext.PlainNames(p.Title, db.nameOf), Status: string(p.Status)})
+		v.Problems = append(v.Problems, incProblem{Ref: p.Ref(), Title: slacktext.PlainNames(p.Title, db.whoIs), Status: string(p.Status)})
 	}
 	pm, err := rd.Postmortem(ctx, inc.ID)
 	switch {
@@ -187,28 +187,28 @@ func (db *Dashboard) incidentView(ctx context.Context, inc *incident.Incident) (
 	if err != nil {
 		return nil, fmt.Errorf("drawing the timeline of %s: %w", inc.Ref(), err)
 	}
-	if v.Chart, err = inlineSVG(chart); err != nil {
+	if v.Chart, err = trustedChartSVG(chart); err != nil {
 		return nil, fmt.Errorf("the timeline chart of %s: %w", inc.Ref(), err)
 	}
 	return v, nil
 }
 
 // postmortemSummary is what the incident page shows of its postmortem.
-func (db *Dashboard) postmortemSummary(inc *incident.Incident, pm *incident.Postmortem, now time.Time) *postmortemView {
-	out := &postmortemView{Phase: pm.Phase.Label(), Facilitator: db.nameOf(pm.Facilitator), Completed: pm.CompletedAt,
+func (db *Dashboard) postmortemSummary(inc *incident.Incident, pm *incident.Postmortem, now time.Time) *incPostmortem {
+	out := &incPostmortem{Phase: pm.Phase.Label(), Facilitator: db.whoIs(pm.Facilitator), Completed: pm.CompletedAt,
 		Entries: len(pm.Timeline), Issues: pm.Issues, Link: "/postmortems/" + inc.Ref()}
 	for i := range out.Issues {
-		out.Issues[i].Text = slacktext.PlainNames(out.Issues[i].Text, db.nameOf)
+		out.Issues[i].Text = slacktext.PlainNames(out.Issues[i].Text, db.whoIs)
 	}
 	for _, a := range pm.Actions {
-		out.Actions = append(out.Actions, actionLine{ID: a.ID, Issue: a.Issue, Owner: db.nameOf(a.Owner),
-			Expected: slacktext.PlainNames(a.Expected, db.nameOf), Due: a.Due, Done: a.Done(), Overdue: a.Overdue(now)})
+		out.Actions = append(out.Actions, incAction{ID: a.ID, Issue: a.Issue, Owner: db.whoIs(a.Owner),
+			Expected: slacktext.PlainNames(a.Expected, db.whoIs), Due: a.Due, Done: a.Done(), Overdue: a.Overdue(now)})
 	}
 	return out
 }
 
-// entryLabel says what kind of entry it is, in words.
-func entryLabel(k incident.EntryKind) string {
+// entryKindLabel says what kind of entry it is, in words.
+func entryKindLabel(k incident.EntryKind) string {
 	switch k {
 	case incident.EntryTDO:
 		return "TDO"
@@ -224,18 +224,18 @@ func entryLabel(k incident.EntryKind) string {
 	return strings.ReplaceAll(string(k), "_", " ")
 }
 
-// svgElements are the elements our chart renderer (gonum's vgsvg) writes;
+// chartSVGElements are the elements our chart renderer (gonum's vgsvg) writes;
 // anything else means the bytes are not what it wrote.
-var svgElements = map[string]bool{"svg": true, "g": true, "path": true, "text": true, "tspan": true, "rect": true,
+var chartSVGElements = map[string]bool{"svg": true, "g": true, "path": true, "text": true, "tspan": true, "rect": true,
 	"line": true, "polyline": true, "polygon": true, "circle": true, "ellipse": true, "defs": true, "clipPath": true,
 	"title": true, "desc": true, "style": true, "image": true, "use": true}
 
-// inlineSVG checks that b is an SVG image as our renderer draws it (well
+// trustedChartSVG checks that b is an SVG image as our renderer draws it (well
 // formed; drawing elements only; no scripts, event handlers or links
 // outside the image) and returns it for inlining in a page, without its
 // XML prolog. The chart escapes its own text; this is the guard that
 // makes template.HTML safe here.
-func inlineSVG(b []byte) (template.HTML, error) {
+func trustedChartSVG(b []byte) (template.HTML, error) {
 	start := bytes.Index(b, []byte("<svg"))
 	if start < 0 {
 		return "", errors.New("no <svg> element")
@@ -257,7 +257,7 @@ func inlineSVG(b []byte) (template.HTML, error) {
 				return "", fmt.Errorf("root element <%s>, not <svg>", t.Name.Local)
 			}
 			depth++
-			if !svgElements[t.Name.Local] {
+			if !chartSVGElements[t.Name.Local] {
 				return "", fmt.Errorf("unexpected element <%s>", t.Name.Local)
 			}
 			for _, a := range t.Attr {

@@ -52,10 +52,10 @@ func (db *Dashboard) incidentRoutes(page func(pattern string, h http.HandlerFunc
 	page("GET /incidents/{ref}/events", db.incidentEvents)
 }
 
-// maySee reports whether the signed-in viewer may see inc's details: a
+// viewerMaySee reports whether the signed-in viewer may see inc's details: a
 // public incident's always, a private one's when Deps.MaySee says so (its
 // TDO alone when MaySee is nil).
-func (db *Dashboard) maySee(ctx context.Context, inc *incident.Incident) bool {
+func (db *Dashboard) viewerMaySee(ctx context.Context, inc *incident.Incident) bool {
 	if !inc.Private {
 		return true
 	}
@@ -69,8 +69,8 @@ func (db *Dashboard) maySee(ctx context.Context, inc *incident.Incident) bool {
 	return db.d.MaySee(ctx, u.ID, inc)
 }
 
-// incidentRow is one row of the incidents list.
-type incidentRow struct {
+// incListRow is one row of the incidents list.
+type incListRow struct {
 	Ref    string
 	Hidden bool // a private incident the viewer may not see
 	Inc    incident.Incident
@@ -82,9 +82,9 @@ type incidentRow struct {
 // incidentListPage is the incidents list's data.
 type incidentListPage struct {
 	Form   incidentForm
-	Rows   []incidentRow
+	Rows   []incListRow
 	Total  int
-	Counts []statusCount
+	Counts []incStatusCount
 	Page   int
 	Pages  int
 	Prev   string
@@ -94,7 +94,7 @@ type incidentListPage struct {
 	Severities, Classes []string
 }
 
-type statusCount struct {
+type incStatusCount struct {
 	Status incident.Status
 	N      int
 }
@@ -110,11 +110,11 @@ func (db *Dashboard) incidentList(w http.ResponseWriter, r *http.Request) {
 		db.fail(w, r, "listing incidents", err)
 		return
 	}
-	p := incidentListPage{Form: q.Form, Total: res.Total, Page: q.page, Pages: max(1, (res.Total+pageSize-1)/pageSize),
+	p := incidentListPage{Form: q.Form, Total: res.Total, Page: q.page, Pages: max(1, (res.Total+listPageSize-1)/listPageSize),
 		Severities: []string{"sev1", "sev2", "sev3", "sev4"}, Classes: []string{"C1", "C2", "C3", "C4"}}
 	for _, st := range incident.Statuses() {
 		if n := res.ByStatus[st]; n > 0 {
-			p.Counts = append(p.Counts, statusCount{st, n})
+			p.Counts = append(p.Counts, incStatusCount{st, n})
 		}
 	}
 	for i := range res.Incidents {
@@ -141,9 +141,9 @@ func (db *Dashboard) incidentList(w http.ResponseWriter, r *http.Request) {
 }
 
 // listRow shows inc as the viewer may see it.
-func (db *Dashboard) listRow(ctx context.Context, inc *incident.Incident) incidentRow {
-	row := incidentRow{Ref: inc.Ref(), Inc: *inc}
-	if !db.maySee(ctx, inc) {
+func (db *Dashboard) listRow(ctx context.Context, inc *incident.Incident) incListRow {
+	row := incListRow{Ref: inc.Ref(), Inc: *inc}
+	if !db.viewerMaySee(ctx, inc) {
 		row.Hidden, row.Inc = true, inc.Redacted()
 	}
 	row.TTR, row.Restored = inc.TimeToRestore()
@@ -167,7 +167,7 @@ func (db *Dashboard) incidentCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="incidents.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
-	cw := newCSV(w)
+	cw := newCSVOut(w)
 	cw.write(csvHeader)
 	err = db.d.Incidents.EachDashboardIncident(r.Context(), q.filter, func(inc *incident.Incident) error {
 		cw.write(db.incidentRecord(r.Context(), inc))
@@ -185,7 +185,7 @@ func (db *Dashboard) incidentCSV(w http.ResponseWriter, r *http.Request) {
 // incidentRecord is inc's CSV row.
 func (db *Dashboard) incidentRecord(ctx context.Context, inc *incident.Incident) []string {
 	shown := *inc
-	if !db.maySee(ctx, inc) {
+	if !db.viewerMaySee(ctx, inc) {
 		shown = inc.Redacted()
 	}
 	stamp := func(t time.Time) string {
@@ -207,12 +207,12 @@ func (db *Dashboard) incidentRecord(ctx context.Context, inc *incident.Incident)
 		problems = append(problems, "PRB-"+strconv.FormatInt(id, 10))
 	}
 	return []string{inc.Ref(), shown.Title, inc.Severity.String(), string(inc.Status), strings.Join(shown.Systems, " "),
-		db.nameOf(inc.TDOID), db.nameOf(inc.ReporterID), stamp(inc.OpenedAt), stamp(inc.AcknowledgedAt), stamp(inc.RestoredAt),
+		db.whoIs(inc.TDOID), db.whoIs(inc.ReporterID), stamp(inc.OpenedAt), stamp(inc.AcknowledgedAt), stamp(inc.RestoredAt),
 		stamp(inc.ResolvedAt), stamp(inc.ClosedAt), ttr, cost, class, currency, strings.Join(problems, " "), strconv.FormatBool(inc.Private)}
 }
 
-// nameOf is a user's display name, or their ID when it is not known.
-func (db *Dashboard) nameOf(id string) string {
+// whoIs is a user's display name, or their ID when it is not known.
+func (db *Dashboard) whoIs(id string) string {
 	if db.d.Names == nil || id == "" {
 		return id
 	}
@@ -222,52 +222,52 @@ func (db *Dashboard) nameOf(id string) string {
 	return id
 }
 
-// csvWriter writes RFC 4180 CSV (CRLF line ends) with every cell that a
+// csvOut writes RFC 4180 CSV (CRLF line ends) with every cell that a
 // spreadsheet would read as a formula neutralised.
-type csvWriter struct{ w *csv.Writer }
+type csvOut struct{ w *csv.Writer }
 
-func newCSV(w http.ResponseWriter) *csvWriter {
+func newCSVOut(w http.ResponseWriter) *csvOut {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	return &csvWriter{cw}
+	return &csvOut{cw}
 }
 
-func (c *csvWriter) write(record []string) {
+func (c *csvOut) write(record []string) {
 	out := make([]string, len(record))
 	for i, cell := range record {
-		out[i] = safeCell(cell)
+		out[i] = csvSafeCell(cell)
 	}
 	_ = c.w.Write(out)
 }
 
-func (c *csvWriter) flush()     { c.w.Flush() }
-func (c *csvWriter) err() error { return c.w.Error() }
+func (c *csvOut) flush()     { c.w.Flush() }
+func (c *csvOut) err() error { return c.w.Error() }
 
-// safeCell neutralises formula injection: a cell a spreadsheet would
+// csvSafeCell neutralises formula injection: a cell a spreadsheet would
 // evaluate (starting with = + - @, or a tab or carriage return before
 // one) gets a leading apostrophe, so it is shown as the text it is.
-func safeCell(s string) string {
+func csvSafeCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
 	return s
 }
 
-// parseIncidentRef reads INC-7, inc-7 or 7.
-func parseIncidentRef(ref string) (int64, bool) {
+// readIncidentRef reads INC-7, inc-7 or 7.
+func readIncidentRef(ref string) (int64, bool) {
 	t := strings.ToUpper(strings.TrimSpace(ref))
 	t = strings.TrimPrefix(t, "INC-")
 	n, err := strconv.ParseInt(t, 10, 64)
 	return n, err == nil && n > 0
 }
 
-// incidentFor reads the incident the path names and checks the viewer
+// incidentForPage reads the incident the path names and checks the viewer
 // may see it. It answers the request itself (404, 500) when not ok. A
 // private incident the viewer may not see is not found: the page does not
 // confirm that it exists.
-func (db *Dashboard) incidentFor(w http.ResponseWriter, r *http.Request) (*incident.Incident, bool) {
+func (db *Dashboard) incidentForPage(w http.ResponseWriter, r *http.Request) (*incident.Incident, bool) {
 	ref := r.PathValue("ref")
-	number, ok := parseIncidentRef(ref)
+	number, ok := readIncidentRef(ref)
 	if !ok {
 		db.notFound(w, r, fmt.Sprintf("%q is not an incident: write its reference, e.g. /incidents/INC-7.", ref))
 		return nil, false
@@ -282,7 +282,7 @@ func (db *Dashboard) incidentFor(w http.ResponseWriter, r *http.Request) (*incid
 		db.fail(w, r, "reading an incident", err)
 		return nil, false
 	}
-	if !db.maySee(r.Context(), inc) {
+	if !db.viewerMaySee(r.Context(), inc) {
 		db.notFound(w, r, missing)
 		return nil, false
 	}

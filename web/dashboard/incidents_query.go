@@ -14,34 +14,34 @@ import (
 )
 
 // Reading the query of the incidents and changes pages. Every value is
-// checked; a wrong one is a *queryError whose text names the parameter,
+// checked; a wrong one is a *filterError whose text names the parameter,
 // what was given and the forms accepted, shown on a 400 page.
 
-// pageSize is how many rows a page of a list shows.
-const pageSize = 50
+// listPageSize is how many rows a page of a list shows.
+const listPageSize = 50
 
-// queryError is a query value the page cannot read.
-type queryError struct{ msg string }
+// filterError is a query value the page cannot read.
+type filterError struct{ msg string }
 
-func (e *queryError) Error() string { return e.msg }
+func (e *filterError) Error() string { return e.msg }
 
-// badQuery makes a *queryError for parameter name.
-func badQuery(name, value, accepted string) error {
-	return &queryError{fmt.Sprintf("%s=%q is not understood: %s.", name, value, accepted)}
+// badFilter makes a *filterError for parameter name.
+func badFilter(name, value, accepted string) error {
+	return &filterError{fmt.Sprintf("%s=%q is not understood: %s.", name, value, accepted)}
 }
 
-// queryReader reads a page's query, keeping its first error.
-type queryReader struct {
+// filterReader reads a page's query, keeping its first error.
+type filterReader struct {
 	q   url.Values
 	err error
 }
 
 // get returns the single value of name ("" when absent). A parameter
 // given twice is an error: which one was meant cannot be known.
-func (r *queryReader) get(name string) string {
+func (r *filterReader) get(name string) string {
 	vs := r.q[name]
 	if len(vs) > 1 {
-		r.fail(&queryError{fmt.Sprintf("%s is given %d times: give it once, e.g. ?%s=%s.", name, len(vs), name, url.QueryEscape(vs[0]))})
+		r.fail(&filterError{fmt.Sprintf("%s is given %d times: give it once, e.g. ?%s=%s.", name, len(vs), name, url.QueryEscape(vs[0]))})
 	}
 	if len(vs) == 0 {
 		return ""
@@ -49,61 +49,61 @@ func (r *queryReader) get(name string) string {
 	return strings.TrimSpace(vs[0])
 }
 
-func (r *queryReader) fail(err error) {
+func (r *filterReader) fail(err error) {
 	if r.err == nil {
 		r.err = err
 	}
 }
 
 // page reads the page number: a whole number from 1, default 1.
-func (r *queryReader) page() int {
+func (r *filterReader) page() int {
 	v := r.get("page")
 	if v == "" {
 		return 1
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 1_000_000 {
-		r.fail(badQuery("page", v, "write a page number from 1, e.g. page=2"))
+		r.fail(badFilter("page", v, "write a page number from 1, e.g. page=2"))
 		return 1
 	}
 	return n
 }
 
 // day reads a date, YYYY-MM-DD, as the start of that day in loc.
-func (r *queryReader) day(name string, loc *time.Location) time.Time {
+func (r *filterReader) day(name string, loc *time.Location) time.Time {
 	v := r.get(name)
 	if v == "" {
 		return time.Time{}
 	}
 	t, err := time.ParseInLocation("2006-01-02", v, loc)
 	if err != nil || t.Year() < 1970 || t.Year() > 9999 {
-		r.fail(badQuery(name, v, "write a date as YYYY-MM-DD, e.g. "+name+"=2026-03-01"))
+		r.fail(badFilter(name, v, "write a date as YYYY-MM-DD, e.g. "+name+"=2026-03-01"))
 		return time.Time{}
 	}
 	return t
 }
 
 // dateRange reads from and to (both inclusive days) as [from, to+1 day).
-func (r *queryReader) dateRange(loc *time.Location) (from, to time.Time) {
+func (r *filterReader) dateRange(loc *time.Location) (from, to time.Time) {
 	from, to = r.day("from", loc), r.day("to", loc)
 	if !to.IsZero() {
 		to = to.AddDate(0, 0, 1)
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		r.fail(&queryError{fmt.Sprintf("from=%s is after to=%s: give the earlier date as from.", r.get("from"), r.get("to"))})
+		r.fail(&filterError{fmt.Sprintf("from=%s is after to=%s: give the earlier date as from.", r.get("from"), r.get("to"))})
 	}
 	return from, to
 }
 
 // system reads a system name, normalised.
-func (r *queryReader) system() string {
+func (r *filterReader) system() string {
 	v := r.get("system")
 	if v == "" {
 		return ""
 	}
 	n, err := incident.NormalizeSystem(v)
 	if err != nil {
-		r.fail(badQuery("system", v, "write one system name, e.g. system=web ("+err.Error()+")"))
+		r.fail(badFilter("system", v, "write one system name, e.g. system=web ("+err.Error()+")"))
 	}
 	return n
 }
@@ -136,7 +136,7 @@ func (f incidentForm) values() url.Values {
 // readIncidentQuery reads the incidents list's query. Defaults: open
 // incidents, newest first, page 1.
 func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) {
-	r := &queryReader{q: q}
+	r := &filterReader{q: q}
 	var out incidentQuery
 	f := &out.filter
 
@@ -146,12 +146,12 @@ func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) 
 	case "all":
 		f.All, out.Form.State = true, "all"
 	default:
-		r.fail(badQuery("state", v, "write state=open (not yet resolved, the default) or state=all"))
+		r.fail(badFilter("state", v, "write state=open (not yet resolved, the default) or state=all"))
 	}
 	if v := r.get("severity"); v != "" {
 		sev, err := incident.ParseSeverity(v)
 		if err != nil {
-			r.fail(badQuery("severity", v, "write one of sev1, sev2, sev3, sev4 (sev1 is the worst), e.g. severity=sev1"))
+			r.fail(badFilter("severity", v, "write one of sev1, sev2, sev3, sev4 (sev1 is the worst), e.g. severity=sev1"))
 		}
 		f.Severity, out.Form.Severity = sev, sev.String()
 	}
@@ -160,7 +160,7 @@ func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) 
 	if v := r.get("problem"); v != "" {
 		id, err := incident.ParseProblemRef(v)
 		if err != nil || id < 1 {
-			r.fail(badQuery("problem", v, "write a problem as PRB-<number>, e.g. problem=PRB-3"))
+			r.fail(badFilter("problem", v, "write a problem as PRB-<number>, e.g. problem=PRB-3"))
 		}
 		f.Problem = id
 		out.Form.Problem = "PRB-" + strconv.FormatInt(id, 10)
@@ -172,7 +172,7 @@ func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) 
 		case "NONE":
 			f.NoCost, out.Form.Cost = true, "none"
 		default:
-			r.fail(badQuery("cost", v, "write a cost class, C1 (the costliest) to C4, or none for incidents with no cost entered, e.g. cost=C1"))
+			r.fail(badFilter("cost", v, "write a cost class, C1 (the costliest) to C4, or none for incidents with no cost entered, e.g. cost=C1"))
 		}
 	}
 	f.From, f.To = r.dateRange(loc)
@@ -186,7 +186,7 @@ func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) 
 	case string(storage.SortRestore):
 		f.Sort = storage.SortRestore
 	default:
-		r.fail(badQuery("sort", v, "write sort=opened (when opened, the default), sort=severity or sort=ttr (time to restore)"))
+		r.fail(badFilter("sort", v, "write sort=opened (when opened, the default), sort=severity or sort=ttr (time to restore)"))
 	}
 	out.Form.Sort = string(f.Sort)
 	// Each order's natural way first: newest, worst, longest.
@@ -198,14 +198,14 @@ func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) 
 	case "desc":
 		f.Desc = true
 	default:
-		r.fail(badQuery("order", v, "write order=asc (ascending) or order=desc (descending)"))
+		r.fail(badFilter("order", v, "write order=asc (ascending) or order=desc (descending)"))
 	}
 	out.Form.Order = "asc"
 	if f.Desc {
 		out.Form.Order = "desc"
 	}
 	out.page = r.page()
-	f.Offset, f.Limit = (out.page-1)*pageSize, pageSize
+	f.Offset, f.Limit = (out.page-1)*listPageSize, listPageSize
 	if r.err != nil {
 		return incidentQuery{}, r.err
 	}
@@ -240,14 +240,14 @@ const maxSearchText = 200
 
 // readChangeQuery reads the change log's query. now ends a since window.
 func readChangeQuery(q url.Values, now time.Time, loc *time.Location) (changeQuery, error) {
-	r := &queryReader{q: q}
+	r := &filterReader{q: q}
 	var out changeQuery
 	f := &out.filter
 	f.System = r.system()
 	out.Form.System = f.System
 	if v := r.get("person"); v != "" {
 		if len(v) > incident.MaxChangePerson {
-			r.fail(badQuery("person", v[:20]+"…", fmt.Sprintf("write a user ID or a name of at most %d characters, e.g. person=U0ALICE", incident.MaxChangePerson)))
+			r.fail(badFilter("person", v[:20]+"…", fmt.Sprintf("write a user ID or a name of at most %d characters, e.g. person=U0ALICE", incident.MaxChangePerson)))
 		}
 		f.Person, out.Form.Person = v, v
 	}
@@ -260,13 +260,13 @@ func readChangeQuery(q url.Values, now time.Time, loc *time.Location) (changeQue
 			}
 		}
 		if f.Kind == "" {
-			r.fail(badQuery("kind", v, "write one of "+strings.Join(names, ", ")+", e.g. kind=deploy"))
+			r.fail(badFilter("kind", v, "write one of "+strings.Join(names, ", ")+", e.g. kind=deploy"))
 		}
 		out.Form.Kind = v
 	}
 	if v := r.get("q"); v != "" {
 		if len(v) > maxSearchText {
-			r.fail(badQuery("q", v[:20]+"…", fmt.Sprintf("search for at most %d characters of a change's summary or reason", maxSearchText)))
+			r.fail(badFilter("q", v[:20]+"…", fmt.Sprintf("search for at most %d characters of a change's summary or reason", maxSearchText)))
 		}
 		f.Text, out.Form.Text = v, v
 	}
@@ -274,9 +274,9 @@ func readChangeQuery(q url.Values, now time.Time, loc *time.Location) (changeQue
 		d, err := human.ParseDuration(v)
 		switch {
 		case err != nil:
-			r.fail(badQuery("since", v, "write how far back to look as 30m, 24h, 7d or 2w ("+err.Error()+")"))
+			r.fail(badFilter("since", v, "write how far back to look as 30m, 24h, 7d or 2w ("+err.Error()+")"))
 		case d <= 0:
-			r.fail(badQuery("since", v, "write a window longer than nothing, e.g. since=24h"))
+			r.fail(badFilter("since", v, "write a window longer than nothing, e.g. since=24h"))
 		default:
 			f.Since = now.Add(-d)
 		}
@@ -292,7 +292,7 @@ func readChangeQuery(q url.Values, now time.Time, loc *time.Location) (changeQue
 	}
 	f.Until = to
 	out.page = r.page()
-	f.Offset, f.Limit = (out.page-1)*pageSize, pageSize+1
+	f.Offset, f.Limit = (out.page-1)*listPageSize, listPageSize+1
 	if r.err != nil {
 		return changeQuery{}, r.err
 	}

@@ -29,7 +29,7 @@ func FuzzReadQueries(f *testing.F) {
 			}
 		} else {
 			fl := iq.filter
-			if iq.page < 1 || fl.Offset < 0 || fl.Limit != pageSize || (!fl.From.IsZero() && !fl.To.IsZero() && !fl.From.Before(fl.To)) {
+			if iq.page < 1 || fl.Offset < 0 || fl.Limit != listPageSize || (!fl.From.IsZero() && !fl.To.IsZero() && !fl.From.Before(fl.To)) {
 				t.Fatalf("%q: read as %+v, page %d", raw, fl, iq.page)
 			}
 			if _, err := readIncidentQuery(iq.Form.values(), time.UTC); err != nil {

@@ -20,9 +20,9 @@ import (
 	"github.com/sitrep/sitrep/web/signin"
 )
 
-// updateGolden reports whether golden files are to be rewritten: with
+// updateIncGolden reports whether golden files are to be rewritten: with
 // SITREP_UPDATE_GOLDEN=1, or -update where the package's tests define it.
-func updateGolden() bool {
+func updateIncGolden() bool {
 	if os.Getenv("SITREP_UPDATE_GOLDEN") == "1" {
 		return true
 	}
@@ -30,16 +30,16 @@ func updateGolden() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// names are the workspace's display names, as Slack would tell them.
-type names map[string]string
+// nameBook holds the workspace's display names, as Slack would tell them.
+type nameBook map[string]string
 
-func (n names) Name(_ context.Context, id string) string { return n[id] }
+func (n nameBook) Name(_ context.Context, id string) string { return n[id] }
 
-var testNames = names{"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol"}
+var incNames = nameBook{"U0ALICE": "Alice", "U0BOB": "Bob", "U0CAROL": "Carol"}
 
-// fixture is a real SQLite store with a few incidents and changes, the
+// incFixture is a real SQLite store with a few incidents and changes, the
 // incident service that made them, and a dashboard over it.
-type fixture struct {
+type incFixture struct {
 	store *storage.Store
 	svc   *incident.Service
 	clk   *clock.Fake
@@ -50,15 +50,15 @@ type fixture struct {
 	changes []incident.Change
 }
 
-var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+var incT0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// newFixture seeds:
+// newIncFixture seeds:
 //
 //	INC-1 sev1 web,db, restored after 30 min, resolved and closed; cost C2; PRB-1; a postmortem; change 1 suspect, change 2 not related
 //	INC-2 sev2 api, investigating, title starting with "=" (a formula)
 //	INC-3 sev2 web, private, TDO Carol (a member), monitoring
 //	INC-4 sev3 db, identified; PRB-1 and PRB-2; no cost
-func newFixture(t *testing.T) *fixture {
+func newIncFixture(t *testing.T) *incFixture {
 	t.Helper()
 	ctx := context.Background()
 	s, err := storage.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "dash.db"))
@@ -69,9 +69,9 @@ func newFixture(t *testing.T) *fixture {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: s, clk: clock.NewFake(t0)}
+	f := &incFixture{store: s, clk: clock.NewFake(incT0)}
 	f.svc = incident.NewService(s, f.clk)
-	f.svc.SetNames(testNames)
+	f.svc.SetNames(incNames)
 	must := func(_ any, _ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -80,18 +80,18 @@ func newFixture(t *testing.T) *fixture {
 	}
 
 	f.changes = []incident.Change{
-		{OccurredAt: t0.Add(-2 * time.Hour), Systems: []string{"web"}, Person: "U0BOB", Summary: "raised the pool to 50", Reason: "timeouts",
-			Kind: incident.KindConfig, Link: "https://ci.example/1", Source: incident.SourceAPI, LoggedAt: t0.Add(-2 * time.Hour)},
-		{OccurredAt: t0.Add(-time.Hour), Systems: []string{"db", "web"}, Person: "Dana Ops", Summary: "@SUM(A1) vacuum", Kind: incident.KindInfra,
-			Link: "javascript:alert(1)", Source: incident.SourceCLI, LoggedAt: t0.Add(-time.Hour)},
-		{OccurredAt: t0.Add(-30 * time.Minute), Systems: []string{"api"}, Person: "U0ALICE", Summary: "deploy v2", Kind: incident.KindDeploy,
-			Source: incident.SourceSlack, LoggedAt: t0.Add(-30 * time.Minute)},
+		{OccurredAt: incT0.Add(-2 * time.Hour), Systems: []string{"web"}, Person: "U0BOB", Summary: "raised the pool to 50", Reason: "timeouts",
+			Kind: incident.KindConfig, Link: "https://ci.example/1", Source: incident.SourceAPI, LoggedAt: incT0.Add(-2 * time.Hour)},
+		{OccurredAt: incT0.Add(-time.Hour), Systems: []string{"db", "web"}, Person: "Dana Ops", Summary: "@SUM(A1) vacuum", Kind: incident.KindInfra,
+			Link: "javascript:alert(1)", Source: incident.SourceCLI, LoggedAt: incT0.Add(-time.Hour)},
+		{OccurredAt: incT0.Add(-30 * time.Minute), Systems: []string{"api"}, Person: "U0ALICE", Summary: "deploy v2", Kind: incident.KindDeploy,
+			Source: incident.SourceSlack, LoggedAt: incT0.Add(-30 * time.Minute)},
 	}
 	if _, err := s.LogChanges(ctx, f.changes, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"pool exhaustion", "slow vacuum"} {
-		if err := s.CreateProblem(ctx, &incident.Problem{Title: p, Status: incident.ProblemOpen, CreatedBy: "U0ALICE", CreatedAt: t0}); err != nil {
+		if err := s.CreateProblem(ctx, &incident.Problem{Title: p, Status: incident.ProblemOpen, CreatedBy: "U0ALICE", CreatedAt: incT0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,12 +139,12 @@ func newFixture(t *testing.T) *fixture {
 	if err := s.CreatePostmortem(ctx, &incident.Postmortem{IncidentID: i1.ID, Facilitator: "U0BOB", Phase: incident.PhaseActions,
 		StartedBy: "U0BOB", StartedAt: f.clk.Now(),
 		Issues:  []incident.Issue{{ID: 1, Text: "the pool size was not reviewed", AddedBy: "U0BOB", AddedAt: f.clk.Now()}},
-		Actions: []incident.Action{{ID: 1, Issue: 1, Owner: "U0ALICE", Expected: "pool sized from load tests", Due: t0.AddDate(0, 0, -1), AddedBy: "U0BOB", AddedAt: f.clk.Now()}},
+		Actions: []incident.Action{{ID: 1, Issue: 1, Owner: "U0ALICE", Expected: "pool sized from load tests", Due: incT0.AddDate(0, 0, -1), AddedBy: "U0BOB", AddedAt: f.clk.Now()}},
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
 	must(f.svc.Close(ctx, i1.ID, "U0ALICE"))
-	if err := s.SaveRoom(ctx, &incident.Room{IncidentID: i1.ID, ChannelID: "C0INC1", ChannelName: "inc-1-checkout-is-down", UpdatedAt: t0}); err != nil {
+	if err := s.SaveRoom(ctx, &incident.Room{IncidentID: i1.ID, ChannelID: "C0INC1", ChannelName: "inc-1-checkout-is-down", UpdatedAt: incT0}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -155,7 +155,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		f.incs = append(f.incs, got)
 	}
-	f.db, err = New(Deps{Incidents: s, Changes: s, Names: testNames, TeamID: "T0TEAM", Now: f.clk.Now, Currency: "USD",
+	f.db, err = New(Deps{Incidents: s, Changes: s, Names: incNames, TeamID: "T0TEAM", Now: f.clk.Now, Currency: "USD",
 		MaySee: func(_ context.Context, user string, inc *incident.Incident) bool {
 			return user == "U0CAROL" // the private room's only member
 		}})
@@ -163,25 +163,25 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.mux = http.NewServeMux()
-	f.db.Routes(f.mux, asViewer)
+	f.db.Routes(f.mux, asIncViewer)
 	return f
 }
 
-// asViewer stands for the sign-in check: the X-Test-User header names the
+// asIncViewer stands for the sign-in check: the X-Test-User header names the
 // signed-in user (a test's stand-in for a session).
-func asViewer(h http.Handler) http.Handler {
+func asIncViewer(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := r.Header.Get("X-Test-User")
 		if u == "" {
 			u = "U0BOB"
 		}
-		ctx := signin.WithUser(r.Context(), signin.User{ID: u, TeamID: "T0TEAM", Name: testNames[u]})
+		ctx := signin.WithUser(r.Context(), signin.User{ID: u, TeamID: "T0TEAM", Name: incNames[u]})
 		h.ServeHTTP(w, r.WithContext(signin.WithCSRFToken(ctx, "tok")))
 	})
 }
 
 // get requests path as user and returns the status and body.
-func (f *fixture) get(t *testing.T, user, path string) (int, string, http.Header) {
+func (f *incFixture) get(t *testing.T, user, path string) (int, string, http.Header) {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	if user != "" {
@@ -196,7 +196,7 @@ func (f *fixture) get(t *testing.T, user, path string) (int, string, http.Header
 // (not a member of the private INC-3).
 func TestIncidentList(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	for _, tc := range []struct {
 		name, query string
 		want        []string // in this order
@@ -248,7 +248,7 @@ func TestIncidentList(t *testing.T) {
 // counted, and its page is not found (not forbidden: no confirmation).
 func TestPrivateIncident(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	_, list, _ := f.get(t, "U0CAROL", "/incidents")
 	if !strings.Contains(list, "Payroll leak") || strings.Contains(list, "· private") {
 		t.Errorf("member's list:\n%s", list)
@@ -280,7 +280,7 @@ func TestPrivateIncident(t *testing.T) {
 // TestIncidentPage shows everything the Slack header and room hold.
 func TestIncidentPage(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	code, body, _ := f.get(t, "", "/incidents/inc-1")
 	if code != http.StatusOK {
 		t.Fatalf("status %d:\n%s", code, body)
@@ -321,11 +321,11 @@ func TestIncidentPage(t *testing.T) {
 	}
 }
 
-// TestBadQueries: a wrong value is a 400 page that names the parameter
+// TestIncidentBadQueries: a wrong value is a 400 page that names the parameter
 // and says how to write it; never a 500.
-func TestBadQueries(t *testing.T) {
+func TestIncidentBadQueries(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	for _, tc := range []struct{ path, want string }{
 		{"/incidents?severity=sev9", `severity=&#34;sev9&#34; is not understood: write one of sev1, sev2, sev3, sev4`},
 		{"/incidents?from=yesterday", `from=&#34;yesterday&#34; is not understood: write a date as YYYY-MM-DD`},
@@ -361,11 +361,11 @@ func TestBadQueries(t *testing.T) {
 	}
 }
 
-// TestCSVGolden: the CSV of incidents and of changes, every page, with a
+// TestIncidentCSVGolden: the CSV of incidents and of changes, every page, with a
 // header row, CRLF line ends, quoting and formula cells neutralised.
-func TestCSVGolden(t *testing.T) {
+func TestIncidentCSVGolden(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	for _, tc := range []struct{ path, golden string }{
 		{"/incidents.csv?state=all", "incidents_all.csv"},
 		{"/incidents.csv?severity=sev2", "incidents_sev2.csv"},
@@ -377,7 +377,7 @@ func TestCSVGolden(t *testing.T) {
 			t.Fatalf("%s: %d %v", tc.path, code, h)
 		}
 		path := filepath.Join("testdata", tc.golden)
-		if updateGolden() {
+		if updateIncGolden() {
 			if err := os.MkdirAll("testdata", 0o755); err != nil {
 				t.Fatal(err)
 			}
@@ -405,12 +405,12 @@ func TestCSVGolden(t *testing.T) {
 	}
 }
 
-func TestSafeCell(t *testing.T) {
+func TestCSVSafeCell(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"": "", "=1+1": "'=1+1", "+1": "'+1", "-1": "'-1", "@x": "'@x", "\t=1": "'\t=1",
 		"a=b": "a=b", "plain": "plain", "INC-1": "INC-1"} {
-		if got := safeCell(in); got != want {
-			t.Errorf("safeCell(%q) = %q, want %q", in, got, want)
+		if got := csvSafeCell(in); got != want {
+			t.Errorf("csvSafeCell(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -419,7 +419,7 @@ func TestSafeCell(t *testing.T) {
 // change suspect.
 func TestChangeLog(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	id := func(i int) string { return "change-" + strconv.FormatInt(f.changes[i].ID, 10) }
 	for _, tc := range []struct {
 		name, query string
@@ -474,7 +474,7 @@ func TestChangeLog(t *testing.T) {
 // stream ends when the incident closes.
 func TestLiveEvents(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	f.db.live = newLiveStreams(20*time.Millisecond, 2)
 	srv := httptest.NewServer(f.mux)
 	defer srv.Close()
@@ -554,7 +554,7 @@ func TestLiveEvents(t *testing.T) {
 // Retry-After; a stream whose client went away frees its place.
 func TestLiveStreamsBounded(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newIncFixture(t)
 	f.db.live = newLiveStreams(20*time.Millisecond, 1)
 	srv := httptest.NewServer(f.mux)
 	defer srv.Close()
@@ -590,12 +590,12 @@ func TestLiveStreamsBounded(t *testing.T) {
 	}
 }
 
-// TestInlineSVG: the chart goes into the page only as our renderer draws
+// TestTrustedChartSVG: the chart goes into the page only as our renderer draws
 // it.
-func TestInlineSVG(t *testing.T) {
+func TestTrustedChartSVG(t *testing.T) {
 	t.Parallel()
 	good := `<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><g><text>a &lt; b</text></g></svg>`
-	if got, err := inlineSVG([]byte(good)); err != nil || !strings.HasPrefix(string(got), "<svg") {
+	if got, err := trustedChartSVG([]byte(good)); err != nil || !strings.HasPrefix(string(got), "<svg") {
 		t.Errorf("good chart: %q, %v", got, err)
 	}
 	for _, bad := range []string{
@@ -607,7 +607,7 @@ func TestInlineSVG(t *testing.T) {
 		`<html><svg/></html>`,
 		`no image`,
 	} {
-		if _, err := inlineSVG([]byte(bad)); err == nil {
+		if _, err := trustedChartSVG([]byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
 	}
