@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,10 +151,13 @@ func BenchmarkDashboardChanges(b *testing.B) {
 				{"text-common", ChangeFilter{Text: "build"}},
 				{"text-rare-7d", ChangeFilter{Text: "rollback", Since: end.Add(-7 * 24 * time.Hour)}},
 				{"system-person-24h", ChangeFilter{System: "sys7", Person: "person 7", Since: end.Add(-24 * time.Hour)}},
+				{"text-rare-all", ChangeFilter{Text: "rollback"}},
+				{"text-absent-30d", ChangeFilter{Text: "no such words", Since: end.Add(-30 * 24 * time.Hour)}},
+				{"text-absent-all", ChangeFilter{Text: "no such words"}},
 			} {
 				tc.f.Limit = 51
 				got, err := s.DashboardChanges(ctx, tc.f)
-				if err != nil || len(got) == 0 {
+				if err != nil || (len(got) == 0) != strings.HasPrefix(tc.name, "text-absent") {
 					b.Fatalf("%s: %d changes, %v", tc.name, len(got), err)
 				}
 				b.Logf("%s %s: %d", name, tc.name, len(got))

@@ -3,10 +3,12 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -71,6 +73,11 @@ func (s *Store) EachDashboardChange(ctx context.Context, f ChangeFilter, fn func
 	}
 }
 
+// changeSearchWindow is how many of the newest changes a text search reads
+// first, in order: a text that many changes hold fills a page from them,
+// and one that few hold is then looked up in the text index instead.
+const changeSearchWindow = 20_000
+
 // eachChange reads limit changes of f from offset, then calls fn with
 // each (after the rows are closed).
 func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit int, fn func(incident.Change) error) error {
@@ -89,11 +96,6 @@ func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit in
 	if f.Kind != "" {
 		conds, args = append(conds, "c.kind = ?"), append(args, string(f.Kind))
 	}
-	if f.Text != "" {
-		pattern := "%" + dashEscapeLike(strings.ToLower(f.Text)) + "%"
-		conds = append(conds, `(lower(c.summary) LIKE ? ESCAPE '\' OR lower(c.reason) LIKE ? ESCAPE '\')`)
-		args = append(args, pattern, pattern)
-	}
 	if !f.Since.IsZero() {
 		conds, args = append(conds, at+" >= ?"), append(args, ts(f.Since))
 	}
@@ -101,11 +103,45 @@ func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit in
 		conds, args = append(conds, at+" < ?"), append(args, ts(f.Until))
 	}
 	cols := "c." + strings.ReplaceAll(changeColumns, ", ", ", c.")
+	order := ` ORDER BY ` + at + ` DESC, ` + id + ` DESC`
 	var rows []changeRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+cols+` FROM `+from+dashWhere(conds)+
-		` ORDER BY `+at+` DESC, `+id+` DESC LIMIT ? OFFSET ?`), append(args, limit, offset)...); err != nil {
+	if f.Text == "" {
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+cols+` FROM `+from+dashWhere(conds)+order+
+			` LIMIT ? OFFSET ?`), append(args, limit, offset)...); err != nil {
+			return fmt.Errorf("searching the change log: %w", err)
+		}
+		return eachChangeRow(rows, fn)
+	}
+	pattern := "%" + dashEscapeLike(strings.ToLower(f.Text)) + "%"
+	like := `(lower(c.summary) LIKE ? ESCAPE '\' OR lower(c.reason) LIKE ? ESCAPE '\')`
+	// First the newest changes of the window: a page is complete when it
+	// fills from them, since every match before it is among them.
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT c.* FROM (SELECT `+cols+` FROM `+from+dashWhere(conds)+order+
+		` LIMIT ?) c WHERE `+like+` ORDER BY c.occurred_at DESC, c.id DESC LIMIT ? OFFSET ?`),
+		append(append(slices.Clone(args), changeSearchWindow), pattern, pattern, limit, offset)...); err != nil {
 		return fmt.Errorf("searching the change log: %w", err)
 	}
+	if len(rows) == limit {
+		return eachChangeRow(rows, fn)
+	}
+	// Then the whole window: on SQLite through the trigram index of the
+	// text (migration 00025) when the text is long enough to have one.
+	if s.dialect == DialectSQLite && utf8.RuneCountInString(f.Text) >= 3 {
+		conds = append(conds, "c.id IN (SELECT rowid FROM changes_text WHERE changes_text MATCH ?)")
+		args = append(args, `"`+strings.ReplaceAll(f.Text, `"`, `""`)+`"`)
+	} else {
+		conds, args = append(conds, like), append(args, pattern, pattern)
+	}
+	rows = rows[:0]
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+cols+` FROM `+from+dashWhere(conds)+order+
+		` LIMIT ? OFFSET ?`), append(args, limit, offset)...); err != nil {
+		return fmt.Errorf("searching the change log: %w", err)
+	}
+	return eachChangeRow(rows, fn)
+}
+
+// eachChangeRow calls fn with each row's change.
+func eachChangeRow(rows []changeRow, fn func(incident.Change) error) error {
 	for _, r := range rows {
 		if err := fn(r.change()); err != nil {
 			return err

@@ -57,6 +57,12 @@ func TestDashboardChanges(t *testing.T) {
 				{"window", ChangeFilter{Since: at(2), Until: at(4)}, []int64{c3, c2}},
 				{"system and window", ChangeFilter{System: "db", Since: at(3)}, []int64{c3}},
 				{"paged", ChangeFilter{Offset: 1, Limit: 2}, []int64{c3, c2}},
+				{"a page filled from the newest", ChangeFilter{Text: "DEPLOY", Limit: 1}, []int64{c4}},
+				{"a page past the newest", ChangeFilter{Text: "deploy", Offset: 1, Limit: 1}, []int64{c3}},
+				{"short text", ChangeFilter{Text: "V3"}, []int64{c4}},
+				{"quotes are text", ChangeFilter{Text: `"pool`}, nil},
+				{"text across words", ChangeFilter{Text: "the pool to"}, []int64{c1}},
+				{"text and system", ChangeFilter{Text: "vacuum", System: "web"}, []int64{c2}},
 				{"all together", ChangeFilter{System: "db", Person: "bob smith", Kind: incident.KindInfra, Text: "vac"}, []int64{c2}},
 			} {
 				got, err := s.DashboardChanges(ctx, tc.f)
