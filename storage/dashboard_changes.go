@@ -37,6 +37,9 @@ type ChangeFilter struct {
 	Since, Until time.Time
 	// Offset and Limit page it; Limit 0 is 50.
 	Offset, Limit int
+
+	// window overrides changeSearchWindow (tests).
+	window int
 }
 
 // DashboardChanges returns up to f.Limit changes f selects, newest first,
@@ -112,27 +115,46 @@ func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit in
 		}
 		return eachChangeRow(rows, fn)
 	}
+	window := changeSearchWindow
+	if f.window > 0 {
+		window = f.window
+	}
 	pattern := "%" + dashEscapeLike(strings.ToLower(f.Text)) + "%"
 	like := `(lower(c.summary) LIKE ? ESCAPE '\' OR lower(c.reason) LIKE ? ESCAPE '\')`
 	// First the newest changes of the window: a page is complete when it
 	// fills from them, since every match before it is among them.
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT c.* FROM (SELECT `+cols+` FROM `+from+dashWhere(conds)+order+
 		` LIMIT ?) c WHERE `+like+` ORDER BY c.occurred_at DESC, c.id DESC LIMIT ? OFFSET ?`),
-		append(append(slices.Clone(args), changeSearchWindow), pattern, pattern, limit, offset)...); err != nil {
+		append(append(slices.Clone(args), window), pattern, pattern, limit, offset)...); err != nil {
 		return fmt.Errorf("searching the change log: %w", err)
 	}
 	if len(rows) == limit {
 		return eachChangeRow(rows, fn)
 	}
-	// Then the whole window: on SQLite through the trigram index of the
-	// text (migration 00025) when the text is long enough to have one.
+	// A window that holds no more than those was read whole: the page is
+	// complete, if short.
+	var inWindow int
+	if err := s.db.GetContext(ctx, &inWindow, s.db.Rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM `+from+dashWhere(conds)+
+		` LIMIT ?) w`), append(slices.Clone(args), window+1)...); err != nil {
+		return fmt.Errorf("searching the change log: %w", err)
+	}
+	if inWindow <= window {
+		return eachChangeRow(rows, fn)
+	}
+	rows = rows[:0]
 	if s.dialect == DialectSQLite && utf8.RuneCountInString(f.Text) >= 3 {
-		conds = append(conds, "c.id IN (SELECT rowid FROM changes_text WHERE changes_text MATCH ?)")
-		args = append(args, `"`+strings.ReplaceAll(f.Text, `"`, `""`)+`"`)
+		// On SQLite the changes holding the text come from its trigram
+		// index (migration 00025), which leads the join (CROSS JOIN
+		// keeps it first), and only they are checked and sorted.
+		from = "changes_text t CROSS JOIN changes c ON c.id = t.rowid"
+		if f.System != "" {
+			from += " JOIN change_systems cs ON cs.change_id = c.id AND cs.occurred_at = c.occurred_at"
+		}
+		conds = append([]string{"changes_text MATCH ?"}, conds...)
+		args = append([]any{`"` + strings.ReplaceAll(f.Text, `"`, `""`) + `"`}, args...)
 	} else {
 		conds, args = append(conds, like), append(args, pattern, pattern)
 	}
-	rows = rows[:0]
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+cols+` FROM `+from+dashWhere(conds)+order+
 		` LIMIT ? OFFSET ?`), append(args, limit, offset)...); err != nil {
 		return fmt.Errorf("searching the change log: %w", err)

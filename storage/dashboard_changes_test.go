@@ -72,6 +72,13 @@ func TestDashboardChanges(t *testing.T) {
 				if !slices.Equal(ids(got), tc.want) {
 					t.Errorf("%s: got %v, want %v", tc.name, ids(got), tc.want)
 				}
+				// The same, reading only the newest change before the
+				// whole window (on SQLite, through the text index).
+				narrow := tc.f
+				narrow.window = 1
+				if got, err := s.DashboardChanges(ctx, narrow); err != nil || !slices.Equal(ids(got), tc.want) {
+					t.Errorf("%s, past the newest change: got %v, want %v (%v)", tc.name, ids(got), tc.want, err)
+				}
 				var each []incident.Change
 				if err := s.EachDashboardChange(ctx, tc.f, func(c incident.Change) error { each = append(each, c); return nil }); err != nil {
 					t.Fatal(err)
