@@ -153,6 +153,12 @@ func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit in
 		conds = append([]string{"changes_text MATCH ?"}, conds...)
 		args = append([]any{`"` + strings.ReplaceAll(f.Text, `"`, `""`) + `"`}, args...)
 	} else {
+		// On PostgreSQL the trigram index of the text (migration 00025,
+		// where pg_trgm could be added) finds the candidates for the
+		// expression it indexes; like checks them.
+		if s.dialect == DialectPostgres {
+			conds, args = append(conds, `lower(c.summary || ' ' || c.reason) LIKE ? ESCAPE '\'`), append(args, pattern)
+		}
 		conds, args = append(conds, like), append(args, pattern, pattern)
 	}
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+cols+` FROM `+from+dashWhere(conds)+order+

@@ -18,7 +18,31 @@ CREATE INDEX changes_kind ON changes (kind, occurred_at);
 -- The verdicts on a change (its ID is the entry's subject).
 CREATE INDEX timeline_entries_verdicts ON timeline_entries (subject, kind) WHERE kind IN ('suspect', 'unrelated');
 
+-- The text of every change (summary and reason) as trigrams, so a search
+-- for text that few changes hold finds them without reading the whole log.
+-- pg_trgm ships with PostgreSQL and is trusted (a database owner may add
+-- it); where it cannot be added the index is left out and the search
+-- still works, reading the log. The extension goes to the public schema,
+-- shared by every schema of the database.
+-- +goose StatementBegin
+DO $$
+DECLARE
+    trgm_schema name;
+BEGIN
+    BEGIN
+        CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'pg_trgm cannot be added (%): changes_text is left out', SQLERRM;
+    END;
+    SELECT n.nspname INTO trgm_schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+    IF trgm_schema IS NOT NULL THEN
+        EXECUTE format('CREATE INDEX changes_text ON changes USING gin ((lower(summary || '' '' || reason)) %I.gin_trgm_ops)', trgm_schema);
+    END IF;
+END $$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP INDEX IF EXISTS changes_text;
 DROP INDEX timeline_entries_verdicts;
 DROP INDEX changes_kind;
 DROP INDEX changes_person;
