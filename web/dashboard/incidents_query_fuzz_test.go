@@ -51,3 +51,24 @@ func FuzzReadQueries(f *testing.F) {
 		}
 	})
 }
+
+// FuzzListPages: whatever the query, the incidents and changes pages
+// answer 200 or a 400 that says what was wrong; never a 500.
+func FuzzListPages(f *testing.F) {
+	for _, seed := range []string{"", "state=all&sort=ttr&order=asc&page=2", "severity=sev9", "page=-1", "q=%25_%5C&since=2w",
+		"from=2026-03-01&to=2026-03-01&cost=none", "system=web_api&problem=PRB-99999999999", "person=%00&kind=Deploy"} {
+		f.Add(seed)
+	}
+	fx := newIncFixture(f)
+	f.Fuzz(func(t *testing.T, raw string) {
+		if _, err := url.ParseRequestURI("/incidents?" + raw); err != nil || strings.ContainsAny(raw, "# ") || len(raw) > 500 {
+			return // not a query a request line can carry
+		}
+		for _, path := range []string{"/incidents?", "/changes?", "/incidents.csv?", "/changes.csv?"} {
+			code, body, _ := fx.get(t, "", path+raw)
+			if code != 200 && code != 400 {
+				t.Fatalf("%s%s: %d\n%s", path, raw, code, body)
+			}
+		}
+	})
+}

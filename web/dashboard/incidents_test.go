@@ -58,7 +58,7 @@ var incT0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 //	INC-2 sev2 api, investigating, title starting with "=" (a formula)
 //	INC-3 sev2 web, private, TDO Carol (a member), monitoring
 //	INC-4 sev3 db, identified; PRB-1 and PRB-2; no cost
-func newIncFixture(t *testing.T) *incFixture {
+func newIncFixture(t testing.TB) *incFixture {
 	t.Helper()
 	ctx := context.Background()
 	s, err := storage.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "dash.db"))
@@ -72,6 +72,12 @@ func newIncFixture(t *testing.T) *incFixture {
 	f := &incFixture{store: s, clk: clock.NewFake(incT0)}
 	f.svc = incident.NewService(s, f.clk)
 	f.svc.SetNames(incNames)
+	// Sev1 and sev2 incidents on web get a plan with a 20-minute timebox.
+	f.svc.SetPlans(incident.Plans{Systems: map[string]incident.Plan{"web": {
+		Diagnostics: []string{"heap dump of one web pod"}, Restore: []string{"roll back the last deploy"},
+		Runbooks: []string{"https://runbooks.example/web"},
+		Timebox:  map[incident.Severity]time.Duration{incident.Sev1: 20 * time.Minute, incident.Sev2: 20 * time.Minute},
+	}}}, incident.DefaultWarnAt)
 	must := func(_ any, _ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -181,7 +187,7 @@ func asIncViewer(h http.Handler) http.Handler {
 }
 
 // get requests path as user and returns the status and body.
-func (f *incFixture) get(t *testing.T, user, path string) (int, string, http.Header) {
+func (f *incFixture) get(t testing.TB, user, path string) (int, string, http.Header) {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	if user != "" {
@@ -298,6 +304,9 @@ func TestIncidentPage(t *testing.T) {
 		"USD 12,500 (C2)", `<a href="/problems/PRB-1">PRB-1</a> pool exhaustion`,
 		`<a href="/postmortems/INC-1">Read the postmortem</a>`, "the pool size was not reviewed", "pool sized from load tests", "overdue",
 		"<svg", "Closed ", // closed: no live updates
+		"heap dump of one web pod", "roll back the last deploy", `<a href="https://runbooks.example/web">`,
+		"The plan allows 20 min of diagnosis at SEV1.", "Diagnosis ran 20 min past its timebox.", // restored at 40 min
+		"<td>1</td><td>Mon 2 Mar 2026 09:00</td><td>20 min</td><td>20 min</td><td>40 min</td>",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("lacks %q", want)
