@@ -79,7 +79,7 @@ func (s *Store) EachDashboardChange(ctx context.Context, f ChangeFilter, fn func
 // changeSearchWindow is how many of the newest changes a text search reads
 // first, in order: a text that many changes hold fills a page from them,
 // and one that few hold is then looked up in the text index instead.
-const changeSearchWindow = 20_000
+const changeSearchWindow = 5_000
 
 // eachChange reads limit changes of f from offset, then calls fn with
 // each (after the rows are closed).
