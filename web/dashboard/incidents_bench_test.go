@@ -131,6 +131,7 @@ func BenchmarkIncidentAndChangePages(b *testing.B) {
 				"/changes?q=build",
 				"/changes?q=rollback&since=7d",
 				"/changes?q=rollback",
+				"/changes?q=no%20such%20words",
 			} {
 				r := httptest.NewRequest(http.MethodGet, path, nil)
 				w := httptest.NewRecorder()
