@@ -209,7 +209,7 @@ func TestIncidentList(t *testing.T) {
 		not         []string
 	}{
 		{"open by default, newest first", "", []string{"INC-4", "INC-3 · private", "INC-2"}, []string{"INC-1<", "Checkout"}},
-		{"counts by status", "", []string{"<strong>3</strong> incidents", "Investigating 1", "Identified 1", "Monitoring 1", "Resolved 1"}, nil},
+		{"counts by status", "", []string{"<strong>3</strong> open incidents.", "By status, resolved ones included:", "Investigating 1", "Identified 1", "Monitoring 1", "Resolved 1"}, nil},
 		{"all", "?state=all", []string{"INC-4", "INC-3", "INC-2", "INC-1"}, nil},
 		{"all, oldest first", "?state=all&order=asc", []string{"INC-1", "INC-2", "INC-3", "INC-4"}, nil},
 		{"severity", "?state=all&severity=sev1", []string{"<strong>1</strong> incident", "Checkout is down"}, []string{"Slow queries"}},
