@@ -90,7 +90,7 @@ func seedIncBench(b *testing.B, dialect string, raw *sql.DB, n, m int, start tim
 	if dialect == "sqlite" {
 		stmts = append(stmts, `ANALYZE`)
 	} else {
-		stmts = append(stmts, `ANALYZE incidents`, `ANALYZE timeline_entries`, `ANALYZE changes`, `ANALYZE change_systems`)
+		stmts = append(stmts, `VACUUM ANALYZE incidents`, `VACUUM ANALYZE timeline_entries`, `VACUUM ANALYZE changes`, `VACUUM ANALYZE change_systems`)
 	}
 	for _, q := range stmts {
 		if _, err := raw.Exec(q); err != nil {
