@@ -57,6 +57,8 @@ type Deps struct {
 type Dashboard struct {
 	d     Deps
 	pages *template.Template
+	// live bounds and paces the incident pages' event streams.
+	live *liveStreams
 }
 
 // New parses the templates and returns the dashboard.
@@ -74,7 +76,7 @@ func New(d Deps) (*Dashboard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing the dashboard's templates: %w", err)
 	}
-	return &Dashboard{d: d, pages: pages}, nil
+	return &Dashboard{d: d, pages: pages, live: newLiveStreams(defaultPollEvery, defaultMaxStreams)}, nil
 }
 
 // Routes adds every page to mux under /, each wrapped by guard (the
