@@ -100,9 +100,9 @@ func TestComputeTrends(t *testing.T) {
 		{OpenedAt: trendNow.AddDate(0, 0, 7), Severity: Sev1, Class: C1},
 	}
 	actions := []TrendAction{
-		{Due: at(2, 0), DoneAt: at(2, 23)},                  // week 0, on time (the due day counts)
-		{Due: at(3, 0), DoneAt: at(4, 0)},                   // week 0, late
-		{Due: at(4, 0)},                                     // week 0, open and overdue
+		{Due: at(2, 0), DoneAt: at(2, 23)},                   // week 0, on time (the due day counts)
+		{Due: at(3, 0), DoneAt: at(4, 0)},                    // week 0, late
+		{Due: at(4, 0)},                                      // week 0, open and overdue
 		{Due: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}, // week 2, open, not yet due: no verdict
 		{Due: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), DoneAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}, // week 2, early
 	}
