@@ -111,6 +111,14 @@ func mdTable(b *strings.Builder, rows []string) {
 		cells = append(cells, splitRow(strings.TrimSpace(r)))
 	}
 	header := len(cells) > 1 && isDelimiterRow(cells[1])
+	if header && allEmpty(cells[0]) {
+		// A table with a blank header ("| | |") is a list of facts:
+		// no header cells that say nothing.
+		cells, header = cells[2:], false
+	}
+	if len(cells) == 0 {
+		return
+	}
 	b.WriteString("<div class=\"table-wrap\"><table>\n")
 	for i, row := range cells {
 		if header && i == 1 {
@@ -169,6 +177,15 @@ func splitRow(r string) []string {
 	return append(out, cell.String())
 }
 
+func allEmpty(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 func isDelimiterRow(cells []string) bool {
 	for _, c := range cells {
 		c = strings.Trim(strings.TrimSpace(c), ":")
@@ -193,7 +210,7 @@ func mdInline(b *strings.Builder, s string) {
 			mdText(b, s[1:2])
 			s = s[2:]
 		case strings.HasPrefix(s, "**"):
-			if j := strings.Index(s[2:], "**"); j > 0 {
+			if j := strings.Index(s[2:], "**"); j > 0 && flanks(s[2:2+j]) {
 				b.WriteString("<strong>")
 				mdInline(b, s[2:2+j])
 				b.WriteString("</strong>")
@@ -203,7 +220,7 @@ func mdInline(b *strings.Builder, s string) {
 			mdText(b, "**")
 			s = s[2:]
 		case s[0] == '*':
-			if j := strings.IndexByte(s[1:], '*'); j > 0 {
+			if j := strings.IndexByte(s[1:], '*'); j > 0 && flanks(s[1:1+j]) {
 				b.WriteString("<em>")
 				mdInline(b, s[1:1+j])
 				b.WriteString("</em>")
@@ -233,6 +250,12 @@ func mdInline(b *strings.Builder, s string) {
 			s = s[i:]
 		}
 	}
+}
+
+// flanks reports whether emphasis may wrap inner: it neither starts nor
+// ends with a space ("a * b * c" is not emphasis).
+func flanks(inner string) bool {
+	return strings.TrimSpace(inner) == inner
 }
 
 // mdLink reads "[text](url)" at the start of s; ok only for a URL that is

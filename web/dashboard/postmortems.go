@@ -28,7 +28,7 @@ type PostmortemReader interface {
 	// ByNumber returns incident INC-number, or incident.ErrNotFound.
 	ByNumber(ctx context.Context, number int64) (*incident.Incident, error)
 	// Document gathers an incident's postmortem for export, or
-	// incident.ErrNotFound when it has none.
+	// incident.ErrNoPostmortem (or ErrNotFound) when it has none.
 	Document(ctx context.Context, incidentID int64) (*incident.PostmortemDocument, error)
 }
 
@@ -240,7 +240,7 @@ func (db *Dashboard) postmortem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, err := db.d.Postmortems.Document(r.Context(), inc.ID)
-	if errors.Is(err, incident.ErrNotFound) {
+	if errors.Is(err, incident.ErrNotFound) || errors.Is(err, incident.ErrNoPostmortem) {
 		db.notFound(w, r, missing)
 		return
 	}
