@@ -20,8 +20,9 @@ type TrendIncident struct {
 	ClosedAt time.Time
 	Severity Severity
 	// Class is the cost class entered; 0 when no cost was.
-	Class   CostClass
-	Timebox Timebox
+	Class CostClass
+	// Timebox is the diagnosis clock; nil if it never started.
+	Timebox *Timebox
 }
 
 // TrendAction is what the trends read of one postmortem action.
@@ -208,6 +209,9 @@ func ComputeTrends(incs []TrendIncident, actions []TrendAction, now time.Time, w
 // judged is false when none started, or when the clock still runs inside
 // its deadline.
 func timeboxVerdict(inc TrendIncident, now time.Time) (kept, judged bool) {
+	if inc.Timebox == nil {
+		return false, false
+	}
 	end := now
 	if inc.Timebox.EndedAt.IsZero() {
 		// A clock never stopped ends with the incident.

@@ -77,8 +77,8 @@ func TestComputeTrends(t *testing.T) {
 	t.Parallel()
 	week0 := time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC) // the first of 3 weeks
 	at := func(day, hour int) time.Time { return week0.AddDate(0, 0, day).Add(time.Duration(hour) * time.Hour) }
-	box := func(start time.Time, length, used time.Duration) Timebox {
-		tb := Timebox{Generation: 1, StartedAt: start, Length: length, Deadline: start.Add(length)}
+	box := func(start time.Time, length, used time.Duration) *Timebox {
+		tb := &Timebox{Generation: 1, StartedAt: start, Length: length, Deadline: start.Add(length)}
 		if used > 0 {
 			tb.EndedAt = start.Add(used)
 		}

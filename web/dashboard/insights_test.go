@@ -13,8 +13,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sitrep/sitrep/charts"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
+	"github.com/sitrep/sitrep/internal/report"
 	"github.com/sitrep/sitrep/storage"
 	"github.com/sitrep/sitrep/web/signin"
 )
@@ -38,8 +40,8 @@ type insightNames map[string]string
 func (n insightNames) Name(_ context.Context, id string) string { return n[id] }
 
 var (
-	alice = signin.User{ID: "U0ALICE", TeamID: "T1", Name: "Alice"}
-	bob   = signin.User{ID: "U0BOB", TeamID: "T1", Name: "Bob"}
+	insightAlice = signin.User{ID: "U0ALICE", TeamID: "T1", Name: "Alice"}
+	insightBob   = signin.User{ID: "U0BOB", TeamID: "T1", Name: "Bob"}
 )
 
 // insightT0 is Tuesday 24 Nov 2026, 03:00 UTC.
@@ -165,63 +167,63 @@ func TestInsightPages(t *testing.T) {
 		want   []string
 		absent []string
 	}{
-		{"pareto, default window", "/problems", alice, 200,
+		{"pareto, default window", "/problems", insightAlice, 200,
 			[]string{`<option value="30d" selected>`, `<tr class="vital">`, `<a href="/problems/PRB-1">PRB-1</a> Connection pool too small`,
 				"USD 25,000", "<svg", `role="img" aria-label="1 of 2 problems`},
 			[]string{"secret merger", "<?xml"}},
-		{"pareto, 90 days", "/problems?window=90d", alice, 200, []string{`<option value="90d" selected>`, "last 90 days"}, nil},
-		{"pareto, all time", "/problems?window=all", alice, 200, []string{`<option value="all" selected>`, "all time", "PRB-2"}, nil},
-		{"pareto, a typed window", "/problems?window=1d12h", alice, 200, []string{`<option value="1d12h" selected>last 1d12h</option>`}, nil},
-		{"pareto, a window too short for the incidents", "/problems?window=1h", alice, 200, []string{"No problems are linked to incidents in this period."}, []string{"<svg"}},
-		{"pareto, window not a duration", "/problems?window=banana", alice, 400, []string{"window: ", "banana", "30d, 90d", "all"}, nil},
-		{"pareto, window zero", "/problems?window=0", alice, 400, []string{"window: a window of 0 holds nothing"}, nil},
-		{"pareto, window signed", "/problems?window=-3d", alice, 400, []string{"without a sign"}, nil},
-		{"pareto, window too long", "/problems?window=5000d", alice, 400, []string{"longer than ten years"}, nil},
+		{"pareto, 90 days", "/problems?window=90d", insightAlice, 200, []string{`<option value="90d" selected>`, "last 90 days"}, nil},
+		{"pareto, all time", "/problems?window=all", insightAlice, 200, []string{`<option value="all" selected>`, "all time", "PRB-2"}, nil},
+		{"pareto, a typed window", "/problems?window=1d12h", insightAlice, 200, []string{`<option value="1d12h" selected>last 1d12h</option>`}, nil},
+		{"pareto, a window too short for the incidents", "/problems?window=1h", insightAlice, 200, []string{"No problems are linked to incidents in this period."}, []string{"<svg"}},
+		{"pareto, window not a duration", "/problems?window=banana", insightAlice, 400, []string{"window: ", "banana", "30d, 90d", "all"}, nil},
+		{"pareto, window zero", "/problems?window=0", insightAlice, 400, []string{"window: a window of 0 holds nothing"}, nil},
+		{"pareto, window signed", "/problems?window=-3d", insightAlice, 400, []string{"without a sign"}, nil},
+		{"pareto, window too long", "/problems?window=5000d", insightAlice, 400, []string{"longer than ten years"}, nil},
 
-		{"a problem, private incident redacted", "/problems/PRB-1", alice, 200,
+		{"a problem, private incident redacted", "/problems/PRB-1", insightAlice, 200,
 			[]string{"<h1>PRB-1: Connection pool too small</h1>", `<a href="/incidents/INC-1">INC-1</a> db down &lt;script&gt;`,
 				`INC-2 <span class="muted">a private incident</span>`, "1 private, not named", "USD 25,000"},
 			[]string{"secret merger", `href="/incidents/INC-2"`}},
-		{"a problem, private incident for its TDO", "/problems/prb-1", bob, 200,
+		{"a problem, private incident for its TDO", "/problems/prb-1", insightBob, 200,
 			[]string{`<a href="/incidents/INC-2">INC-2</a> secret merger outage <span class="muted">(private)</span>`}, []string{"not named"}},
-		{"a closed problem", "/problems/PRB-2", alice, 200, []string{"closed since", "renewal automated", "by Bob &lt;B&amp;B&gt;", "none entered"}, nil},
-		{"a problem that does not exist", "/problems/PRB-99", alice, 404, []string{"There is no problem PRB-99."}, nil},
-		{"a problem reference that is not one", "/problems/banana", alice, 400, []string{"problem: ", "PRB-3"}, nil},
+		{"a closed problem", "/problems/PRB-2", insightAlice, 200, []string{"closed since", "renewal automated", "by Bob &lt;B&amp;B&gt;", "none entered"}, nil},
+		{"a problem that does not exist", "/problems/PRB-99", insightAlice, 404, []string{"There is no problem PRB-99."}, nil},
+		{"a problem reference that is not one", "/problems/banana", insightAlice, 400, []string{"problem: ", "PRB-3"}, nil},
 
-		{"open actions, overdue first", "/postmortems", alice, 200,
+		{"open actions, overdue first", "/postmortems", insightAlice, 200,
 			[]string{"3 open actions", "2 overdue", `<option value="U0ALICE">Alice (2 open, 1 overdue)</option>`,
 				"overdue 2 days", `<a href="/postmortems/INC-1">INC-1</a>`, "an action of a private incident"},
 			[]string{"secret", `href="/postmortems/INC-2"`}},
-		{"open actions of one owner", "/postmortems?owner=U0ALICE", alice, 200,
+		{"open actions of one owner", "/postmortems?owner=U0ALICE", insightAlice, 200,
 			[]string{`<option value="U0ALICE" selected>`, "page on pool saturation", "an action of a private incident"}, []string{"pool sized from a load test"}},
-		{"open actions, overdue only", "/postmortems?overdue=yes", alice, 200,
+		{"open actions, overdue only", "/postmortems?overdue=yes", insightAlice, 200,
 			[]string{`value="yes" checked`, "pool sized from a load test"}, []string{"page on pool saturation"}},
-		{"open actions of a private incident for its TDO", "/postmortems?owner=U0ALICE&overdue=yes", bob, 200,
+		{"open actions of a private incident for its TDO", "/postmortems?owner=U0ALICE&overdue=yes", insightBob, 200,
 			[]string{"secret bridge gets an owner", `<a href="/postmortems/INC-2">INC-2</a> <span class="muted">(private)</span>`}, nil},
-		{"open actions of nobody", "/postmortems?owner=U0NOBODY", alice, 200, []string{"No open action for this owner."}, nil},
-		{"owner not a user ID", "/postmortems?owner=%3Cb%3E", alice, 400, []string{"owner &#34;&lt;b&gt;&#34; is not a Slack user ID"}, []string{"<b>"}},
-		{"overdue not yes or no", "/postmortems?overdue=maybe", alice, 400, []string{"overdue &#34;maybe&#34; is not yes or no"}, nil},
+		{"open actions of nobody", "/postmortems?owner=U0NOBODY", insightAlice, 200, []string{"No open action for this owner."}, nil},
+		{"owner not a user ID", "/postmortems?owner=%3Cb%3E", insightAlice, 400, []string{"owner &#34;&lt;b&gt;&#34; is not a Slack user ID"}, []string{"<b>"}},
+		{"overdue not yes or no", "/postmortems?overdue=maybe", insightAlice, 400, []string{"overdue &#34;maybe&#34; is not yes or no"}, nil},
 
-		{"a postmortem", "/postmortems/INC-1", alice, 200,
+		{"a postmortem", "/postmortems/INC-1", insightAlice, 200,
 			[]string{"<h1>Postmortem of INC-1</h1>", `<a href="/postmortems/INC-1.md" download>`, "<h2>Postmortem: INC-1 db down &lt;script&gt;alert(1)&lt;/script&gt; &amp; <em>pool</em></h2>",
 				"the alert fired late &lt;i&gt;again&lt;/i&gt; | twice", "@Alice"},
 			[]string{"<script>", "<i>again"}},
-		{"a private postmortem, not a member", "/postmortems/INC-2", alice, 404, []string{"INC-2 has no postmortem that you may see."}, []string{"secret"}},
-		{"a private postmortem, its TDO", "/postmortems/inc-2", bob, 200, []string{"secret merger outage"}, nil},
-		{"a private postmortem's download, not a member", "/postmortems/INC-2.md", alice, 404, nil, []string{"secret"}},
-		{"an incident without a postmortem", "/postmortems/INC-3", alice, 404, []string{"INC-3 has no postmortem"}, nil},
-		{"an incident that does not exist", "/postmortems/INC-99", alice, 404, nil, nil},
-		{"a postmortem reference that is not one", "/postmortems/PRB-1", alice, 400, []string{"postmortem: ", "INC-7"}, nil},
+		{"a private postmortem, not a member", "/postmortems/INC-2", insightAlice, 404, []string{"INC-2 has no postmortem that you may see."}, []string{"secret"}},
+		{"a private postmortem, its TDO", "/postmortems/inc-2", insightBob, 200, []string{"secret merger outage"}, nil},
+		{"a private postmortem's download, not a member", "/postmortems/INC-2.md", insightAlice, 404, nil, []string{"secret"}},
+		{"an incident without a postmortem", "/postmortems/INC-3", insightAlice, 404, []string{"INC-3 has no postmortem"}, nil},
+		{"an incident that does not exist", "/postmortems/INC-99", insightAlice, 404, nil, nil},
+		{"a postmortem reference that is not one", "/postmortems/PRB-1", insightAlice, 400, []string{"postmortem: ", "INC-7"}, nil},
 
-		{"trends, default weeks", "/trends", alice, 200,
+		{"trends, default weeks", "/trends", insightAlice, 200,
 			[]string{`<option value="12" selected>last 12 weeks</option>`, "<h2>Time to acknowledge</h2>", "<h2>Time to restore</h2>", "<h2>Time to resolve</h2>",
 				"3 incidents", "<svg", `<th scope="row">23 Nov 2026</th>`, "10 min / 10 min", "postmortem actions closed on time: 0% (0 of 2)"},
 			[]string{"secret", "db down"}},
-		{"trends, four weeks", "/trends?weeks=4", alice, 200, []string{`<option value="4" selected>`, "Mon 2 Nov 2026 to Sun 29 Nov 2026"}, nil},
-		{"trends, a week count of its own", "/trends?weeks=3", alice, 200, []string{`<option value="3" selected>last 3 weeks</option>`}, nil},
-		{"trends, no weeks", "/trends?weeks=0", alice, 400, []string{"weeks &#34;0&#34; is not a whole number from 1 to 52"}, nil},
-		{"trends, too many weeks", "/trends?weeks=53", alice, 400, []string{"from 1 to 52"}, nil},
-		{"trends, weeks not a number", "/trends?weeks=twelve", alice, 400, []string{"weeks=12"}, nil},
+		{"trends, four weeks", "/trends?weeks=4", insightAlice, 200, []string{`<option value="4" selected>`, "Mon 2 Nov 2026 to Sun 29 Nov 2026"}, nil},
+		{"trends, a week count of its own", "/trends?weeks=3", insightAlice, 200, []string{`<option value="3" selected>last 3 weeks</option>`}, nil},
+		{"trends, no weeks", "/trends?weeks=0", insightAlice, 400, []string{"weeks &#34;0&#34; is not a whole number from 1 to 52"}, nil},
+		{"trends, too many weeks", "/trends?weeks=53", insightAlice, 400, []string{"from 1 to 52"}, nil},
+		{"trends, weeks not a number", "/trends?weeks=twelve", insightAlice, 400, []string{"weeks=12"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,7 +257,7 @@ func TestPostmortemDownload(t *testing.T) {
 	for _, tc := range []struct {
 		user signin.User
 		path string
-	}{{alice, "/postmortems/INC-1.md"}, {bob, "/postmortems/INC-2.md"}} {
+	}{{insightAlice, "/postmortems/INC-1.md"}, {insightBob, "/postmortems/INC-2.md"}} {
 		rec := w.get(tc.path, tc.user)
 		if rec.Code != 200 {
 			t.Fatalf("%s: status %d", tc.path, rec.Code)
@@ -278,7 +280,7 @@ func TestPostmortemDownload(t *testing.T) {
 func TestPostmortemPageGolden(t *testing.T) {
 	t.Parallel()
 	w := newInsightsWorld(t)
-	rec := w.get("/postmortems/INC-1", alice)
+	rec := w.get("/postmortems/INC-1", insightAlice)
 	if rec.Code != 200 {
 		t.Fatalf("status %d", rec.Code)
 	}
@@ -297,5 +299,30 @@ func TestPostmortemPageGolden(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(want), rec.Body.String()); diff != "" {
 		t.Errorf("postmortem page (-want +got):\n%s", diff)
+	}
+}
+
+// TestInsightSVG draws charts whose labels hold markup: the SVG that goes
+// into a page holds it as text only, without the XML declaration.
+func TestInsightSVG(t *testing.T) {
+	t.Parallel()
+	p := incident.RankPareto(incident.CostTally{ByProblem: []incident.ProblemCost{{ProblemID: 1, Cost: 10, Incidents: 1}}},
+		[]incident.Problem{{ID: 1, Title: `pool <script>alert(1)</script> "x" & y`, Status: incident.ProblemOpen}}, incident.ParetoThreshold, false)
+	svg, err := report.ParetoChart(p, "Pareto <b>", charts.SVG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, ok := insightSVG(svg)
+	if !ok {
+		t.Fatalf("a chart with escaped labels is refused:\n%s", svg)
+	}
+	s := string(html)
+	if !strings.HasPrefix(s, "<svg") || strings.Contains(s, "<script") || strings.Contains(s, "<b>") || !strings.Contains(s, "&lt;script&gt;") {
+		t.Errorf("inline SVG:\n%s", s)
+	}
+	for _, bad := range []string{`<?xml version="1.0"?><svg><script>alert(1)</script></svg>`, `<svg onload="alert(1)"></svg>`, `<svg><foreignObject></foreignObject></svg>`} {
+		if _, ok := insightSVG([]byte(bad)); ok {
+			t.Errorf("insightSVG accepts %s", bad)
+		}
 	}
 }

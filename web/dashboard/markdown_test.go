@@ -43,11 +43,11 @@ func TestMarkdownHTML(t *testing.T) {
 	}
 }
 
-// allowedTag is every tag markdownHTML writes, with the attributes it
+// mdAllowedTag is every tag markdownHTML writes, with the attributes it
 // writes.
-var allowedTag = regexp.MustCompile(`^</?(h[2-6]|p|ul|ol|li|table|thead|tbody|tr|td|strong|em|a|div|th)( (href="(https?://|/)[^"<>]*"|value="[0-9]+"|scope="col"|class="table-wrap"))?>$`)
+var mdAllowedTag = regexp.MustCompile(`^</?(h[2-6]|p|ul|ol|li|table|thead|tbody|tr|td|strong|em|a|div|th)( (href="(https?://|/)[^"<>]*"|value="[0-9]+"|scope="col"|class="table-wrap"))?>$`)
 
-var anyTag = regexp.MustCompile(`<[^>]*>?`)
+var mdAnyTag = regexp.MustCompile(`<[^>]*>?`)
 
 // FuzzMarkdownHTML checks that whatever the text, the output holds only
 // the tags and attributes the renderer writes: a person's text never
@@ -59,8 +59,8 @@ func FuzzMarkdownHTML(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, md string) {
 		out := string(markdownHTML(md))
-		for _, tag := range anyTag.FindAllString(out, -1) {
-			if !allowedTag.MatchString(tag) {
+		for _, tag := range mdAnyTag.FindAllString(out, -1) {
+			if !mdAllowedTag.MatchString(tag) {
 				t.Fatalf("markdownHTML(%q) writes tag %q:\n%s", md, tag, out)
 			}
 		}

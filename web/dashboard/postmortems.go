@@ -194,8 +194,8 @@ func (db *Dashboard) incidentOfAction(ctx context.Context, incidentID int64) (*i
 	return inc, err
 }
 
-// parseIncidentRef reads "INC-7", "inc-7" or "7".
-func parseIncidentRef(ref string) (int64, error) {
+// postmortemRef reads "INC-7", "inc-7" or "7".
+func postmortemRef(ref string) (int64, error) {
 	t := strings.ToUpper(ref)
 	t = strings.TrimPrefix(strings.TrimPrefix(t, "INC"), "-")
 	n, err := strconv.ParseInt(t, 10, 64)
@@ -218,7 +218,7 @@ type postmortemPage struct {
 func (db *Dashboard) postmortem(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	ref, download := strings.CutSuffix(ref, ".md")
-	number, err := parseIncidentRef(ref)
+	number, err := postmortemRef(ref)
 	if err != nil {
 		db.badRequest(w, r, "postmortem: "+err.Error()+", as in /postmortems/INC-7 (or /postmortems/INC-7.md to download it).")
 		return

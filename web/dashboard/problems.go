@@ -60,9 +60,9 @@ type paretoRow struct {
 	VitalFew                               bool
 }
 
-// parseWindow reads the window query value: "" (the default), "all", or a
+// paretoWindow reads the window query value: "" (the default), "all", or a
 // duration as people type it.
-func parseWindow(v string) (time.Duration, string, error) {
+func paretoWindow(v string) (time.Duration, string, error) {
 	switch v {
 	case "":
 		return DefaultParetoWindow, "30d", nil
@@ -83,7 +83,7 @@ func parseWindow(v string) (time.Duration, string, error) {
 
 // problems shows the Pareto of a window.
 func (db *Dashboard) problems(w http.ResponseWriter, r *http.Request) {
-	window, label, err := parseWindow(r.URL.Query().Get("window"))
+	window, label, err := paretoWindow(r.URL.Query().Get("window"))
 	if err != nil {
 		db.badRequest(w, r, `window: `+err.Error()+`. Write it as 30d, 90d, 2w or 24h, or all for all time (the default is 30d).`)
 		return
