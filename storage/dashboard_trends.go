@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,73 +14,48 @@ import (
 )
 
 // The dashboard's trends read narrow rows: each incident of the window
-// with its times, severity, cost class and diagnosis clock (its
-// generation, start, deadline and end taken out of the JSON by the
-// database, so that, but for clocks with earlier boxes, no JSON is decoded
-// here); and the actions due in the window from their postmortems. The
-// window's incidents are found through the index on opened_at
-// (incidents_costs). A page of trends reads tens of thousands of rows, so
-// each dialect gives them in the form it hands over fastest:
+// with its times, severity, cost class and diagnosis clock; and the
+// actions due in the window from their postmortems. The window's
+// incidents are found through the index on opened_at (incidents_costs).
 //
-//   - PostgreSQL: times as seconds since the epoch (to the microsecond),
-//     one column each.
-//   - SQLite: few columns, as the driver's cost is per column: the five
-//     incident times as their stored text joined by "|", severity and
-//     class as one number, and the clock as a JSON array of its four
-//     fields (or whole, when it has earlier boxes). Its own date
-//     functions keep only milliseconds, so times are read here.
+// A page of trends reads tens of thousands of rows, and the drivers' cost
+// is per column, so a row is three: the five incident times joined by "|"
+// (PostgreSQL: microseconds since the epoch; SQLite: the stored text, as
+// its own date functions keep only milliseconds), severity×10 + cost class
+// (the digit after "class":, as json.Marshal writes a Cost; C1-C4), and
+// the clock's JSON as stored, of which quickTimebox reads the four fields
+// a verdict needs without decoding the rest (JSON functions in the
+// database cost more than that, on either dialect).
 
-// trendIncidentsPostgres is TrendIncidents' query on PostgreSQL.
-func trendIncidentsPostgres() string {
-	epoch := func(expr string) string { return `EXTRACT(EPOCH FROM ` + expr + `)::float8` }
-	tb := func(field string) string { return epoch(`(tb->>'` + field + `')::timestamptz`) }
-	return `SELECT ` + epoch("opened_at") + `, ` + epoch("acknowledged_at") + `, ` + epoch("restored_at") + `, ` +
-		epoch("resolved_at") + `, ` + epoch("closed_at") + `, severity,
-		CASE WHEN cost = '' THEN 0 ELSE COALESCE((cost::jsonb->>'class')::int, 0) END,
-		COALESCE((tb->>'generation')::int, 0), ` + tb("started_at") + `, ` + tb("deadline") + `, ` + tb("ended_at") + `,
-		CASE WHEN tb->'earlier' IS NOT NULL THEN timebox ELSE '' END
-		FROM incidents CROSS JOIN LATERAL (SELECT CASE WHEN timebox = '' THEN NULL ELSE timebox::jsonb END AS tb) AS clock
-		WHERE opened_at >= ? AND opened_at < ?`
-}
-
-// trendIncidentsSQLite is TrendIncidents' query on SQLite. The cost's
-// class is the digit after "class": (json.Marshal writes it so; C1-C4).
-const trendIncidentsSQLite = `SELECT opened_at || '|' || COALESCE(acknowledged_at, '') || '|' || COALESCE(restored_at, '') || '|' ||
-	COALESCE(resolved_at, '') || '|' || COALESCE(closed_at, ''),
-	severity * 10 + CASE WHEN cost = '' THEN 0 ELSE CAST(substr(cost, instr(cost, '"class":') + 8, 1) AS INTEGER) END,
-	CASE WHEN timebox = '' THEN '' WHEN instr(timebox, '"earlier"') > 0 THEN timebox
-		ELSE json_extract(timebox, '$.generation', '$.started_at', '$.deadline', '$.ended_at') END
-	FROM incidents WHERE opened_at >= ? AND opened_at < ?`
-
-// epochTime is a time PostgreSQL gave as seconds since the epoch; zero
-// for NULL.
-func epochTime(f sql.NullFloat64) time.Time {
-	if !f.Valid {
-		return time.Time{}
+// trendIncidentsSQL is TrendIncidents' query in the store's dialect.
+func (s *Store) trendIncidentsSQL() string {
+	if s.dialect == DialectSQLite {
+		return `SELECT opened_at || '|' || COALESCE(acknowledged_at, '') || '|' || COALESCE(restored_at, '') || '|' ||
+			COALESCE(resolved_at, '') || '|' || COALESCE(closed_at, ''),
+			severity * 10 + CASE WHEN cost = '' THEN 0 ELSE CAST(substr(cost, instr(cost, '"class":') + 8, 1) AS INTEGER) END,
+			timebox FROM incidents WHERE opened_at >= ? AND opened_at < ?`
 	}
-	return time.UnixMicro(int64(math.Round(f.Float64 * 1e6))).UTC()
+	micros := func(col string) string {
+		return `COALESCE((EXTRACT(EPOCH FROM ` + col + `) * 1000000)::bigint::text, '')`
+	}
+	return `SELECT ` + micros("opened_at") + ` || '|' || ` + micros("acknowledged_at") + ` || '|' || ` + micros("restored_at") +
+		` || '|' || ` + micros("resolved_at") + ` || '|' || ` + micros("closed_at") + `,
+		severity * 10 + CASE WHEN cost = '' THEN 0 ELSE CAST(substr(cost, strpos(cost, '"class":') + 8, 1) AS INTEGER) END,
+		timebox FROM incidents WHERE opened_at >= ? AND opened_at < ?`
 }
 
 // TrendIncidents implements incident.TrendStore. A diagnosis clock comes
 // back with what its verdict needs (generation, start, deadline, end);
 // one with earlier boxes comes back whole.
 func (s *Store) TrendIncidents(ctx context.Context, from, to time.Time) ([]incident.TrendIncident, error) {
-	query := trendIncidentsPostgres()
-	if s.dialect == DialectSQLite {
-		query = trendIncidentsSQLite
-	}
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(query), ts(from), ts(to))
+	rows, err := s.db.QueryContext(ctx, s.db.Rebind(s.trendIncidentsSQL()), ts(from), ts(to))
 	if err != nil {
 		return nil, fmt.Errorf("reading the incidents of the trends: %w", err)
 	}
 	defer rows.Close()
-	scan := s.scanTrendPostgres
-	if s.dialect == DialectSQLite {
-		scan = scanTrendSQLite
-	}
 	out := make([]incident.TrendIncident, 0, 1024)
 	for rows.Next() {
-		ti, err := scan(rows)
+		ti, err := scanTrend(rows)
 		if err != nil {
 			return nil, fmt.Errorf("reading the incidents of the trends: %w", err)
 		}
@@ -93,31 +67,7 @@ func (s *Store) TrendIncidents(ctx context.Context, from, to time.Time) ([]incid
 	return out, nil
 }
 
-func (s *Store) scanTrendPostgres(rows *sql.Rows) (incident.TrendIncident, error) {
-	var (
-		t                           [8]sql.NullFloat64
-		severity, class, generation int
-		whole                       string
-	)
-	if err := rows.Scan(&t[0], &t[1], &t[2], &t[3], &t[4], &severity, &class, &generation, &t[5], &t[6], &t[7], &whole); err != nil {
-		return incident.TrendIncident{}, err
-	}
-	ti := incident.TrendIncident{OpenedAt: epochTime(t[0]), AcknowledgedAt: epochTime(t[1]), RestoredAt: epochTime(t[2]),
-		ResolvedAt: epochTime(t[3]), ClosedAt: epochTime(t[4]), Severity: incident.Severity(severity), Class: incident.CostClass(class)}
-	switch {
-	case whole != "":
-		tb, err := wholeTimebox(whole)
-		if err != nil {
-			return ti, err
-		}
-		ti.Timebox = tb
-	case generation > 0:
-		ti.Timebox = &incident.Timebox{Generation: generation, StartedAt: epochTime(t[5]), Deadline: epochTime(t[6]), EndedAt: epochTime(t[7])}
-	}
-	return ti, nil
-}
-
-func scanTrendSQLite(rows *sql.Rows) (incident.TrendIncident, error) {
+func scanTrend(rows *sql.Rows) (incident.TrendIncident, error) {
 	var (
 		times, clock string
 		sevClass     int
@@ -135,28 +85,38 @@ func scanTrendSQLite(rows *sql.Rows) (incident.TrendIncident, error) {
 			}
 			continue
 		}
-		t, err := parseStoredTime(field)
+		t, err := trendTime(field)
 		if err != nil {
 			return ti, err
 		}
 		*p = t
 	}
-	switch {
-	case clock == "":
-	case clock[0] == '{':
-		tb, err := wholeTimebox(clock)
-		if err != nil {
-			return ti, err
+	if clock != "" {
+		tb, ok := quickTimebox(clock)
+		if !ok {
+			var err error
+			if tb, err = wholeTimebox(clock); err != nil {
+				return ti, fmt.Errorf("reading the timebox of an incident opened %s: %w", ti.OpenedAt.Format(time.RFC3339), err)
+			}
 		}
-		ti.Timebox = tb
-	default:
-		tb, err := clockFields(clock)
-		if err != nil {
-			return ti, fmt.Errorf("reading the timebox of an incident opened %s: %w", ti.OpenedAt.Format(time.RFC3339), err)
+		if tb.Generation > 0 {
+			ti.Timebox = tb
 		}
-		ti.Timebox = tb
 	}
 	return ti, nil
+}
+
+// trendTime reads a time of a trend row: microseconds since the epoch, or
+// a time as stored.
+func trendTime(field string) (time.Time, error) {
+	if field[0] != '-' && len(field) > 4 && field[4] == '-' {
+		return parseStoredTime(field)
+	}
+	us, err := strconv.ParseInt(field, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading time %q: %w", field, err)
+	}
+	return time.UnixMicro(us).UTC(), nil
 }
 
 // wholeTimebox decodes a timebox as stored.
@@ -169,38 +129,50 @@ func wholeTimebox(text string) (*incident.Timebox, error) {
 	return &tb, nil
 }
 
-// clockFields reads SQLite's [generation,"started","deadline","ended"]
-// (an absent one null); nil for a clock never started.
-func clockFields(arr string) (*incident.Timebox, error) {
-	inner, ok := strings.CutPrefix(arr, "[")
-	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
-		return nil, fmt.Errorf("timebox fields %q are not a JSON array", arr)
+// quickTimebox reads, from a timebox as stored, what its verdict needs:
+// generation, start, deadline and end. ok is false for one it cannot read
+// so (with earlier boxes, or not as json.Marshal writes incident.Timebox):
+// decode that one whole.
+func quickTimebox(text string) (*incident.Timebox, bool) {
+	if strings.Contains(text, `"earlier"`) || !strings.HasPrefix(text, `{"generation":`) {
+		return nil, false
 	}
-	parts := strings.Split(inner, ",")
-	if len(parts) != 4 {
-		return nil, fmt.Errorf("timebox fields %q are not four", arr)
+	rest := text[len(`{"generation":`):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
 	}
-	gen, err := strconv.Atoi(parts[0])
-	if err != nil && parts[0] != "null" {
-		return nil, fmt.Errorf("timebox generation %q: %w", parts[0], err)
-	}
-	if gen <= 0 {
-		return nil, nil
+	gen, err := strconv.Atoi(rest[:n])
+	if err != nil {
+		return nil, false
 	}
 	tb := &incident.Timebox{Generation: gen}
-	for i, p := range []*time.Time{&tb.StartedAt, &tb.Deadline, &tb.EndedAt} {
-		v := parts[i+1]
-		if v == "null" {
+	for _, f := range []struct {
+		key      string
+		at       *time.Time
+		required bool
+	}{{`"started_at":"`, &tb.StartedAt, true}, {`"deadline":"`, &tb.Deadline, true}, {`"ended_at":"`, &tb.EndedAt, false}} {
+		i := strings.Index(rest, f.key)
+		if i < 0 {
+			if f.required {
+				return nil, false
+			}
 			continue
 		}
-		if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-			return nil, fmt.Errorf("timebox time %s is not a JSON string", v)
+		v := rest[i+len(f.key):]
+		j := strings.IndexByte(v, '"')
+		if j < 0 {
+			return nil, false
 		}
-		if *p, err = parseStoredTime(v[1 : len(v)-1]); err != nil {
-			return nil, err
+		t, ok := fastTime(v[:j])
+		if !ok {
+			return nil, false
+		}
+		if t.Year() > 1 {
+			*f.at = t
 		}
 	}
-	return tb, nil
+	return tb, true
 }
 
 // parseStoredTime reads a time as SQLite holds it ("2026-11-24

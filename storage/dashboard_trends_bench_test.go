@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,6 +126,16 @@ func BenchmarkTrends(b *testing.B) {
 						b.Fatalf("%d weeks: %d incidents, %d actions: the seed is not read", weeks, total, actions)
 					}
 					b.Logf("%s %s %d weeks: %d incidents, %d actions judged", name, layout.name, weeks, total, actions)
+					if s.dialect != DialectSQLite {
+						var plan []string
+						if err := s.db.SelectContext(ctx, &plan, s.db.Rebind(`EXPLAIN (ANALYZE) `+s.trendIncidentsSQL()), ts(t.From), ts(t.To)); err != nil {
+							b.Fatal(err)
+						}
+						b.Logf("PostgreSQL, the incidents' query of %d weeks: %s", weeks, plan[len(plan)-1])
+						if os.Getenv("TRENDS_PLAN") != "" {
+							b.Logf("%s", strings.Join(plan, "\n"))
+						}
+					}
 					b.Run(fmt.Sprintf("%dw/reader", weeks), func(b *testing.B) {
 						cpu := cpuTime()
 						for b.Loop() {
