@@ -326,3 +326,28 @@ func TestInsightSVG(t *testing.T) {
 		}
 	}
 }
+
+// TestTrendBarsSVG draws a week with nothing measured as no bar, escapes
+// every text, and draws nothing when no week has a time.
+func TestTrendBarsSVG(t *testing.T) {
+	t.Parallel()
+	if got := trendBarsSVG("empty", []trendBar{{Week: "2 Nov 2026"}}); got != "" {
+		t.Errorf("no times drew %s", got)
+	}
+	got := string(trendBarsSVG(`restore <b>"x"</b>`, []trendBar{
+		{Week: "2 Nov 2026", N: 3, Median: 10 * time.Minute, P90: time.Hour},
+		{Week: "9 Nov 2026"},
+		{Week: "16 <Nov> 2026", N: 1, Median: 30 * time.Minute, P90: 30 * time.Minute},
+	}))
+	for _, want := range []string{`aria-label="restore &lt;b&gt;&#34;x&#34;&lt;/b&gt;"`, "highest: 1 h", "week of 2 Nov 2026: median 10 min, 90th percentile 1 h (3)", "16 &lt;Nov&gt;"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("chart lacks %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, `class="median"`); n != 2 {
+		t.Errorf("%d median bars, want 2 (the empty week has none):\n%s", n, got)
+	}
+	if strings.Contains(got, "<b>") || strings.Contains(got, "<Nov>") {
+		t.Errorf("text not escaped:\n%s", got)
+	}
+}

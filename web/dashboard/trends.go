@@ -61,6 +61,9 @@ type trendRow struct {
 type trendTable struct {
 	Title, Caption string
 	Rows           []trendTimesRow
+	// Chart draws every severity's median and p90, oldest week first.
+	Chart template.HTML
+	bars  []trendBar
 }
 
 type trendTimesRow struct {
@@ -136,8 +139,10 @@ func (db *Dashboard) trends(w http.ResponseWriter, r *http.Request) {
 			for s := range wk.BySeverity {
 				tr.Cells[s] = spreadCell(pick(wk.BySeverity[s]))
 			}
-			tr.Cells[4] = spreadCell(pick(wk.All))
+			all := pick(wk.All)
+			tr.Cells[4] = spreadCell(all)
 			data.Times[k].Rows = append(data.Times[k].Rows, tr)
+			data.Times[k].bars = append([]trendBar{{Week: label, N: all.N, Median: all.Median, P90: all.P90}}, data.Times[k].bars...)
 		}
 		data.Incidents += wk.Incidents
 		data.Timeboxes += wk.Timeboxes
@@ -147,6 +152,9 @@ func (db *Dashboard) trends(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, wk := range t.Weeks {
 		classes = append(classes, incident.WeekClasses{Start: wk.Start, Counts: wk.Classes})
+	}
+	for k := range data.Times {
+		data.Times[k].Chart = trendBarsSVG(data.Times[k].Title+" per week, every severity: median and 90th percentile; the table below holds the numbers", data.Times[k].bars)
 	}
 	data.KeptShare, _ = shareText(data.Kept, data.Timeboxes)
 	data.OnTimeShare, _ = shareText(data.OnTime, data.ActionsDue)
