@@ -173,7 +173,7 @@ func TestInsightPages(t *testing.T) {
 			[]string{"secret merger", "<?xml"}},
 		{"pareto, 90 days", "/problems?window=90d", insightAlice, 200, []string{`<option value="90d" selected>`, "last 90 days"}, nil},
 		{"pareto, all time", "/problems?window=all", insightAlice, 200, []string{`<option value="all" selected>`, "all time", "PRB-2"}, nil},
-		{"pareto, a typed window", "/problems?window=1d12h", insightAlice, 200, []string{`<option value="1d12h" selected>last 1d12h</option>`}, nil},
+		{"pareto, a typed window", "/problems?window=1d12h", insightAlice, 200, []string{`<option value="1d12h" selected>last 36 hours</option>`}, nil},
 		{"pareto, a window too short for the incidents", "/problems?window=1h", insightAlice, 200, []string{"No problems are linked to incidents in this period."}, []string{"<svg"}},
 		{"pareto, window not a duration", "/problems?window=banana", insightAlice, 400, []string{"window: ", "banana", "30d, 90d", "all"}, nil},
 		{"pareto, window zero", "/problems?window=0", insightAlice, 400, []string{"window: a window of 0 holds nothing"}, nil},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -44,7 +45,7 @@ func (db *Dashboard) problemRoutes(page func(pattern string, h http.HandlerFunc)
 type paretoPage struct {
 	Window     string
 	WindowName string
-	Windows    []string
+	Windows    []windowChoice
 	Headline   string
 	Chart      template.HTML
 	ChartAlt   string
@@ -52,6 +53,9 @@ type paretoPage struct {
 	Total      string
 	Notes      []string
 }
+
+// windowChoice is an option of the window filter.
+type windowChoice struct{ Value, Label string }
 
 type paretoRow struct {
 	Rank                                   int
@@ -97,7 +101,11 @@ func (db *Dashboard) problems(w http.ResponseWriter, r *http.Request) {
 		db.fail(w, r, "ranking problems", err)
 		return
 	}
-	data := paretoPage{Window: label, WindowName: report.WindowName(window), Windows: []string{"7d", "30d", "90d", "all"},
+	choices := []windowChoice{{"7d", "last 7 days"}, {"30d", "last 30 days"}, {"90d", "last 90 days"}, {"all", "all time"}}
+	if !slices.ContainsFunc(choices, func(c windowChoice) bool { return c.Value == label }) {
+		choices = append(choices, windowChoice{label, report.WindowName(window)})
+	}
+	data := paretoPage{Window: label, WindowName: report.WindowName(window), Windows: choices,
 		Headline: p.Headline(), Notes: report.ParetoNotes(p), Total: incident.FormatMoney(p.Currency, p.Total)}
 	for i, row := range p.Rows {
 		data.Rows = append(data.Rows, paretoRow{Rank: i + 1, Ref: row.Problem.Ref(), Title: db.insightPlain(r.Context(), row.Problem.Title), Status: string(row.Problem.Status),
