@@ -3,8 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"syscall"
@@ -12,8 +10,6 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
-	"github.com/sitrep/sitrep/web/dashboard"
-	"github.com/sitrep/sitrep/web/signin"
 )
 
 // seedTrends bulk-loads n incidents, one every step from start, with what
@@ -105,13 +101,7 @@ func BenchmarkTrends(b *testing.B) {
 				seedTrends(b, s, n, start, layout.step)
 				now := start.Add(n * layout.step)
 				reader := incident.TrendReader{Store: s}
-				db, err := dashboard.New(dashboard.Deps{Trends: reader, Now: func() time.Time { return now }})
-				if err != nil {
-					b.Fatal(err)
-				}
-				mux := http.NewServeMux()
-				db.Routes(mux, func(h http.Handler) http.Handler { return h })
-				ctx := signin.WithUser(context.Background(), signin.User{ID: "U1", Name: "bench"})
+				ctx := context.Background()
 				for _, weeks := range layout.weeks {
 					t, err := reader.Trends(ctx, now, weeks)
 					if err != nil {
@@ -144,18 +134,6 @@ func BenchmarkTrends(b *testing.B) {
 							}
 						}
 						reportCPU(b, cpu)
-					})
-					b.Run(fmt.Sprintf("%dw/page", weeks), func(b *testing.B) {
-						r := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/trends?weeks=%d", weeks), nil).WithContext(ctx)
-						cpu := cpuTime()
-						defer reportCPU(b, cpu)
-						for b.Loop() {
-							rec := httptest.NewRecorder()
-							mux.ServeHTTP(rec, r)
-							if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "<svg") {
-								b.Fatalf("status %d:\n%s", rec.Code, rec.Body.String())
-							}
-						}
 					})
 				}
 			})

@@ -177,9 +177,20 @@ func serveDashboard(ctx context.Context, addr string, api http.Handler, store *s
 	if err != nil {
 		return nil, fmt.Errorf("the web dashboard: %w", err)
 	}
+	clk := nowClock(site.Now)
+	incidents := incident.NewService(store, clk)
+	costs := incidents.CostModel()
+	if site.Currency != "" {
+		costs.Currency = site.Currency
+	}
+	incidents.SetCostModel(costs)
+	postmortems := incident.NewPostmortems(store, incidents, incident.NewChangeLog(store, clk), clk)
 	dash, err := dashboard.New(dashboard.Deps{
-		Incidents: store, Changes: store, Problems: store, Postmortems: store, Trends: store,
-		MaySee: site.MaySee, Names: site.Names, TeamID: site.TeamID,
+		Incidents: store, Changes: store,
+		Problems:    incident.NewProblems(store, incidents, clk),
+		Postmortems: dashboard.PostmortemSource{Postmortems: postmortems, Incidents: incidents},
+		Trends:      incident.TrendReader{Store: store, Location: site.Location},
+		MaySee:      site.MaySee, Names: site.Names, TeamID: site.TeamID,
 		Now: site.Now, Location: site.Location, Currency: site.Currency,
 		Log: log.With("component", "dashboard"),
 	})
@@ -198,4 +209,15 @@ func serveDashboard(ctx context.Context, addr string, api http.Handler, store *s
 	go auth.RunPruner(ctx, time.Hour)
 	log.Info("web dashboard on", "url", base+"/", "issuer", site.Issuer, "team", site.TeamID)
 	return mux, nil
+}
+
+// nowClock is a clock.Clock reading now; nil reads the wall clock.
+type nowClock func() time.Time
+
+// Now implements clock.Clock.
+func (f nowClock) Now() time.Time {
+	if f == nil {
+		return time.Now().UTC()
+	}
+	return f().UTC()
 }
