@@ -53,6 +53,24 @@ func created(t *testing.T, s *Store, title string) *incident.Incident {
 	return inc
 }
 
+// settled waits until no statement of p is being prepared in the
+// background, so that counting what is prepared next counts only that.
+func settled(t *testing.T, p *pool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		busy := false
+		p.preparing.Range(func(any, any) bool { busy = true; return false })
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("statements still being prepared after 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // cached is the statement the cache of p holds for query, or nil.
 func cached(p *pool, query string) any {
 	st, _ := p.stmts.Load(query)
@@ -65,6 +83,7 @@ func TestStatementPreparedOnce(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		created(t, s, "one")
+		settled(t, s.r) // the create's own statements, prepared in the background
 		before := s.r.prepared.Load()
 		var first any
 		for i := range 5 {
