@@ -149,3 +149,100 @@ func TestBrowserSignIn(t *testing.T) {
 	}
 	phone.Screenshot("signin-phone")
 }
+
+// TestBrowserIncidents drives Chromium through the incidents as a person
+// reading them would: signed in as alice, the list shows her incident and
+// a private one she is not in as "private" with no title; the severity
+// filter narrows it; the incident's page follows a status change made in
+// Slack without a reload; the CSV download holds the list without the
+// private title.
+func TestBrowserIncidents(t *testing.T) {
+	b := browsertest.New(t, 1200, 900)
+	sim := startSim(t)
+	sim.AddUser(slacksim.User{ID: "U0BOB", Name: "bob", RealName: "Bob Dobbs"})
+	general := sim.AddChannel("general", "U0ALICE", "U0BOB")
+	sim.AddChannel("incidents", "U0ALICE", "U0BOB")
+	sim.SetSignInUser("U0ALICE")
+	base := startSiteRun(t, sim)
+	const wait = 20 * time.Second
+	const secret = "Zanzibar badge cloning"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	slash := func(user, channel, text string) {
+		t.Helper()
+		if _, err := sim.SlashCommand(ctx, user, channel, "/incident", text); err != nil {
+			t.Fatalf("/incident %s: %v", text, err)
+		}
+	}
+	// One at a time, so that the numbers are known: INC-1, INC-2, INC-3.
+	open := func(user, text, room string) string {
+		t.Helper()
+		slash(user, general, text)
+		var id string
+		if err := sim.Wait(ctx, func() bool {
+			if ch := sim.ChannelByName(room); ch != nil {
+				id = ch.ID
+			}
+			return id != ""
+		}); err != nil {
+			t.Fatalf("no room %s after /incident %s: %v", room, text, err)
+		}
+		return id
+	}
+	room := open("U0ALICE", "open checkout fails sev1 systems:web", "inc-1-checkout-fails")
+	open("U0BOB", "open --private "+secret+" sev2 systems:door", "inc-2-private")
+	open("U0ALICE", "open search is slow sev3 systems:search", "inc-3-search-is-slow")
+
+	b.Do("signing in", wait, chromedp.Navigate(base+"/incidents"), chromedp.WaitVisible(chromedp.CSS("a.button")),
+		chromedp.Click(chromedp.CSS("a.button")), chromedp.WaitVisible(chromedp.CSS("form.filters")))
+	list := b.Text()
+	for _, want := range []string{"checkout fails", "search is slow", "INC-2"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the incidents list lacks %q:\n%s", want, list)
+		}
+	}
+	if strings.Contains(list, secret) || strings.Contains(list, "door") {
+		t.Errorf("the list shows a private incident alice is not in:\n%s", list)
+	}
+	b.Screenshot("incidents")
+
+	b.Do("filtering SEV1", wait, chromedp.SetValue(chromedp.CSS(`select[name=severity]`), "sev1"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("form.filters")))
+	if loc, _ := url.Parse(b.Location()); loc.Query().Get("severity") != "sev1" {
+		t.Errorf("the filter led to %s", loc)
+	}
+	if text := b.Text(); !strings.Contains(text, "checkout fails") || strings.Contains(text, "search is slow") {
+		t.Errorf("filtered to SEV1, the list says:\n%s", text)
+	}
+	b.Screenshot("incidents-sev1")
+
+	b.Do("opening INC-1", wait, chromedp.Navigate(base+"/incidents/INC-1"), chromedp.WaitVisible(chromedp.CSS("#facts")))
+	if text := b.Text(); !strings.Contains(text, "Investigating") {
+		t.Errorf("INC-1's page says:\n%s", text)
+	}
+	// Mark this load of the page: a reload would lose the mark.
+	browsertest.Run(b, "marking the page", wait, chromedp.Evaluate[bool](`window.__sameLoad = true`))
+	slash("U0ALICE", room, "status identified the payment provider fails over")
+	b.Do("waiting for the status to change live", wait,
+		chromedp.WaitVisible(chromedp.CSS(`#facts dd.status-identified`)))
+	if !browsertest.Run(b, "checking the page was not reloaded", wait, chromedp.Evaluate[bool](`window.__sameLoad === true`)) {
+		t.Error("the page was reloaded to show the change; it should follow it live")
+	}
+	if text := b.Text(); !strings.Contains(text, "the payment provider fails over") {
+		t.Errorf("the timeline did not follow the update:\n%s", text)
+	}
+	b.Screenshot("incident-live")
+
+	csv := browsertest.Run(b, "downloading the CSV", wait, chromedp.Evaluate[string](
+		`fetch("/incidents.csv?state=all").then(r => r.ok ? r.text() : "HTTP " + r.status)`, chromedp.EvalAwaitPromise))
+	if !strings.Contains(csv, "checkout fails") || !strings.Contains(csv, "INC-2") || strings.Contains(csv, secret) {
+		t.Errorf("the CSV is:\n%s", csv)
+	}
+
+	// The private incident's own page is not found for alice.
+	b.Do("opening INC-2", wait, chromedp.Navigate(base+"/incidents/INC-2"), chromedp.WaitReady(chromedp.CSS("main")))
+	if text := b.Text(); strings.Contains(text, secret) || !strings.Contains(strings.ToLower(text), "not found") {
+		t.Errorf("alice opening the private INC-2 sees:\n%s", text)
+	}
+	b.Screenshot("private-not-found")
+}
