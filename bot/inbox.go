@@ -43,16 +43,25 @@ func (b *Bot) record(ctx context.Context, env inbox.Envelope) (bool, error) {
 
 // process handles a recorded envelope on a worker, once acks no longer
 // wait, then marks it done in the inbox, or failed if its handler panicked
-// (the person is answered, and it is not tried again). The caller holds a
-// work queue slot for it, freed once it is marked; done ends the
+// (the person is answered, and it is not tried again). done ends the
 // envelope's unit of work.
 func (b *Bot) process(ctx context.Context, done func(), env inbox.Envelope, work *handling) {
+	b.processSlot(ctx, done, env, work, false)
+}
+
+// processSlot is process for an envelope that holds a work queue slot
+// (slot true), freed once the envelope is marked handled.
+func (b *Bot) processSlot(ctx context.Context, done func(), env inbox.Envelope, work *handling, slot bool) {
+	if slot {
+		done = func(done func()) func() {
+			return func() { b.releaseSlot(); done() }
+		}(done)
+	}
 	var failure string
 	ran := false
 	b.spawn(ctx, func() {
 		if !ran {
 			// Stopped before it was handled: the next life handles it.
-			b.releaseSlot()
 			done()
 			return
 		}
@@ -60,7 +69,6 @@ func (b *Bot) process(ctx context.Context, done func(), env inbox.Envelope, work
 		// the worker goes on to the next.
 		go func() {
 			defer done()
-			defer b.releaseSlot()
 			b.finish(ctx, env.Key, failure)
 		}()
 	}, func(ctx context.Context) {
@@ -178,8 +186,8 @@ func (b *Bot) claimInbox(ctx context.Context, own bool) (n int, more bool, err e
 		} else {
 			log.Info("handling an envelope that waited in the inbox for a work queue slot")
 		}
-		slots-- // the envelope holds it until it is finished
-		b.process(replayingSince(ctx, env.ReceivedAt), b.startWork(), env, work)
+		slots-- // the envelope holds it until it is marked handled
+		b.processSlot(replayingSince(ctx, env.ReceivedAt), b.startWork(), env, work, true)
 	}
 	return len(envs), len(envs) == asked, nil
 }

@@ -198,7 +198,7 @@ func (b *Bot) afterRecord(o inbox.Outcome) {
 		return
 	}
 	handed = true
-	b.process(b.in.ctx, a.done, a.env, a.work)
+	b.processSlot(b.in.ctx, a.done, a.env, a.work, true)
 }
 
 // drain hands the envelopes that found the work queue full to free slots:
