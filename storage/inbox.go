@@ -98,11 +98,14 @@ type groupCommit struct {
 	// benchmarks and tests.
 	commits atomic.Int64
 
-	// stmts holds the insert statements, prepared once per size (see
-	// chunkSizes).
+	// stmts holds the statements prepared once: the inserts by size
+	// (see maxChunk), and the finish of one envelope (key 0).
 	stmtMu sync.Mutex
 	stmts  map[int]*sqlx.Stmt
 }
+
+// finishQuery marks one envelope done or failed.
+const finishQuery = `UPDATE inbox SET state = ?, finished_at = ?, last_error = ?, locked_until = NULL WHERE key = ?`
 
 // maxChunk is the largest insert statement, in envelopes. A group is
 // recorded in statements of power-of-two sizes up to it (119 envelopes:
@@ -111,14 +114,19 @@ type groupCommit struct {
 // a quarter.
 const maxChunk = 256
 
-// stmt returns the prepared insert of n envelopes.
+// stmt returns the prepared insert of n envelopes, or with n 0 the
+// finish of one.
 func (g *groupCommit) stmt(ctx context.Context, n int) (*sqlx.Stmt, error) {
 	g.stmtMu.Lock()
 	defer g.stmtMu.Unlock()
 	if st, ok := g.stmts[n]; ok {
 		return st, nil
 	}
-	st, err := g.s.inboxDB.PreparexContext(ctx, g.s.inboxDB.Rebind(insertQuery(n)))
+	query := finishQuery
+	if n > 0 {
+		query = insertQuery(n)
+	}
+	st, err := g.s.inboxDB.PreparexContext(ctx, g.s.inboxDB.Rebind(query))
 	if err != nil {
 		return nil, err
 	}
@@ -429,12 +437,56 @@ func insertArgs(records []*inbox.Record) []any {
 	return args
 }
 
-// finishEnvelopes marks envelopes done or failed, with one statement.
+// finishEnvelopes marks envelopes done or failed: on SQLite with the
+// one-envelope statement, prepared once, for each (statements cost no
+// round trip there), in one transaction; on PostgreSQL, more than one
+// with a single statement.
 func (s *Store) finishEnvelopes(ctx context.Context, group []*inboxWrite) error {
-	at := "?"
-	if s.dialect == DialectPostgres {
-		at = "CAST(? AS TIMESTAMPTZ)"
+	var err error
+	if len(group) == 1 || s.dialect == DialectSQLite {
+		err = s.finishEach(ctx, group)
+	} else {
+		err = s.finishAll(ctx, group)
 	}
+	if err != nil {
+		return fmt.Errorf("finishing %d envelopes: %w", len(group), err)
+	}
+	return nil
+}
+
+// finishArgs are the arguments of finishQuery for w.
+func finishArgs(w *inboxWrite) []any {
+	state := inbox.StateDone
+	if w.failure != "" {
+		state = inbox.StateFailed
+	}
+	return []any{string(state), ts(w.finishAt), w.failure, w.finishKey}
+}
+
+// finishEach runs finishQuery for each write of group, in one
+// transaction if there are several.
+func (s *Store) finishEach(ctx context.Context, group []*inboxWrite) error {
+	st, err := s.inbox.stmt(ctx, 0) // before the transaction takes SQLite's connection
+	if err != nil {
+		return err
+	}
+	if len(group) == 1 {
+		_, err := st.ExecContext(ctx, finishArgs(group[0])...)
+		return err
+	}
+	return inTx(ctx, s.inboxDB, func(tx *sqlx.Tx) error {
+		txst := tx.StmtxContext(ctx, st)
+		for _, w := range group {
+			if _, err := txst.ExecContext(ctx, finishArgs(w)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// finishAll marks the writes of group with one statement.
+func (s *Store) finishAll(ctx context.Context, group []*inboxWrite) error {
 	var sb strings.Builder
 	sb.WriteString(`WITH v (k, st, at, err) AS (VALUES `)
 	args := make([]any, 0, 4*len(group))
@@ -442,18 +494,13 @@ func (s *Store) finishEnvelopes(ctx context.Context, group []*inboxWrite) error 
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(`(?, ?, ` + at + `, ?)`)
-		state := inbox.StateDone
-		if w.failure != "" {
-			state = inbox.StateFailed
-		}
-		args = append(args, w.finishKey, string(state), ts(w.finishAt), w.failure)
+		sb.WriteString(`(?, ?, CAST(? AS TIMESTAMPTZ), ?)`)
+		a := finishArgs(w)
+		args = append(args, a[3], a[0], a[1], a[2])
 	}
 	sb.WriteString(`) UPDATE inbox SET state = v.st, finished_at = v.at, last_error = v.err, locked_until = NULL FROM v WHERE inbox.key = v.k`)
-	if _, err := s.inboxDB.ExecContext(ctx, s.inboxDB.Rebind(sb.String()), args...); err != nil {
-		return fmt.Errorf("finishing %d envelopes: %w", len(group), err)
-	}
-	return nil
+	_, err := s.inboxDB.ExecContext(ctx, s.inboxDB.Rebind(sb.String()), args...)
+	return err
 }
 
 // write queues w for the next group and waits for its commit, or for ctx.

@@ -253,3 +253,57 @@ func TestRecorderReleasesWaitingSubmitsWhenStopped(t *testing.T) {
 		t.Errorf("a waiting Submit ended with %v, want nil (taken) or ErrStopped", err)
 	}
 }
+
+// TestConcurrentFinishesAreEachKept: finishes committed together (one
+// statement on PostgreSQL, one transaction on SQLite) each mark their own
+// envelope, done or failed with its reason.
+func TestConcurrentFinishesAreEachKept(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			var s *storage.Store
+			if dialect == "sqlite" {
+				s, _ = openStore(t)
+			} else {
+				url := os.Getenv("SITREP_TEST_DATABASE_URL")
+				if url == "" {
+					t.Skip("SITREP_TEST_DATABASE_URL not set: skipping the PostgreSQL case")
+				}
+				s = openURL(t, pgtest.SchemaURL(t, url))
+			}
+			ctx := context.Background()
+			var records []inbox.Record
+			for i := range 50 {
+				records = append(records, arrival(fmt.Sprintf("cmd:T%d", i), i).Record)
+			}
+			if _, err := s.RecordEnvelopes(ctx, records); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i := range 50 {
+				wg.Go(func() {
+					failure := ""
+					if i%10 == 3 {
+						failure = fmt.Sprintf("handler %d panicked", i)
+					}
+					if err := s.FinishEnvelope(ctx, fmt.Sprintf("cmd:T%d", i), t0.Add(time.Duration(i)*time.Second), failure); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for i := range 50 {
+				got, err := s.Envelope(ctx, fmt.Sprintf("cmd:T%d", i))
+				want := inbox.StateDone
+				if i%10 == 3 {
+					want = inbox.StateFailed
+				}
+				if err != nil || got.State != want {
+					t.Errorf("cmd:T%d is %s (%v), want %s", i, got.State, err, want)
+				}
+			}
+			if c, err := s.ClaimEnvelopes(ctx, "b#1", false, t0.Add(time.Hour), t0.Add(2*time.Hour), 100); err != nil || len(c) != 0 {
+				t.Errorf("%d finished envelopes could still be claimed (%v)", len(c), err)
+			}
+		})
+	}
+}
