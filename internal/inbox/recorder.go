@@ -104,7 +104,9 @@ func (r *Recorder) Batches() int64 { return r.batches.Load() }
 // its queue is empty, or ctx ends: then the arrivals still queued get
 // ErrStopped, and a group being recorded gives up. With several
 // goroutines, each takes its share of the arrivals waiting, so that a
-// burst is recorded in parallel transactions.
+// burst is recorded in parallel transactions, and a power of two of them:
+// a store that prepares its statements by size (storage does) then records
+// the group with one statement, one round trip.
 func (r *Recorder) Run(ctx context.Context, n int) {
 	n = max(n, 1)
 	var wg sync.WaitGroup
@@ -130,7 +132,7 @@ func (r *Recorder) loop(ctx context.Context, n int) {
 		}
 		limit := r.max
 		if n > 1 {
-			limit = min(limit, max(minShare, (len(r.in)+n)/n))
+			limit = floorPow2(min(limit, max(minShare, (len(r.in)+n)/n), len(r.in)+1))
 		}
 	gather:
 		for len(group) < limit {
@@ -201,6 +203,15 @@ func (r *Recorder) stop() {
 		rest = append(rest, a)
 	}
 	r.fail(rest, ErrStopped)
+}
+
+// floorPow2 is the largest power of two up to n (n ≥ 1).
+func floorPow2(n int) int {
+	p := 1
+	for p*2 <= n {
+		p *= 2
+	}
+	return p
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -307,3 +307,35 @@ func TestConcurrentFinishesAreEachKept(t *testing.T) {
 		})
 	}
 }
+
+// TestRecorderSharesABurstAmongItsGoroutines: on several goroutines each
+// group is a power of two of the arrivals waiting (one prepared statement
+// in the store), and every arrival is recorded once.
+func TestRecorderSharesABurstAmongItsGoroutines(t *testing.T) {
+	s, _ := openStore(t)
+	var c collector
+	r := inbox.NewRecorder(s, 256, 64, 2*time.Second, c.handle)
+	var keys []string
+	for i := range 200 {
+		keys = append(keys, fmt.Sprintf("cmd:T%d", i))
+	}
+	submitAll(t, r, keys)
+	r.Run(context.Background(), 3)
+	for _, g := range c.groups {
+		if n := len(g); n > 64 || n&(n-1) != 0 {
+			t.Errorf("a group of %d: want a power of two up to 64", n)
+		}
+	}
+	seen := map[string]int{}
+	for _, o := range c.all() {
+		if o.Err != nil || !o.First {
+			t.Errorf("%s: first=%v err=%v", o.Key, o.First, o.Err)
+		}
+		seen[o.Key]++
+	}
+	for _, k := range keys {
+		if seen[k] != 1 {
+			t.Errorf("%s had %d outcomes, want 1", k, seen[k])
+		}
+	}
+}
