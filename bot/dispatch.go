@@ -155,13 +155,18 @@ const ackTimeout = 3 * time.Second
 // ack acknowledges an envelope, with payload when it is not nil, on the
 // client (connection) it came from.
 func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload any) {
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	b.ackCtx(ctx, client, req, payload)
+}
+
+// ackCtx is ack, waiting for the connection's writer until ctx ends.
+func (b *Bot) ackCtx(ctx context.Context, client *socketmode.Client, req *socketmode.Request, payload any) {
 	if req == nil {
 		return
 	}
 	b.envelopes.Add(1)
 	b.acked.note(req.EnvelopeID) // see recoverEnvelope
-	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
-	defer cancel()
 	if err := client.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
 		b.log.Error("acking envelope", "envelope", req.EnvelopeID, "err", err)
 		return

@@ -141,11 +141,14 @@ func (b *Bot) submit(ctx context.Context, a *arrival) {
 
 // recorded takes a group's outcomes from the recorder and acks them, in
 // order, on a goroutine of its own, so that the recorder can take the
-// next group at once.
+// next group at once. The group shares one ack deadline: a connection
+// that stopped writing holds it up once, not once per envelope.
 func (b *Bot) recorded(out []inbox.Outcome) {
 	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+		defer cancel()
 		for _, o := range out {
-			b.afterRecord(o)
+			b.afterRecord(ctx, o)
 		}
 	}()
 }
@@ -154,7 +157,7 @@ func (b *Bot) recorded(out []inbox.Outcome) {
 // could not be recorded, does nothing but tell the person so (a slash
 // command's ack carries the answer); an event is left unacknowledged for
 // Slack to deliver again.
-func (b *Bot) afterRecord(o inbox.Outcome) {
+func (b *Bot) afterRecord(ackCtx context.Context, o inbox.Outcome) {
 	a := o.Tag.(*arrival)
 	req := a.evt.Request
 	left, handed := false, false
@@ -182,7 +185,7 @@ func (b *Bot) afterRecord(o inbox.Outcome) {
 		}()
 		return
 	}
-	b.ack(a.client, req, a.response)
+	b.ackCtx(ackCtx, a.client, req, a.response)
 	b.acking.leave()
 	left = true
 	if !o.First {
