@@ -26,7 +26,7 @@ const ackFirstWait = 50 * time.Millisecond
 // arrived, nothing acked) before handlers start: in a burst, the next
 // envelope is often still unread in the socket when the last one read is
 // acked, and a handler started then would hold up its reading.
-var ackQuiet = 2 * time.Millisecond
+const ackQuiet = 2 * time.Millisecond
 
 func newAckGate() *ackGate {
 	g := &ackGate{clear: make(chan struct{})}
