@@ -14,11 +14,19 @@ type ackGate struct {
 	mu      sync.Mutex
 	pending int
 	clear   chan struct{} // closed while nothing is pending
+	// last is when an envelope last arrived or was acked.
+	last time.Time
 }
 
 // ackFirstWait bounds how long a handler waits for acks to go first, so
 // that a steady stream of envelopes cannot starve the work.
 const ackFirstWait = 50 * time.Millisecond
+
+// ackQuiet is how long the ack path must have been quiet (nothing
+// arrived, nothing acked) before handlers start: in a burst, the next
+// envelope is often still unread in the socket when the last one read is
+// acked, and a handler started then would hold up its reading.
+const ackQuiet = 2 * time.Millisecond
 
 func newAckGate() *ackGate {
 	g := &ackGate{clear: make(chan struct{})}
@@ -34,6 +42,7 @@ func (g *ackGate) enter() {
 		g.clear = make(chan struct{})
 	}
 	g.pending++
+	g.last = time.Now()
 }
 
 // leave marks an envelope as acknowledged (or given up on).
@@ -41,27 +50,51 @@ func (g *ackGate) leave() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.pending--
+	g.last = time.Now()
 	if g.pending == 0 {
 		close(g.clear)
 	}
 }
 
-// wait returns once no envelope is waiting for its ack, after
-// ackFirstWait, or when ctx ends.
+// wait returns once no envelope is waiting for its ack and none has
+// arrived or been acked for ackQuiet, after ackFirstWait, or when ctx
+// ends.
 func (g *ackGate) wait(ctx context.Context) {
-	g.mu.Lock()
-	ch := g.clear
-	g.mu.Unlock()
-	select {
-	case <-ch:
-		return
-	default:
-	}
-	t := time.NewTimer(ackFirstWait)
-	defer t.Stop()
-	select {
-	case <-ch:
-	case <-t.C:
-	case <-ctx.Done():
+	var t *time.Timer
+	var deadline time.Time
+	for {
+		g.mu.Lock()
+		ch, last := g.clear, g.last
+		g.mu.Unlock()
+		now := time.Now()
+		quiet := false
+		select {
+		case <-ch:
+			if now.Sub(last) >= ackQuiet {
+				return
+			}
+			quiet = true
+		default:
+		}
+		if t == nil {
+			deadline = now.Add(ackFirstWait)
+			t = time.NewTimer(ackFirstWait)
+			defer t.Stop()
+		} else if !now.Before(deadline) {
+			return
+		}
+		var settle <-chan time.Time
+		if quiet {
+			settle = time.After(last.Add(ackQuiet).Sub(now))
+			ch = nil
+		}
+		select {
+		case <-ch:
+		case <-settle:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
 	}
 }

@@ -63,6 +63,10 @@ type Config struct {
 	WhatChangedWindow time.Duration
 	// Workers bounds how many envelopes are handled at once. Default 32.
 	Workers int
+	// QueueDepth bounds how many more envelopes wait for a worker in
+	// memory. Past it they are still recorded and acked, and wait in the
+	// inbox until a worker is free. Default 1024.
+	QueueDepth int
 	// Instance names this process in the leases of the envelopes it
 	// handles: stable across its restarts (so that a restarted instance
 	// finishes at once what it was doing when it died) and unique among
@@ -109,6 +113,9 @@ func (c *Config) defaults() {
 	}
 	if c.Workers <= 0 {
 		c.Workers = 32
+	}
+	if c.QueueDepth <= 0 {
+		c.QueueDepth = 1024
 	}
 	if c.Connections <= 0 {
 		c.Connections = 2
@@ -199,6 +206,8 @@ type Bot struct {
 	acks      atomic.Int64
 	// acking holds handlers back while envelopes wait for their ack.
 	acking *ackGate
+	// in is the ack path: the recorder and the work queue (intake.go).
+	in intake
 	// finishing holds the keys of handled envelopes not yet marked so.
 	finishing sync.Map
 	acked     ackLedger    // envelopes acked, for recoverEnvelope
@@ -323,7 +332,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	pool := newSocketPool(sockCtx, work, b)
 	pool.start()
-	defer func() { stopSocket(); pool.wait() }()
+	defer func() { stopSocket(); pool.wait(); b.closeIntake() }()
 
 	if err := b.jobs.Start(work, b.cfg.SweepSpec); err != nil {
 		return err
@@ -377,6 +386,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	stopSocket()
 	pool.wait()
+	b.closeIntake()
 	b.log.Info("shutting down: waiting for in-flight work", "in_flight", b.busy.Load())
 	done := make(chan struct{})
 	go func() { b.inflight.Wait(); close(done) }()

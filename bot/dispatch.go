@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -32,32 +31,17 @@ func (b *Bot) handleEvent(ctx context.Context, client *socketmode.Client, evt so
 	case socketmode.EventTypeDisconnect:
 		b.log.Info("Slack asked us to reconnect")
 	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
-		done := b.startWork()
-		b.acking.enter()
-		go b.receive(ctx, done, client, evt)
+		b.receive(ctx, client, evt)
 	}
 }
 
-// receive records an envelope in the inbox, then acknowledges it, then
-// has it handled: an acknowledged envelope is never lost, and one Slack
-// delivers again is handled once. Concurrent envelopes are recorded in one
-// transaction (the store's group commit), so the ack stays fast. If the
-// envelope cannot be recorded, nothing is done and the person is told so
-// (a slash command's ack carries the answer); an event is left
-// unacknowledged for Slack to deliver again. done ends the envelope's
-// unit of work.
-func (b *Bot) receive(ctx context.Context, done func(), client *socketmode.Client, evt socketmode.Event) {
-	acked := sync.OnceFunc(b.acking.leave)
-	handed := false // done is passed on with the work
-	defer func() {
-		acked()
-		if !handed {
-			done()
-		}
-	}()
-	// Reading the payload is the risky part: a panic is answered, and
-	// the envelope acked if it was not.
-	defer b.recoverEnvelope(client, evt)
+// receive takes an envelope off its connection's event loop and hands it
+// to the recorder (intake.go), which records it in the inbox, then
+// acknowledges it, then has it handled: an acknowledged envelope is never
+// lost, and one Slack delivers again is handled once. Reading the payload
+// into the work it asks for is done here, without waiting for anything;
+// so is an envelope with nothing to do but ack.
+func (b *Bot) receive(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
 	req := evt.Request
 	if req == nil {
 		return
@@ -82,20 +66,7 @@ func (b *Bot) receive(ctx context.Context, done func(), client *socketmode.Clien
 		b.ack(client, req, response)
 		return
 	}
-	first, err := b.record(ctx, env)
-	if err != nil {
-		b.log.Error("could not record an envelope; nothing was done", "envelope", req.EnvelopeID, "type", req.Type, "err", err)
-		b.refuseUnrecorded(ctx, client, req, evt.Data)
-		return
-	}
-	b.ack(client, req, response)
-	acked()
-	if !first {
-		b.log.Info("ignoring redelivered envelope", "key", env.Key)
-		return
-	}
-	handed = true
-	b.process(ctx, done, env, work)
+	b.submit(ctx, &arrival{client: client, evt: evt, env: env, response: response, work: work})
 }
 
 // handling is the work an envelope asks for, and whom to answer if it
@@ -184,13 +155,18 @@ const ackTimeout = 3 * time.Second
 // ack acknowledges an envelope, with payload when it is not nil, on the
 // client (connection) it came from.
 func (b *Bot) ack(client *socketmode.Client, req *socketmode.Request, payload any) {
+	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
+	defer cancel()
+	b.ackCtx(ctx, client, req, payload)
+}
+
+// ackCtx is ack, waiting for the connection's writer until ctx ends.
+func (b *Bot) ackCtx(ctx context.Context, client *socketmode.Client, req *socketmode.Request, payload any) {
 	if req == nil {
 		return
 	}
 	b.envelopes.Add(1)
 	b.acked.note(req.EnvelopeID) // see recoverEnvelope
-	ctx, cancel := context.WithTimeout(context.Background(), ackTimeout)
-	defer cancel()
 	if err := client.AckCtx(ctx, req.EnvelopeID, payload); err != nil {
 		b.log.Error("acking envelope", "envelope", req.EnvelopeID, "err", err)
 		return

@@ -41,14 +41,40 @@ func (b *Bot) record(ctx context.Context, env inbox.Envelope) (bool, error) {
 	return b.inbox.RecordEnvelope(ctx, env, b.owner(), b.clock.Now().Add(inboxLease))
 }
 
-// process handles a recorded envelope on a worker, then marks it done in
-// the inbox, or failed if its handler panicked (the person is answered,
-// and it is not tried again). done ends the envelope's unit of work.
+// process handles a recorded envelope on a worker, once acks no longer
+// wait, then marks it done in the inbox, or failed if its handler panicked
+// (the person is answered, and it is not tried again). done ends the
+// envelope's unit of work.
 func (b *Bot) process(ctx context.Context, done func(), env inbox.Envelope, work *handling) {
-	b.acking.wait(ctx)
-	b.spawn(ctx, done, func(ctx context.Context) {
-		failure := b.runHandler(ctx, env, work)
-		b.finish(ctx, env.Key, failure)
+	b.processSlot(ctx, done, env, work, false)
+}
+
+// processSlot is process for an envelope that holds a work queue slot
+// (slot true), freed once the envelope is marked handled.
+func (b *Bot) processSlot(ctx context.Context, done func(), env inbox.Envelope, work *handling, slot bool) {
+	if slot {
+		done = func(done func()) func() {
+			return func() { b.releaseSlot(); done() }
+		}(done)
+	}
+	var failure string
+	ran := false
+	b.spawn(ctx, func() {
+		if !ran {
+			// Stopped before it was handled: the next life handles it.
+			done()
+			return
+		}
+		// Marking it handled waits behind the recording of envelopes:
+		// the worker goes on to the next.
+		go func() {
+			defer done()
+			b.finish(ctx, env.Key, failure)
+		}()
+	}, func(ctx context.Context) {
+		ran = true
+		b.acking.wait(ctx)
+		failure = b.runHandler(ctx, env, work)
 	})
 }
 
@@ -109,13 +135,35 @@ func (b *Bot) finish(ctx context.Context, key, failure string) {
 
 // replayInbox handles the envelopes recorded but not finished: with own,
 // those this instance held when it died (call it before any envelope of
-// this life is recorded); without, any whose lease ran out. It returns
-// how many it took.
+// this life is recorded); without, any whose lease ran out, those that
+// found the work queue full included. It returns how many it took.
 func (b *Bot) replayInbox(ctx context.Context, own bool) (int, error) {
+	n, _, err := b.claimInbox(ctx, own)
+	return n, err
+}
+
+// claimInbox is replayInbox, taking no more envelopes than there are free
+// work queue slots; more reports that envelopes may be left (no slot was
+// free, or it took as many as it asked for).
+func (b *Bot) claimInbox(ctx context.Context, own bool) (n int, more bool, err error) {
+	b.startIntake(ctx)
+	slots := 0
+	for slots < replayBatch && b.takeSlot() {
+		slots++
+	}
+	defer func() {
+		for ; slots > 0; slots-- {
+			b.releaseSlot()
+		}
+	}()
+	if slots == 0 {
+		return 0, true, nil
+	}
+	asked := slots
 	now := b.clock.Now()
-	envs, err := b.inbox.ClaimEnvelopes(ctx, b.owner(), own, now, now.Add(inboxLease), replayBatch)
+	envs, err := b.inbox.ClaimEnvelopes(ctx, b.owner(), own, now, now.Add(inboxLease), asked)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for _, env := range envs {
 		if _, ok := b.finishing.Load(env.Key); ok {
@@ -133,10 +181,15 @@ func (b *Bot) replayInbox(ctx context.Context, own bool) (int, error) {
 			b.finish(ctx, env.Key, err.Error())
 			continue
 		}
-		log.Info("handling an envelope an earlier attempt did not finish")
-		b.process(replayingSince(ctx, env.ReceivedAt), b.startWork(), env, work)
+		if env.Attempts > 1 {
+			log.Info("handling an envelope an earlier attempt did not finish")
+		} else {
+			log.Info("handling an envelope that waited in the inbox for a work queue slot")
+		}
+		slots-- // the envelope holds it until it is marked handled
+		b.processSlot(replayingSince(ctx, env.ReceivedAt), b.startWork(), env, work, true)
 	}
-	return len(envs), nil
+	return len(envs), len(envs) == asked, nil
 }
 
 // recordedWork reads a recorded envelope's payload as slack-go's

@@ -38,19 +38,22 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE INDEX IF NOT EXISTS inbox_unfinished ON inbox (locked_until) WHERE state = 'received';`
 
-// maxGroup bounds how many envelope writes one transaction commits.
-const maxGroup = 128
+// maxGroup bounds how many writes one transaction commits, and maxRows
+// how many envelopes (beyond one write's).
+const (
+	maxGroup = 128
+	maxRows  = 512
+)
 
 // recordBudget bounds how long a recording waits when its caller set no
 // deadline: an envelope must be acknowledged within Slack's 3 s.
 const recordBudget = 2 * time.Second
 
-// inboxWrite is one envelope write waiting for its group's commit: a new
-// envelope to record, or one to finish.
+// inboxWrite is one write waiting for its group's commit: envelopes to
+// record, or one to finish.
 type inboxWrite struct {
-	record *inbox.Envelope
-	owner  string
-	until  time.Time
+	records []inbox.Record
+	first   []bool // per record, once recorded
 
 	finishKey string
 	finishAt  time.Time
@@ -60,7 +63,6 @@ type inboxWrite struct {
 	// bounded by its earliest, so no caller is told "not recorded" about
 	// a write that commits afterwards.
 	deadline time.Time
-	first    bool
 	done     chan error
 	// state is 0 while the caller waits, 1 once answered, 2 once the
 	// caller gave up (its ctx ended first).
@@ -77,25 +79,68 @@ func (w *inboxWrite) answer(err error) bool {
 	return true
 }
 
-// groupCommit writes concurrent envelope writes together: a single
-// goroutine takes whatever writes are waiting, up to maxGroup, and commits
-// them in one transaction, while the next group gathers. Under a burst of
-// envelopes each transaction carries many; alone, one write is one
-// transaction with no added wait.
+// groupCommit writes concurrent envelope writes together: a committing
+// goroutine takes whatever writes are waiting and commits them in one
+// transaction, while the next group gathers. Recordings go first: an ack
+// waits for each, while a finish only keeps its envelope from being
+// handled again, so finishes are committed only when no recording is
+// waiting. Under a burst each transaction carries many envelopes; alone,
+// one write is one transaction with no added wait.
 type groupCommit struct {
-	s     *Store
-	once  sync.Once
-	queue chan *inboxWrite
-	stop  chan struct{}
-	// exited is closed when the committing goroutine has returned.
+	s        *Store
+	once     sync.Once
+	records  chan *inboxWrite
+	finishes chan *inboxWrite
+	stop     chan struct{}
+	// exited is closed when the committing goroutines have returned.
 	exited chan struct{}
-	// commits counts the transactions, for benchmarks.
+	// commits counts the transactions that recorded envelopes, for
+	// benchmarks and tests.
 	commits atomic.Int64
+
+	// stmts holds the statements prepared once: the inserts by size
+	// (see maxChunk), and the finish of one envelope (key 0).
+	stmtMu sync.Mutex
+	stmts  map[int]*sqlx.Stmt
+}
+
+// finishQuery marks one envelope done or failed.
+const finishQuery = `UPDATE inbox SET state = ?, finished_at = ?, last_error = ?, locked_until = NULL WHERE key = ?`
+
+// maxChunk is the largest insert statement, in envelopes. A group is
+// recorded in statements of power-of-two sizes up to it (119 envelopes:
+// 64+32+16+4+2+1), each prepared once: parsing and planning an insert of
+// a hundred rows costs PostgreSQL about as much as running it, and SQLite
+// a quarter.
+const maxChunk = 256
+
+// stmt returns the prepared insert of n envelopes, or with n 0 the
+// finish of one.
+func (g *groupCommit) stmt(ctx context.Context, n int) (*sqlx.Stmt, error) {
+	g.stmtMu.Lock()
+	defer g.stmtMu.Unlock()
+	if st, ok := g.stmts[n]; ok {
+		return st, nil
+	}
+	query := finishQuery
+	if n > 0 {
+		query = insertQuery(n)
+	}
+	st, err := g.s.inboxDB.PreparexContext(ctx, g.s.inboxDB.Rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	if g.stmts == nil {
+		g.stmts = map[int]*sqlx.Stmt{}
+	}
+	g.stmts[n] = st
+	return st, nil
 }
 
 func (g *groupCommit) start() {
 	g.once.Do(func() {
-		g.queue = make(chan *inboxWrite, 4*maxGroup)
+		g.records = make(chan *inboxWrite, 4*maxGroup)
+		g.finishes = make(chan *inboxWrite, 4*maxGroup)
 		g.stop = make(chan struct{})
 		g.exited = make(chan struct{})
 		var wg sync.WaitGroup
@@ -119,13 +164,22 @@ func (s *Store) committers() int {
 	return 1
 }
 
-// close stops the committing goroutine; writes still queued fail.
+// RecordParallelism implements inbox.Parallel: how many recordings the
+// store commits at once.
+func (s *Store) RecordParallelism() int { return s.committers() }
+
+// close stops the committing goroutines; writes still queued fail.
 func (g *groupCommit) close() {
-	if g.queue == nil {
+	if g.records == nil {
 		return
 	}
 	close(g.stop)
 	<-g.exited
+	g.stmtMu.Lock()
+	defer g.stmtMu.Unlock()
+	for _, st := range g.stmts {
+		st.Close()
+	}
 }
 
 var errClosed = errors.New("the store is closed")
@@ -136,45 +190,63 @@ const checkpointEvery = time.Second
 
 func (g *groupCommit) loop() {
 	lastCheckpoint := time.Now()
+	var recs, fins []*inboxWrite
 	for {
-		var w *inboxWrite
+		recs = gather(g.records, recs, true)
+		if len(recs) > 0 {
+			g.commitRecords(recs)
+			recs = recs[:0]
+			continue
+		}
+		fins = gather(g.finishes, fins, false)
+		if len(fins) > 0 {
+			g.commitFinishes(fins)
+			fins = fins[:0]
+			continue
+		}
+		if g.s.dialect == DialectSQLite && time.Since(lastCheckpoint) > checkpointEvery {
+			g.checkpoint()
+			lastCheckpoint = time.Now()
+		}
 		select {
-		case w = <-g.queue:
-		default:
-			if g.s.dialect == DialectSQLite && time.Since(lastCheckpoint) > checkpointEvery {
-				g.checkpoint()
-				lastCheckpoint = time.Now()
-			}
+		case w := <-g.records:
+			recs = append(recs, w)
+		case w := <-g.finishes:
+			fins = append(fins, w)
+		case <-g.stop:
+			g.drain()
+			return
+		case <-time.After(checkpointEvery):
 		}
-		if w == nil {
-			select {
-			case w = <-g.queue:
-			case <-g.stop:
-				g.drain()
-				return
-			case <-time.After(checkpointEvery):
-				continue
-			}
-		}
-		group := []*inboxWrite{w}
-	gather:
-		for len(group) < maxGroup {
-			select {
-			case w := <-g.queue:
-				group = append(group, w)
-			default:
-				break gather
-			}
-		}
-		g.commit(group)
 	}
+}
+
+// gather adds the writes waiting on q to group, without waiting, up to
+// maxGroup writes (and, for recordings, maxRows envelopes).
+func gather(q chan *inboxWrite, group []*inboxWrite, rows bool) []*inboxWrite {
+	n := 0
+	for _, w := range group {
+		n += len(w.records)
+	}
+	for len(group) < maxGroup && (!rows || n < maxRows) {
+		select {
+		case w := <-q:
+			group = append(group, w)
+			n += len(w.records)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 // drain fails the writes still queued when the store closes.
 func (g *groupCommit) drain() {
 	for {
 		select {
-		case w := <-g.queue:
+		case w := <-g.records:
+			w.answer(errClosed)
+		case w := <-g.finishes:
 			w.answer(errClosed)
 		default:
 			return
@@ -191,14 +263,13 @@ func (g *groupCommit) checkpoint() {
 	_, _ = g.s.inboxDB.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`)
 }
 
-// commit writes a group and answers each write: the new envelopes with
-// one multi-row insert (a statement on its own, so that their acks wait
-// for nothing else), then the finished ones. Writes whose caller has
-// already given up are dropped unwritten.
-func (g *groupCommit) commit(group []*inboxWrite) {
+// live answers the writes whose caller has already given up (they are
+// dropped unwritten) and returns the others, with the earliest deadline
+// among them.
+func live(group []*inboxWrite) ([]*inboxWrite, time.Time) {
 	now := time.Now()
-	var records, finishes []*inboxWrite
-	deadline := time.Time{}
+	var out []*inboxWrite
+	var deadline time.Time
 	for _, w := range group {
 		if !w.deadline.After(now) {
 			w.answer(context.DeadlineExceeded)
@@ -207,97 +278,229 @@ func (g *groupCommit) commit(group []*inboxWrite) {
 		if deadline.IsZero() || w.deadline.Before(deadline) {
 			deadline = w.deadline
 		}
-		if w.record != nil {
-			records = append(records, w)
-		} else {
-			finishes = append(finishes, w)
-		}
+		out = append(out, w)
 	}
-	if len(records)+len(finishes) == 0 {
+	return out, deadline
+}
+
+// commitRecords records a group of envelopes in one transaction and
+// answers each write.
+func (g *groupCommit) commitRecords(group []*inboxWrite) {
+	group, deadline := live(group)
+	if len(group) == 0 {
 		return
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	g.commits.Add(1)
-	if len(records) > 0 {
-		err := g.s.insertEnvelopes(ctx, records)
-		for _, w := range records {
-			if !w.answer(err) && err == nil && w.first {
-				// Recorded, but its caller had given up and answered the
-				// person that nothing was done: it must never be handled.
-				go g.s.abandon(w.record.Key)
+	err := g.s.insertEnvelopes(ctx, group)
+	for _, w := range group {
+		if w.answer(err) || err != nil {
+			continue
+		}
+		// Recorded, but its caller had given up and answered the person
+		// that nothing was done: it must never be handled.
+		for i, r := range w.records {
+			if w.first[i] {
+				go g.s.abandon(r.Key)
 			}
 		}
 	}
-	if len(finishes) > 0 {
-		err := inTx(ctx, g.s.inboxDB, func(tx *sqlx.Tx) error { return finishEnvelopes(ctx, tx, finishes) })
-		for _, w := range finishes {
-			w.answer(err)
-		}
+}
+
+// commitFinishes marks a group of envelopes handled, with one statement,
+// and answers each write.
+func (g *groupCommit) commitFinishes(group []*inboxWrite) {
+	group, deadline := live(group)
+	if len(group) == 0 {
+		return
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	err := g.s.finishEnvelopes(ctx, group)
+	for _, w := range group {
+		w.answer(err)
 	}
 }
 
-// insertEnvelopes records new envelopes with one statement, noting which
-// were new.
+// insertEnvelopes records the envelopes of group, noting which were new:
+// one multi-row insert, or several in one transaction past maxRows.
 func (s *Store) insertEnvelopes(ctx context.Context, group []*inboxWrite) error {
-	var records []*inboxWrite
+	type row struct {
+		w *inboxWrite
+		i int
+	}
+	var rows []row
 	seen := map[string]bool{}
 	for _, w := range group {
-		if seen[w.record.Key] {
-			continue // a redelivery in the same group: not first
+		w.first = make([]bool, len(w.records))
+		for i, r := range w.records {
+			if seen[r.Key] {
+				continue // a redelivery in the same group: not first
+			}
+			seen[r.Key] = true
+			rows = append(rows, row{w, i})
 		}
-		seen[w.record.Key] = true
-		records = append(records, w)
 	}
-	query, args := s.insertQuery(records)
-	var inserted []string
-	if err := s.inboxDB.SelectContext(ctx, &inserted, s.inboxDB.Rebind(query), args...); err != nil {
-		return fmt.Errorf("recording %d envelopes: %w", len(records), err)
+	recs := make([]*inbox.Record, len(rows))
+	for i, r := range rows {
+		recs[i] = &r.w.records[r.i]
+	}
+	// The statements are prepared before any transaction begins: on
+	// SQLite the transaction holds the inbox's only connection.
+	var stmts []*sqlx.Stmt
+	for rest := len(recs); rest > 0; {
+		n := chunk(rest)
+		st, err := s.inbox.stmt(ctx, n)
+		if err != nil {
+			return fmt.Errorf("recording %d envelopes: %w", len(recs), err)
+		}
+		stmts = append(stmts, st)
+		rest -= n
 	}
 	isNew := map[string]bool{}
-	for _, k := range inserted {
-		isNew[k] = true
+	insert := func(tx *sqlx.Tx) error {
+		rest := recs
+		for _, st := range stmts {
+			n := chunk(len(rest))
+			if tx != nil {
+				st = tx.StmtxContext(ctx, st)
+			}
+			var inserted []string
+			if err := st.SelectContext(ctx, &inserted, insertArgs(rest[:n])...); err != nil {
+				return err
+			}
+			for _, k := range inserted {
+				isNew[k] = true
+			}
+			rest = rest[n:]
+		}
+		return nil
 	}
-	for _, w := range records {
-		w.first = isNew[w.record.Key]
+	var err error
+	if chunk(len(recs)) == len(recs) {
+		err = insert(nil) // one statement: a transaction of its own
+	} else {
+		err = inTx(ctx, s.inboxDB, insert)
+	}
+	if err != nil {
+		return fmt.Errorf("recording %d envelopes: %w", len(recs), err)
+	}
+	for _, r := range rows {
+		r.w.first[r.i] = isNew[r.w.records[r.i].Key]
 	}
 	return nil
 }
 
-// insertQuery is the statement that records a group: one multi-row
-// insert. (Arrays unnested on PostgreSQL measured no faster.)
-func (s *Store) insertQuery(records []*inboxWrite) (string, []any) {
+// chunk is the size of the first statement that records n envelopes:
+// the largest power of two up to n and maxChunk.
+func chunk(n int) int {
+	c := 1
+	for c*2 <= min(n, maxChunk) {
+		c *= 2
+	}
+	return c
+}
+
+// insertQuery is the statement that records n envelopes: one multi-row
+// insert. (Arrays unnested on PostgreSQL measured no faster, prepared
+// or not.)
+func insertQuery(n int) string {
 	const returning = ` ON CONFLICT (key) DO NOTHING RETURNING key`
 	var sb strings.Builder
+	sb.Grow(150 + 43*n + len(returning))
 	sb.WriteString(`INSERT INTO inbox (key, envelope_id, type, payload, received_at, state, attempts, locked_by, locked_until, last_error) VALUES `)
-	args := make([]any, 0, 7*len(records))
-	for i, w := range records {
+	for i := range n {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(`(?, ?, ?, ?, ?, 'received', 1, ?, ?, '')`)
-		e := w.record
-		// The payload is JSON: as text it travels as it is, where bytes
-		// would be hex-encoded both ways.
-		args = append(args, e.Key, e.EnvelopeID, e.Type, string(e.Payload), ts(e.ReceivedAt), w.owner, ts(w.until))
+		sb.WriteString(`(?, ?, ?, ?, ?, 'received', ?, ?, ?, '')`)
 	}
 	sb.WriteString(returning)
-	return sb.String(), args
+	return sb.String()
 }
 
-// finishEnvelopes marks envelopes done or failed.
-func finishEnvelopes(ctx context.Context, tx *sqlx.Tx, group []*inboxWrite) error {
-	for _, w := range group {
-		state := inbox.StateDone
-		if w.failure != "" {
-			state = inbox.StateFailed
+// insertArgs are the arguments of insertQuery(len(records)). A record
+// whose lease has already run out is left for any sweeper, and counts no
+// attempt.
+func insertArgs(records []*inbox.Record) []any {
+	args := make([]any, 0, 8*len(records))
+	for _, r := range records {
+		attempts := 1
+		if !r.LeaseUntil.After(r.ReceivedAt) {
+			attempts = 0
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE inbox SET state = ?, finished_at = ?, last_error = ?, locked_until = NULL
-			WHERE key = ?`), string(state), ts(w.finishAt), w.failure, w.finishKey); err != nil {
-			return fmt.Errorf("finishing envelope %s: %w", w.finishKey, err)
-		}
+		// The payload is JSON: as text it travels as it is, where bytes
+		// would be hex-encoded both ways.
+		args = append(args, r.Key, r.EnvelopeID, r.Type, string(r.Payload), ts(r.ReceivedAt), attempts, r.Owner, ts(r.LeaseUntil))
+	}
+	return args
+}
+
+// finishEnvelopes marks envelopes done or failed: on SQLite with the
+// one-envelope statement, prepared once, for each (statements cost no
+// round trip there), in one transaction; on PostgreSQL, more than one
+// with a single statement.
+func (s *Store) finishEnvelopes(ctx context.Context, group []*inboxWrite) error {
+	var err error
+	if len(group) == 1 || s.dialect == DialectSQLite {
+		err = s.finishEach(ctx, group)
+	} else {
+		err = s.finishAll(ctx, group)
+	}
+	if err != nil {
+		return fmt.Errorf("finishing %d envelopes: %w", len(group), err)
 	}
 	return nil
+}
+
+// finishArgs are the arguments of finishQuery for w.
+func finishArgs(w *inboxWrite) []any {
+	state := inbox.StateDone
+	if w.failure != "" {
+		state = inbox.StateFailed
+	}
+	return []any{string(state), ts(w.finishAt), w.failure, w.finishKey}
+}
+
+// finishEach runs finishQuery for each write of group, in one
+// transaction if there are several.
+func (s *Store) finishEach(ctx context.Context, group []*inboxWrite) error {
+	st, err := s.inbox.stmt(ctx, 0) // before the transaction takes SQLite's connection
+	if err != nil {
+		return err
+	}
+	if len(group) == 1 {
+		_, err := st.ExecContext(ctx, finishArgs(group[0])...)
+		return err
+	}
+	return inTx(ctx, s.inboxDB, func(tx *sqlx.Tx) error {
+		txst := tx.StmtxContext(ctx, st)
+		for _, w := range group {
+			if _, err := txst.ExecContext(ctx, finishArgs(w)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// finishAll marks the writes of group with one statement.
+func (s *Store) finishAll(ctx context.Context, group []*inboxWrite) error {
+	var sb strings.Builder
+	sb.WriteString(`WITH v (k, st, at, err) AS (VALUES `)
+	args := make([]any, 0, 4*len(group))
+	for i, w := range group {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(`(?, ?, CAST(? AS TIMESTAMPTZ), ?)`)
+		a := finishArgs(w)
+		args = append(args, a[3], a[0], a[1], a[2])
+	}
+	sb.WriteString(`) UPDATE inbox SET state = v.st, finished_at = v.at, last_error = v.err, locked_until = NULL FROM v WHERE inbox.key = v.k`)
+	_, err := s.inboxDB.ExecContext(ctx, s.inboxDB.Rebind(sb.String()), args...)
+	return err
 }
 
 // write queues w for the next group and waits for its commit, or for ctx.
@@ -308,18 +511,24 @@ func (s *Store) write(ctx context.Context, w *inboxWrite) error {
 		w.deadline = d
 	}
 	w.done = make(chan error, 1)
+	q := s.inbox.finishes
+	if w.records != nil {
+		q = s.inbox.records
+	}
 	select {
-	case s.inbox.queue <- w:
+	case q <- w:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.inbox.stop:
 		return errClosed
 	}
+	t := time.NewTimer(time.Until(w.deadline))
+	defer t.Stop()
 	select {
 	case err := <-w.done:
 		return err
 	case <-ctx.Done():
-	case <-time.After(time.Until(w.deadline)):
+	case <-t.C:
 	case <-s.inbox.exited:
 	}
 	if w.state.CompareAndSwap(0, 2) {
@@ -348,9 +557,25 @@ func (s *Store) abandon(key string) {
 // RecordEnvelope implements inbox.Store, committing concurrent calls
 // together.
 func (s *Store) RecordEnvelope(ctx context.Context, e inbox.Envelope, owner string, leaseUntil time.Time) (bool, error) {
-	w := &inboxWrite{record: &e, owner: owner, until: leaseUntil}
+	first, err := s.RecordEnvelopes(ctx, []inbox.Record{{Envelope: e, Owner: owner, LeaseUntil: leaseUntil}})
+	if err != nil {
+		return false, err
+	}
+	return first[0], nil
+}
+
+// RecordEnvelopes implements inbox.Store, committing concurrent calls
+// together.
+func (s *Store) RecordEnvelopes(ctx context.Context, records []inbox.Record) ([]bool, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	w := &inboxWrite{records: records}
 	if err := s.write(ctx, w); err != nil {
-		return false, fmt.Errorf("recording envelope %s: %w", e.Key, err)
+		if len(records) == 1 {
+			return nil, fmt.Errorf("recording envelope %s: %w", records[0].Key, err)
+		}
+		return nil, fmt.Errorf("recording %d envelopes: %w", len(records), err)
 	}
 	return w.first, nil
 }
@@ -386,7 +611,7 @@ func (s *Store) ClaimEnvelopes(ctx context.Context, owner string, own bool, now,
 		SET locked_by = ?, locked_until = ?, attempts = attempts + 1
 		WHERE key IN (
 			SELECT key FROM inbox
-			WHERE state = 'received' AND (locked_until < ? OR (? AND locked_by = ?))
+			WHERE state = 'received' AND (locked_until <= ? OR (? AND locked_by = ?))
 			ORDER BY received_at, key LIMIT ?`+skipLocked+`)
 		RETURNING key, envelope_id, type, payload, received_at, state, attempts`),
 		owner, ts(leaseUntil), ts(now), own, owner, limit)

@@ -67,3 +67,46 @@ func benchRecord(b *testing.B, s *Store) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(b.N*burst)/float64(s.inbox.commits.Load()), "envelopes/commit")
 }
+
+// BenchmarkRecordEnvelopes records groups of 100 envelopes with one
+// RecordEnvelopes each, as the bot's recorder does under a burst, and
+// reports the time per envelope.
+func BenchmarkRecordEnvelopes(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		benchRecordGroups(b, benchStore(b, "sqlite:"+filepath.Join(b.TempDir(), "inbox.db")))
+	})
+	b.Run("postgres", func(b *testing.B) {
+		url := os.Getenv("SITREP_TEST_DATABASE_URL")
+		if url == "" {
+			b.Skip("SITREP_TEST_DATABASE_URL not set: skipping the PostgreSQL benchmark")
+		}
+		benchRecordGroups(b, benchStore(b, pgtest.SchemaURL(b, url)))
+	})
+}
+
+func benchRecordGroups(b *testing.B, s *Store) {
+	ctx := context.Background()
+	payload := make([]byte, 1200) // a slash command's payload
+	for i := range payload {
+		payload[i] = 'x'
+	}
+	const group = 100
+	records := make([]inbox.Record, group)
+	b.ResetTimer()
+	for i := range b.N {
+		now := time.Now()
+		for j := range records {
+			records[j] = inbox.Record{Envelope: inbox.Envelope{Key: fmt.Sprintf("cmd:%d-%d", i, j), EnvelopeID: "E", Type: "slash_commands", Payload: payload, ReceivedAt: now},
+				Owner: "bench", LeaseUntil: now.Add(time.Minute)}
+		}
+		first, err := s.RecordEnvelopes(ctx, records)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(first) != group || !first[0] {
+			b.Fatalf("recorded %d of %d as first", len(first), group)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*group), "µs/envelope")
+}

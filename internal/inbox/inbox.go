@@ -53,6 +53,17 @@ type Envelope struct {
 	Attempts int
 }
 
+// Record is one envelope to record: received and leased to Owner until
+// LeaseUntil. A lease that ends no later than the envelope's ReceivedAt
+// leaves it to the first sweeper that claims envelopes (any instance's),
+// and is not counted as an attempt: that is how an envelope that found
+// no room in its instance's work queue is handed over.
+type Record struct {
+	Envelope
+	Owner      string
+	LeaseUntil time.Time
+}
+
 // Store records envelopes. storage satisfies it on SQLite and PostgreSQL.
 type Store interface {
 	// RecordEnvelope stores e as received and leased to owner until
@@ -62,11 +73,17 @@ type Store interface {
 	// its envelope is durable, or with an error and nothing stored. A
 	// caller gives up when ctx ends.
 	RecordEnvelope(ctx context.Context, e Envelope, owner string, leaseUntil time.Time) (first bool, err error)
+	// RecordEnvelopes stores each record as RecordEnvelope does, all in
+	// one transaction: when it returns nil every one is durable, else
+	// none is. first[i] reports whether records[i] was new; of records
+	// sharing a key, only the first can be. A caller gives up when ctx
+	// ends.
+	RecordEnvelopes(ctx context.Context, records []Record) (first []bool, err error)
 	// FinishEnvelope marks the envelope with key done, or failed with the
 	// reason when failure is not empty.
 	FinishEnvelope(ctx context.Context, key string, at time.Time, failure string) error
 	// ClaimEnvelopes takes up to limit received envelopes whose lease ran
-	// out before now, or, with own, every received envelope leased to
+	// out by now, or, with own, every received envelope leased to
 	// owner (an earlier life of this instance: call it only before this
 	// life records any). They are leased to owner until leaseUntil, with
 	// Attempts one higher, oldest first.
@@ -74,4 +91,11 @@ type Store interface {
 	// PruneEnvelopes forgets finished envelopes received before before,
 	// and returns how many.
 	PruneEnvelopes(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Parallel is implemented by a Store that commits several recordings at
+// once (PostgreSQL does; SQLite has one writer).
+type Parallel interface {
+	// RecordParallelism is how many recordings the store commits at once.
+	RecordParallelism() int
 }
