@@ -202,7 +202,7 @@ func pmFormAfterLeaving(open, callback string, values map[string]map[string]stri
 	return func(w *pmWorld, actor string) {
 		w.h.slash(actor, w.room, "/postmortem", open)
 		v := w.h.openView(actor, callback)
-		w.h.sim.RemoveMember(w.room, actor)
+		w.h.leave(w.room, actor)
 		w.h.submit(actor, v.ID, values)
 	}
 }
@@ -293,7 +293,7 @@ func TestPostmortemPermissions(t *testing.T) {
 			act: func(w *pmWorld, actor string) {
 				w.click(actor, "pm_add_issue")
 				v := w.h.openView(actor, "pm_issue")
-				w.h.sim.RemoveMember(w.room, actor)
+				w.h.leave(w.room, actor)
 				w.h.submit(actor, v.ID, issueValues)
 			}, refuse: refuseAddPM},
 		{name: "issue form/submitted", setup: []pmStep{shownInRandom, inIssues}, actor: bob,
