@@ -86,23 +86,14 @@ func (db *Dashboard) changeList(w http.ResponseWriter, r *http.Request) {
 	for _, c := range changes {
 		p.Rows = append(p.Rows, db.changeRowOf(c, suspects[c.ID]))
 	}
-	v := q.Form.values()
-	link := func(page int) string {
-		if page > 1 {
-			v.Set("page", strconv.Itoa(page))
-		} else {
-			v.Del("page")
-		}
-		return "/changes?" + v.Encode()
-	}
+	link := pageLink("/changes", q.Form.values())
 	if q.page > 1 {
 		p.Prev = link(q.page - 1)
 	}
 	if more {
 		p.Next = link(q.page + 1)
 	}
-	v.Del("page")
-	p.CSV = "/changes.csv?" + v.Encode()
+	p.CSV = "/changes.csv" + strings.TrimPrefix(link(1), "/changes")
 	db.render(w, r, http.StatusOK, "changes", "Change log", "changes", p)
 }
 

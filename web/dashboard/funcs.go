@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"html/template"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/sitrep/sitrep/internal/human"
@@ -30,5 +32,18 @@ func funcs(d Deps) template.FuncMap {
 			}
 			return id
 		},
+	}
+}
+
+// pageLink returns the link to page n (from 1) of a paged list at path
+// with the filters v, page 1 without a page parameter.
+func pageLink(path string, v url.Values) func(n int) string {
+	return func(n int) string {
+		if n > 1 {
+			v.Set("page", strconv.Itoa(n))
+		} else {
+			v.Del("page")
+		}
+		return path + "?" + v.Encode()
 	}
 }

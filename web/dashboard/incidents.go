@@ -120,23 +120,14 @@ func (db *Dashboard) incidentList(w http.ResponseWriter, r *http.Request) {
 	for i := range res.Incidents {
 		p.Rows = append(p.Rows, db.listRow(r.Context(), &res.Incidents[i]))
 	}
-	v := q.Form.values()
-	link := func(page int) string {
-		if page > 1 {
-			v.Set("page", strconv.Itoa(page))
-		} else {
-			v.Del("page")
-		}
-		return "/incidents?" + v.Encode()
-	}
+	link := pageLink("/incidents", q.Form.values())
 	if q.page > 1 {
 		p.Prev = link(min(q.page-1, p.Pages))
 	}
 	if q.page < p.Pages {
 		p.Next = link(q.page + 1)
 	}
-	v.Del("page")
-	p.CSV = "/incidents.csv?" + v.Encode()
+	p.CSV = "/incidents.csv" + strings.TrimPrefix(link(1), "/incidents")
 	db.render(w, r, http.StatusOK, "incidents", "Incidents", "incidents", p)
 }
 
