@@ -207,7 +207,10 @@ func TestBrowserIncidents(t *testing.T) {
 	b.Screenshot("incidents")
 
 	b.Do("filtering SEV1", wait, chromedp.SetValue(chromedp.CSS(`select[name=severity]`), "sev1"),
-		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("form.filters")))
+		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
+	// The click starts a navigation: wait for the filtered page itself,
+	// not the old one still on screen.
+	b.WaitLocation("waiting for the filtered list", wait, func(u string) bool { return strings.Contains(u, "severity=sev1") })
 	if loc, _ := url.Parse(b.Location()); loc.Query().Get("severity") != "sev1" {
 		t.Errorf("the filter led to %s", loc)
 	}

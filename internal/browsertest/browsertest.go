@@ -132,6 +132,31 @@ func (b *Browser) Location() string {
 	return Run(b, "reading the location", 5*time.Second, chromedp.Location())
 }
 
+// WaitLocation waits, within timeout, until the tab has finished loading
+// a URL that ok accepts: a click that navigates returns before the new
+// page is there, and reading the page meanwhile may fail or read the old
+// one, so reads are retried.
+func (b *Browser) WaitLocation(what string, timeout time.Duration, ok func(url string) bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(b.Ctx, time.Second)
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		var ready string
+		if err == nil {
+			ready, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState`))
+		}
+		cancel()
+		if err == nil && ready == "complete" && ok(loc) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: %s: still at %s (%v) after %s", what, loc, err, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Text returns the visible text of the page's body.
 func (b *Browser) Text() string {
 	return Run(b, "reading the page", 5*time.Second, chromedp.Text(chromedp.CSS("body")))
