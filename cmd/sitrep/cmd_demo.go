@@ -174,7 +174,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(banner, "API: http://%s  token: %s\n  try: curl -H \"Authorization: Bearer %s\" -d '{\"system\":\"db\",\"summary\":\"raised the pool size\",\"person\":\"bob\"}' http://%s/api/v1/changes\n",
 		srv.addr, token, token, srv.addr)
-	fmt.Fprintf(banner, "Dashboard: http://%s/  (Sign in with Slack signs you in as %s)\n", srv.addr, users[0].Name)
+	fmt.Fprintf(banner, "Dashboard: http://%s/  (Sign in with Slack signs you in as the console's user, now %s; :as changes it)\n", srv.addr, users[0].Name)
 	if interactive {
 		fmt.Fprintln(stdout, "You are alice in #general. Try: /incident open db is down sev1 systems:db\n:help lists console commands, :quit leaves.")
 	}

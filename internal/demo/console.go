@@ -161,6 +161,10 @@ func (c *Console) console(ctx context.Context, verb, arg string) error {
 			return fmt.Errorf("no user %q: try %s", arg, strings.Join(c.userNames(), ", "))
 		}
 		c.user = id
+		// Sign in with Slack (the dashboard) signs in as the console's
+		// user from now on; a browser signed in already stays so until
+		// it signs out.
+		c.sim.SetSignInUser(id)
 		c.enter()
 	case "in":
 		ch := c.sim.ChannelByName(strings.TrimPrefix(arg, "#"))

@@ -379,3 +379,25 @@ func FuzzSplitArgs(f *testing.F) {
 		}
 	})
 }
+
+// TestAsSignsInAsThatPerson checks that :as makes the dashboard's Sign in
+// with Slack sign in as the console's new user.
+func TestAsSignsInAsThatPerson(t *testing.T) {
+	sim := slacksim.New(slacksim.Options{})
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sim.AddUser(slacksim.User{ID: "U0ALICE", Name: "alice"})
+	sim.AddUser(slacksim.User{ID: "U0BOB", Name: "bob"})
+	general := sim.AddChannel("general", "U0ALICE", "U0BOB")
+	sim.SetSignInUser("U0ALICE")
+	var out bytes.Buffer
+	c := New(sim, func(context.Context) error { return nil }, &out, "U0ALICE", general)
+	if err := c.Exec(context.Background(), ":as bob"); err != nil {
+		t.Fatal(err)
+	}
+	if got := sim.SignInUser(); got != "U0BOB" {
+		t.Errorf("after :as bob, Sign in with Slack signs in as %q, want U0BOB", got)
+	}
+}

@@ -115,6 +115,14 @@ func (s *Sim) SetSignInUser(user string) {
 	s.oidc.mu.Unlock()
 }
 
+// SignInUser returns the user Sign in with Slack signs in as when the
+// authorize request names none ("" for the default).
+func (s *Sim) SignInUser() string {
+	s.oidc.mu.Lock()
+	defer s.oidc.mu.Unlock()
+	return s.oidc.user
+}
+
 // signingKey returns the RSA key id_tokens are signed with, made on first
 // use.
 func (s *Sim) signingKey() (*rsa.PrivateKey, string) {
