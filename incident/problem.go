@@ -181,19 +181,15 @@ func (p *Problems) Ranked(ctx context.Context) (Pareto, error) {
 // the cost of those incidents, and finds the vital few that reach
 // ParetoThreshold of it.
 func (p *Problems) Pareto(ctx context.Context, since time.Time) (Pareto, error) {
-	return p.pareto(ctx, since, "")
-}
-
-func (p *Problems) pareto(ctx context.Context, since time.Time, status ProblemStatus) (Pareto, error) {
 	tally, err := p.store.CostTally(ctx, since)
 	if err != nil {
 		return Pareto{}, fmt.Errorf("adding up customer cost: %w", err)
 	}
-	problems, err := p.store.ListProblems(ctx, status)
+	problems, err := p.store.ListProblems(ctx, "")
 	if err != nil {
 		return Pareto{}, fmt.Errorf("listing problems: %w", err)
 	}
-	out := RankPareto(tally, problems, ParetoThreshold, status != "")
+	out := RankPareto(tally, problems, ParetoThreshold, false)
 	out.Since, out.Currency = since, p.incidents.costs.Currency
 	return out, nil
 }
