@@ -227,14 +227,6 @@ func tokenName(r *http.Request) string {
 	return name
 }
 
-// MaxFuture is how far ahead of the server's clock an occurred_at may be
-// (incident.MaxChangeFuture, checked here first to name the change of a
-// batch).
-const MaxFuture = incident.MaxChangeFuture
-
-// earliest is the earliest occurred_at the API takes (incident.EarliestChange).
-var earliest = incident.EarliestChange
-
 // handlePostChanges logs one change (a JSON object) or a batch (an array),
 // all or nothing. It answers 201 when the request stored at least one
 // change and 200 when every change's external_id was stored already; each
@@ -340,7 +332,7 @@ func asStored(ctx context.Context, log *incident.ChangeLog, changes []incident.C
 // checkChanges refuses what the API does not take before any change is
 // looked at further: more systems than a change may name (counted as
 // sent, before any work to find repeats), an occurred_at that is not a
-// real time or is over MaxFuture ahead of now, and an external_id that
+// real time or is over incident.MaxChangeFuture ahead of now, and an external_id that
 // repeats an earlier one of the batch. The error names the change (as
 // changes[i] in a batch) and the field.
 func checkChanges(batch []changeIn, isBatch bool, now time.Time) *apiError {
@@ -365,12 +357,12 @@ func checkChanges(batch []changeIn, isBatch bool, now time.Time) *apiError {
 		}
 		if at := c.OccurredAt; at != nil {
 			switch {
-			case at.Before(earliest):
+			case at.Before(incident.EarliestChange):
 				return bad(i, "occurred_at", fmt.Sprintf("is %s, before %d: send when the change happened, as an RFC 3339 time such as 2026-11-24T09:00:00Z, or leave occurred_at out to mean now",
-					at.Format(time.RFC3339), earliest.Year()))
-			case at.After(now.Add(MaxFuture)):
+					at.Format(time.RFC3339), incident.EarliestChange.Year()))
+			case at.After(now.Add(incident.MaxChangeFuture)):
 				return bad(i, "occurred_at", fmt.Sprintf("is %s, more than %s ahead of the server's clock (%s): send when the change happened, at most %s ahead, or leave occurred_at out to mean now",
-					at.Format(time.RFC3339), human.Duration(MaxFuture), now.UTC().Format(time.RFC3339), human.Duration(MaxFuture)))
+					at.Format(time.RFC3339), human.Duration(incident.MaxChangeFuture), now.UTC().Format(time.RFC3339), human.Duration(incident.MaxChangeFuture)))
 			}
 		}
 		if !isBatch {

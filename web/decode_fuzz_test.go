@@ -55,7 +55,7 @@ func FuzzDecodeChanges(f *testing.F) {
 			if c.Systems.over || sent > incident.MaxSystems {
 				t.Errorf("%q: change %d taken with %d systems", body, i, sent)
 			}
-			if at := c.OccurredAt; at != nil && (at.Before(earliest) || at.After(now.Add(MaxFuture))) {
+			if at := c.OccurredAt; at != nil && (at.Before(incident.EarliestChange) || at.After(now.Add(incident.MaxChangeFuture))) {
 				t.Errorf("%q: change %d taken at %s", body, i, at)
 			}
 			if id := incident.CleanLine(c.ExternalID); isBatch && id != "" {
