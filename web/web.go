@@ -23,6 +23,9 @@ type Deps struct {
 	// name of the one sent is recorded as the source of the changes it
 	// logs. None refuses every API call, saying why.
 	Tokens []Token
+	// Alerts serves POST /api/v1/alerts/{source} (web/alerts.NewHandler);
+	// nil leaves alert intake off.
+	Alerts http.Handler
 	// Registry holds the metrics /metrics serves; the handler adds its own.
 	Registry *prometheus.Registry
 	Log      *slog.Logger
