@@ -70,5 +70,12 @@ func parse(src alert.Source, body []byte) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
+	if len(p.alerts) > MaxAlerts {
+		field := "alerts"
+		if src == alert.SourceGeneric {
+			field = ""
+		}
+		return parsed{}, bad(field, "holds %d alerts: send at most %d a request (Alertmanager and Grafana: max_alerts of the webhook)", len(p.alerts), MaxAlerts)
+	}
 	return p, nil
 }

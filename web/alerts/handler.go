@@ -72,7 +72,8 @@ type handler struct {
 //   - 401 for missing or wrong credentials, checked before the body is
 //     read (PagerDuty's signature, which covers the body, once it is read);
 //   - 413 for a body over MaxBody;
-//   - 400 for a payload it cannot read, naming the field;
+//   - 400 for a payload it cannot read, naming the field, or one the
+//     Receiver refuses (alert.ErrInvalid);
 //   - 503 with Retry-After when the Receiver fails: nothing was stored,
 //     and the sender is asked to send again;
 //   - 202 with {"accepted": n, "groups": [{"id", "alert_id", "new",
@@ -209,6 +210,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.receiver.Receive(r.Context(), p.alerts)
+	if errors.Is(err, alert.ErrInvalid) {
+		// The domain refused an alert: sending it again would not help.
+		h.refuse(w, r, label, outcomeMalformed, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
 	if err != nil {
 		h.fail(w, r, label, "storing alerts", err)
 		return

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -418,5 +419,16 @@ func TestNoRouteWithoutHandler(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("%d", resp.StatusCode)
+	}
+}
+
+// TestReceiverRefuses checks that an alert the domain refuses
+// (alert.ErrInvalid) is a 400 in the domain's words, not a 503 the sender
+// would retry for ever.
+func TestReceiverRefuses(t *testing.T) {
+	s := newServer(t, &recorder{err: fmt.Errorf("alert 2: no group key: %w", alert.ErrInvalid)})
+	a := s.post(t, "/api/v1/alerts/generic", fixture(t, alert.SourceGeneric, "repeated"), "Authorization", "Bearer gen-token")
+	if msg, _ := a.body["error"].(string); a.status != http.StatusBadRequest || !strings.Contains(msg, "alert 2: no group key") || a.header.Get("Retry-After") != "" {
+		t.Fatalf("%d %v", a.status, a.body)
 	}
 }

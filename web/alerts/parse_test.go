@@ -254,7 +254,7 @@ func TestParseBounds(t *testing.T) {
 	}
 	al := map[string]any{"status": "firing", "labels": lbls,
 		"annotations":  map[string]string{"description": strings.Repeat("line\n", 5000), "summary": "\x00s"},
-		"generatorURL": "http://x.example/<script>", "fingerprint": strings.Repeat("f", 500)}
+		"generatorURL": "http://x.example/<script>", "fingerprint": strings.Repeat("f", MaxKey+1)}
 	body, _ := json.Marshal(map[string]any{"version": "4", "groupKey": "g\x00" + long, "alerts": []any{al}})
 	got, err := Parse(alert.SourceAlertmanager, body)
 	if err != nil {
@@ -277,5 +277,28 @@ func TestParseBounds(t *testing.T) {
 	a2, _ := Parse(alert.SourceAlertmanager, []byte(strings.Replace(noFP, `"x":"1"`, `"x":"2"`, 1)))
 	if a1[0].Fingerprint == "" || a1[0].Fingerprint == a2[0].Fingerprint {
 		t.Errorf("fingerprints from labels: %q and %q", a1[0].Fingerprint, a2[0].Fingerprint)
+	}
+}
+
+// TestParseTooMany checks that a request of more than MaxAlerts alerts is
+// refused naming its alerts, for a product's array and the generic one.
+func TestParseTooMany(t *testing.T) {
+	one := `{"status":"firing","labels":{"alertname":"A"}}`
+	am := `{"version":"4","groupKey":"g","alerts":[` + strings.TrimSuffix(strings.Repeat(one+",", MaxAlerts+1), ",") + `]}`
+	gen := `[` + strings.TrimSuffix(strings.Repeat(`{"key":"k","title":"t"},`, MaxAlerts+1), ",") + `]`
+	for _, tc := range []struct {
+		src   alert.Source
+		body  string
+		field string
+	}{{alert.SourceAlertmanager, am, "alerts"}, {alert.SourceGeneric, gen, ""}} {
+		_, err := Parse(tc.src, []byte(tc.body))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Problem, "at most 1000") {
+			t.Errorf("%s: %v", tc.src, err)
+		}
+	}
+	exact := `{"version":"4","groupKey":"g","alerts":[` + strings.TrimSuffix(strings.Repeat(one+",", MaxAlerts), ",") + `]}`
+	if got, err := Parse(alert.SourceAlertmanager, []byte(exact)); err != nil || len(got) != MaxAlerts {
+		t.Errorf("%d alerts: %d, %v", MaxAlerts, len(got), err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sitrep/sitrep/alert"
 	"github.com/sitrep/sitrep/incident"
 )
 
@@ -15,8 +16,11 @@ import (
 // Kit (a header holds 150 characters, a section 3000) and the store keeps
 // every alert, so nothing a sender writes may be unbounded. Text over a
 // bound is cut, ending in "…"; an alert is never refused for its length.
+// Each bound is within the domain's (alert.MaxTitle and its neighbours),
+// so alert.Service keeps what the parsers give it as it is.
 const (
-	// MaxTitle is the runes of a title, which is one line.
+	// MaxTitle is the runes of a title, which is one line: a Block Kit
+	// header's 150.
 	MaxTitle = 150
 	// MaxSeverity is the runes of a severity word.
 	MaxSeverity = 32
@@ -27,15 +31,19 @@ const (
 	// MaxKey is the bytes of a group key or fingerprint; a longer one (or
 	// one holding control characters or invalid UTF-8) is replaced by
 	// "sha256:" and the hex of its digest, which still tells keys apart.
-	MaxKey = 200
+	MaxKey = alert.MaxKey
 	// MaxLabels is the labels an alert keeps (the first by name).
-	MaxLabels = 50
+	MaxLabels = alert.MaxLabels
 	// MaxLabelName and MaxLabelValue are the runes of one label's name and
 	// value.
 	MaxLabelName  = 100
-	MaxLabelValue = 500
+	MaxLabelValue = alert.MaxLabel
 	// MaxSystems is the systems an alert names, as an incident does.
 	MaxSystems = incident.MaxSystems
+	// MaxAlerts is the alerts one request may hold (alert.MaxBatch: one
+	// transaction). A request with more is refused naming its alerts;
+	// Alertmanager's and Grafana's max_alerts keep a notification under it.
+	MaxAlerts = alert.MaxBatch
 )
 
 // line cleans s as one line (no control, bidi or zero-width characters;
