@@ -125,7 +125,9 @@ func TestAlertDefaults(t *testing.T) {
 
 func TestAlertConfigErrors(t *testing.T) {
 	t.Parallel()
-	route := func(body string) string { return "alerts:\n  routes:\n    - name: r1\n      action: triage\n    - " + body + "\n" }
+	route := func(body string) string {
+		return "alerts:\n  routes:\n    - name: r1\n      action: triage\n    - " + body + "\n"
+	}
 	src := func(body string) string { return "alerts:\n  sources:\n    " + body + "\n" }
 	tests := []struct {
 		name, file string
