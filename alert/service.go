@@ -2,8 +2,19 @@ package alert
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/sitrep/sitrep/incident"
 
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/jobs"
@@ -37,10 +48,28 @@ type JobPayload struct {
 	Minute time.Time `json:"minute,omitempty"`
 	// Resolved is set on a JobIncident about a resolution.
 	Resolved bool `json:"resolved,omitempty"`
+	// AlertID is the alert a JobChange logs as a change.
+	AlertID int64 `json:"alert_id,omitempty"`
 }
 
-// ErrNoGroup is returned for a group that does not exist.
-var ErrNoGroup = errors.New("no such alert")
+// The errors of the use cases, for errors.Is.
+var (
+	// ErrNoGroup is returned for a group that does not exist.
+	ErrNoGroup = errors.New("no such alert")
+	// ErrInvalid is returned by Receive for an alert it cannot take (no
+	// source or group key, an unknown status): a parser's mistake, or a
+	// request to refuse.
+	ErrInvalid = errors.New("invalid alert")
+	// ErrLinked is returned for a group already linked to another
+	// incident.
+	ErrLinked = errors.New("already linked to an incident")
+	// ErrDismissed is returned for a group someone marked not an
+	// incident.
+	ErrDismissed = errors.New("marked not an incident")
+	// ErrGroupExists is returned by Tx.SaveGroup when another transaction
+	// created the group first.
+	ErrGroupExists = errors.New("the alert group exists already")
+)
 
 // Tx is one intake transaction of the store: every call acts within it,
 // and nothing is kept unless the function given to Store.Intake returns
@@ -50,16 +79,25 @@ type Tx interface {
 	// transaction ends, or nil when there is none yet.
 	Group(source Source, key string) (*Group, error)
 	// SaveGroup inserts g when g.ID is 0 (setting g.ID) or updates it.
+	// An insert whose (Source, Key) another transaction stored since
+	// Group answered nil stores nothing and returns ErrGroupExists; Group
+	// then returns that group, locked.
 	SaveGroup(g *Group) error
 	// SetMember records fingerprint's status within group id and returns
 	// the status it had ("" when first seen).
 	SetMember(groupID int64, fingerprint string, st Status, at time.Time) (prev Status, err error)
 	// AddAlert stores a under group id, setting a.ID.
 	AddAlert(groupID int64, a *Alert) error
+	// Add is AddAlert and SetMember for several alerts of group id, in
+	// order, each with its Fingerprint and Status at at: it sets each
+	// alert's ID and returns the status each one's fingerprint had before
+	// it (an alert's fingerprint seen earlier in as had the status of that
+	// alert). On PostgreSQL it is one statement however many alerts.
+	Add(groupID int64, as []*Alert, at time.Time) (prev []Status, err error)
 	// Take counts one new message against route's minute and returns how
 	// many were counted in that minute, this one included.
 	Take(route string, minute time.Time) (int, error)
-	// Enqueue stores jobs.
+	// Enqueue stores jobs; a job whose key is taken is not stored again.
 	Enqueue(js ...jobs.Job) error
 }
 
@@ -128,43 +166,616 @@ func NewService(store Store, c clock.Clock, settings Settings) *Service {
 	return &Service{store: store, clock: c, settings: settings}
 }
 
-// errUnbuilt marks the use cases still being written in this session's
-// branches; it must not survive the merge.
-var errUnbuilt = errors.New("alert: not built yet")
+// Settings returns the settings the service routes by.
+func (s *Service) Settings() Settings { return s.settings }
+
+// Route returns the route named name (a group's Route), or the default
+// route when none of the settings has that name.
+func (s *Service) Route(name string) Route {
+	r, _ := s.settings.RouteNamed(name)
+	return r
+}
+
+// Limits on what Receive keeps of one alert. A longer key or fingerprint
+// is replaced by its SHA-256 (grouping still works); longer text is cut.
+const (
+	// MaxBatch is the most alerts one Receive takes.
+	MaxBatch = 1000
+	// MaxKey bounds GroupKey and Fingerprint, in bytes.
+	MaxKey = 512
+	// MaxTitle bounds an alert's title, in characters.
+	MaxTitle = 300
+	// MaxDetails bounds an alert's details, in characters.
+	MaxDetails = 8000
+	// MaxLabels bounds the number of labels kept; MaxLabel each label's
+	// name and value, in characters.
+	MaxLabels = 64
+	MaxLabel  = 500
+	// MaxReason bounds the reason a group is not an incident.
+	MaxReason = 500
+)
+
+// RefreshEvery is how long the repeats of a group are gathered into one
+// refresh of what shows it: a refresh job is keyed by the group and the
+// RefreshEvery-long bucket of the time the alert came, and is due
+// refreshDelay after the bucket ends, so a storm of repeats makes one job
+// per group every few seconds, not one per alert. The job renders the
+// group's state from the store when it runs, so the repeats it did not see
+// enqueued are shown all the same. A refresh job must not be run before it
+// is due (Runner.RunNow): it would miss the rest of its bucket.
+const RefreshEvery = 5 * time.Second
+
+// refreshDelay leaves the transactions of a bucket's last alerts time to
+// commit before its refresh runs.
+const refreshDelay = time.Second
+
+// DeclareKey is the RequestKey of the incident declared or opened for
+// group id: a retried JobOpen, or two people clicking Declare, open one
+// incident.
+func DeclareKey(groupID int64) string { return "alert:" + strconv.FormatInt(groupID, 10) }
+
+// intake is one group's share of a Receive.
+type intake struct {
+	source Source
+	key    string
+	// alerts are the indexes of the group's alerts in the batch, in order.
+	alerts []int
+	g      *Group
+	isNew  bool
+	// was is the group's status before the batch ("" for a new group).
+	was Status
+	// changes are the alerts that log a change (ActionChange).
+	changes []int64
+	// resolved is set when the group became resolved in the batch.
+	resolved bool
+	// firstStorm is set on the first group of its route's minute over the
+	// limit: it posts the minute's storm digest.
+	firstStorm bool
+}
 
 // Receive stores alerts (ReceivedAt set to now) in one transaction, in
 // order: each joins the group of (Source, GroupKey), or starts one routed by
 // the settings; a new group takes a message from its route's minute or, over
 // the limit, joins the storm digest; the jobs that tell Slack are stored in
 // the same transaction. Nothing is stored when it fails.
+//
+// Within the transaction, groups are locked in the order of their keys,
+// then the routes' minutes in the order of their names, then the jobs are
+// stored in the order of theirs, so that concurrent intakes never wait
+// for each other in a circle. The alerts of one group are applied in
+// their order; those of different groups in any.
+//
+// A new group whose first alert is already resolved is triaged even if its
+// route says open: an incident is not opened for an alert that is over.
+// Routes that log a change are not held to PerMinute: a change posts no
+// message in the alerts channel. Each firing alert of a change route that
+// was not firing already logs a change (a deploy search fires once per
+// deploy; its repeats while firing are one).
 func (s *Service) Receive(ctx context.Context, alerts []Alert) (Result, error) {
-	return Result{}, errUnbuilt
+	if len(alerts) == 0 {
+		return Result{}, nil
+	}
+	if len(alerts) > MaxBatch {
+		return Result{}, fmt.Errorf("%d alerts in one request: send at most %d: %w", len(alerts), MaxBatch, ErrInvalid)
+	}
+	now := s.clock.Now().UTC()
+	in := make([]Alert, len(alerts))
+	for i, a := range alerts {
+		var err error
+		if in[i], err = clean(a, now); err != nil {
+			if len(alerts) > 1 {
+				return Result{}, fmt.Errorf("alert %d: %w", i+1, err)
+			}
+			return Result{}, err
+		}
+	}
+	groups := groupsOf(in)
+	var res Result
+	err := s.store.Intake(ctx, func(tx Tx) error {
+		res = Result{Groups: make([]Received, len(in))}
+		for _, gi := range groups {
+			gi.g, gi.isNew, gi.was, gi.changes, gi.resolved, gi.firstStorm = nil, false, "", nil, false, false
+			if err := s.lockGroup(tx, gi, in, now); err != nil {
+				return err
+			}
+		}
+		for _, gi := range groups {
+			if err := s.apply(tx, gi, in, now, &res); err != nil {
+				return err
+			}
+		}
+		if err := s.storm(tx, groups, now); err != nil {
+			return err
+		}
+		var js []jobs.Job
+		for _, gi := range groups {
+			js = append(js, s.intakeJobs(gi, now)...)
+			if err := tx.SaveGroup(gi.g); err != nil {
+				return fmt.Errorf("saving %s: %w", gi.g.Ref(), err)
+			}
+			for _, i := range gi.alerts {
+				res.Groups[i].Storm = gi.g.Storm
+			}
+		}
+		js = uniqueJobs(js)
+		if len(js) == 0 {
+			return nil
+		}
+		if err := tx.Enqueue(js...); err != nil {
+			return fmt.Errorf("scheduling the alerts' messages: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("storing %s: %w", plural(len(in), "alert"), err)
+	}
+	return res, nil
+}
+
+// groupsOf gathers the batch's alerts by group, in the order of the
+// groups' keys.
+func groupsOf(in []Alert) []*intake {
+	type gk struct {
+		s Source
+		k string
+	}
+	by := map[gk]*intake{}
+	var out []*intake
+	for i, a := range in {
+		k := gk{a.Source, a.GroupKey}
+		gi := by[k]
+		if gi == nil {
+			gi = &intake{source: a.Source, key: a.GroupKey}
+			by[k] = gi
+			out = append(out, gi)
+		}
+		gi.alerts = append(gi.alerts, i)
+	}
+	slices.SortFunc(out, func(a, b *intake) int {
+		if c := strings.Compare(string(a.source), string(b.source)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	return out
+}
+
+// lockGroup reads gi's group, locked, or creates it routed by its first
+// alert.
+func (s *Service) lockGroup(tx Tx, gi *intake, in []Alert, now time.Time) error {
+	g, err := tx.Group(gi.source, gi.key)
+	if err != nil {
+		return fmt.Errorf("reading the alert group %s: %w", gi.key, err)
+	}
+	if g == nil {
+		first := in[gi.alerts[0]]
+		r := s.settings.Route(first)
+		action := r.Action
+		if action == ActionOpen && first.Status == StatusResolved {
+			action = ActionTriage
+		}
+		g = &Group{Source: gi.source, Key: gi.key, Route: r.Name, Action: action, Status: StatusFiring,
+			Title: first.Title, FirstSeen: now, LastSeen: now}
+		err := tx.SaveGroup(g)
+		switch {
+		case errors.Is(err, ErrGroupExists):
+			if g, err = tx.Group(gi.source, gi.key); err != nil {
+				return fmt.Errorf("reading the alert group %s: %w", gi.key, err)
+			}
+			if g == nil {
+				return fmt.Errorf("the alert group %s was created and is gone", gi.key)
+			}
+		case err != nil:
+			return fmt.Errorf("creating the alert group %s: %w", gi.key, err)
+		default:
+			gi.isNew = true
+		}
+	}
+	gi.g = g
+	if !gi.isNew {
+		gi.was = g.Status
+	}
+	return nil
+}
+
+// apply stores gi's alerts and folds them into its group.
+func (s *Service) apply(tx Tx, gi *intake, in []Alert, now time.Time, res *Result) error {
+	g := gi.g
+	as := make([]*Alert, len(gi.alerts))
+	for n, i := range gi.alerts {
+		a := in[i]
+		as[n] = &a
+	}
+	prevs, err := tx.Add(g.ID, as, now)
+	if err != nil {
+		return fmt.Errorf("storing the alerts of %s: %w", g.Ref(), err)
+	}
+	if len(prevs) != len(as) {
+		return fmt.Errorf("storing the alerts of %s: %d statuses for %d alerts", g.Ref(), len(prevs), len(as))
+	}
+	for n, i := range gi.alerts {
+		a, prev := as[n], prevs[n]
+		in[i].ID = a.ID
+		if firing(a.Status) && !firing(prev) {
+			g.Firing++
+			if g.Action == ActionChange {
+				gi.changes = append(gi.changes, a.ID)
+			}
+		} else if !firing(a.Status) && firing(prev) {
+			g.Firing--
+		}
+		g.Received++
+		g.Version++
+		g.LastSeen = now
+		if a.Title != "" {
+			g.Title = a.Title
+		}
+		if a.Severity != "" {
+			g.Severity = a.Severity
+		}
+		if a.Link != "" {
+			g.Link = a.Link
+		}
+		if len(a.Labels) > 0 {
+			g.Labels = a.Labels
+		}
+		if len(a.Systems) > 0 {
+			g.Systems = a.Systems
+		}
+		if a.Details != "" {
+			g.Details = a.Details
+		}
+		res.Groups[i] = Received{AlertID: a.ID, GroupID: g.ID, New: gi.isNew && n == 0, Action: g.Action}
+	}
+	if g.Firing > 0 {
+		g.Status, g.ResolvedAt = StatusFiring, time.Time{}
+	} else if g.Status != StatusResolved || gi.isNew {
+		g.Status, g.ResolvedAt = StatusResolved, now
+		gi.resolved = true
+	}
+	return nil
+}
+
+// firing reports whether st counts as firing: firing or acknowledged.
+func firing(st Status) bool { return st == StatusFiring || st == StatusAcknowledged }
+
+// storm takes a message from its route's minute for each new group that
+// posts one, in the order of the routes' names; a group over the limit
+// goes to the minute's storm digest instead.
+func (s *Service) storm(tx Tx, groups []*intake, now time.Time) error {
+	var fresh []*intake
+	for _, gi := range groups {
+		if gi.isNew && gi.g.Action != ActionChange {
+			fresh = append(fresh, gi)
+		}
+	}
+	slices.SortStableFunc(fresh, func(a, b *intake) int { return strings.Compare(a.g.Route, b.g.Route) })
+	minute := now.Truncate(time.Minute)
+	for _, gi := range fresh {
+		n, err := tx.Take(gi.g.Route, minute)
+		if err != nil {
+			return fmt.Errorf("counting the messages of route %s: %w", gi.g.Route, err)
+		}
+		if limit := s.settings.Limit(s.Route(gi.g.Route)); n > limit {
+			gi.g.Storm, gi.g.StormMinute, gi.firstStorm = true, minute, n == limit+1
+		}
+	}
+	return nil
+}
+
+// intakeJobs are the jobs gi's alerts set off. The refreshes of a group
+// are scheduled once per bucket: Refreshed remembers the bucket, so the
+// repeats after the first in a bucket enqueue nothing.
+func (s *Service) intakeJobs(gi *intake, now time.Time) []jobs.Job {
+	g := gi.g
+	var out []jobs.Job
+	for _, id := range gi.changes {
+		out = append(out, job(JobChange, fmt.Sprintf("%s:%d", JobChange, id), now, JobPayload{GroupID: g.ID, Version: g.Version, AlertID: id}))
+	}
+	if gi.isNew {
+		switch {
+		case g.Storm:
+			out = append(out, digestJob(g.Route, g.StormMinute, now))
+			if gi.firstStorm {
+				// Posted at once; the bucket's job above shows the
+				// groups that follow it.
+				first := digestJob(g.Route, g.StormMinute, now)
+				first.Key, first.DueAt = fmt.Sprintf("%s:%s:%d", JobDigest, g.Route, g.StormMinute.Unix()), now
+				out = append(out, first)
+			}
+		case g.Action == ActionTriage:
+			out = append(out, job(JobTriage, fmt.Sprintf("%s:%d", JobTriage, g.ID), now, JobPayload{GroupID: g.ID, Version: g.Version}))
+		case g.Action == ActionOpen:
+			out = append(out, job(JobOpen, fmt.Sprintf("%s:%d", JobOpen, g.ID), now, JobPayload{GroupID: g.ID, Version: g.Version}))
+		}
+		return out
+	}
+	if g.IncidentID != 0 && gi.resolved {
+		out = append(out, resolvedJob(g, now))
+	}
+	if b := bucket(now); !g.Refreshed.Equal(b) {
+		g.Refreshed = b
+		switch {
+		case g.Storm:
+			out = append(out, digestJob(g.Route, g.StormMinute, now))
+		case g.Action == ActionTriage:
+			out = append(out, refreshJob(JobTriage, g, now))
+		}
+		if g.IncidentID != 0 {
+			out = append(out, refreshJob(JobIncident, g, now))
+		}
+	}
+	return out
+}
+
+// job makes a job of kind with its payload.
+func job(kind, key string, due time.Time, p JobPayload) jobs.Job {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err) // a JobPayload always marshals
+	}
+	return jobs.Job{Kind: kind, Key: key, DueAt: due, Payload: b}
+}
+
+// bucket is the start of the refresh bucket of t.
+func bucket(t time.Time) time.Time { return t.Truncate(RefreshEvery) }
+
+// refreshJob refreshes what shows g (kind JobTriage or JobIncident),
+// coalesced: one per group and bucket, due after the bucket.
+func refreshJob(kind string, g *Group, now time.Time) jobs.Job {
+	b := bucket(now)
+	return job(kind, fmt.Sprintf("%s:%d@%d", kind, g.ID, b.Unix()), b.Add(RefreshEvery+refreshDelay),
+		JobPayload{GroupID: g.ID, Version: g.Version})
+}
+
+// digestJob refreshes the storm digest of route's minute (posting it if
+// it is not yet), coalesced like refreshJob: one per route, minute and
+// bucket.
+func digestJob(route string, minute, now time.Time) jobs.Job {
+	b := bucket(now)
+	return job(JobDigest, fmt.Sprintf("%s:%s:%d@%d", JobDigest, route, minute.Unix(), b.Unix()), b.Add(RefreshEvery+refreshDelay),
+		JobPayload{Route: route, Minute: minute})
+}
+
+// resolvedJob tells g's incident that g resolved: one per resolution,
+// keyed by when it resolved, so the resolution Receive saw and the one
+// Opened finds are one job.
+func resolvedJob(g *Group, now time.Time) jobs.Job {
+	return job(JobIncident, fmt.Sprintf("%s:%d:resolved@%d", JobIncident, g.ID, g.ResolvedAt.UnixMicro()), now,
+		JobPayload{GroupID: g.ID, Version: g.Version, Resolved: true})
+}
+
+// showJobs refresh at once what shows g after a decision: its triage
+// message, or its storm digest. Keyed by version: each decision is shown.
+func showJobs(g *Group, now time.Time) []jobs.Job {
+	if g.Storm {
+		d := digestJob(g.Route, g.StormMinute, now)
+		d.Key = fmt.Sprintf("%s:%s:%d:v%d:%d", JobDigest, g.Route, g.StormMinute.Unix(), g.Version, g.ID)
+		d.DueAt = now
+		return []jobs.Job{d}
+	}
+	if g.Action != ActionTriage {
+		return nil
+	}
+	return []jobs.Job{job(JobTriage, fmt.Sprintf("%s:%d:v%d", JobTriage, g.ID, g.Version), now, JobPayload{GroupID: g.ID, Version: g.Version})}
+}
+
+// uniqueJobs drops jobs whose key came before and sorts the rest by key.
+func uniqueJobs(js []jobs.Job) []jobs.Job {
+	slices.SortStableFunc(js, func(a, b jobs.Job) int { return strings.Compare(a.Key, b.Key) })
+	return slices.CompactFunc(js, func(a, b jobs.Job) bool { return a.Key == b.Key })
+}
+
+// clean checks a and bounds what it holds.
+func clean(a Alert, now time.Time) (Alert, error) {
+	if _, ok := ParseSource(string(a.Source)); !ok {
+		return a, fmt.Errorf("source %q is not one of %s: %w", a.Source, sourceList(), ErrInvalid)
+	}
+	a.GroupKey = boundKey(strings.TrimSpace(a.GroupKey))
+	if a.GroupKey == "" {
+		return a, fmt.Errorf("no group key (the key that folds repeats of one alert together): %w", ErrInvalid)
+	}
+	a.Fingerprint = boundKey(strings.TrimSpace(a.Fingerprint))
+	switch a.Status {
+	case "":
+		a.Status = StatusFiring
+	case StatusFiring, StatusAcknowledged, StatusResolved:
+	default:
+		return a, fmt.Errorf("status %q is not firing, acknowledged or resolved: %w", a.Status, ErrInvalid)
+	}
+	a.Title = cut(incident.NormalizeTitle(a.Title), MaxTitle)
+	if a.Title == "" {
+		a.Title = cut(incident.NormalizeTitle(a.GroupKey), MaxTitle)
+	}
+	a.Severity = cut(incident.NormalizeTitle(a.Severity), 50)
+	a.SearchName = cut(strings.TrimSpace(a.SearchName), MaxTitle)
+	a.Link = cut(strings.TrimSpace(a.Link), 2000)
+	a.Details = cut(a.Details, MaxDetails)
+	if len(a.Labels) > 0 {
+		labels := make(map[string]string, min(len(a.Labels), MaxLabels))
+		for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
+			if len(labels) == MaxLabels {
+				break
+			}
+			labels[cut(k, MaxLabel)] = cut(a.Labels[k], MaxLabel)
+		}
+		a.Labels = labels
+	}
+	if len(a.Systems) > 0 {
+		a.Systems = slices.Clone(a.Systems)
+	}
+	a.ID = 0
+	a.StartsAt, a.EndsAt = a.StartsAt.UTC(), a.EndsAt.UTC()
+	a.ReceivedAt = now
+	return a, nil
+}
+
+// boundKey replaces a key longer than MaxKey by its SHA-256.
+func boundKey(k string) string {
+	if len(k) <= MaxKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// cut shortens s to at most n characters, marking the cut with "…".
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// plural is "1 alert", "3 alerts".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// errUnchanged ends a change that finds its work done: a retry.
+var errUnchanged = errors.New("unchanged")
+
+// decide changes group id under its lock, returning the group as it is
+// after; a change that returns errUnchanged leaves it and returns it.
+func (s *Service) decide(ctx context.Context, id int64, change func(*Group) error, follow func(*Group) []jobs.Job) (*Group, error) {
+	g, err := s.store.UpdateAlertGroup(ctx, id, change, follow)
+	if errors.Is(err, errUnchanged) {
+		return s.store.AlertGroup(ctx, id)
+	}
+	return g, err
+}
+
+// link checks that g may be linked to incidentID; errUnchanged when it is.
+func link(g *Group, incidentID int64) error {
+	switch {
+	case incidentID <= 0:
+		return fmt.Errorf("linking %s: no incident given", g.Ref())
+	case g.IncidentID == incidentID:
+		return errUnchanged
+	case g.IncidentID != 0:
+		return fmt.Errorf("%s belongs to another incident already: open that incident to follow it: %w", g.Ref(), ErrLinked)
+	case g.Decision == DecisionDismissed:
+		return fmt.Errorf("%s was marked not an incident (%s): %w", g.Ref(), g.Reason, ErrDismissed)
+	}
+	return nil
 }
 
 // Declare links group id to the incident a person declared from its triage
-// message (incident.Service.Open with RequestKey DeclareKey(id)).
+// message (incident.Service.Open with RequestKey DeclareKey(id)). Declaring
+// it again for the same incident changes nothing; a group linked to
+// another incident (ErrLinked) or marked not an incident (ErrDismissed) is
+// refused.
 func (s *Service) Declare(ctx context.Context, id, incidentID int64, actor string) (*Group, error) {
-	return nil, errUnbuilt
+	now := s.clock.Now().UTC()
+	return s.decide(ctx, id, func(g *Group) error {
+		if err := link(g, incidentID); err != nil {
+			return err
+		}
+		g.IncidentID, g.Decision, g.DecidedBy, g.DecidedAt = incidentID, DecisionDeclared, actor, now
+		return nil
+	}, func(g *Group) []jobs.Job {
+		js := showJobs(g, now)
+		if g.Status == StatusResolved {
+			js = append(js, resolvedJob(g, now))
+		}
+		return js
+	})
 }
 
-// Attach links group id to an open incident someone picked.
+// Attach links group id to an open incident someone picked: its triage
+// message says so and the incident is told (JobIncident). Attaching it
+// again to the same incident changes nothing; a group linked to another
+// incident (ErrLinked) or marked not an incident (ErrDismissed) is refused.
 func (s *Service) Attach(ctx context.Context, id, incidentID int64, actor string) (*Group, error) {
-	return nil, errUnbuilt
+	now := s.clock.Now().UTC()
+	return s.decide(ctx, id, func(g *Group) error {
+		if err := link(g, incidentID); err != nil {
+			return err
+		}
+		g.IncidentID, g.Decision, g.DecidedBy, g.DecidedAt = incidentID, DecisionAttached, actor, now
+		return nil
+	}, func(g *Group) []jobs.Job {
+		js := append(showJobs(g, now),
+			job(JobIncident, fmt.Sprintf("%s:%d:attached@%d", JobIncident, g.ID, incidentID), now, JobPayload{GroupID: g.ID, Version: g.Version}))
+		if g.Status == StatusResolved {
+			js = append(js, resolvedJob(g, now))
+		}
+		return js
+	})
 }
 
-// Dismiss records that group id is not an incident, and why.
+// Dismiss records that group id is not an incident, and why; the reason
+// is required and kept. A group linked to an incident cannot be dismissed
+// (ErrLinked); dismissing it again with another reason keeps the new one.
 func (s *Service) Dismiss(ctx context.Context, id int64, actor, reason string) (*Group, error) {
-	return nil, errUnbuilt
+	reason = incident.NormalizeTitle(reason)
+	if reason == "" {
+		return nil, fmt.Errorf("say why it is not an incident (e.g. \"planned maintenance\"): the reason is kept with the alert: %w", ErrInvalid)
+	}
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return nil, fmt.Errorf("the reason is %d characters long: keep it under %d: %w", n, MaxReason, ErrInvalid)
+	}
+	now := s.clock.Now().UTC()
+	return s.decide(ctx, id, func(g *Group) error {
+		switch {
+		case g.IncidentID != 0:
+			return fmt.Errorf("%s belongs to an incident: it cannot be marked not an incident: %w", g.Ref(), ErrLinked)
+		case g.Decision == DecisionDismissed && g.Reason == reason:
+			return errUnchanged
+		}
+		g.Decision, g.DecidedBy, g.DecidedAt, g.Reason = DecisionDismissed, actor, now, reason
+		return nil
+	}, func(g *Group) []jobs.Job { return showJobs(g, now) })
 }
 
-// Opened records the incident a route opened for group id (JobOpen).
+// Opened records the incident a route opened for group id (JobOpen, whose
+// incident carries RequestKey DeclareKey(id)). Recording it again changes
+// nothing. A group that resolved before its incident opened tells the
+// incident at once (JobIncident, Resolved).
 func (s *Service) Opened(ctx context.Context, id, incidentID int64) (*Group, error) {
-	return nil, errUnbuilt
+	now := s.clock.Now().UTC()
+	return s.decide(ctx, id, func(g *Group) error {
+		if err := link(g, incidentID); err != nil {
+			return err
+		}
+		g.IncidentID, g.DecidedAt = incidentID, now
+		if g.Decision == DecisionNone {
+			g.Decision = DecisionOpened
+		}
+		return nil
+	}, func(g *Group) []jobs.Job {
+		if g.Status == StatusResolved {
+			return []jobs.Job{resolvedJob(g, now)}
+		}
+		return nil
+	})
 }
 
-// Logged records the change a route logged for group id (JobChange).
+// Logged records the change a route logged for group id (JobChange): the
+// latest, when the group logged several. Recording it again changes
+// nothing.
 func (s *Service) Logged(ctx context.Context, id, changeID int64) (*Group, error) {
-	return nil, errUnbuilt
+	now := s.clock.Now().UTC()
+	return s.decide(ctx, id, func(g *Group) error {
+		if changeID <= 0 {
+			return fmt.Errorf("recording the change of %s: no change given", g.Ref())
+		}
+		if g.ChangeID == changeID {
+			return errUnchanged
+		}
+		g.ChangeID = changeID
+		if g.Decision == DecisionNone {
+			g.Decision, g.DecidedAt = DecisionLogged, now
+		}
+		return nil
+	}, nil)
 }
 
 // Group returns group id, or ErrNoGroup.

@@ -79,6 +79,11 @@ func conformance(t *testing.T, open opener) {
 		{"Postmortems", testPostmortems},
 		{"EntryFacts", testEntryFacts},
 		{"UnresolvedIncidents", testUnresolvedIncidents},
+		{"AlertIntake", testAlertIntake},
+		{"AlertRollback", testAlertRollback},
+		{"AlertMembers", testAlertMembers},
+		{"AlertConcurrentIntake", testAlertConcurrentIntake},
+		{"AlertDecisions", testAlertDecisions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
