@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/sitrep/sitrep/alert"
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/access"
@@ -93,6 +94,10 @@ type Config struct {
 	OpsReviewSchedule cron.Schedule
 	// OpsReviewWindow is how far back it looks. Default 24h.
 	OpsReviewWindow time.Duration
+	// AlertsChannel is where alert triage messages and storm digests go
+	// when neither the alert's route nor the alert settings name a
+	// channel, without '#'. Default "alerts"; created if missing.
+	AlertsChannel string
 }
 
 func (c *Config) defaults() {
@@ -133,6 +138,9 @@ func (c *Config) defaults() {
 	if c.SweepSpec == "" {
 		c.SweepSpec = "@every 5s"
 	}
+	if c.AlertsChannel == "" {
+		c.AlertsChannel = "alerts"
+	}
 }
 
 // The hand-over policies of Config.Handover.
@@ -157,7 +165,11 @@ type Deps struct {
 	Reviews *incident.Reviews
 	// Postmortems runs /postmortem; nil turns it off.
 	Postmortems *incident.Postmortems
-	Rooms       Rooms
+	// Alerts is alert intake: the bot runs its jobs (triage messages,
+	// incidents and changes from alerts, storm digests) and its buttons;
+	// nil turns it off.
+	Alerts *alert.Service
+	Rooms  Rooms
 	// Pins remembers who pinned which message, so a message pinned twice
 	// is one timeline entry; nil adds each pin.
 	Pins incident.PinStore
@@ -180,6 +192,8 @@ type Bot struct {
 	problems    *incident.Problems
 	reviews     *incident.Reviews
 	postmortems *incident.Postmortems
+	alerts      *alert.Service
+	alertLocks  keyLocks // one triage message or digest at a time (alerts.go)
 	rooms       Rooms
 	pins        incident.PinStore
 	inbox       inbox.Store
@@ -253,6 +267,7 @@ func New(cfg Config, d Deps) *Bot {
 		problems:    d.Problems,
 		reviews:     d.Reviews,
 		postmortems: d.Postmortems,
+		alerts:      d.Alerts,
 		rooms:       d.Rooms,
 		pins:        d.Pins,
 		inbox:       d.Inbox,
@@ -306,6 +321,7 @@ func New(cfg Config, d Deps) *Bot {
 	b.jobs.Handle(checklist.JobFinished, b.checklistFinishedJob)
 	b.jobs.Handle(checklist.JobRemind, b.checklistRemindJob)
 	b.jobs.Handle(jobHandOff, b.handOffJob)
+	b.registerAlertJobs()
 	return b
 }
 

@@ -284,6 +284,12 @@ func parseIncident(text string) (incidentCommand, error) {
 			Problem: "sitrep never makes a private incident public again: its room may hold what must not leave it. Share what is needed yourself, in your own words.",
 			Usage:   "/incident help",
 		}
+	case "alerts", "alert":
+		number, rest := incidentRef(rest)
+		if rest != "" {
+			return nil, &usageError{Problem: "`/incident alerts` takes no text besides an incident, e.g. `INC-12`.", Usage: usageAlerts}
+		}
+		return alertsCommand{Number: number}, nil
 	case "timeline":
 		number, rest := incidentRef(rest)
 		if rest != "" {

@@ -258,6 +258,8 @@ func (b *Bot) onBlockActions(ctx context.Context, cb slack.InteractionCallback) 
 			b.onRecordButton(ctx, cb, a)
 		case actionPMAddEntry, actionPMEditEntry, actionPMRaise, actionPMAddIssue, actionPMAddAction, actionPMNext, actionPMDone:
 			b.onPMButton(ctx, cb, a)
+		case actionAlertDeclare, actionAlertAttach, actionAlertDismiss:
+			b.onAlertButton(ctx, cb, a)
 		default:
 			if strings.HasPrefix(a.ActionID, actionStepsPrefix) {
 				b.onChecklistSteps(ctx, cb, a)
@@ -311,6 +313,8 @@ func (b *Bot) checkForm(cb slack.InteractionCallback) (any, func(context.Context
 		return b.onPMIssueForm(cb)
 	case callbackPMAction:
 		return b.onPMActionForm(cb)
+	case callbackAlertDeclare, callbackAlertAttach, callbackAlertDismiss:
+		return b.onAlertForm(cb)
 	}
 	b.log.Warn("form not handled by this version", "callback_id", cb.View.CallbackID)
 	return nil, nil

@@ -27,6 +27,8 @@ func (b *Bot) onIncidentCommand(ctx context.Context, key string, cmd slack.Slash
 		b.onNote(ctx, cmd, c)
 	case timelineCommand:
 		b.onTimeline(ctx, cmd, c)
+	case alertsCommand:
+		b.onIncidentAlerts(ctx, cmd, c)
 	case severityCommand:
 		b.onSeverity(ctx, cmd, c)
 	case listCommand:

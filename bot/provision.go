@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -83,7 +84,7 @@ func (b *Bot) provisionJob(ctx context.Context, j jobs.Job) error {
 	if errors.As(err, &wait) {
 		return wait.later
 	}
-	if err != nil && !room.Did(stepChannel) && !room.Did(stepQueued) && j.Attempts == 1 {
+	if err != nil && !room.Did(stepChannel) && !room.Did(stepQueued) && j.Attempts == 1 && inc.ReporterID != "" {
 		// Tell the reporter once; the success message follows when a
 		// later attempt gets through.
 		text, blocks := usageReply(provisionDelayedReply(inc, failureReason(err)), "")
@@ -334,9 +335,14 @@ func (b *Bot) ownChannel(ctx context.Context, inc *incident.Incident, name strin
 
 // inviteResponders invites the reporter and the TDO.
 func (b *Bot) inviteResponders(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
-	users := []string{inc.ReporterID}
-	if inc.TDOID != "" && inc.TDOID != inc.ReporterID {
-		users = append(users, inc.TDOID)
+	var users []string // monitoring reports with no person to invite
+	for _, u := range []string{inc.ReporterID, inc.TDOID} {
+		if u != "" && !slices.Contains(users, u) {
+			users = append(users, u)
+		}
+	}
+	if len(users) == 0 {
+		return nil
 	}
 	err := b.slack.do(ctx, "conversations.invite", func(ctx context.Context) error {
 		_, err := b.api.InviteUsersToConversationContext(ctx, room.ChannelID, users...)
@@ -401,6 +407,7 @@ func (b *Bot) postHeader(ctx context.Context, inc *incident.Incident, room *inci
 func (b *Bot) postHeaderWith(ctx context.Context, inc *incident.Incident, room *incident.Room, suspects []string, changes, plan []slack.Block) error {
 	parts := fitParts(changes, plan)
 	text, header := headerView(inc, inc.ReportedIn, suspects)
+	header = b.withAlertLine(ctx, inc, header)
 	blocks := headerMessageView(header, parts, changes, plan)
 	ts, err := b.postOnce(ctx, room.ChannelID, onceAs(effectHeader, inc.Ref()),
 		slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
@@ -445,6 +452,7 @@ func (b *Bot) headerNow(ctx context.Context, inc *incident.Incident, room *incid
 		}
 	}
 	text, header := headerView(inc, inc.ReportedIn, suspectLines(shown, verdicts))
+	header = b.withAlertLine(ctx, inc, header)
 	var changes, plan []slack.Block
 	if parts.changes {
 		_, changes = whatChangedView(inc, shown, verdicts, b.cfg.WhatChangedWindow)
@@ -541,6 +549,9 @@ func (b *Bot) announce(ctx context.Context, inc *incident.Incident, room *incide
 // notifyReporter tells the reporter, where they reported it, that the room is
 // ready.
 func (b *Bot) notifyReporter(ctx context.Context, inc *incident.Incident, room *incident.Room) error {
+	if inc.ReporterID == "" {
+		return nil // monitoring reported it: nobody to tell
+	}
 	channel := inc.ReportedIn
 	if channel == "" {
 		channel = room.ChannelID

@@ -157,7 +157,7 @@ func (b *Bot) queueRoom(ctx context.Context, inc *incident.Incident, room *incid
 	if !ok {
 		return errors.New("a room's set-up can wait its turn only as a job")
 	}
-	if !room.Did(stepQueued) && inc.ReportedIn != "" {
+	if !room.Did(stepQueued) && inc.ReportedIn != "" && inc.ReporterID != "" {
 		room.Mark(stepQueued) // written ahead: an ephemeral answer cannot be looked up
 		if err := b.saveRoom(ctx, room); err != nil {
 			return err

@@ -43,7 +43,7 @@ func headerView(inc *incident.Incident, reportedIn string, suspects []string) (t
 		mrkdwn("*Technical duty officer*\n<@" + inc.TDOID + ">"),
 		mrkdwn("*Systems*\n" + systems),
 		mrkdwn("*Opened*\n" + slackDate(inc.OpenedAt)),
-		mrkdwn("*Reported by*\n<@" + inc.ReporterID + ">"),
+		mrkdwn("*Reported by*\n" + reporterRef(inc)),
 	}
 	for _, role := range incident.Roles() {
 		if u := inc.Roles[role]; u != "" {
@@ -106,7 +106,7 @@ func topicText(inc *incident.Incident, tdoName string) string {
 // announcementView is posted in the incidents channel when an incident opens.
 func announcementView(inc *incident.Incident, channelID string) (text string, blocks []slack.Block) {
 	line := fmt.Sprintf(":rotating_light: *%s* · *%s* · %s", inc.Ref(), inc.Severity.Label(), escapeFit(inc.Title, 200))
-	detail := fmt.Sprintf("Join <#%s> · TDO <@%s> · reported by <@%s>", channelID, inc.TDOID, inc.ReporterID)
+	detail := fmt.Sprintf("Join <#%s> · TDO <@%s> · reported by %s", channelID, inc.TDOID, reporterRef(inc))
 	if len(inc.Systems) > 0 {
 		detail += " · systems: " + escape(strings.Join(inc.Systems, ", "))
 	}
@@ -158,6 +158,7 @@ func helpView() (text string, blocks []slack.Block) {
 		"`/incident role [INC-n] <comms|scribe> @user` give a role: comms keeps customers and stakeholders told, the scribe keeps the timeline.",
 		"`/incident note [INC-n] <text>` add a note to the timeline.",
 		"`/incident timeline [INC-n]` show the timeline.",
+		"`/incident alerts [INC-n]` the alerts from monitoring that opened or joined the incident: how often each came, when last, firing or resolved.",
 		"`/incident timebox [INC-n] [30m] [reason]` start the diagnosis clock (without a length: the plan of attack's for the severity); restarting a running clock needs a reason, and the earlier box stays on the record. Restore first; diagnose only inside the timebox.",
 		"`/incident extend [INC-n] <10m> <reason>` give diagnosis more time; the reason goes on the timeline.",
 		"`/incident restore [INC-n]` record that restoring service began: the diagnosis clock stops. Status restored stops it too.",

@@ -247,10 +247,15 @@ func entryLine(e incident.TimelineEntry) string {
 		return fmt.Sprintf("`%s` *tdo* %s", clockText(e.At), handOffText(e))
 	}
 	actor := "<@" + e.Actor + ">"
-	if e.Actor == "" {
+	switch {
+	case e.Actor == "" && e.Facts.Source != "":
+		actor = "*" + escape(e.Facts.Source) + "*" // monitoring, not a person
+	case e.Actor == "":
 		actor = "_sitrep_"
 	}
 	switch e.Kind {
+	case incident.EntryAlert:
+		return fmt.Sprintf("`%s` *alert* %s", clockText(e.At), alertEntryText(e, 2500))
 	case incident.EntryDiagnostic:
 		return fmt.Sprintf("`%s` *diagnostic* %s collected: %s", clockText(e.At), actor, escapeFit(e.Text, 2500))
 	case incident.EntryDiagnosticUndone:
@@ -332,7 +337,7 @@ func openingWhy(inc *incident.Incident) string {
 	if r := inc.Opening.Rotation; r != "" {
 		why += " for the *" + escape(r) + "* rotation"
 	}
-	return why + "; reported by <@" + inc.ReporterID + ">"
+	return why + "; reported by " + reporterRef(inc)
 }
 
 // deadlineText says where the diagnosis timebox stands at now, for the

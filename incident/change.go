@@ -46,6 +46,17 @@ const (
 	SourceChecklist ChangeSource = "checklist"
 )
 
+// The sources of changes logged by an alert route whose action is change:
+// the monitoring product that noticed it (Splunk's search of a deploy
+// directory, say).
+const (
+	SourceAlertmanager ChangeSource = "alertmanager"
+	SourceGrafana      ChangeSource = "grafana"
+	SourceSplunk       ChangeSource = "splunk"
+	SourcePagerDuty    ChangeSource = "pagerduty"
+	SourceWebhook      ChangeSource = "webhook"
+)
+
 // APISource is the source of a change logged through the change API with
 // the bearer token named name: "api:NAME", so the change log says which
 // pipeline sent it. The token named "api" (the one SITREP_API_TOKEN sets)
@@ -73,7 +84,8 @@ func CheckTokenName(name string) error {
 // API token.
 func (s ChangeSource) valid() bool {
 	switch s {
-	case SourceSlack, SourceAPI, SourceCLI, SourceChecklist:
+	case SourceSlack, SourceAPI, SourceCLI, SourceChecklist,
+		SourceAlertmanager, SourceGrafana, SourceSplunk, SourcePagerDuty, SourceWebhook:
 		return true
 	}
 	name, ok := strings.CutPrefix(string(s), string(SourceAPI)+":")

@@ -79,8 +79,13 @@ type Incident struct {
 	Status      Status
 	// Systems are the affected systems, normalised (see NormalizeSystem).
 	Systems []string
-	// ReporterID is the chat user who opened the incident.
+	// ReporterID is the chat user who opened the incident; empty when no
+	// person did (see ReportedBy).
 	ReporterID string
+	// ReportedBy names what opened the incident when no person did: the
+	// monitoring product of an alert ("Alertmanager"). Empty for an
+	// incident a person opened.
+	ReportedBy string
 	// TDOID is the chat user who leads it, the technical duty officer.
 	TDOID string
 	// ReportedIn is the chat channel the incident was reported from; the
@@ -164,6 +169,15 @@ func ParseRole(text string) (Role, error) {
 		}
 	}
 	return "", fmt.Errorf("%q is not a role: use comms or scribe", text)
+}
+
+// Reporter names who opened the incident, for display: the reporting
+// chat user's ID, else ReportedBy; person says which of the two it is.
+func (i *Incident) Reporter() (name string, person bool) {
+	if i.ReporterID != "" {
+		return i.ReporterID, true
+	}
+	return i.ReportedBy, false
 }
 
 // Closed reports whether the incident is closed.

@@ -151,6 +151,10 @@ type OpenRequest struct {
 	// Reporter is the chat user reporting; they are the first TDO unless
 	// a rotation names one.
 	Reporter string
+	// ReportedBy names a reporter that is not a person (the monitoring
+	// product of an alert, "Alertmanager"), when Reporter is empty. Such an
+	// incident needs a rotation to name its TDO.
+	ReportedBy string
 	// ReportedIn is where the report was made, to answer there.
 	ReportedIn string
 	// RequestKey makes Open idempotent: a second Open with the same key
@@ -176,6 +180,9 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 	if tdo == "" {
 		tdo = req.Reporter
 	}
+	if tdo == "" {
+		return nil, false, &FieldError{"tdo", noLeadProblem(req.Systems)}
+	}
 	names := s.resolve(ctx, req.Reporter, tdo)
 	if len(names) == 0 {
 		names = nil
@@ -188,6 +195,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		Status:      StatusInvestigating,
 		Systems:     req.Systems,
 		ReporterID:  req.Reporter,
+		ReportedBy:  req.ReportedBy,
 		TDOID:       tdo,
 		ReportedIn:  req.ReportedIn,
 		RequestKey:  req.RequestKey,
@@ -209,6 +217,16 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		return nil, false, fmt.Errorf("recording the incident: %w", err)
 	}
 	return inc, true, nil
+}
+
+// noLeadProblem says why an incident no person reported has nobody to lead
+// it, and what to configure.
+func noLeadProblem(systems []string) string {
+	covers := "no on-call rotation is the default"
+	if len(systems) > 0 {
+		covers = "no on-call rotation covers " + strings.Join(systems, ", ") + " and none is the default"
+	}
+	return covers + ", and no person reported it to lead it: add a default rotation to sitrep.yaml"
 }
 
 // ProvisionJob returns the job that sets up inc's room, due now.

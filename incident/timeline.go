@@ -33,6 +33,10 @@ const (
 	EntryUnlinked EntryKind = "problem_unlinked"
 	// EntryPrivate records an incident made private.
 	EntryPrivate EntryKind = "made_private"
+	// EntryAlert records an alert from monitoring: the one that opened or
+	// joined the incident, or its resolution. Facts.Source names the
+	// product, Facts.Key the alert event, Facts.Link leads to it.
+	EntryAlert EntryKind = "alert"
 )
 
 // TimelineEntry is one thing that happened during an incident: a state
@@ -71,6 +75,12 @@ type Facts struct {
 	Rotation string `json:"rotation,omitempty"`
 	// Message is the chat ID (ts) of the message a pin entry holds.
 	Message string `json:"message,omitempty"`
+	// Source names the monitoring product of an alert entry
+	// ("Alertmanager"); Key identifies the alert event it records, so it
+	// is recorded once; Link leads back to the alert.
+	Source string `json:"source,omitempty"`
+	Key    string `json:"key,omitempty"`
+	Link   string `json:"link,omitempty"`
 	// Names maps the chat user IDs the entry names (actor, subject, from,
 	// to) to their display names as they were when it was written.
 	Names map[string]string `json:"names,omitempty"`
@@ -79,7 +89,8 @@ type Facts struct {
 // Empty reports whether no facts were recorded (an entry written before
 // they were).
 func (f Facts) Empty() bool {
-	return f.Severity == 0 && f.FromSeverity == 0 && f.From == "" && f.To == "" && f.Title == "" && f.Rotation == "" && f.Message == "" && len(f.Names) == 0
+	return f.Severity == 0 && f.FromSeverity == 0 && f.From == "" && f.To == "" && f.Title == "" && f.Rotation == "" && f.Message == "" &&
+		f.Source == "" && f.Key == "" && f.Link == "" && len(f.Names) == 0
 }
 
 // Names tells the display name of a chat user. The chat adapter satisfies

@@ -13,6 +13,9 @@ const (
 	MaxDescription = 2000
 	MaxSystems     = 10
 	MaxSystemName  = 40
+	// MaxReportedBy bounds the name of a reporter that is not a person
+	// (OpenRequest.ReportedBy).
+	MaxReportedBy = 40
 )
 
 // NormalizeTitle cleans t as CleanLine does (no control, bidi or
@@ -112,7 +115,11 @@ func (r *OpenRequest) Problems() []*FieldError {
 	if n := utf8.RuneCountInString(r.Description); n > MaxDescription {
 		out = append(out, &FieldError{"description", fmt.Sprintf("the description is %d characters; keep it to %d", n, MaxDescription)})
 	}
-	if r.Reporter == "" {
+	r.ReportedBy = NormalizeTitle(r.ReportedBy)
+	if n := utf8.RuneCountInString(r.ReportedBy); n > MaxReportedBy {
+		out = append(out, &FieldError{"reporter", fmt.Sprintf("the reporter's name is %d characters; keep it to %d", n, MaxReportedBy)})
+	}
+	if r.Reporter == "" && r.ReportedBy == "" {
 		out = append(out, &FieldError{"reporter", "the reporter is unknown"})
 	}
 	return out

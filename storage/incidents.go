@@ -25,6 +25,7 @@ type incidentRow struct {
 	Status      string         `db:"status"`
 	Systems     string         `db:"systems"`
 	ReporterID  string         `db:"reporter_id"`
+	ReportedBy  string         `db:"reported_by"`
 	TDOID       string         `db:"tdo_id"`
 	ReportedIn  string         `db:"reported_in"`
 	RequestKey  sql.NullString `db:"request_key"`
@@ -44,7 +45,7 @@ type incidentRow struct {
 
 const incidentColumns = `id, number, title, description, severity, status, systems,
 	reporter_id, tdo_id, reported_in, request_key, opened_at,
-	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox, cost, problem_ids, private, opening`
+	acknowledged_at, restored_at, resolved_at, closed_at, roles, plan, timebox, cost, problem_ids, private, opening, reported_by`
 
 func (r incidentRow) incident() (*incident.Incident, error) {
 	var systems []string
@@ -84,7 +85,7 @@ func (r incidentRow) incident() (*incident.Incident, error) {
 	return &incident.Incident{
 		ID: r.ID, Number: r.Number, Title: r.Title, Description: r.Description,
 		Severity: incident.Severity(r.Severity), Status: incident.Status(r.Status), Systems: systems,
-		ReporterID: r.ReporterID, TDOID: r.TDOID, ReportedIn: r.ReportedIn,
+		ReporterID: r.ReporterID, ReportedBy: r.ReportedBy, TDOID: r.TDOID, ReportedIn: r.ReportedIn,
 		RequestKey: r.RequestKey.String, OpenedAt: r.OpenedAt.UTC(),
 		AcknowledgedAt: fromNullTime(r.AckedAt), RestoredAt: fromNullTime(r.RestoredAt), ResolvedAt: fromNullTime(r.ResolvedAt),
 		ClosedAt: fromNullTime(r.ClosedAt), Roles: decodeRoles(r.Roles), Plan: plan, Timebox: timebox,
@@ -239,7 +240,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 		storable(inc)
 		args := []any{inc.Title, inc.Description, int(inc.Severity), string(inc.Status),
 			strings.Join(inc.Systems, ","), inc.ReporterID, inc.TDOID, inc.ReportedIn,
-			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening)}
+			nullString(inc.RequestKey), inc.OpenedAt, encodePlan(inc.Plan), encodeTimebox(inc.Timebox), inc.Private, encodeFacts(inc.Opening), inc.ReportedBy}
 		if s.dialect == DialectPostgres {
 			var row struct {
 				ID     int64 `db:"id"`
@@ -247,7 +248,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 			}
 			if err := tx.get(ctx, &row, `WITH n AS (UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value)
 				INSERT INTO incidents (number, `+createColumns+`)
-				VALUES ((SELECT value FROM n), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, number`, args...); err != nil {
+				VALUES ((SELECT value FROM n), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, number`, args...); err != nil {
 				return fmt.Errorf("inserting the incident: %w", err)
 			}
 			inc.ID, inc.Number = row.ID, row.Number
@@ -269,7 +270,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 				}
 			}
 			if err := tx.get(ctx, &inc.ID, `INSERT INTO incidents (number, `+createColumns+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, append([]any{inc.Number}, args...)...); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, append([]any{inc.Number}, args...)...); err != nil {
 				return fmt.Errorf("inserting the incident: %w", err)
 			}
 		}
@@ -296,7 +297,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc *incident.Incident, foll
 }
 
 // createColumns are the columns CreateIncident sets besides the number.
-const createColumns = `title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening`
+const createColumns = `title, description, severity, status, systems, reporter_id, tdo_id, reported_in, request_key, opened_at, plan, timebox, private, opening, reported_by`
 
 // Incident implements incident.Store.
 func (s *Store) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
