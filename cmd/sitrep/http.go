@@ -8,17 +8,20 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sitrep/sitrep/alert"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/clock"
 	"github.com/sitrep/sitrep/internal/config"
 	"github.com/sitrep/sitrep/storage"
 	"github.com/sitrep/sitrep/web"
+	"github.com/sitrep/sitrep/web/alerts"
 	"github.com/sitrep/sitrep/web/dashboard"
 	"github.com/sitrep/sitrep/web/signin"
 )
@@ -43,8 +46,9 @@ func startHTTPWithin(ctx context.Context, cfg config.Config, tokens []config.API
 }
 
 // startHTTPSite is startHTTPWithin that also serves the web dashboard
-// behind Sign in with Slack when site is not nil.
-func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APIToken, store *storage.Store, a *app, log *slog.Logger, limits web.ServerLimits, site *siteConfig) (*httpServer, error) {
+// behind Sign in with Slack when site is not nil, and the alert webhooks of
+// the sources cfg configures, plus those of extra (the demo's).
+func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APIToken, store *storage.Store, a *app, log *slog.Logger, limits web.ServerLimits, site *siteConfig, extra ...alerts.Credentials) (*httpServer, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	stat := func(name, help string, f func() int64) {
@@ -66,9 +70,13 @@ func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APITo
 		webTokens[i] = web.Token{Name: t.Name, Secret: t.Secret}
 		names[i] = t.Name
 	}
+	alertHandler, alertNames, err := alertWebhooks(cfg, store, clk, reg, log, extra)
+	if err != nil {
+		return nil, err
+	}
 	var handler http.Handler = web.NewHandler(web.Deps{
 		Changes: incident.NewChangeLog(store, clk), Now: clk.Now, Ping: store.Ping, Tokens: webTokens,
-		Registry: reg, Log: log.With("component", "web"),
+		Alerts: alertHandler, Registry: reg, Log: log.With("component", "web"),
 	})
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -91,8 +99,42 @@ func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APITo
 			log.Error("HTTP server stopped", "err", err)
 		}
 	}()
-	log.Info("HTTP API listening", "addr", s.addr, "tokens", strings.Join(names, ","))
+	log.Info("HTTP API listening", "addr", s.addr, "tokens", strings.Join(names, ","), "alert_sources", strings.Join(alertNames, ","))
 	return s, nil
+}
+
+// alertWebhooks returns the handler of POST /api/v1/alerts/{source}: alert
+// intake over store, routed by cfg's alerts section, for the sources cfg
+// gives credentials to and those of extra; and the sources' names. A
+// configured source whose variable is unset is an error naming it.
+func alertWebhooks(cfg config.Config, store *storage.Store, clk clock.Clock, reg prometheus.Registerer, log *slog.Logger, extra []alerts.Credentials) (http.Handler, []string, error) {
+	settings, err := cfg.AlertSettings()
+	if err != nil {
+		return nil, nil, err
+	}
+	sources, err := cfg.AlertSources()
+	if err != nil {
+		return nil, nil, err
+	}
+	creds := slices.Clone(extra)
+	for _, s := range sources {
+		c := alerts.Credentials{Source: s.Source}
+		if s.Source == alert.SourcePagerDuty {
+			c.Secrets = s.Secrets
+		} else {
+			c.Tokens = s.Secrets
+		}
+		creds = append(creds, c)
+	}
+	var names []string
+	for _, c := range creds {
+		names = append(names, string(c.Source))
+	}
+	h := alerts.NewHandler(alerts.Config{
+		Receiver: alert.NewService(store, clk, settings), Credentials: creds,
+		Registerer: reg, Log: log.With("component", "alerts"),
+	})
+	return h, names, nil
 }
 
 // shutdown stops the server, letting requests in flight finish.

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/sitrep/sitrep/alert"
 	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
@@ -24,6 +25,8 @@ type app struct {
 	store  *storage.Store
 	runner *jobs.Runner
 	bot    *bot.Bot
+	// alerts is alert intake, which the webhooks feed (web/alerts).
+	alerts *alert.Service
 	// clock is the clock the bot runs on (the demo's moves with :wait);
 	// the HTTP API dates changes by it too.
 	clock clock.Clock
@@ -88,6 +91,10 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	if err != nil {
 		return nil, err
 	}
+	alertSettings, err := cfg.AlertSettings()
+	if err != nil {
+		return nil, err
+	}
 	incidents := incident.NewService(store, clk)
 	incidents.SetRotations(rotations)
 	incidents.SetCostModel(costs)
@@ -100,6 +107,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 	postmortems.SetLocation(review.Location)
 	incidents.SetPlans(plans, warnAt)
 	incidents.SetCadence(cadence)
+	alerts := alert.NewService(store, clk, alertSettings)
 	runner := jobs.NewRunner(store, clk, log.With("component", "jobs"))
 	if cfg.Instance != "" {
 		runner.Instance = cfg.Instance
@@ -115,6 +123,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		OpsReviewChannel:  review.Channel,
 		OpsReviewSchedule: review.Schedule,
 		OpsReviewWindow:   review.Window,
+		AlertsChannel:     alertSettings.Channel,
 	}, bot.Deps{
 		API:           api,
 		Incidents:     incidents,
@@ -123,6 +132,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Problems:      problems,
 		Reviews:       reviews,
 		Postmortems:   postmortems,
+		Alerts:        alerts,
 		Rooms:         store,
 		Pins:          store,
 		Inbox:         store,
@@ -131,7 +141,7 @@ func newApp(cfg config.Config, store *storage.Store, api *slack.Client, clk cloc
 		Log:           log.With("component", "bot"),
 		SocketOptions: sockOpts,
 	})
-	return &app{store: store, runner: runner, bot: b, clock: clk}, nil
+	return &app{store: store, runner: runner, bot: b, alerts: alerts, clock: clk}, nil
 }
 
 // newLogger returns a text logger at the level SITREP_LOG_LEVEL names.
