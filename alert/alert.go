@@ -234,6 +234,10 @@ type Group struct {
 	// Version counts the group's changes; jobs that refresh what shows
 	// it are keyed by it.
 	Version int64
+	// Refreshed is the start of the latest RefreshEvery bucket in which
+	// Receive scheduled the refresh of what shows the group: later repeats
+	// in that bucket need not schedule it again.
+	Refreshed time.Time
 }
 
 // Ref names a group in messages: "ALR-12".

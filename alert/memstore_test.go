@@ -101,6 +101,20 @@ func (t memTx) AddAlert(groupID int64, a *alert.Alert) error {
 	return nil
 }
 
+func (t memTx) Add(groupID int64, as []*alert.Alert, at time.Time) ([]alert.Status, error) {
+	prev := make([]alert.Status, len(as))
+	for i, a := range as {
+		var err error
+		if prev[i], err = t.SetMember(groupID, a.Fingerprint, a.Status, at); err != nil {
+			return nil, err
+		}
+		if err := t.AddAlert(groupID, a); err != nil {
+			return nil, err
+		}
+	}
+	return prev, nil
+}
+
 func (t memTx) Take(route string, minute time.Time) (int, error) {
 	k := route + "@" + minute.Format(time.RFC3339)
 	t.m.storm[k]++

@@ -65,11 +65,9 @@ func (s Settings) Limit(r Route) int {
 	return DefaultPerMinute
 }
 
-// Validate checks the settings: route names present, unique and short,
-// made of letters, digits and - _ .; each action one of triage, open and
-// change; a change route names the systems its changes are logged
-// against; severities sev1..sev4 or unset; limits not negative; a match's
-// source one sitrep reads. An error names the route and the field.
+// Validate checks the settings: each route (Route.Validate), route names
+// unique (in any case), the default limit not negative. An error names
+// the route and the field.
 func (s Settings) Validate() error {
 	if s.PerMinute < 0 {
 		return fmt.Errorf("per_minute %d: use a positive number of messages a minute, or leave it out for %d", s.PerMinute, DefaultPerMinute)
@@ -80,37 +78,49 @@ func (s Settings) Validate() error {
 		if r.Name != "" {
 			where = fmt.Sprintf("route %q", r.Name)
 		}
-		if err := checkRouteName(r.Name); err != nil {
-			return fmt.Errorf("%s: name: %w", where, err)
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
 		}
 		if j, ok := seen[strings.ToLower(r.Name)]; ok {
 			return fmt.Errorf("%s: name: used by routes[%d] and routes[%d]: give each route its own name", where, j, i)
 		}
 		seen[strings.ToLower(r.Name)] = i
-		switch r.Action {
-		case ActionTriage, ActionOpen, "":
-		case ActionChange:
-			if len(r.Systems) == 0 {
-				return fmt.Errorf("%s: systems: a change route logs a change against systems: name them, e.g. systems: [web]", where)
-			}
-		default:
-			return fmt.Errorf("%s: action %q: use triage (a message with Declare, Attach and Not an incident), open (an incident at once) or change (a change logged)", where, r.Action)
+	}
+	return nil
+}
+
+// Validate checks one route: a name present, short, made of letters,
+// digits and - _ .; the action one of triage (or unset), open and change;
+// a change route names the systems its changes are logged against; the
+// severity sev1..sev4 or unset; the limit not negative; a match's source
+// one sitrep reads. An error starts with the field at fault.
+func (r Route) Validate() error {
+	if err := checkRouteName(r.Name); err != nil {
+		return fmt.Errorf("name: %w", err)
+	}
+	switch r.Action {
+	case ActionTriage, ActionOpen, "":
+	case ActionChange:
+		if len(r.Systems) == 0 {
+			return errors.New("systems: a change route logs a change against systems: name them, e.g. systems: [web]")
 		}
-		if r.Severity != 0 && !r.Severity.Valid() {
-			return fmt.Errorf("%s: severity %d: use sev1 to sev4, or leave it out for the alert's own", where, r.Severity)
+	default:
+		return fmt.Errorf("action %q: use triage (a message with Declare, Attach and Not an incident), open (an incident at once) or change (a change logged)", r.Action)
+	}
+	if r.Severity != 0 && !r.Severity.Valid() {
+		return fmt.Errorf("severity %d: use sev1 to sev4, or leave it out for the alert's own", r.Severity)
+	}
+	if r.PerMinute < 0 {
+		return fmt.Errorf("per_minute %d: use a positive number of messages a minute, or leave it out for the default", r.PerMinute)
+	}
+	if r.Match.Source != "" {
+		if _, ok := ParseSource(string(r.Match.Source)); !ok {
+			return fmt.Errorf("match.source %q: use one of %s", r.Match.Source, sourceList())
 		}
-		if r.PerMinute < 0 {
-			return fmt.Errorf("%s: per_minute %d: use a positive number of messages a minute, or leave it out for the default", where, r.PerMinute)
-		}
-		if r.Match.Source != "" {
-			if _, ok := ParseSource(string(r.Match.Source)); !ok {
-				return fmt.Errorf("%s: match.source %q: use one of %s", where, r.Match.Source, sourceList())
-			}
-		}
-		for k := range r.Match.Labels {
-			if strings.TrimSpace(k) == "" {
-				return fmt.Errorf("%s: match.labels: a label name is empty", where)
-			}
+	}
+	for k := range r.Match.Labels {
+		if strings.TrimSpace(k) == "" {
+			return errors.New("match.labels: a label name is empty")
 		}
 	}
 	return nil

@@ -88,6 +88,12 @@ type Tx interface {
 	SetMember(groupID int64, fingerprint string, st Status, at time.Time) (prev Status, err error)
 	// AddAlert stores a under group id, setting a.ID.
 	AddAlert(groupID int64, a *Alert) error
+	// Add is AddAlert and SetMember for several alerts of group id, in
+	// order, each with its Fingerprint and Status at at: it sets each
+	// alert's ID and returns the status each one's fingerprint had before
+	// it (an alert's fingerprint seen earlier in as had the status of that
+	// alert). On PostgreSQL it is one statement however many alerts.
+	Add(groupID int64, as []*Alert, at time.Time) (prev []Status, err error)
 	// Take counts one new message against route's minute and returns how
 	// many were counted in that minute, this one included.
 	Take(route string, minute time.Time) (int, error)
@@ -283,13 +289,13 @@ func (s *Service) Receive(ctx context.Context, alerts []Alert) (Result, error) {
 		}
 		var js []jobs.Job
 		for _, gi := range groups {
+			js = append(js, s.intakeJobs(gi, now)...)
 			if err := tx.SaveGroup(gi.g); err != nil {
 				return fmt.Errorf("saving %s: %w", gi.g.Ref(), err)
 			}
 			for _, i := range gi.alerts {
 				res.Groups[i].Storm = gi.g.Storm
 			}
-			js = append(js, s.intakeJobs(gi, now)...)
 		}
 		js = uniqueJobs(js)
 		if len(js) == 0 {
@@ -375,15 +381,20 @@ func (s *Service) lockGroup(tx Tx, gi *intake, in []Alert, now time.Time) error 
 // apply stores gi's alerts and folds them into its group.
 func (s *Service) apply(tx Tx, gi *intake, in []Alert, now time.Time, res *Result) error {
 	g := gi.g
+	as := make([]*Alert, len(gi.alerts))
 	for n, i := range gi.alerts {
 		a := in[i]
-		prev, err := tx.SetMember(g.ID, a.Fingerprint, a.Status, now)
-		if err != nil {
-			return fmt.Errorf("recording the alert in %s: %w", g.Ref(), err)
-		}
-		if err := tx.AddAlert(g.ID, &a); err != nil {
-			return fmt.Errorf("storing the alert in %s: %w", g.Ref(), err)
-		}
+		as[n] = &a
+	}
+	prevs, err := tx.Add(g.ID, as, now)
+	if err != nil {
+		return fmt.Errorf("storing the alerts of %s: %w", g.Ref(), err)
+	}
+	if len(prevs) != len(as) {
+		return fmt.Errorf("storing the alerts of %s: %d statuses for %d alerts", g.Ref(), len(prevs), len(as))
+	}
+	for n, i := range gi.alerts {
+		a, prev := as[n], prevs[n]
 		in[i].ID = a.ID
 		if firing(a.Status) && !firing(prev) {
 			g.Firing++
@@ -452,7 +463,9 @@ func (s *Service) storm(tx Tx, groups []*intake, now time.Time) error {
 	return nil
 }
 
-// intakeJobs are the jobs gi's alerts set off.
+// intakeJobs are the jobs gi's alerts set off. The refreshes of a group
+// are scheduled once per bucket: Refreshed remembers the bucket, so the
+// repeats after the first in a bucket enqueue nothing.
 func (s *Service) intakeJobs(gi *intake, now time.Time) []jobs.Job {
 	g := gi.g
 	var out []jobs.Job
@@ -477,16 +490,19 @@ func (s *Service) intakeJobs(gi *intake, now time.Time) []jobs.Job {
 		}
 		return out
 	}
-	switch {
-	case g.Storm:
-		out = append(out, digestJob(g.Route, g.StormMinute, now))
-	case g.Action == ActionTriage:
-		out = append(out, refreshJob(JobTriage, g, now))
+	if g.IncidentID != 0 && gi.resolved {
+		out = append(out, resolvedJob(g, now))
 	}
-	if g.IncidentID != 0 {
-		out = append(out, refreshJob(JobIncident, g, now))
-		if gi.resolved {
-			out = append(out, resolvedJob(g, now))
+	if b := bucket(now); !g.Refreshed.Equal(b) {
+		g.Refreshed = b
+		switch {
+		case g.Storm:
+			out = append(out, digestJob(g.Route, g.StormMinute, now))
+		case g.Action == ActionTriage:
+			out = append(out, refreshJob(JobTriage, g, now))
+		}
+		if g.IncidentID != 0 {
+			out = append(out, refreshJob(JobIncident, g, now))
 		}
 	}
 	return out

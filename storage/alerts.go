@@ -48,11 +48,12 @@ type groupRow struct {
 	DecidedAt     sql.NullTime  `db:"decided_at"`
 	Reason        string        `db:"reason"`
 	Version       int64         `db:"version"`
+	Refreshed     sql.NullTime  `db:"refreshed"`
 }
 
 const groupColumns = `id, source, key, route, action, title, severity, labels, systems, link, details, status,
 	received, firing, first_seen, last_seen, resolved_at, storm, storm_minute, triage_channel, triage_ts,
-	incident_id, change_id, decision, decided_by, decided_at, reason, version`
+	incident_id, change_id, decision, decided_by, decided_at, reason, version, refreshed`
 
 func (r groupRow) group() (*alert.Group, error) {
 	labels, err := decodeLabels(r.Labels)
@@ -71,13 +72,14 @@ func (r groupRow) group() (*alert.Group, error) {
 		Storm: r.Storm, StormMinute: fromNullTime(r.StormMinute), TriageChannel: r.TriageChannel, TriageTS: r.TriageTS,
 		IncidentID: r.IncidentID.Int64, ChangeID: r.ChangeID.Int64, Decision: alert.Decision(r.Decision),
 		DecidedBy: r.DecidedBy, DecidedAt: fromNullTime(r.DecidedAt), Reason: r.Reason, Version: r.Version,
+		Refreshed: fromNullTime(r.Refreshed),
 	}, nil
 }
 
 // storableGroup rounds g's times as the database stores them, so that the
 // group a change returns equals the one read back.
 func storableGroup(g *alert.Group) {
-	for _, p := range []*time.Time{&g.FirstSeen, &g.LastSeen, &g.ResolvedAt, &g.StormMinute, &g.DecidedAt} {
+	for _, p := range []*time.Time{&g.FirstSeen, &g.LastSeen, &g.ResolvedAt, &g.StormMinute, &g.DecidedAt, &g.Refreshed} {
 		if !p.IsZero() {
 			*p = ts(*p)
 		}
@@ -90,7 +92,7 @@ func groupArgs(g *alert.Group) []any {
 	return []any{string(g.Source), g.Key, g.Route, string(g.Action), g.Title, g.Severity, encodeLabels(g.Labels),
 		encodeList(g.Systems), g.Link, g.Details, string(g.Status), g.Received, g.Firing, g.FirstSeen, g.LastSeen,
 		nullTime(g.ResolvedAt), g.Storm, nullTime(g.StormMinute), g.TriageChannel, g.TriageTS,
-		nullID(g.IncidentID), nullID(g.ChangeID), string(g.Decision), g.DecidedBy, nullTime(g.DecidedAt), g.Reason, g.Version}
+		nullID(g.IncidentID), nullID(g.ChangeID), string(g.Decision), g.DecidedBy, nullTime(g.DecidedAt), g.Reason, g.Version, nullTime(g.Refreshed)}
 }
 
 // nullID stores ID 0 as NULL.
@@ -203,12 +205,12 @@ func (t *alertTx) SaveGroup(g *alert.Group) error {
 		_, err := t.tx.exec(t.ctx, `UPDATE alert_groups SET source = ?, key = ?, route = ?, action = ?, title = ?, severity = ?,
 			labels = ?, systems = ?, link = ?, details = ?, status = ?, received = ?, firing = ?, first_seen = ?, last_seen = ?,
 			resolved_at = ?, storm = ?, storm_minute = ?, triage_channel = ?, triage_ts = ?, incident_id = ?, change_id = ?,
-			decision = ?, decided_by = ?, decided_at = ?, reason = ?, version = ? WHERE id = ?`, append(args, g.ID)...)
+			decision = ?, decided_by = ?, decided_at = ?, reason = ?, version = ?, refreshed = ? WHERE id = ?`, append(args, g.ID)...)
 		return err
 	}
 	var ids []int64
 	if err := t.tx.sel(t.ctx, &ids, `INSERT INTO alert_groups (`+strings.TrimPrefix(groupColumns, "id, ")+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source, key) DO NOTHING RETURNING id`, args...); err != nil {
 		return err
 	}
@@ -266,6 +268,95 @@ func (t *alertTx) AddAlert(groupID int64, a *alert.Alert) error {
 		a.SearchName, a.Link, a.Details, nullTime(a.StartsAt), nullTime(a.EndsAt), ts(a.ReceivedAt))
 }
 
+// Add implements alert.Tx. On PostgreSQL the alerts, the members' new
+// statuses and the look-up of their old ones are one statement, its input
+// arrays; on SQLite, which pays no round trip, one statement each.
+func (t *alertTx) Add(groupID int64, as []*alert.Alert, at time.Time) ([]alert.Status, error) {
+	prev := make([]alert.Status, len(as))
+	if t.s.dialect != DialectPostgres {
+		for i, a := range as {
+			var err error
+			if prev[i], err = t.SetMember(groupID, a.Fingerprint, a.Status, at); err != nil {
+				return nil, err
+			}
+			if err := t.AddAlert(groupID, a); err != nil {
+				return nil, err
+			}
+		}
+		return prev, nil
+	}
+	n := len(as)
+	cols := make([][]string, 12)
+	for c := range cols {
+		cols[c] = make([]string, n)
+	}
+	for i, a := range as {
+		for c, v := range []string{string(a.Source), a.Fingerprint, string(a.Status), a.Title, a.Severity,
+			encodeLabels(a.Labels), encodeList(a.Systems), a.SearchName, a.Link, a.Details, pgTime(a.StartsAt), pgTime(a.EndsAt)} {
+			cols[c][i] = v
+		}
+	}
+	args := []any{groupID}
+	for _, c := range cols {
+		args = append(args, pq.StringArray(c))
+	}
+	args = append(args, ts(at))
+	var row struct {
+		IDs      pq.Int64Array  `db:"ids"`
+		Prints   pq.StringArray `db:"prints"`
+		Statuses pq.StringArray `db:"statuses"`
+	}
+	// The members' upsert writes each fingerprint's last status once
+	// (DISTINCT ON: PostgreSQL refuses to update a row twice in one
+	// statement), and not at all when it is unchanged; old reads the
+	// statuses before it (a CTE sees the snapshot the statement began
+	// with). The alerts' IDs come from one sequence, in the order of
+	// the rows inserted, which is the input's.
+	err := t.tx.get(t.ctx, &row, `WITH input AS (
+			SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY
+				AS t (source, fingerprint, status, title, severity, labels, systems, search_name, link, details, starts_at, ends_at, n)),
+		old AS (SELECT fingerprint, status FROM alert_members
+			WHERE group_id = $1 AND fingerprint IN (SELECT fingerprint FROM input)),
+		last AS (SELECT DISTINCT ON (fingerprint) fingerprint, status FROM input ORDER BY fingerprint, n DESC),
+		up AS (INSERT INTO alert_members (group_id, fingerprint, status, updated_at)
+			SELECT $1, fingerprint, status, $14 FROM last
+			ON CONFLICT (group_id, fingerprint) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
+				WHERE alert_members.status <> EXCLUDED.status),
+		ins AS (INSERT INTO alerts (group_id, source, fingerprint, status, title, severity, labels, systems,
+				search_name, link, details, starts_at, ends_at, received_at)
+			SELECT $1, source, fingerprint, status, title, severity, labels, systems, search_name, link, details,
+				NULLIF(starts_at, '')::timestamptz, NULLIF(ends_at, '')::timestamptz, $14 FROM input ORDER BY n
+			RETURNING id)
+		SELECT (SELECT array_agg(id ORDER BY id) FROM ins) AS ids,
+			(SELECT array_agg(fingerprint ORDER BY fingerprint) FROM old) AS prints,
+			(SELECT array_agg(status ORDER BY fingerprint) FROM old) AS statuses`, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(row.IDs) != n || len(row.Prints) != len(row.Statuses) {
+		return nil, fmt.Errorf("storing %d alerts: %d IDs back", n, len(row.IDs))
+	}
+	cur := make(map[string]alert.Status, len(row.Prints))
+	for i, fp := range row.Prints {
+		cur[fp] = alert.Status(row.Statuses[i])
+	}
+	for i, a := range as {
+		a.ID = row.IDs[i]
+		prev[i] = cur[a.Fingerprint]
+		cur[a.Fingerprint] = a.Status
+	}
+	return prev, nil
+}
+
+// pgTime writes a time for a PostgreSQL text array: "" for none.
+func pgTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ts(t).Format(time.RFC3339Nano)
+}
+
 // Take implements alert.Tx: one upsert, whose row lock (PostgreSQL)
 // serialises the new groups of one route's minute.
 func (t *alertTx) Take(route string, minute time.Time) (int, error) {
@@ -275,8 +366,32 @@ func (t *alertTx) Take(route string, minute time.Time) (int, error) {
 	return n, err
 }
 
-// Enqueue implements alert.Tx.
+// Enqueue implements alert.Tx. On PostgreSQL the keyed jobs are one
+// statement, inserted in the order of their keys.
 func (t *alertTx) Enqueue(js ...jobs.Job) error {
+	if t.s.dialect == DialectPostgres && len(js) > 1 {
+		var rest []jobs.Job
+		var kinds, keys, dues []string
+		var payloads pq.ByteaArray
+		for _, j := range js {
+			if j.Key == "" || j.State == jobs.StateCancelled || !j.CreatedAt.IsZero() {
+				rest = append(rest, j)
+				continue
+			}
+			kinds, keys, dues = append(kinds, j.Kind), append(keys, j.Key), append(dues, pgTime(j.DueAt))
+			payloads = append(payloads, j.Payload)
+		}
+		if len(keys) > 0 {
+			if _, err := t.tx.exec(t.ctx, `INSERT INTO jobs (kind, key, payload, due_at, state, attempts, last_error, created_at, updated_at)
+				SELECT kind, key, payload, due_at::timestamptz, 'pending', 0, '', $5, $5
+				FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS t (kind, key, payload, due_at)
+				ORDER BY key
+				ON CONFLICT (key) DO NOTHING`, pq.StringArray(kinds), pq.StringArray(keys), payloads, pq.StringArray(dues), ts(t.now)); err != nil {
+				return fmt.Errorf("enqueueing %d jobs: %w", len(keys), err)
+			}
+		}
+		js = rest
+	}
 	for _, j := range js {
 		if _, err := t.s.enqueue(t.ctx, t.tx, j, t.now); err != nil {
 			return err

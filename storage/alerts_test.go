@@ -149,11 +149,13 @@ func testAlertRollback(t *testing.T, s *storage.Store) {
 // fingerprint.
 func testAlertMembers(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
+	var gid int64
 	err := s.Intake(ctx, func(tx alert.Tx) error {
 		g := &alert.Group{Source: alert.SourceGrafana, Key: "fp", Route: "r", Action: alert.ActionTriage, Status: alert.StatusFiring, FirstSeen: t0, LastSeen: t0}
 		if err := tx.SaveGroup(g); err != nil {
 			return err
 		}
+		gid = g.ID
 		dup := &alert.Group{Source: alert.SourceGrafana, Key: "fp", Route: "r", Status: alert.StatusFiring, FirstSeen: t0, LastSeen: t0}
 		if err := tx.SaveGroup(dup); !errors.Is(err, alert.ErrGroupExists) || dup.ID != 0 {
 			t.Errorf("second insert of one key = %v, id %d; want ErrGroupExists", err, dup.ID)
@@ -179,8 +181,60 @@ func testAlertMembers(t *testing.T, s *storage.Store) {
 				t.Errorf("step %d: SetMember(%q, %s) = %q, want %q", i, step.fp, step.st, prev, step.prev)
 			}
 		}
+		// Add: several alerts, a fingerprint twice, one unchanged.
+		var as []*alert.Alert
+		for _, m := range []struct {
+			fp string
+			st alert.Status
+		}{{"a", alert.StatusFiring}, {"a", alert.StatusResolved}, {"c", alert.StatusFiring}, {"b", alert.StatusFiring}, {"a", alert.StatusFiring}} {
+			a := amAlert("fp", m.fp, m.st)
+			a.ReceivedAt = t0
+			as = append(as, &a)
+		}
+		prev, err := tx.Add(g.ID, as, t0.Add(time.Minute))
+		if err != nil {
+			return err
+		}
+		want := []alert.Status{alert.StatusResolved, alert.StatusFiring, "", alert.StatusFiring, alert.StatusResolved}
+		if !cmp.Equal(prev, want) {
+			t.Errorf("Add = %v, want %v", prev, want)
+		}
+		for i := 1; i < len(as); i++ {
+			if as[i].ID <= as[i-1].ID {
+				t.Errorf("Add set IDs out of order: %d then %d", as[i-1].ID, as[i].ID)
+			}
+		}
+		for fp, st := range map[string]alert.Status{"a": alert.StatusFiring, "b": alert.StatusFiring, "c": alert.StatusFiring} {
+			if p, err := tx.SetMember(g.ID, fp, st, t0.Add(time.Hour)); err != nil || p != st {
+				t.Errorf("after Add, %s was %q (%v), want %s", fp, p, err, st)
+			}
+		}
+		if prev, err := tx.Add(g.ID, nil, t0); err != nil || len(prev) != 0 {
+			t.Errorf("Add of nothing = %v, %v", prev, err)
+		}
+		// Several jobs at once, one of them known already.
+		if err := tx.Enqueue(jobs.Job{Kind: "k", Key: "j1", DueAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.Enqueue(jobs.Job{Kind: "k2", Key: "j2", DueAt: t0.Add(time.Second), Payload: []byte(`{"a":1}`)},
+			jobs.Job{Kind: "other", Key: "j1", DueAt: t0.Add(time.Hour)}, jobs.Job{Kind: "k3", DueAt: t0}); err != nil {
+			return err
+		}
 		return nil
 	})
+	if err == nil {
+		j1, err1 := s.JobByKey(ctx, "j1")
+		j2, err2 := s.JobByKey(ctx, "j2")
+		if err1 != nil || err2 != nil || j1.Kind != "k" || j2.Kind != "k2" || string(j2.Payload) != `{"a":1}` ||
+			!j2.DueAt.Equal(ts0(time.Second)) || j2.State != jobs.StatePending {
+			t.Errorf("jobs enqueued together: %+v %v, %+v %v", j1, err1, j2, err2)
+		}
+		gas, _ := s.GroupAlerts(ctx, gid, 10)
+		if len(gas) != 5 || gas[0].Status != alert.StatusFiring || gas[1].Fingerprint != "b" || gas[4].Status != alert.StatusFiring ||
+			gas[3].Status != alert.StatusResolved || !gas[0].StartsAt.Equal(ts0(-time.Minute)) || !gas[0].EndsAt.IsZero() {
+			t.Errorf("alerts Add stored, newest first: %+v", gas)
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

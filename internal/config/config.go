@@ -65,6 +65,8 @@ type Config struct {
 	Reports Reports `yaml:"reports"`
 	// PermissionConfig says who may do what; see Permissions.
 	PermissionConfig PermissionsConfig `yaml:"permissions"`
+	// Alerts sets alert intake; see AlertSettings and AlertSources.
+	Alerts Alerts `yaml:"alerts"`
 }
 
 // Slack holds what sitrep needs to reach a Slack workspace.
@@ -175,6 +177,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	cfg.APIToken = strings.TrimSpace(getenv("SITREP_API_TOKEN"))
 	if err := cfg.loadAPI(getenv); err != nil {
+		return cfg, err
+	}
+	if err := cfg.loadAlerts(getenv); err != nil {
 		return cfg, err
 	}
 	cfg.Instance = strings.TrimSpace(getenv("SITREP_INSTANCE"))

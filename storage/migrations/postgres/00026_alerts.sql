@@ -31,6 +31,7 @@ CREATE TABLE alert_groups (
     decided_at     TIMESTAMPTZ,
     reason         TEXT NOT NULL,
     version        BIGINT NOT NULL,
+    refreshed      TIMESTAMPTZ,
     UNIQUE (source, key)
 );
 -- The alerts an incident shows; a storm digest's groups.

@@ -31,6 +31,7 @@ CREATE TABLE alert_groups (
     decided_at     TIMESTAMP,
     reason         TEXT NOT NULL,
     version        BIGINT NOT NULL,
+    refreshed      TIMESTAMP,
     UNIQUE (source, key)
 );
 -- The alerts an incident shows; a storm digest's groups.
