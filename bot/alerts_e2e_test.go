@@ -12,6 +12,7 @@ import (
 	"github.com/sitrep/sitrep/alert"
 	"github.com/sitrep/sitrep/incident"
 	"github.com/sitrep/sitrep/internal/jobs"
+	"github.com/sitrep/sitrep/internal/pgtest"
 	"github.com/sitrep/sitrep/internal/slacksim"
 )
 
@@ -109,9 +110,16 @@ func (h *harness) rerun(kind string, p alert.JobPayload) {
 // repeats update that message's count, the resolution says so, and a run
 // that lost the record of its post finds the message instead of posting
 // again.
-func TestAlertTriageMessage(t *testing.T) {
+func TestAlertTriageMessage(t *testing.T) { t.Parallel(); testAlertTriageMessage(t) }
+
+// TestAlertTriageMessagePostgres is TestAlertTriageMessage on PostgreSQL.
+func TestAlertTriageMessagePostgres(t *testing.T) {
 	t.Parallel()
-	h := newOnceHarness(t, withAlerts(alert.Settings{}))
+	testAlertTriageMessage(t, withDatabase(pgtest.URL(t)))
+}
+
+func testAlertTriageMessage(t *testing.T, opts ...harnessOption) {
+	h := newOnceHarness(t, append([]harnessOption{withAlerts(alert.Settings{})}, opts...)...)
 	res := h.receive(highErrorRate())
 	id := res.Groups[0].GroupID
 	ch := h.alertsChannel()
@@ -243,9 +251,16 @@ func TestAlertDeclare(t *testing.T) {
 // TestAlertAttachAndResolve: Attach to incident lists the open incidents;
 // the alert joins the one picked (on its timeline, its header), and its
 // resolution is written on the timeline once and told in the room.
-func TestAlertAttachAndResolve(t *testing.T) {
+func TestAlertAttachAndResolve(t *testing.T) { t.Parallel(); testAlertAttachAndResolve(t) }
+
+// TestAlertAttachAndResolvePostgres is TestAlertAttachAndResolve on PostgreSQL.
+func TestAlertAttachAndResolvePostgres(t *testing.T) {
 	t.Parallel()
-	h := newOnceHarness(t, withAlerts(alert.Settings{}))
+	testAlertAttachAndResolve(t, withDatabase(pgtest.URL(t)))
+}
+
+func testAlertAttachAndResolve(t *testing.T, opts ...harnessOption) {
+	h := newOnceHarness(t, append([]harnessOption{withAlerts(alert.Settings{})}, opts...)...)
 	room := h.openIncident("checkout errors sev2 systems:checkout")
 	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
 	id := h.receive(highErrorRate()).Groups[0].GroupID
@@ -349,11 +364,18 @@ func oncall(t *testing.T) incident.Rotation {
 // Alertmanager (no person), the alert its first timeline entry after the
 // opening, the rotation's TDO told by direct message; a retried job opens
 // nothing more; no triage message.
-func TestAlertRouteOpens(t *testing.T) {
+func TestAlertRouteOpens(t *testing.T) { t.Parallel(); testAlertRouteOpens(t) }
+
+// TestAlertRouteOpensPostgres is TestAlertRouteOpens on PostgreSQL.
+func TestAlertRouteOpensPostgres(t *testing.T) {
 	t.Parallel()
-	h := newOnceHarness(t, withRotations(oncall(t)), withAlerts(alert.Settings{Routes: []alert.Route{
+	testAlertRouteOpens(t, withDatabase(pgtest.URL(t)))
+}
+
+func testAlertRouteOpens(t *testing.T, opts ...harnessOption) {
+	h := newOnceHarness(t, append([]harnessOption{withRotations(oncall(t)), withAlerts(alert.Settings{Routes: []alert.Route{
 		{Name: "pages", Match: alert.Match{Severity: "critical"}, Action: alert.ActionOpen, Severity: incident.Sev2},
-	}}))
+	}})}, opts...)...)
 	id := h.receive(highErrorRate()).Groups[0].GroupID
 	inc, err := h.store.IncidentByNumber(h.ctx, 1)
 	if err != nil {
