@@ -297,12 +297,30 @@ func (b *Bot) alertChangeJob(ctx context.Context, j jobs.Job) error {
 	if b.changes == nil {
 		return jobs.Permanent(fmt.Errorf("%s's route logs a change, but sitrep has no change log", g.Ref()))
 	}
-	c := alertChange(*g, b.alertSystems(*g), changeKey(j, p))
+	// The alert the job is about, not the group's latest: each firing of
+	// a deploy search is a change of its own.
+	a := alertOf(*g)
+	if p.AlertID != 0 {
+		one, ok, err := b.alerts.GroupAlert(ctx, g.ID, p.AlertID, 200)
+		if err != nil {
+			return err
+		}
+		if ok {
+			a = one
+		}
+	}
+	systems := b.alertSystems(*g)
+	if r := b.alerts.Route(g.Route); len(r.Systems) == 0 && len(a.Systems) > 0 {
+		systems = a.Systems
+	}
+	c := alertChange(g.Ref(), a, systems, changeKey(p))
 	batch := []incident.Change{c}
 	_, err = b.changes.Log(ctx, batch)
 	var be *incident.BatchError
 	if errors.As(err, &be) {
-		return jobs.Permanent(fmt.Errorf("%s cannot be logged as a change: %w", g.Ref(), err))
+		b.log.Warn("an alert's route logs a change, but the change is refused; triaging it instead",
+			"alert", g.Ref(), "route", g.Route, "problem", be.Error())
+		return b.showTriage(ctx, g.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("logging %s as a change: %w", g.Ref(), err)
@@ -316,36 +334,49 @@ func (b *Bot) alertChangeJob(ctx context.Context, j jobs.Job) error {
 	return nil
 }
 
-// changeKey is the external ID of the change job j logs: one per alert
-// (the job's key names it), so a retried job logs it once.
-func changeKey(j jobs.Job, p alert.JobPayload) string {
-	if j.Key != "" {
-		return j.Key
+// changeKey is the external ID of the change a JobChange logs: one per
+// alert, so a retried or repeated job logs it once.
+func changeKey(p alert.JobPayload) string {
+	if p.AlertID != 0 {
+		return fmt.Sprintf("alert:%d:change:%d", p.GroupID, p.AlertID)
 	}
-	return fmt.Sprintf("%s:%d:v%d", alert.JobChange, p.GroupID, p.Version)
+	return fmt.Sprintf("alert:%d:change:v%d", p.GroupID, p.Version)
 }
 
-// alertChange is the change g's alert stands for. Person is the alert's
-// owner (Splunk's owner label), else the product; the summary is its
-// title and, for a search listing files, the files.
-func alertChange(g alert.Group, systems []string, externalID string) incident.Change {
-	person := g.Labels["owner"]
+// alertOf is g's latest alert, as the group keeps it.
+func alertOf(g alert.Group) alert.Alert {
+	return alert.Alert{Source: g.Source, Title: g.Title, Severity: g.Severity, Labels: g.Labels, Systems: g.Systems,
+		Link: g.Link, Details: g.Details, Status: g.Status, ReceivedAt: g.LastSeen}
+}
+
+// alertChange is the change alert a (of group ref) stands for. Person is
+// its owner (Splunk's owner label), else the product; the summary is its
+// title and what its result lists (the files of a deploy directory
+// search), on one line.
+func alertChange(ref string, a alert.Alert, systems []string, externalID string) incident.Change {
+	person := a.Labels["owner"]
 	if person == "" {
-		person = g.Source.Name()
+		person = a.Source.Name()
 	}
-	summary := incident.NormalizeTitle(g.Title)
-	if d := strings.Join(strings.Fields(g.Details), " "); d != "" {
-		summary += ": " + d
+	summary := incident.NormalizeTitle(a.Title)
+	var listed []string
+	for _, l := range strings.Split(a.Details, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "sid:") {
+			listed = append(listed, l)
+		}
+	}
+	if len(listed) > 0 {
+		summary += ": " + strings.Join(listed, "; ")
 	}
 	return incident.Change{
-		OccurredAt: g.LastSeen,
+		OccurredAt: a.ReceivedAt,
 		Systems:    validSystems(systems),
 		Person:     truncate(incident.NormalizeTitle(person), incident.MaxChangePerson),
-		Summary:    truncate(summary, incident.MaxChangeSummary),
-		Reason:     "noticed by " + g.Source.Name() + " (" + g.Ref() + ")",
-		Link:       linkOrNone(g.Link),
+		Summary:    truncate(incident.NormalizeTitle(summary), incident.MaxChangeSummary),
+		Reason:     "noticed by " + a.Source.Name() + " (" + ref + ")",
+		Link:       linkOrNone(a.Link),
 		Kind:       incident.KindDeploy,
-		Source:     incident.ChangeSource(changeSourceOf(g.Source)),
+		Source:     changeSourceOf(a.Source),
 		ExternalID: truncate(externalID, incident.MaxExternalID),
 	}
 }
@@ -423,9 +454,7 @@ func (b *Bot) tellIncident(ctx context.Context, id int64, resolved bool) error {
 		case err != nil:
 			return fmt.Errorf("writing %s's resolution on %s's timeline: %w", g.Ref(), inc.Ref(), err)
 		case room != nil && room.ChannelID != "":
-			line := ":white_check_mark: " + alertEntryText(entry, 2500)
-			if err := b.post(ctx, room.ChannelID, onceAs(effectAlertRoom, "entry:"+strconv.FormatInt(entry.ID, 10)), line,
-				[]slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)}); err != nil {
+			if err := b.tellRoom(ctx, room.ChannelID, entry); err != nil {
 				return err
 			}
 		}
@@ -434,6 +463,21 @@ func (b *Bot) tellIncident(ctx context.Context, id int64, resolved bool) error {
 		return nil // the header, when posted, shows the alert as it is then
 	}
 	return b.refreshHeader(ctx, inc, room, false)
+}
+
+// tellRoom posts alert entry e in the room channel, once: any run may
+// follow one that wrote the entry and posted it, so it looks first.
+func (b *Bot) tellRoom(ctx context.Context, channel string, e incident.TimelineEntry) error {
+	eff := onceAs(effectAlertRoom, "entry:"+strconv.FormatInt(e.ID, 10))
+	ts, err := b.findOwn(ctx, channel, "", e.At.Add(-lookBack), eff.marks)
+	if err != nil && !cannotRead(err) {
+		return fmt.Errorf("%w: %w", errNotSure, err)
+	}
+	if ts != "" {
+		return nil
+	}
+	line := ":white_check_mark: " + alertEntryText(e, 2500)
+	return b.post(ctx, channel, eff, line, []slack.Block{slack.NewSectionBlock(mrkdwn(line), nil, nil)})
 }
 
 // withAlertLine adds to an incident header's closing context the alerts
@@ -625,7 +669,9 @@ func (b *Bot) declareAlert(ctx context.Context, id int64, user string, req incid
 			decisionText(*g, b.incidentOf(ctx, g.IncidentID)), nil)
 		return
 	}
-	req.Reporter, req.ReportedIn, req.RequestKey = user, g.TriageChannel, declareKey(g.ID)
+	// Reported from a form: the room, once ready, is where the reporter is
+	// told (they are invited to it); #alerts may not have them.
+	req.Reporter, req.ReportedIn, req.RequestKey = user, "", declareKey(g.ID)
 	inc, created, err := b.incidents.Open(ctx, req)
 	if err != nil {
 		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("record the incident", err, "Nothing was opened"), usageOpen)

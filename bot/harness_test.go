@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/sitrep/sitrep/alert"
 	"github.com/sitrep/sitrep/bot"
 	"github.com/sitrep/sitrep/checklist"
 	"github.com/sitrep/sitrep/incident"
@@ -44,6 +45,7 @@ type harness struct {
 	sim     *slacksim.Sim
 	store   *storage.Store
 	bot     *bot.Bot
+	alerts  *alert.Service // nil unless withAlerts
 	runner  *jobs.Runner
 	clock   *clock.Fake
 	general string
@@ -73,6 +75,8 @@ type harnessConfig struct {
 	httpClient *http.Client
 	// rooms, if set, wraps the room store the bot is given.
 	rooms func(bot.Rooms) bot.Rooms
+	// alerts, if set, turns alert intake on with these settings.
+	alerts *alert.Settings
 }
 
 // withRoomStore gives the bot the harness's room store as wrap returns it
@@ -207,6 +211,10 @@ func (h *harness) boot() {
 	if h.cfg.rooms != nil {
 		rooms = h.cfg.rooms(rooms)
 	}
+	var alerts *alert.Service
+	if h.cfg.alerts != nil {
+		alerts = alert.NewService(domain, h.clock, *h.cfg.alerts)
+	}
 	botCfg := h.cfg.bot
 	botCfg.SweepSpec = "@every 1h"
 	b := bot.New(botCfg, bot.Deps{
@@ -217,6 +225,7 @@ func (h *harness) boot() {
 		Problems:      problems,
 		Reviews:       reviews,
 		Postmortems:   incident.NewPostmortems(domain, incidents, changes, h.clock),
+		Alerts:        alerts,
 		Rooms:         rooms,
 		Pins:          h.store,
 		Inbox:         h.store,
@@ -248,7 +257,7 @@ func (h *harness) boot() {
 	case <-time.After(10 * time.Second):
 		t.Fatal("bot did not connect to the simulator")
 	}
-	h.bot, h.runner = b, runner
+	h.bot, h.runner, h.alerts = b, runner, alerts
 }
 
 // restart stops the bot process and starts another on the same store,

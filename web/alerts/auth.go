@@ -27,6 +27,16 @@ type Credentials struct {
 	Secrets []string
 }
 
+// CredentialsFor returns src's credentials from its secrets as
+// configuration holds them, each in the field src reads: PagerDuty's are
+// signing secrets, every other source's tokens.
+func CredentialsFor(src alert.Source, secrets ...string) Credentials {
+	if src == alert.SourcePagerDuty {
+		return Credentials{Source: src, Secrets: secrets}
+	}
+	return Credentials{Source: src, Tokens: secrets}
+}
+
 // HeaderPagerDutySignature is the header PagerDuty signs its V3 webhooks
 // in: one or more "v1=<hex of HMAC-SHA256(secret, body)>", separated by
 // commas (one per signing secret while PagerDuty rotates them).

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -188,7 +189,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v.signed() {
-		if problem := v.checkSignature(r.Header.Get(HeaderPagerDutySignature), body); problem != "" {
+		if problem := v.checkSignature(strings.Join(r.Header.Values(HeaderPagerDutySignature), ","), body); problem != "" {
 			h.refuse(w, r, label, outcomeUnauthorized, http.StatusUnauthorized, apiError{Error: problem})
 			return
 		}

@@ -432,3 +432,35 @@ func TestReceiverRefuses(t *testing.T) {
 		t.Fatalf("%d %v", a.status, a.body)
 	}
 }
+
+// TestCredentialsFor checks that configuration's secrets land where each
+// source reads them, and that a signature header sent as two lines counts
+// as one list.
+func TestCredentialsFor(t *testing.T) {
+	var cs []alerts.Credentials
+	for _, src := range alert.Sources() {
+		secret := map[alert.Source]string{alert.SourceAlertmanager: "am-new", alert.SourceGrafana: "gf-token", alert.SourceSplunk: "sp-old",
+			alert.SourcePagerDuty: "pd-new", alert.SourceGeneric: "gen-token"}[src]
+		cs = append(cs, alerts.CredentialsFor(src, "unused", secret))
+	}
+	s := newServer(t, &recorder{}, cs...)
+	for _, src := range alert.Sources() {
+		body := fixture(t, src, "firing")
+		p, h := authFor(src, body)
+		if a := s.post(t, p, body, h...); a.status != http.StatusAccepted {
+			t.Errorf("%s: %d %v", src, a.status, a.body)
+		}
+	}
+	pd := fixture(t, alert.SourcePagerDuty, "firing")
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/alerts/pagerduty", bytes.NewReader(pd))
+	req.Header.Add(alerts.HeaderPagerDutySignature, sign(pd, "gone"))
+	req.Header.Add(alerts.HeaderPagerDutySignature, sign(pd, "pd-new"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("signatures on two header lines: %d", resp.StatusCode)
+	}
+}

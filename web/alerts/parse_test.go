@@ -138,8 +138,9 @@ func TestParseMeaning(t *testing.T) {
 		strings.Contains(a.Details, "_time") || !strings.HasPrefix(a.Link, "https://splunk.example.com:8000/app/search/@go?sid=") {
 		t.Errorf("splunk firing: %+v", a)
 	}
-	if a := must(t, alert.SourceSplunk, "repeated")[0]; a.GroupKey != sp[0].GroupKey {
-		t.Errorf("splunk repeat: group %q, want %q", a.GroupKey, sp[0].GroupKey)
+	if a := must(t, alert.SourceSplunk, "repeated")[0]; a.GroupKey != sp[0].GroupKey || a.Fingerprint == sp[0].Fingerprint ||
+		a.Fingerprint != "scheduler__admin__search__RMD5e3b0c442_at_1795515900_4022" {
+		t.Errorf("splunk next run: group %q (want %q), fingerprint %q (the run's sid)", a.GroupKey, sp[0].GroupKey, a.Fingerprint)
 	}
 
 	for name, want := range map[string]alert.Status{"firing": alert.StatusFiring, "repeated": alert.StatusAcknowledged, "resolved": alert.StatusResolved} {

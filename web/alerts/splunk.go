@@ -14,7 +14,8 @@ const maxSplunkFields = 30
 // parseSplunk reads the body of Splunk's webhook alert action:
 // {"result": {...the first result row...}, "sid", "results_link",
 // "search_name", "owner", "app"}. It is one firing Alert grouped by the
-// saved search's name (Splunk never says an alert resolved). search_name
+// saved search's name (Splunk never says an alert resolved), its
+// fingerprint the run's sid. search_name
 // is null for a search that was not saved: such a body is refused, since
 // sitrep could not group its repeats. The result's fields (strings, or
 // arrays of strings for multivalue fields) become the details, and its
@@ -48,12 +49,16 @@ func parseSplunk(body []byte) ([]alert.Alert, error) {
 		return nil, err
 	}
 	a := alert.Alert{
-		Source:     alert.SourceSplunk,
-		GroupKey:   key(name),
-		Status:     alert.StatusFiring,
-		Title:      line(name, MaxTitle),
-		SearchName: line(name, MaxTitle),
-		Link:       link(resultsLink),
+		Source:   alert.SourceSplunk,
+		GroupKey: key(name),
+		// Each run of the search is one alert of the group: a run
+		// delivered again is a repeat, the next run a new firing (which a
+		// change route logs as a change of its own).
+		Fingerprint: key(sid),
+		Status:      alert.StatusFiring,
+		Title:       line(name, MaxTitle),
+		SearchName:  line(name, MaxTitle),
+		Link:        link(resultsLink),
 	}
 	if a.Title == "" {
 		a.Title = "Splunk alert"
