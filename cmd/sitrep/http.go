@@ -118,13 +118,7 @@ func alertWebhooks(cfg config.Config, store *storage.Store, clk clock.Clock, reg
 	}
 	creds := slices.Clone(extra)
 	for _, s := range sources {
-		c := alerts.Credentials{Source: s.Source}
-		if s.Source == alert.SourcePagerDuty {
-			c.Secrets = s.Secrets
-		} else {
-			c.Tokens = s.Secrets
-		}
-		creds = append(creds, c)
+		creds = append(creds, alerts.CredentialsFor(s.Source, s.Secrets...))
 	}
 	var names []string
 	for _, c := range creds {
