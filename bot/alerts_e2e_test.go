@@ -533,5 +533,8 @@ func TestAlertStormDigest(t *testing.T) {
 	if n := len(h.marked(ch, "sitrep_alert_triage")); n != 2 {
 		t.Errorf("%d triage messages; want 2", n)
 	}
+	if n := h.sim.Calls("chat.postMessage"); n != 3 {
+		t.Errorf("%d messages posted for 11 new alerts over a limit of 2; want 3 (2 triage messages, 1 digest)", n)
+	}
 	h.checkNothingDoubled()
 }
