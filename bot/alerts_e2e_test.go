@@ -538,3 +538,33 @@ func TestAlertStormDigest(t *testing.T) {
 	}
 	h.checkNothingDoubled()
 }
+
+// TestAlertPostsOnceWhenAnswersAreLost: Slack posts the triage message and
+// the storm digest but their answers are lost; the retries find them
+// instead of posting again, and the group records the message found.
+func TestAlertPostsOnceWhenAnswersAreLost(t *testing.T) {
+	t.Parallel()
+	h := newOnceHarness(t, withAlerts(alert.Settings{PerMinute: 1}))
+	var batch []alert.Alert
+	for i := range 3 {
+		a := highErrorRate()
+		a.GroupKey = "lost-" + strconv.Itoa(i)
+		batch = append(batch, a)
+	}
+	h.sim.LoseAnswers("chat.postMessage", 2)
+	res := h.receive(batch...)
+	h.later()
+	ch := h.alertsChannel()
+	triage := h.only(ch, "sitrep_alert_triage")
+	h.only(ch, "sitrep_alert_digest")
+	if g := h.group(res.Groups[0].GroupID); g.TriageTS != triage.TS {
+		t.Errorf("group records %q; the message posted is %s", g.TriageTS, triage.TS)
+	}
+	if _, retries := h.bot.SlackCalls(); retries < 2 {
+		t.Errorf("%d retries; the two lost answers should have made two", retries)
+	}
+	if n := h.sim.Calls("chat.postMessage"); n != 2 {
+		t.Errorf("chat.postMessage called %d times; want 2, each lost answer's retry finding its message", n)
+	}
+	h.checkNothingDoubled()
+}
