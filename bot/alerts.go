@@ -189,9 +189,9 @@ func (b *Bot) showTriage(ctx context.Context, id int64) error {
 			}
 			shown = g.Version
 		}
-		before := g.Version
+		before, ref := g.Version, g.Ref()
 		if g, err = b.alerts.Posted(ctx, id, channel, ts); err != nil {
-			return fmt.Errorf("recording where %s's message is: %w", g.Ref(), err)
+			return fmt.Errorf("recording where %s's message is: %w", ref, err)
 		}
 		if shown == before && g.Version == before+1 {
 			shown = g.Version // only the recording changed it
@@ -200,7 +200,10 @@ func (b *Bot) showTriage(ctx context.Context, id int64) error {
 	}
 	for round := 1; g.Version != shown; round++ {
 		if round > maxAlertRefreshRounds {
-			return fmt.Errorf("%s kept changing while its message was updated", g.Ref())
+			// Every change stores a refresh after it: that one shows the
+			// rest.
+			b.log.Info("an alert kept changing while its message was updated; its next refresh shows the rest", "alert", g.Ref())
+			return nil
 		}
 		text, blocks := b.triageNow(ctx, g)
 		err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
@@ -646,6 +649,22 @@ func (b *Bot) onAlertForm(cb slack.InteractionCallback) (any, func(context.Conte
 	return nil, nil
 }
 
+// alertCouldNot is couldNot for alert intake's use cases: a decision the
+// group's state refuses (linked already, marked not an incident, a reason
+// missing) is the domain's message, said as it is.
+func (b *Bot) alertCouldNot(what string, err error, outcome string) string {
+	for _, known := range []error{alert.ErrLinked, alert.ErrDismissed, alert.ErrInvalid, alert.ErrNoGroup} {
+		if errors.Is(err, known) {
+			text := sentence(err.Error())
+			if outcome != "" && outcome != "Nothing changed" {
+				text += " " + outcome + "."
+			}
+			return text
+		}
+	}
+	return b.couldNot(what, err, outcome)
+}
+
 // answerIn is where an answer about g goes: its message's channel, else
 // the person by direct message.
 func answerIn(g *alert.Group, user string) string {
@@ -678,7 +697,7 @@ func (b *Bot) declareAlert(ctx context.Context, id int64, user string, req incid
 		return
 	}
 	if _, err := b.alerts.Declare(ctx, g.ID, inc.ID, user); err != nil {
-		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("link "+g.Ref()+" to "+inc.Ref(), err, inc.Ref()+" is open all the same"), "/incident help")
+		b.replyUsage(ctx, answerIn(g, user), user, b.alertCouldNot("link "+g.Ref()+" to "+inc.Ref(), err, inc.Ref()+" is open all the same"), "/incident help")
 	}
 	b.log.Info("incident declared from an alert", "incident", inc.Ref(), "alert", g.Ref(), "by", user, "created", created)
 	if created {
@@ -708,7 +727,7 @@ func (b *Bot) attachAlert(ctx context.Context, id, incidentID int64, user string
 		return
 	}
 	if _, err := b.alerts.Attach(ctx, g.ID, inc.ID, user); err != nil {
-		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("attach "+g.Ref()+" to "+inc.Ref(), err, "Nothing changed"), "/incident help")
+		b.replyUsage(ctx, answerIn(g, user), user, b.alertCouldNot("attach "+g.Ref()+" to "+inc.Ref(), err, "Nothing changed"), "/incident help")
 		return
 	}
 	b.log.Info("alert attached to an incident", "incident", inc.Ref(), "alert", g.Ref(), "by", user)
@@ -719,7 +738,7 @@ func (b *Bot) attachAlert(ctx context.Context, id, incidentID int64, user string
 func (b *Bot) dismissAlert(ctx context.Context, id int64, user, reason string) {
 	g, err := b.alerts.Dismiss(ctx, id, user, reason)
 	if err != nil {
-		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("mark the alert not an incident", err, "Nothing changed"), "/incident help")
+		b.replyUsage(ctx, answerIn(g, user), user, b.alertCouldNot("mark the alert not an incident", err, "Nothing changed"), "/incident help")
 		return
 	}
 	b.log.Info("alert marked not an incident", "alert", g.Ref(), "by", user)

@@ -568,3 +568,40 @@ func TestAlertPostsOnceWhenAnswersAreLost(t *testing.T) {
 	}
 	h.checkNothingDoubled()
 }
+
+// TestAlertDecisionsRace: alice opens the Attach form, bob marks the alert
+// not an incident meanwhile; alice's submission changes nothing and she is
+// told why, in the domain's words.
+func TestAlertDecisionsRace(t *testing.T) {
+	t.Parallel()
+	h := newOnceHarness(t, withAlerts(alert.Settings{}))
+	h.openIncident("checkout errors sev2")
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	id := h.receive(highErrorRate()).Groups[0].GroupID
+	ch := h.alertsChannel()
+	msg := h.only(ch, "sitrep_alert_triage")
+	for _, c := range []struct{ user, action string }{{alice, "alert_attach"}, {bob, "alert_dismiss"}} {
+		if _, err := h.sim.Click(h.ctx, c.user, ch, msg.TS, c.action, strconv.FormatInt(id, 10)); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+	}
+	attach, dismiss := h.openView(alice, "alert_attach"), h.openView(bob, "alert_dismiss")
+	h.submit(bob, dismiss.ID, map[string]map[string]string{"reason": {"reason": "a test alert"}})
+	h.submit(alice, attach.ID, map[string]map[string]string{"incident": {"incident": strconv.FormatInt(inc.ID, 10)}})
+	if g := h.group(id); g.Decision != alert.DecisionDismissed || g.IncidentID != 0 {
+		t.Errorf("group %q incident %d; want it left dismissed", g.Decision, g.IncidentID)
+	}
+	var told string
+	for _, e := range h.sim.Ephemerals(alice) {
+		told += e.Text + "\n"
+	}
+	if dm := h.sim.DirectChannel(alice); dm != "" {
+		for _, m := range h.sim.Messages(dm) {
+			told += m.Text + "\n"
+		}
+	}
+	if !strings.Contains(told, "marked not an incident") || strings.Contains(told, "internal") {
+		t.Errorf("alice was told %q; want why, in the domain's words", told)
+	}
+}
