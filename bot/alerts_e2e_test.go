@@ -605,3 +605,28 @@ func TestAlertDecisionsRace(t *testing.T) {
 		t.Errorf("alice was told %q; want why, in the domain's words", told)
 	}
 }
+
+// TestAlertRepeatsCoalesce: a new group costs Slack one look and one post;
+// 100 repeats within 4 seconds update its message once or twice (once per
+// refresh bucket they span), not 100 times.
+func TestAlertRepeatsCoalesce(t *testing.T) {
+	t.Parallel()
+	h := newOnceHarness(t, withAlerts(alert.Settings{}))
+	h.receive(highErrorRate())
+	if post, look := h.sim.Calls("chat.postMessage"), h.sim.Calls("conversations.history"); post != 1 || look != 1 {
+		t.Errorf("a new alert cost %d posts and %d looks; want 1 and 1", post, look)
+	}
+	for range 100 {
+		h.clock.Advance(40 * time.Millisecond)
+		if _, err := h.alerts.Receive(h.ctx, []alert.Alert{highErrorRate()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.later()
+	if n := h.sim.Calls("chat.update"); n < 1 || n > 2 {
+		t.Errorf("100 repeats made %d updates; want 1 or 2", n)
+	}
+	if text := h.messageText(h.only(h.alertsChannel(), "sitrep_alert_triage")); !strings.Contains(text, "×101") {
+		t.Errorf("the message does not count 101:\n%s", text)
+	}
+}
