@@ -530,3 +530,84 @@ func TestDeclareKey(t *testing.T) {
 		t.Errorf("DeclareKey(12) = %q", alert.DeclareKey(12))
 	}
 }
+
+// TestConcurrentReceivesShareTransactions: calls that arrive while the
+// transactions are busy are stored together, each getting its own result.
+func TestConcurrentReceivesShareTransactions(t *testing.T) {
+	for _, failBatches := range []bool{false, true} {
+		t.Run(fmt.Sprint("failBatches=", failBatches), func(t *testing.T) {
+			e := newEnv(t, alert.Settings{PerMinute: 100})
+			e.store.gate = make(chan struct{})
+			e.store.failBatches = failBatches
+			const calls = 12
+			results := make([]alert.Result, calls)
+			errs := make([]error, calls)
+			done := make(chan int)
+			call := func(i int) {
+				go func() {
+					results[i], errs[i] = e.svc.Receive(context.Background(), []alert.Alert{fire(fmt.Sprintf("g%d", i%4), fmt.Sprintf("f%d", i))})
+					done <- i
+				}()
+			}
+			// DefaultParallel calls lead, each with its own alert, and
+			// wait at the gate; the rest wait for them.
+			for i := range alert.DefaultParallel {
+				call(i)
+				for e.store.atGate.Load() < int64(i+1) {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			for i := alert.DefaultParallel; i < calls; i++ {
+				call(i)
+			}
+			for e.svc.Waiting() < calls-alert.DefaultParallel {
+				time.Sleep(time.Millisecond)
+			}
+			go func() {
+				for {
+					select {
+					case e.store.gate <- struct{}{}:
+					case <-time.After(5 * time.Second):
+						return
+					}
+				}
+			}()
+			for range calls {
+				<-done
+			}
+			for i := range calls {
+				if errs[i] != nil {
+					t.Fatalf("call %d: %v", i, errs[i])
+				}
+				if len(results[i].Groups) != 1 {
+					t.Fatalf("call %d: result %+v", i, results[i])
+				}
+			}
+			seen := map[int64]bool{}
+			groupOf := map[int]int64{}
+			for i, r := range results {
+				got := r.Groups[0]
+				if seen[got.AlertID] {
+					t.Errorf("alert %d given to two calls", got.AlertID)
+				}
+				seen[got.AlertID] = true
+				if prev, ok := groupOf[i%4]; ok && prev != got.GroupID {
+					t.Errorf("key g%d in groups %d and %d", i%4, prev, got.GroupID)
+				}
+				groupOf[i%4] = got.GroupID
+			}
+			for k, id := range groupOf {
+				if g := e.group(id); g.Received != calls/4 || g.Firing != calls/4 {
+					t.Errorf("g%d: received %d firing %d, want %d", k, g.Received, g.Firing, calls/4)
+				}
+			}
+			commits := e.svc.Commits()
+			if !failBatches && commits >= calls {
+				t.Errorf("%d transactions for %d waiting calls: none shared", commits, calls)
+			}
+			if failBatches && commits <= calls {
+				t.Errorf("%d transactions: a failed shared one was not retried call by call", commits)
+			}
+		})
+	}
+}
