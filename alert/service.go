@@ -383,10 +383,10 @@ func (s *Service) parallel() int {
 // run leads: it commits the waiting calls, a transaction at a time, until
 // r is done, then gives up the lead, passing it to a waiting call.
 func (g *gatherer) run(s *Service, ctx context.Context, r *receipt) {
-	// The transaction carries other calls than the leader's: the
-	// leader's cancellation must not fail them. IntakeTimeout bounds it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), IntakeTimeout)
-	defer cancel()
+	// The transactions carry other calls than the leader's: the
+	// leader's cancellation must not fail them. IntakeTimeout bounds
+	// each (store1).
+	ctx = context.WithoutCancel(ctx)
 	for {
 		g.mu.Lock()
 		var batch []*receipt
@@ -458,8 +458,11 @@ func (g *gatherer) commit(s *Service, ctx context.Context, batch []*receipt) {
 	}
 }
 
-// store1 stores in, cleaned, in one transaction.
+// store1 stores in, cleaned, in one transaction of at most
+// IntakeTimeout.
 func (s *Service) store1(ctx context.Context, in []Alert) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, IntakeTimeout)
+	defer cancel()
 	groups := groupsOf(in)
 	now := s.clock.Now().UTC()
 	var res Result
