@@ -32,6 +32,9 @@ type memStore struct {
 	failBatches bool
 	// atGate counts the Intakes that reached the gate.
 	atGate atomic.Int64
+	// offered counts, by key, the jobs given to Enqueue in committed
+	// intakes.
+	offered map[string]int
 }
 
 func newMemStore() *memStore {
@@ -41,7 +44,11 @@ func newMemStore() *memStore {
 
 func (m *memStore) clone() *memStore {
 	c := &memStore{groups: map[int64]alert.Group{}, members: map[int64]map[string]alert.Status{},
-		alerts: slices.Clone(m.alerts), alertOf: map[int64]int64{}, storm: map[string]int{}, jobs: map[string]jobs.Job{}, nextID: m.nextID, fail: m.fail}
+		alerts: slices.Clone(m.alerts), alertOf: map[int64]int64{}, storm: map[string]int{}, jobs: map[string]jobs.Job{}, nextID: m.nextID, fail: m.fail,
+		offered: map[string]int{}}
+	for k, v := range m.offered {
+		c.offered[k] = v
+	}
 	for k, v := range m.groups {
 		c.groups[k] = v
 	}
@@ -153,6 +160,10 @@ func (t memTx) Enqueue(js ...jobs.Job) error {
 		return t.m.fail
 	}
 	for _, j := range js {
+		if t.m.offered == nil {
+			t.m.offered = map[string]int{}
+		}
+		t.m.offered[j.Key]++
 		if _, ok := t.m.jobs[j.Key]; !ok {
 			t.m.jobs[j.Key] = j
 		}
@@ -174,7 +185,7 @@ func (m *memStore) Intake(ctx context.Context, f func(alert.Tx) error) error {
 	if m.failBatches && len(c.alerts) > len(m.alerts)+1 {
 		return errBoom
 	}
-	m.groups, m.members, m.alerts, m.alertOf, m.storm, m.jobs, m.nextID = c.groups, c.members, c.alerts, c.alertOf, c.storm, c.jobs, c.nextID
+	m.groups, m.members, m.alerts, m.alertOf, m.storm, m.jobs, m.nextID, m.offered = c.groups, c.members, c.alerts, c.alertOf, c.storm, c.jobs, c.nextID, c.offered
 	return nil
 }
 

@@ -244,8 +244,6 @@ type intake struct {
 	alerts []int
 	g      *Group
 	isNew  bool
-	// was is the group's status before the batch ("" for a new group).
-	was Status
 	// changes are the alerts that log a change (ActionChange).
 	changes []int64
 	// resolved is set when the group became resolved in the batch.
@@ -259,13 +257,16 @@ type intake struct {
 // order: each joins the group of (Source, GroupKey), or starts one routed by
 // the settings; a new group takes a message from its route's minute or, over
 // the limit, joins the storm digest; the jobs that tell Slack are stored in
-// the same transaction. Nothing is stored when it fails.
+// the same transaction. Nothing is stored when it fails. Calls that
+// arrive while the store's transactions are busy share the next one (see
+// gatherer); each gets its own Result.
 //
-// Within the transaction, groups are locked in the order of their keys,
-// then the routes' minutes in the order of their names, then the jobs are
-// stored in the order of theirs, so that concurrent intakes never wait
-// for each other in a circle. The alerts of one group are applied in
-// their order; those of different groups in any.
+// Within the transaction, groups are locked in one order (Tx.Groups), new
+// groups created in the order of their keys, the routes' minutes counted
+// in the order of their names, and the jobs stored in the order of
+// theirs, so that concurrent intakes never wait for each other in a
+// circle. The alerts of one group are applied in their order; those of
+// different groups in any.
 //
 // A new group whose first alert is already resolved is triaged even if its
 // route says open: an incident is not opened for an alert that is over.
@@ -482,7 +483,7 @@ func (s *Service) intake(tx Tx, groups []*intake, in []Alert, now time.Time) (Re
 	res := Result{Groups: make([]Received, len(in))}
 	keys := make([]Key, len(groups))
 	for i, gi := range groups {
-		gi.g, gi.isNew, gi.was, gi.changes, gi.resolved, gi.firstStorm = nil, false, "", nil, false, false
+		gi.g, gi.isNew, gi.changes, gi.resolved, gi.firstStorm = nil, false, nil, false, false
 		keys[i] = Key{gi.source, gi.key}
 	}
 	found, err := tx.Groups(keys)
@@ -596,9 +597,6 @@ func (s *Service) lockGroup(tx Tx, gi *intake, in []Alert, now time.Time) error 
 		}
 	}
 	gi.g = g
-	if !gi.isNew {
-		gi.was = g.Status
-	}
 	return nil
 }
 

@@ -126,6 +126,11 @@ func TestRepeatsAreCoalescedPerBucket(t *testing.T) {
 	if j := e.store.jobs[want[1]]; !j.DueAt.Equal(t0.Add(alert.RefreshEvery + time.Second)) {
 		t.Errorf("refresh due %v, want after its bucket", j.DueAt)
 	}
+	// The group remembers its bucket: the repeats after the first do not
+	// even offer the job again.
+	if n := e.store.offered[want[1]]; n != 1 {
+		t.Errorf("the refresh of the first bucket was enqueued %d times, want 1", n)
+	}
 	g := e.group(id)
 	if g.Received != 52 || g.Firing != 1 || !g.LastSeen.Equal(t0.Add(7*time.Second)) || g.Version != 52 {
 		t.Errorf("group = received %d firing %d last %v version %d", g.Received, g.Firing, g.LastSeen, g.Version)
