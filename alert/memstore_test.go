@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sitrep/sitrep/alert"
@@ -25,6 +26,15 @@ type memStore struct {
 	nextID  int64
 	// fail, when set, fails the next Enqueue.
 	fail error
+	// gate, when set, holds each Intake until it receives; failBatches
+	// fails every Intake that stores more than one alert.
+	gate        chan struct{}
+	failBatches bool
+	// atGate counts the Intakes that reached the gate.
+	atGate atomic.Int64
+	// offered counts, by key, the jobs given to Enqueue in committed
+	// intakes.
+	offered map[string]int
 }
 
 func newMemStore() *memStore {
@@ -34,7 +44,11 @@ func newMemStore() *memStore {
 
 func (m *memStore) clone() *memStore {
 	c := &memStore{groups: map[int64]alert.Group{}, members: map[int64]map[string]alert.Status{},
-		alerts: slices.Clone(m.alerts), alertOf: map[int64]int64{}, storm: map[string]int{}, jobs: map[string]jobs.Job{}, nextID: m.nextID, fail: m.fail}
+		alerts: slices.Clone(m.alerts), alertOf: map[int64]int64{}, storm: map[string]int{}, jobs: map[string]jobs.Job{}, nextID: m.nextID, fail: m.fail,
+		offered: map[string]int{}}
+	for k, v := range m.offered {
+		c.offered[k] = v
+	}
 	for k, v := range m.groups {
 		c.groups[k] = v
 	}
@@ -101,14 +115,34 @@ func (t memTx) AddAlert(groupID int64, a *alert.Alert) error {
 	return nil
 }
 
-func (t memTx) Add(groupID int64, as []*alert.Alert, at time.Time) ([]alert.Status, error) {
-	prev := make([]alert.Status, len(as))
-	for i, a := range as {
+func (t memTx) Groups(keys []alert.Key) ([]*alert.Group, error) {
+	out := make([]*alert.Group, len(keys))
+	for i, k := range keys {
+		out[i], _ = t.Group(k.Source, k.Key)
+	}
+	return out, nil
+}
+
+func (t memTx) SaveGroups(gs []*alert.Group) error {
+	for _, g := range gs {
+		if g.ID == 0 {
+			return errors.New("SaveGroups of a new group")
+		}
+		if err := t.SaveGroup(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t memTx) Add(entries []alert.Entry, at time.Time) ([]alert.Status, error) {
+	prev := make([]alert.Status, len(entries))
+	for i, e := range entries {
 		var err error
-		if prev[i], err = t.SetMember(groupID, a.Fingerprint, a.Status, at); err != nil {
+		if prev[i], err = t.SetMember(e.GroupID, e.Alert.Fingerprint, e.Alert.Status, at); err != nil {
 			return nil, err
 		}
-		if err := t.AddAlert(groupID, a); err != nil {
+		if err := t.AddAlert(e.GroupID, e.Alert); err != nil {
 			return nil, err
 		}
 	}
@@ -126,6 +160,10 @@ func (t memTx) Enqueue(js ...jobs.Job) error {
 		return t.m.fail
 	}
 	for _, j := range js {
+		if t.m.offered == nil {
+			t.m.offered = map[string]int{}
+		}
+		t.m.offered[j.Key]++
 		if _, ok := t.m.jobs[j.Key]; !ok {
 			t.m.jobs[j.Key] = j
 		}
@@ -134,13 +172,20 @@ func (t memTx) Enqueue(js ...jobs.Job) error {
 }
 
 func (m *memStore) Intake(ctx context.Context, f func(alert.Tx) error) error {
+	if m.gate != nil {
+		m.atGate.Add(1)
+		<-m.gate
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.clone()
 	if err := f(memTx{c}); err != nil {
 		return err
 	}
-	m.groups, m.members, m.alerts, m.alertOf, m.storm, m.jobs, m.nextID = c.groups, c.members, c.alerts, c.alertOf, c.storm, c.jobs, c.nextID
+	if m.failBatches && len(c.alerts) > len(m.alerts)+1 {
+		return errBoom
+	}
+	m.groups, m.members, m.alerts, m.alertOf, m.storm, m.jobs, m.nextID, m.offered = c.groups, c.members, c.alerts, c.alertOf, c.storm, c.jobs, c.nextID, c.offered
 	return nil
 }
 

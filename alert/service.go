@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -88,17 +90,36 @@ type Tx interface {
 	SetMember(groupID int64, fingerprint string, st Status, at time.Time) (prev Status, err error)
 	// AddAlert stores a under group id, setting a.ID.
 	AddAlert(groupID int64, a *Alert) error
-	// Add is AddAlert and SetMember for several alerts of group id, in
-	// order, each with its Fingerprint and Status at at: it sets each
-	// alert's ID and returns the status each one's fingerprint had before
-	// it (an alert's fingerprint seen earlier in as had the status of that
-	// alert). On PostgreSQL it is one statement however many alerts.
-	Add(groupID int64, as []*Alert, at time.Time) (prev []Status, err error)
+	// Groups returns the groups of keys, locked until the transaction
+	// ends, in the order of keys: nil for a key with no group yet. The
+	// keys are locked in one order whatever the order of keys, so that
+	// concurrent intakes never wait for each other in a circle.
+	Groups(keys []Key) ([]*Group, error)
+	// SaveGroups updates groups already stored.
+	SaveGroups(gs []*Group) error
+	// Add is AddAlert and SetMember for several alerts, in order: each
+	// entry's alert is stored under its group and its fingerprint's status
+	// set, at at. It sets each alert's ID and returns the status each
+	// one's fingerprint had in its group before it ("" when first seen;
+	// for a fingerprint earlier in entries, the status of that entry).
+	Add(entries []Entry, at time.Time) (prev []Status, err error)
 	// Take counts one new message against route's minute and returns how
 	// many were counted in that minute, this one included.
 	Take(route string, minute time.Time) (int, error)
 	// Enqueue stores jobs; a job whose key is taken is not stored again.
 	Enqueue(js ...jobs.Job) error
+}
+
+// Key names a group: its source and key.
+type Key struct {
+	Source Source
+	Key    string
+}
+
+// Entry is an alert for Tx.Add, with its group.
+type Entry struct {
+	GroupID int64
+	Alert   *Alert
 }
 
 // Store keeps alerts and their groups. storage satisfies it on SQLite and
@@ -159,6 +180,7 @@ type Service struct {
 	store    Store
 	clock    clock.Clock
 	settings Settings
+	gather   gatherer
 }
 
 // NewService returns the use cases over store, routing by settings.
@@ -222,8 +244,6 @@ type intake struct {
 	alerts []int
 	g      *Group
 	isNew  bool
-	// was is the group's status before the batch ("" for a new group).
-	was Status
 	// changes are the alerts that log a change (ActionChange).
 	changes []int64
 	// resolved is set when the group became resolved in the batch.
@@ -237,13 +257,16 @@ type intake struct {
 // order: each joins the group of (Source, GroupKey), or starts one routed by
 // the settings; a new group takes a message from its route's minute or, over
 // the limit, joins the storm digest; the jobs that tell Slack are stored in
-// the same transaction. Nothing is stored when it fails.
+// the same transaction. Nothing is stored when it fails. Calls that
+// arrive while the store's transactions are busy share the next one (see
+// gatherer); each gets its own Result.
 //
-// Within the transaction, groups are locked in the order of their keys,
-// then the routes' minutes in the order of their names, then the jobs are
-// stored in the order of theirs, so that concurrent intakes never wait
-// for each other in a circle. The alerts of one group are applied in
-// their order; those of different groups in any.
+// Within the transaction, groups are locked in one order (Tx.Groups), new
+// groups created in the order of their keys, the routes' minutes counted
+// in the order of their names, and the jobs stored in the order of
+// theirs, so that concurrent intakes never wait for each other in a
+// circle. The alerts of one group are applied in their order; those of
+// different groups in any.
 //
 // A new group whose first alert is already resolved is triaged even if its
 // route says open: an incident is not opened for an alert that is over.
@@ -269,45 +292,250 @@ func (s *Service) Receive(ctx context.Context, alerts []Alert) (Result, error) {
 			return Result{}, err
 		}
 	}
+	r := &receipt{in: in, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+	s.gather.add(s, ctx, r)
+	if r.err != nil {
+		return Result{}, fmt.Errorf("storing %s: %w", plural(len(in), "alert"), r.err)
+	}
+	return r.res, nil
+}
+
+// Parallel is a Store that says how many intakes may commit at once
+// (storage: one on SQLite, which has one writer; a few on PostgreSQL).
+// A Store without it gets DefaultParallel.
+type Parallel interface {
+	IntakeParallelism() int
+}
+
+// DefaultParallel is how many intakes commit at once on a Store that is
+// not Parallel.
+const DefaultParallel = 2
+
+// IntakeTimeout bounds the transactions of Receive. Calls stored together
+// share a transaction, so one caller's deadline is not the others'.
+const IntakeTimeout = 30 * time.Second
+
+// gatherer commits concurrent Receive calls together ("group commit"):
+// while its transactions are all busy, calls wait, and the next free one
+// takes every call waiting, up to MaxBatch alerts, into one transaction.
+// Alone, a call is one transaction with no added wait; under a burst of
+// one-alert webhooks (Grafana, PagerDuty) each transaction carries many,
+// and the database's round trips and commits are shared.
+//
+// There is no goroutine of its own: a caller that finds a transaction
+// free leads, committing gathered calls until its own is done, then hands
+// the lead to a waiting caller, if any.
+type gatherer struct {
+	mu      sync.Mutex
+	waiting []*receipt
+	leading int
+	// commits counts the transactions, for tests.
+	commits atomic.Int64
+}
+
+// receipt is one Receive call waiting for its alerts to be stored.
+type receipt struct {
+	in  []Alert
+	res Result
+	err error
+	// done is closed once res and err are set; lead is signalled when
+	// the call is to lead.
+	done chan struct{}
+	lead chan struct{}
+}
+
+// add stores r's alerts with those of the calls around it, and returns
+// once they are stored or failed.
+func (g *gatherer) add(s *Service, ctx context.Context, r *receipt) {
+	g.mu.Lock()
+	g.waiting = append(g.waiting, r)
+	lead := g.leading < s.parallel()
+	if lead {
+		g.leading++
+	}
+	g.mu.Unlock()
+	if !lead {
+		select {
+		case <-r.done:
+			// Another leader stored r. A lead passed to r before it was
+			// taken is in r.lead by now (both happen under g.mu): pass
+			// it on.
+			select {
+			case <-r.lead:
+				g.run(s, ctx, r)
+			default:
+			}
+			return
+		case <-r.lead:
+		}
+	}
+	g.run(s, ctx, r)
+	<-r.done
+}
+
+// parallel is how many intakes may commit at once.
+func (s *Service) parallel() int {
+	if p, ok := s.store.(Parallel); ok {
+		return max(1, p.IntakeParallelism())
+	}
+	return DefaultParallel
+}
+
+// run leads: it commits the waiting calls, a transaction at a time, until
+// r is done, then gives up the lead, passing it to a waiting call.
+func (g *gatherer) run(s *Service, ctx context.Context, r *receipt) {
+	// The transactions carry other calls than the leader's: the
+	// leader's cancellation must not fail them. IntakeTimeout bounds
+	// each (store1).
+	ctx = context.WithoutCancel(ctx)
+	for {
+		g.mu.Lock()
+		var batch []*receipt
+		n := 0
+		for len(g.waiting) > 0 && (len(batch) == 0 || n+len(g.waiting[0].in) <= MaxBatch) {
+			batch, n = append(batch, g.waiting[0]), n+len(g.waiting[0].in)
+			g.waiting = g.waiting[1:]
+		}
+		if len(batch) == 0 || isDone(r) {
+			// Nothing to do, or r is stored: hand over the lead.
+			g.waiting = append(batch, g.waiting...)
+			g.leading--
+			if len(g.waiting) > 0 {
+				for _, w := range g.waiting {
+					select {
+					case w.lead <- struct{}{}:
+						g.leading++
+					default:
+						continue // signalled already
+					}
+					break
+				}
+			}
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		g.commit(s, ctx, batch)
+	}
+}
+
+// isDone reports whether r's alerts are stored or failed.
+func isDone(r *receipt) bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// commit stores the calls of batch in one transaction; if it fails and
+// holds several calls, each is tried alone, so that one call's trouble is
+// not another's.
+func (g *gatherer) commit(s *Service, ctx context.Context, batch []*receipt) {
+	var in []Alert
+	for _, r := range batch {
+		in = append(in, r.in...)
+	}
+	res, err := s.store1(ctx, in)
+	g.commits.Add(1)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			r.res, r.err = s.store1(ctx, r.in)
+			g.commits.Add(1)
+			close(r.done)
+		}
+		return
+	}
+	k := 0
+	for _, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.res = Result{Groups: res.Groups[k : k+len(r.in) : k+len(r.in)]}
+		}
+		k += len(r.in)
+		close(r.done)
+	}
+}
+
+// store1 stores in, cleaned, in one transaction of at most
+// IntakeTimeout.
+func (s *Service) store1(ctx context.Context, in []Alert) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, IntakeTimeout)
+	defer cancel()
 	groups := groupsOf(in)
+	now := s.clock.Now().UTC()
 	var res Result
 	err := s.store.Intake(ctx, func(tx Tx) error {
-		res = Result{Groups: make([]Received, len(in))}
-		for _, gi := range groups {
-			gi.g, gi.isNew, gi.was, gi.changes, gi.resolved, gi.firstStorm = nil, false, "", nil, false, false
-			if err := s.lockGroup(tx, gi, in, now); err != nil {
-				return err
-			}
-		}
-		for _, gi := range groups {
-			if err := s.apply(tx, gi, in, now, &res); err != nil {
-				return err
-			}
-		}
-		if err := s.storm(tx, groups, now); err != nil {
-			return err
-		}
-		var js []jobs.Job
-		for _, gi := range groups {
-			js = append(js, s.intakeJobs(gi, now)...)
-			if err := tx.SaveGroup(gi.g); err != nil {
-				return fmt.Errorf("saving %s: %w", gi.g.Ref(), err)
-			}
-			for _, i := range gi.alerts {
-				res.Groups[i].Storm = gi.g.Storm
-			}
-		}
-		js = uniqueJobs(js)
-		if len(js) == 0 {
-			return nil
-		}
-		if err := tx.Enqueue(js...); err != nil {
-			return fmt.Errorf("scheduling the alerts' messages: %w", err)
-		}
-		return nil
+		var err error
+		res, err = s.intake(tx, groups, in, now)
+		return err
 	})
+	return res, err
+}
+
+// intake is Receive's transaction: every group locked (or created), the
+// alerts stored, the new groups counted against their routes' minutes,
+// the groups saved and their jobs stored, in that order. Each step is one
+// call of tx for all the groups.
+func (s *Service) intake(tx Tx, groups []*intake, in []Alert, now time.Time) (Result, error) {
+	res := Result{Groups: make([]Received, len(in))}
+	keys := make([]Key, len(groups))
+	for i, gi := range groups {
+		gi.g, gi.isNew, gi.changes, gi.resolved, gi.firstStorm = nil, false, nil, false, false
+		keys[i] = Key{gi.source, gi.key}
+	}
+	found, err := tx.Groups(keys)
 	if err != nil {
-		return Result{}, fmt.Errorf("storing %s: %w", plural(len(in), "alert"), err)
+		return res, fmt.Errorf("reading the alert groups: %w", err)
+	}
+	if len(found) != len(groups) {
+		return res, fmt.Errorf("reading the alert groups: %d for %d keys", len(found), len(groups))
+	}
+	var entries []Entry
+	for i, gi := range groups {
+		gi.g = found[i]
+		if err := s.lockGroup(tx, gi, in, now); err != nil {
+			return res, err
+		}
+		for _, ai := range gi.alerts {
+			a := in[ai]
+			entries = append(entries, Entry{GroupID: gi.g.ID, Alert: &a})
+		}
+	}
+	prevs, err := tx.Add(entries, now)
+	if err != nil {
+		return res, fmt.Errorf("storing the alerts: %w", err)
+	}
+	if len(prevs) != len(entries) {
+		return res, fmt.Errorf("storing the alerts: %d statuses for %d alerts", len(prevs), len(entries))
+	}
+	k := 0
+	for _, gi := range groups {
+		n := len(gi.alerts)
+		s.apply(gi, entries[k:k+n], prevs[k:k+n], in, now, &res)
+		k += n
+	}
+	if err := s.storm(tx, groups, now); err != nil {
+		return res, err
+	}
+	var js []jobs.Job
+	gs := make([]*Group, len(groups))
+	for i, gi := range groups {
+		js = append(js, s.intakeJobs(gi, now)...)
+		gs[i] = gi.g
+		for _, ai := range gi.alerts {
+			res.Groups[ai].Storm = gi.g.Storm
+		}
+	}
+	if err := tx.SaveGroups(gs); err != nil {
+		return res, fmt.Errorf("saving the alert groups: %w", err)
+	}
+	if js = uniqueJobs(js); len(js) > 0 {
+		if err := tx.Enqueue(js...); err != nil {
+			return res, fmt.Errorf("scheduling the alerts' messages: %w", err)
+		}
 	}
 	return res, nil
 }
@@ -340,13 +568,10 @@ func groupsOf(in []Alert) []*intake {
 	return out
 }
 
-// lockGroup reads gi's group, locked, or creates it routed by its first
-// alert.
+// lockGroup creates gi's group, routed by its first alert, unless
+// Groups found it.
 func (s *Service) lockGroup(tx Tx, gi *intake, in []Alert, now time.Time) error {
-	g, err := tx.Group(gi.source, gi.key)
-	if err != nil {
-		return fmt.Errorf("reading the alert group %s: %w", gi.key, err)
-	}
+	g := gi.g
 	if g == nil {
 		first := in[gi.alerts[0]]
 		r := s.settings.Route(first)
@@ -372,29 +597,15 @@ func (s *Service) lockGroup(tx Tx, gi *intake, in []Alert, now time.Time) error 
 		}
 	}
 	gi.g = g
-	if !gi.isNew {
-		gi.was = g.Status
-	}
 	return nil
 }
 
-// apply stores gi's alerts and folds them into its group.
-func (s *Service) apply(tx Tx, gi *intake, in []Alert, now time.Time, res *Result) error {
+// apply folds gi's alerts, stored as entries with the statuses their
+// fingerprints had before, into its group.
+func (s *Service) apply(gi *intake, entries []Entry, prevs []Status, in []Alert, now time.Time, res *Result) {
 	g := gi.g
-	as := make([]*Alert, len(gi.alerts))
 	for n, i := range gi.alerts {
-		a := in[i]
-		as[n] = &a
-	}
-	prevs, err := tx.Add(g.ID, as, now)
-	if err != nil {
-		return fmt.Errorf("storing the alerts of %s: %w", g.Ref(), err)
-	}
-	if len(prevs) != len(as) {
-		return fmt.Errorf("storing the alerts of %s: %d statuses for %d alerts", g.Ref(), len(prevs), len(as))
-	}
-	for n, i := range gi.alerts {
-		a, prev := as[n], prevs[n]
+		a, prev := entries[n].Alert, prevs[n]
 		in[i].ID = a.ID
 		if firing(a.Status) && !firing(prev) {
 			g.Firing++
@@ -433,7 +644,6 @@ func (s *Service) apply(tx Tx, gi *intake, in []Alert, now time.Time, res *Resul
 		g.Status, g.ResolvedAt = StatusResolved, now
 		gi.resolved = true
 	}
-	return nil
 }
 
 // firing reports whether st counts as firing: firing or acknowledged.

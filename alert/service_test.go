@@ -126,6 +126,11 @@ func TestRepeatsAreCoalescedPerBucket(t *testing.T) {
 	if j := e.store.jobs[want[1]]; !j.DueAt.Equal(t0.Add(alert.RefreshEvery + time.Second)) {
 		t.Errorf("refresh due %v, want after its bucket", j.DueAt)
 	}
+	// The group remembers its bucket: the repeats after the first do not
+	// even offer the job again.
+	if n := e.store.offered[want[1]]; n != 1 {
+		t.Errorf("the refresh of the first bucket was enqueued %d times, want 1", n)
+	}
 	g := e.group(id)
 	if g.Received != 52 || g.Firing != 1 || !g.LastSeen.Equal(t0.Add(7*time.Second)) || g.Version != 52 {
 		t.Errorf("group = received %d firing %d last %v version %d", g.Received, g.Firing, g.LastSeen, g.Version)
@@ -528,5 +533,86 @@ func TestDecisionJobs(t *testing.T) {
 func TestDeclareKey(t *testing.T) {
 	if alert.DeclareKey(12) != "alert:12" || alert.DeclareKey(12) == alert.DeclareKey(13) {
 		t.Errorf("DeclareKey(12) = %q", alert.DeclareKey(12))
+	}
+}
+
+// TestConcurrentReceivesShareTransactions: calls that arrive while the
+// transactions are busy are stored together, each getting its own result.
+func TestConcurrentReceivesShareTransactions(t *testing.T) {
+	for _, failBatches := range []bool{false, true} {
+		t.Run(fmt.Sprint("failBatches=", failBatches), func(t *testing.T) {
+			e := newEnv(t, alert.Settings{PerMinute: 100})
+			e.store.gate = make(chan struct{})
+			e.store.failBatches = failBatches
+			const calls = 12
+			results := make([]alert.Result, calls)
+			errs := make([]error, calls)
+			done := make(chan int)
+			call := func(i int) {
+				go func() {
+					results[i], errs[i] = e.svc.Receive(context.Background(), []alert.Alert{fire(fmt.Sprintf("g%d", i%4), fmt.Sprintf("f%d", i))})
+					done <- i
+				}()
+			}
+			// DefaultParallel calls lead, each with its own alert, and
+			// wait at the gate; the rest wait for them.
+			for i := range alert.DefaultParallel {
+				call(i)
+				for e.store.atGate.Load() < int64(i+1) {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			for i := alert.DefaultParallel; i < calls; i++ {
+				call(i)
+			}
+			for e.svc.Waiting() < calls-alert.DefaultParallel {
+				time.Sleep(time.Millisecond)
+			}
+			go func() {
+				for {
+					select {
+					case e.store.gate <- struct{}{}:
+					case <-time.After(5 * time.Second):
+						return
+					}
+				}
+			}()
+			for range calls {
+				<-done
+			}
+			for i := range calls {
+				if errs[i] != nil {
+					t.Fatalf("call %d: %v", i, errs[i])
+				}
+				if len(results[i].Groups) != 1 {
+					t.Fatalf("call %d: result %+v", i, results[i])
+				}
+			}
+			seen := map[int64]bool{}
+			groupOf := map[int]int64{}
+			for i, r := range results {
+				got := r.Groups[0]
+				if seen[got.AlertID] {
+					t.Errorf("alert %d given to two calls", got.AlertID)
+				}
+				seen[got.AlertID] = true
+				if prev, ok := groupOf[i%4]; ok && prev != got.GroupID {
+					t.Errorf("key g%d in groups %d and %d", i%4, prev, got.GroupID)
+				}
+				groupOf[i%4] = got.GroupID
+			}
+			for k, id := range groupOf {
+				if g := e.group(id); g.Received != calls/4 || g.Firing != calls/4 {
+					t.Errorf("g%d: received %d firing %d, want %d", k, g.Received, g.Firing, calls/4)
+				}
+			}
+			commits := e.svc.Commits()
+			if !failBatches && commits >= calls {
+				t.Errorf("%d transactions for %d waiting calls: none shared", commits, calls)
+			}
+			if failBatches && commits <= calls {
+				t.Errorf("%d transactions: a failed shared one was not retried call by call", commits)
+			}
+		})
 	}
 }

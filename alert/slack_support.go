@@ -34,3 +34,18 @@ const MaxStormGroups = 50_000
 func (s *Service) StormGroups(ctx context.Context, route string, minute time.Time) ([]Group, error) {
 	return s.store.AlertGroups(ctx, GroupQuery{Route: route, StormMinute: minute.UTC(), Storm: true, Limit: MaxStormGroups})
 }
+
+// GroupAlert returns the alert alertID of group id, looked for among the
+// group's latest limit alerts; ok is false when it is not among them.
+func (s *Service) GroupAlert(ctx context.Context, id, alertID int64, limit int) (a Alert, ok bool, err error) {
+	alerts, err := s.store.GroupAlerts(ctx, id, limit)
+	if err != nil {
+		return Alert{}, false, fmt.Errorf("reading the alerts of ALR-%d: %w", id, err)
+	}
+	for _, a := range alerts {
+		if a.ID == alertID {
+			return a, true, nil
+		}
+	}
+	return Alert{}, false, nil
+}

@@ -189,9 +189,9 @@ func (b *Bot) showTriage(ctx context.Context, id int64) error {
 			}
 			shown = g.Version
 		}
-		before := g.Version
+		before, ref := g.Version, g.Ref()
 		if g, err = b.alerts.Posted(ctx, id, channel, ts); err != nil {
-			return fmt.Errorf("recording where %s's message is: %w", g.Ref(), err)
+			return fmt.Errorf("recording where %s's message is: %w", ref, err)
 		}
 		if shown == before && g.Version == before+1 {
 			shown = g.Version // only the recording changed it
@@ -200,7 +200,10 @@ func (b *Bot) showTriage(ctx context.Context, id int64) error {
 	}
 	for round := 1; g.Version != shown; round++ {
 		if round > maxAlertRefreshRounds {
-			return fmt.Errorf("%s kept changing while its message was updated", g.Ref())
+			// Every change stores a refresh after it: that one shows the
+			// rest.
+			b.log.Info("an alert kept changing while its message was updated; its next refresh shows the rest", "alert", g.Ref())
+			return nil
 		}
 		text, blocks := b.triageNow(ctx, g)
 		err := b.slack.do(ctx, "chat.update", func(ctx context.Context) error {
@@ -646,6 +649,22 @@ func (b *Bot) onAlertForm(cb slack.InteractionCallback) (any, func(context.Conte
 	return nil, nil
 }
 
+// alertCouldNot is couldNot for alert intake's use cases: a decision the
+// group's state refuses (linked already, marked not an incident, a reason
+// missing) is the domain's message, said as it is.
+func (b *Bot) alertCouldNot(what string, err error, outcome string) string {
+	for _, known := range []error{alert.ErrLinked, alert.ErrDismissed, alert.ErrInvalid, alert.ErrNoGroup} {
+		if errors.Is(err, known) {
+			text := sentence(err.Error())
+			if outcome != "" && outcome != "Nothing changed" {
+				text += " " + outcome + "."
+			}
+			return text
+		}
+	}
+	return b.couldNot(what, err, outcome)
+}
+
 // answerIn is where an answer about g goes: its message's channel, else
 // the person by direct message.
 func answerIn(g *alert.Group, user string) string {
@@ -677,14 +696,17 @@ func (b *Bot) declareAlert(ctx context.Context, id int64, user string, req incid
 		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("record the incident", err, "Nothing was opened"), usageOpen)
 		return
 	}
-	if _, err := b.alerts.Declare(ctx, g.ID, inc.ID, user); err != nil {
-		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("link "+g.Ref()+" to "+inc.Ref(), err, inc.Ref()+" is open all the same"), "/incident help")
+	decided, err := b.alerts.Declare(ctx, g.ID, inc.ID, user)
+	if err != nil {
+		b.replyUsage(ctx, answerIn(g, user), user, b.alertCouldNot("link "+g.Ref()+" to "+inc.Ref(), err, inc.Ref()+" is open all the same"), "/incident help")
 	}
 	b.log.Info("incident declared from an alert", "incident", inc.Ref(), "alert", g.Ref(), "by", user, "created", created)
 	if created {
 		b.setUpRoom(ctx, inc)
 	}
-	b.afterDecision(ctx, g.ID)
+	if err == nil {
+		b.afterDecision(ctx, decided)
+	}
 }
 
 // attachAlert links group id to an open incident the person picked, if
@@ -707,34 +729,46 @@ func (b *Bot) attachAlert(ctx context.Context, id, incidentID int64, user string
 	if !b.mayOnIncidentAnswering(ctx, "", answerIn(g, user), user, access.ChangeIncident, inc, "/incident help") {
 		return
 	}
-	if _, err := b.alerts.Attach(ctx, g.ID, inc.ID, user); err != nil {
-		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("attach "+g.Ref()+" to "+inc.Ref(), err, "Nothing changed"), "/incident help")
+	decided, err := b.alerts.Attach(ctx, g.ID, inc.ID, user)
+	if err != nil {
+		b.replyUsage(ctx, answerIn(g, user), user, b.alertCouldNot("attach "+g.Ref()+" to "+inc.Ref(), err, "Nothing changed"), "/incident help")
 		return
 	}
 	b.log.Info("alert attached to an incident", "incident", inc.Ref(), "alert", g.Ref(), "by", user)
-	b.afterDecision(ctx, g.ID)
+	b.afterDecision(ctx, decided)
 }
 
 // dismissAlert records that group id is not an incident, and why.
 func (b *Bot) dismissAlert(ctx context.Context, id int64, user, reason string) {
 	g, err := b.alerts.Dismiss(ctx, id, user, reason)
 	if err != nil {
-		b.replyUsage(ctx, answerIn(g, user), user, b.couldNot("mark the alert not an incident", err, "Nothing changed"), "/incident help")
+		b.replyUsage(ctx, answerIn(g, user), user, b.alertCouldNot("mark the alert not an incident", err, "Nothing changed"), "/incident help")
 		return
 	}
 	b.log.Info("alert marked not an incident", "alert", g.Ref(), "by", user)
-	b.afterDecision(ctx, g.ID)
+	b.afterDecision(ctx, g)
 }
 
-// afterDecision shows a decision at once: the triage message updated and
-// the incident told. The jobs the decision stored do the same later, to
-// no further effect, if these fail.
-func (b *Bot) afterDecision(ctx context.Context, id int64) {
-	if err := b.showTriage(ctx, id); err != nil {
-		b.log.Warn("updating an alert's message after a decision; its job retries", "alert", id, "err", err)
+// afterDecision shows decided group g at once, through the durable jobs
+// the decision stored (their keys are alert.Service's): its triage message
+// updated and, when it joined an incident, the incident told. A job that
+// fails here is retried by the sweeper; run now, it is not run again.
+func (b *Bot) afterDecision(ctx context.Context, g *alert.Group) {
+	now := b.clock.Now()
+	payload, _ := json.Marshal(alert.JobPayload{GroupID: g.ID, Version: g.Version})
+	todo := []jobs.Job{{Kind: alert.JobTriage, Key: fmt.Sprintf("%s:%d:v%d", alert.JobTriage, g.ID, g.Version), Payload: payload, DueAt: now}}
+	if g.IncidentID != 0 {
+		how := "attached"
+		if g.Decision == alert.DecisionDeclared {
+			how = "declared" // Declare stores none: this is the incident's only word of it
+		}
+		todo = append(todo, jobs.Job{Kind: alert.JobIncident, Key: fmt.Sprintf("%s:%d:%s@%d", alert.JobIncident, g.ID, how, g.IncidentID),
+			Payload: payload, DueAt: now})
 	}
-	if err := b.tellIncident(ctx, id, false); err != nil {
-		b.log.Warn("telling the incident of an alert's decision; its job retries", "alert", id, "err", err)
+	for _, j := range todo {
+		if _, err := b.jobs.RunJob(ctx, j); err != nil && !jobs.IsLater(err) {
+			b.log.Warn("showing an alert's decision; its job retries", "alert", g.Ref(), "job", j.Kind, "err", err)
+		}
 	}
 }
 

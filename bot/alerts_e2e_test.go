@@ -533,5 +533,100 @@ func TestAlertStormDigest(t *testing.T) {
 	if n := len(h.marked(ch, "sitrep_alert_triage")); n != 2 {
 		t.Errorf("%d triage messages; want 2", n)
 	}
+	if n := h.sim.Calls("chat.postMessage"); n != 3 {
+		t.Errorf("%d messages posted for 11 new alerts over a limit of 2; want 3 (2 triage messages, 1 digest)", n)
+	}
 	h.checkNothingDoubled()
+}
+
+// TestAlertPostsOnceWhenAnswersAreLost: Slack posts the triage message and
+// the storm digest but their answers are lost; the retries find them
+// instead of posting again, and the group records the message found.
+func TestAlertPostsOnceWhenAnswersAreLost(t *testing.T) {
+	t.Parallel()
+	h := newOnceHarness(t, withAlerts(alert.Settings{PerMinute: 1}))
+	var batch []alert.Alert
+	for i := range 3 {
+		a := highErrorRate()
+		a.GroupKey = "lost-" + strconv.Itoa(i)
+		batch = append(batch, a)
+	}
+	h.sim.LoseAnswers("chat.postMessage", 2)
+	res := h.receive(batch...)
+	h.later()
+	ch := h.alertsChannel()
+	triage := h.only(ch, "sitrep_alert_triage")
+	h.only(ch, "sitrep_alert_digest")
+	if g := h.group(res.Groups[0].GroupID); g.TriageTS != triage.TS {
+		t.Errorf("group records %q; the message posted is %s", g.TriageTS, triage.TS)
+	}
+	if _, retries := h.bot.SlackCalls(); retries < 2 {
+		t.Errorf("%d retries; the two lost answers should have made two", retries)
+	}
+	if n := h.sim.Calls("chat.postMessage"); n != 2 {
+		t.Errorf("chat.postMessage called %d times; want 2, each lost answer's retry finding its message", n)
+	}
+	h.checkNothingDoubled()
+}
+
+// TestAlertDecisionsRace: alice opens the Attach form, bob marks the alert
+// not an incident meanwhile; alice's submission changes nothing and she is
+// told why, in the domain's words.
+func TestAlertDecisionsRace(t *testing.T) {
+	t.Parallel()
+	h := newOnceHarness(t, withAlerts(alert.Settings{}))
+	h.openIncident("checkout errors sev2")
+	inc, _ := h.store.IncidentByNumber(h.ctx, 1)
+	id := h.receive(highErrorRate()).Groups[0].GroupID
+	ch := h.alertsChannel()
+	msg := h.only(ch, "sitrep_alert_triage")
+	for _, c := range []struct{ user, action string }{{alice, "alert_attach"}, {bob, "alert_dismiss"}} {
+		if _, err := h.sim.Click(h.ctx, c.user, ch, msg.TS, c.action, strconv.FormatInt(id, 10)); err != nil {
+			t.Fatal(err)
+		}
+		h.idle()
+	}
+	attach, dismiss := h.openView(alice, "alert_attach"), h.openView(bob, "alert_dismiss")
+	h.submit(bob, dismiss.ID, map[string]map[string]string{"reason": {"reason": "a test alert"}})
+	h.submit(alice, attach.ID, map[string]map[string]string{"incident": {"incident": strconv.FormatInt(inc.ID, 10)}})
+	if g := h.group(id); g.Decision != alert.DecisionDismissed || g.IncidentID != 0 {
+		t.Errorf("group %q incident %d; want it left dismissed", g.Decision, g.IncidentID)
+	}
+	var told string
+	for _, e := range h.sim.Ephemerals(alice) {
+		told += e.Text + "\n"
+	}
+	if dm := h.sim.DirectChannel(alice); dm != "" {
+		for _, m := range h.sim.Messages(dm) {
+			told += m.Text + "\n"
+		}
+	}
+	if !strings.Contains(told, "marked not an incident") || strings.Contains(told, "internal") {
+		t.Errorf("alice was told %q; want why, in the domain's words", told)
+	}
+}
+
+// TestAlertRepeatsCoalesce: a new group costs Slack one look and one post;
+// 100 repeats within 4 seconds update its message once or twice (once per
+// refresh bucket they span), not 100 times.
+func TestAlertRepeatsCoalesce(t *testing.T) {
+	t.Parallel()
+	h := newOnceHarness(t, withAlerts(alert.Settings{}))
+	h.receive(highErrorRate())
+	if post, look := h.sim.Calls("chat.postMessage"), h.sim.Calls("conversations.history"); post != 1 || look != 1 {
+		t.Errorf("a new alert cost %d posts and %d looks; want 1 and 1", post, look)
+	}
+	for range 100 {
+		h.clock.Advance(40 * time.Millisecond)
+		if _, err := h.alerts.Receive(h.ctx, []alert.Alert{highErrorRate()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.later()
+	if n := h.sim.Calls("chat.update"); n < 1 || n > 2 {
+		t.Errorf("100 repeats made %d updates; want 1 or 2", n)
+	}
+	if text := h.messageText(h.only(h.alertsChannel(), "sitrep_alert_triage")); !strings.Contains(text, "×101") {
+		t.Errorf("the message does not count 101:\n%s", text)
+	}
 }

@@ -57,8 +57,6 @@ const (
 	maxDigestTitles = 10
 	// maxIncidentAlerts is how many alerts /incident alerts lists.
 	maxIncidentAlerts = 25
-	// maxDismissReason bounds why a group is not an incident.
-	maxDismissReason = 500
 )
 
 // alertText is text from monitoring for mrkdwn: every '&', '<' and '>'
@@ -176,7 +174,7 @@ func decisionText(g alert.Group, inc *incident.Incident) string {
 	case alert.DecisionAttached:
 		return ":link: Attached to " + ref + by
 	case alert.DecisionDismissed:
-		line := ":heavy_minus_sign: Not an incident: " + alertText(g.Reason, maxDismissReason+100)
+		line := ":heavy_minus_sign: Not an incident: " + alertText(g.Reason, alert.MaxReason+100)
 		if g.DecidedBy != "" {
 			line += " — <@" + g.DecidedBy + ">"
 		}
@@ -371,7 +369,7 @@ func attachModal(g alert.Group, open []incident.Incident) slack.ModalViewRequest
 // dismissModal asks why g is not an incident; the reason is kept.
 func dismissModal(g alert.Group) slack.ModalViewRequest {
 	reason := slack.NewPlainTextInputBlockElement(plain("planned maintenance, a test alert…"), blockAlertReason)
-	reason.MaxLength = maxDismissReason
+	reason.MaxLength = alert.MaxReason
 	return slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: callbackAlertDismiss, PrivateMetadata: strconv.FormatInt(g.ID, 10),
 		Title: plain("Not an incident"), Submit: plain("Save"), Close: plain("Cancel"),
@@ -431,23 +429,6 @@ func alertLine(g alert.Group) string {
 		line += " " + l
 	}
 	return line
-}
-
-// alertsSection is the header's "Alerts" section for groups, nil when
-// there are none: the first few lines, and how many more.
-func alertsSection(groups []alert.Group) slack.Block {
-	if len(groups) == 0 {
-		return nil
-	}
-	var lines []string
-	for i, g := range groups {
-		if i == 5 {
-			lines = append(lines, fmt.Sprintf("… and %s more: `/incident alerts`", count(len(groups)-i, "alert")))
-			break
-		}
-		lines = append(lines, alertLine(g))
-	}
-	return slack.NewSectionBlock(mrkdwn(truncate("*Alerts*\n"+strings.Join(lines, "\n"), 3000)), nil, nil)
 }
 
 // incidentAlertsView lists the alerts that opened or joined inc, for

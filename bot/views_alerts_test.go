@@ -208,9 +208,6 @@ func TestAlertViewsBounded(t *testing.T) {
 	checkMessage(t, text, blocks)
 	text, blocks = incidentAlertsView(inc, []alert.Group{g, g})
 	checkMessage(t, text, blocks)
-	if b := alertsSection([]alert.Group{g, g, g, g, g, g, g}); b != nil {
-		checkMessage(t, "x", []slack.Block{b})
-	}
 	for name, v := range map[string]slack.ModalViewRequest{
 		"declare": declareModal(g, incident.Sev2),
 		"attach":  attachModal(g, []incident.Incident{{ID: 1, Number: 1, Title: strings.Repeat("long ", 100), Severity: incident.Sev1}}),

@@ -188,7 +188,7 @@ func (s *Service) Open(ctx context.Context, req OpenRequest) (inc *Incident, cre
 		names = nil
 	}
 	inc = &Incident{
-		Opening:     Facts{Severity: req.Severity, Title: req.Title, To: tdo, Rotation: rotation, Names: names},
+		Opening:     Facts{Severity: req.Severity, Title: req.Title, To: tdo, Rotation: rotation, Names: names, Source: req.ReportedBy},
 		Title:       req.Title,
 		Description: req.Description,
 		Severity:    req.Severity,

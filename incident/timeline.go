@@ -75,9 +75,10 @@ type Facts struct {
 	Rotation string `json:"rotation,omitempty"`
 	// Message is the chat ID (ts) of the message a pin entry holds.
 	Message string `json:"message,omitempty"`
-	// Source names the monitoring product of an alert entry
-	// ("Alertmanager"); Key identifies the alert event it records, so it
-	// is recorded once; Link leads back to the alert.
+	// Source names the monitoring product of an alert entry, or of the
+	// opening of an incident no person reported ("Alertmanager"); Key
+	// identifies the alert event an entry records, so it is recorded
+	// once; Link leads back to the alert.
 	Source string `json:"source,omitempty"`
 	Key    string `json:"key,omitempty"`
 	Link   string `json:"link,omitempty"`

@@ -15,8 +15,11 @@ import (
 	"github.com/sitrep/sitrep/internal/jobs"
 )
 
-// Store satisfies alert.Store.
-var _ alert.Store = (*Store)(nil)
+// Store satisfies alert.Store and alert.Parallel.
+var (
+	_ alert.Store    = (*Store)(nil)
+	_ alert.Parallel = (*Store)(nil)
+)
 
 // groupRow is an alert_groups row.
 type groupRow struct {
@@ -268,41 +271,156 @@ func (t *alertTx) AddAlert(groupID int64, a *alert.Alert) error {
 		a.SearchName, a.Link, a.Details, nullTime(a.StartsAt), nullTime(a.EndsAt), ts(a.ReceivedAt))
 }
 
+// Groups implements alert.Tx. On PostgreSQL it is one statement, which
+// locks the rows in the order of (source, key) whatever the order of keys.
+func (t *alertTx) Groups(keys []alert.Key) ([]*alert.Group, error) {
+	out := make([]*alert.Group, len(keys))
+	if t.s.dialect != DialectPostgres {
+		for i, k := range keys {
+			var err error
+			if out[i], err = t.Group(k.Source, k.Key); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	sources, ks := make([]string, len(keys)), make([]string, len(keys))
+	at := make(map[alert.Key][]int, len(keys))
+	for i, k := range keys {
+		sources[i], ks[i] = string(k.Source), k.Key
+		at[k] = append(at[k], i)
+	}
+	var rows []groupRow
+	if err := t.tx.sel(t.ctx, &rows, `SELECT `+groupColumns+` FROM alert_groups
+		WHERE (source, key) IN (SELECT * FROM unnest(?::text[], ?::text[]))
+		ORDER BY source, key FOR UPDATE`, pq.StringArray(sources), pq.StringArray(ks)); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		g, err := r.group()
+		if err != nil {
+			return nil, err
+		}
+		for n, i := range at[alert.Key{Source: g.Source, Key: g.Key}] {
+			if n == 0 {
+				out[i] = g
+			} else {
+				c := *g
+				out[i] = &c
+			}
+		}
+	}
+	return out, nil
+}
+
+// SaveGroups implements alert.Tx. On PostgreSQL it is one statement, its
+// input arrays.
+func (t *alertTx) SaveGroups(gs []*alert.Group) error {
+	if t.s.dialect != DialectPostgres || len(gs) == 1 {
+		for _, g := range gs {
+			if g.ID == 0 {
+				return fmt.Errorf("saving a new alert group with SaveGroups")
+			}
+			if err := t.SaveGroup(g); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(gs) == 0 {
+		return nil
+	}
+	n := len(gs)
+	ids, received, firing, versions, incidents, changes := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	storm := make([]bool, n)
+	text := make([][]string, 21)
+	for c := range text {
+		text[c] = make([]string, n)
+	}
+	for i, g := range gs {
+		if g.ID == 0 {
+			return fmt.Errorf("saving a new alert group with SaveGroups")
+		}
+		storableGroup(g)
+		ids[i], received[i], firing[i], versions[i], incidents[i], changes[i] = g.ID, int64(g.Received), int64(g.Firing), g.Version, g.IncidentID, g.ChangeID
+		storm[i] = g.Storm
+		for c, v := range []string{string(g.Source), g.Key, g.Route, string(g.Action), g.Title, g.Severity, encodeLabels(g.Labels),
+			encodeList(g.Systems), g.Link, g.Details, string(g.Status), pgTime(g.FirstSeen), pgTime(g.LastSeen), pgTime(g.ResolvedAt),
+			pgTime(g.StormMinute), g.TriageChannel, g.TriageTS, string(g.Decision), g.DecidedBy, pgTime(g.DecidedAt), g.Reason} {
+			text[c][i] = v
+		}
+	}
+	args := []any{pq.Int64Array(ids), pq.Int64Array(received), pq.Int64Array(firing), pq.Int64Array(versions),
+		pq.Int64Array(incidents), pq.Int64Array(changes), pq.BoolArray(storm)}
+	for _, c := range text {
+		args = append(args, pq.StringArray(c))
+	}
+	refreshed := make([]string, n)
+	for i, g := range gs {
+		refreshed[i] = pgTime(g.Refreshed)
+	}
+	args = append(args, pq.StringArray(refreshed))
+	_, err := t.tx.exec(t.ctx, `UPDATE alert_groups g SET source = v.source, key = v.key, route = v.route, action = v.action,
+			title = v.title, severity = v.severity, labels = v.labels, systems = v.systems, link = v.link, details = v.details,
+			status = v.status, received = v.received, firing = v.firing, first_seen = v.first_seen::timestamptz,
+			last_seen = v.last_seen::timestamptz, resolved_at = NULLIF(v.resolved_at, '')::timestamptz, storm = v.storm,
+			storm_minute = NULLIF(v.storm_minute, '')::timestamptz, triage_channel = v.triage_channel, triage_ts = v.triage_ts,
+			incident_id = NULLIF(v.incident_id, 0), change_id = NULLIF(v.change_id, 0), decision = v.decision,
+			decided_by = v.decided_by, decided_at = NULLIF(v.decided_at, '')::timestamptz, reason = v.reason,
+			version = v.version, refreshed = NULLIF(v.refreshed, '')::timestamptz
+		FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::boolean[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+			$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[],
+			$26::text[], $27::text[], $28::text[], $29::text[])
+			AS v (id, received, firing, version, incident_id, change_id, storm,
+				source, key, route, action, title, severity, labels, systems, link, details, status, first_seen, last_seen,
+				resolved_at, storm_minute, triage_channel, triage_ts, decision, decided_by, decided_at, reason, refreshed)
+		WHERE g.id = v.id`, args...)
+	return err
+}
+
 // Add implements alert.Tx. On PostgreSQL the alerts, the members' new
 // statuses and the look-up of their old ones are one statement, its input
 // arrays; on SQLite, which pays no round trip, one statement each.
-func (t *alertTx) Add(groupID int64, as []*alert.Alert, at time.Time) ([]alert.Status, error) {
-	prev := make([]alert.Status, len(as))
+func (t *alertTx) Add(entries []alert.Entry, at time.Time) ([]alert.Status, error) {
+	prev := make([]alert.Status, len(entries))
 	if t.s.dialect != DialectPostgres {
-		for i, a := range as {
+		for i, e := range entries {
 			var err error
-			if prev[i], err = t.SetMember(groupID, a.Fingerprint, a.Status, at); err != nil {
+			if prev[i], err = t.SetMember(e.GroupID, e.Alert.Fingerprint, e.Alert.Status, at); err != nil {
 				return nil, err
 			}
-			if err := t.AddAlert(groupID, a); err != nil {
+			if err := t.AddAlert(e.GroupID, e.Alert); err != nil {
 				return nil, err
 			}
 		}
 		return prev, nil
 	}
-	n := len(as)
+	if len(entries) == 0 {
+		return prev, nil
+	}
+	n := len(entries)
+	groups := make([]int64, n)
 	cols := make([][]string, 12)
 	for c := range cols {
 		cols[c] = make([]string, n)
 	}
-	for i, a := range as {
+	for i, e := range entries {
+		a := e.Alert
+		groups[i] = e.GroupID
 		for c, v := range []string{string(a.Source), a.Fingerprint, string(a.Status), a.Title, a.Severity,
 			encodeLabels(a.Labels), encodeList(a.Systems), a.SearchName, a.Link, a.Details, pgTime(a.StartsAt), pgTime(a.EndsAt)} {
 			cols[c][i] = v
 		}
 	}
-	args := []any{groupID}
+	args := []any{pq.Int64Array(groups)}
 	for _, c := range cols {
 		args = append(args, pq.StringArray(c))
 	}
 	args = append(args, ts(at))
 	var row struct {
 		IDs      pq.Int64Array  `db:"ids"`
+		Groups   pq.Int64Array  `db:"groups"`
 		Prints   pq.StringArray `db:"prints"`
 		Statuses pq.StringArray `db:"statuses"`
 	}
@@ -310,41 +428,48 @@ func (t *alertTx) Add(groupID int64, as []*alert.Alert, at time.Time) ([]alert.S
 	// (DISTINCT ON: PostgreSQL refuses to update a row twice in one
 	// statement), and not at all when it is unchanged; old reads the
 	// statuses before it (a CTE sees the snapshot the statement began
-	// with). The alerts' IDs come from one sequence, in the order of
-	// the rows inserted, which is the input's.
+	// with); the groups' locks keep other intakes off these rows. The
+	// alerts' IDs come from one sequence, in the order of the rows
+	// inserted, which is the input's.
 	err := t.tx.get(t.ctx, &row, `WITH input AS (
-			SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY
-				AS t (source, fingerprint, status, title, severity, labels, systems, search_name, link, details, starts_at, ends_at, n)),
-		old AS (SELECT fingerprint, status FROM alert_members
-			WHERE group_id = $1 AND fingerprint IN (SELECT fingerprint FROM input)),
-		last AS (SELECT DISTINCT ON (fingerprint) fingerprint, status FROM input ORDER BY fingerprint, n DESC),
+				AS t (group_id, source, fingerprint, status, title, severity, labels, systems, search_name, link, details, starts_at, ends_at, n)),
+		old AS (SELECT m.group_id, m.fingerprint, m.status FROM alert_members m
+			JOIN (SELECT DISTINCT group_id, fingerprint FROM input) i ON i.group_id = m.group_id AND i.fingerprint = m.fingerprint),
+		last AS (SELECT DISTINCT ON (group_id, fingerprint) group_id, fingerprint, status FROM input ORDER BY group_id, fingerprint, n DESC),
 		up AS (INSERT INTO alert_members (group_id, fingerprint, status, updated_at)
-			SELECT $1, fingerprint, status, $14 FROM last
+			SELECT group_id, fingerprint, status, $14 FROM last
 			ON CONFLICT (group_id, fingerprint) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
 				WHERE alert_members.status <> EXCLUDED.status),
 		ins AS (INSERT INTO alerts (group_id, source, fingerprint, status, title, severity, labels, systems,
 				search_name, link, details, starts_at, ends_at, received_at)
-			SELECT $1, source, fingerprint, status, title, severity, labels, systems, search_name, link, details,
+			SELECT group_id, source, fingerprint, status, title, severity, labels, systems, search_name, link, details,
 				NULLIF(starts_at, '')::timestamptz, NULLIF(ends_at, '')::timestamptz, $14 FROM input ORDER BY n
 			RETURNING id)
 		SELECT (SELECT array_agg(id ORDER BY id) FROM ins) AS ids,
-			(SELECT array_agg(fingerprint ORDER BY fingerprint) FROM old) AS prints,
-			(SELECT array_agg(status ORDER BY fingerprint) FROM old) AS statuses`, args...)
+			(SELECT array_agg(group_id ORDER BY group_id, fingerprint) FROM old) AS groups,
+			(SELECT array_agg(fingerprint ORDER BY group_id, fingerprint) FROM old) AS prints,
+			(SELECT array_agg(status ORDER BY group_id, fingerprint) FROM old) AS statuses`, args...)
 	if err != nil {
 		return nil, err
 	}
-	if len(row.IDs) != n || len(row.Prints) != len(row.Statuses) {
+	if len(row.IDs) != n || len(row.Prints) != len(row.Statuses) || len(row.Groups) != len(row.Prints) {
 		return nil, fmt.Errorf("storing %d alerts: %d IDs back", n, len(row.IDs))
 	}
-	cur := make(map[string]alert.Status, len(row.Prints))
-	for i, fp := range row.Prints {
-		cur[fp] = alert.Status(row.Statuses[i])
+	type member struct {
+		group int64
+		print string
 	}
-	for i, a := range as {
-		a.ID = row.IDs[i]
-		prev[i] = cur[a.Fingerprint]
-		cur[a.Fingerprint] = a.Status
+	cur := make(map[member]alert.Status, len(row.Prints))
+	for i, fp := range row.Prints {
+		cur[member{row.Groups[i], fp}] = alert.Status(row.Statuses[i])
+	}
+	for i, e := range entries {
+		e.Alert.ID = row.IDs[i]
+		m := member{e.GroupID, e.Alert.Fingerprint}
+		prev[i] = cur[m]
+		cur[m] = e.Alert.Status
 	}
 	return prev, nil
 }
@@ -539,3 +664,8 @@ func (s *Store) CountAlerts(ctx context.Context, since time.Time) (int64, error)
 	}
 	return n, nil
 }
+
+// IntakeParallelism implements alert.Parallel: how many alert intakes
+// commit at once (SQLite has one writer; PostgreSQL commits several at
+// once, so one need not wait for the one before it to reach the disk).
+func (s *Store) IntakeParallelism() int { return s.committers() }

@@ -14,7 +14,8 @@ import (
 
 // BenchmarkAlertIntake is sustained alert intake with grouping, as the
 // webhooks make it: alert.Service.Receive on the store, from 8 callers at
-// once, on the wall clock (so refresh jobs are coalesced per 5 s bucket as
+// once (32 in the last case: a webhook storm's concurrent requests; the
+// service commits calls that wait together), on the wall clock (so refresh jobs are coalesced per 5 s bucket as
 // in production). The alerts fall on 1,000 groups, all known before the
 // timer starts (a storm is over; its repeats go on); one alert in 10
 // resolves its fingerprint, and a later one fires it again. Each alert is
@@ -29,17 +30,19 @@ import (
 //
 // It reports alerts/s (the issue asks for 2,000 on PostgreSQL).
 func BenchmarkAlertIntake(b *testing.B) {
-	const callers, groups = 8, 1000
+	const groups = 1000
 	cases := []struct {
-		name   string
-		batch  int
-		prints int
+		name    string
+		callers int
+		batch   int
+		prints  int
 		// at is the group and fingerprint of the i-th alert.
 		at func(i int) (group, print int)
 	}{
-		{"batch=1", 1, 3, func(i int) (int, int) { return (i * 7919) % groups, (i / groups) % 3 }},
-		{"batch=20", 20, 20, func(i int) (int, int) { return ((i / 20) * 7919) % groups, i % 20 }},
-		{"mixed=20", 20, 3, func(i int) (int, int) { return (i * 7919) % groups, (i / groups) % 3 }},
+		{"batch=1", 8, 1, 3, func(i int) (int, int) { return (i * 7919) % groups, (i / groups) % 3 }},
+		{"batch=20", 8, 20, 20, func(i int) (int, int) { return ((i / 20) * 7919) % groups, i % 20 }},
+		{"mixed=20", 8, 20, 3, func(i int) (int, int) { return (i * 7919) % groups, (i / groups) % 3 }},
+		{"batch=1/callers=32", 32, 1, 3, func(i int) (int, int) { return (i * 7919) % groups, (i / groups) % 3 }},
 	}
 	for _, d := range dialects {
 		for _, tc := range cases {
@@ -67,7 +70,7 @@ func BenchmarkAlertIntake(b *testing.B) {
 				b.ResetTimer()
 				start := time.Now()
 				var wg sync.WaitGroup
-				for range callers {
+				for range tc.callers {
 					wg.Go(func() {
 						buf := make([]alert.Alert, 0, tc.batch)
 						for {

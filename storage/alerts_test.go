@@ -183,6 +183,7 @@ func testAlertMembers(t *testing.T, s *storage.Store) {
 		}
 		// Add: several alerts, a fingerprint twice, one unchanged.
 		var as []*alert.Alert
+		var entries []alert.Entry
 		for _, m := range []struct {
 			fp string
 			st alert.Status
@@ -190,8 +191,9 @@ func testAlertMembers(t *testing.T, s *storage.Store) {
 			a := amAlert("fp", m.fp, m.st)
 			a.ReceivedAt = t0
 			as = append(as, &a)
+			entries = append(entries, alert.Entry{GroupID: g.ID, Alert: &a})
 		}
-		prev, err := tx.Add(g.ID, as, t0.Add(time.Minute))
+		prev, err := tx.Add(entries, t0.Add(time.Minute))
 		if err != nil {
 			return err
 		}
@@ -209,8 +211,36 @@ func testAlertMembers(t *testing.T, s *storage.Store) {
 				t.Errorf("after Add, %s was %q (%v), want %s", fp, p, err, st)
 			}
 		}
-		if prev, err := tx.Add(g.ID, nil, t0); err != nil || len(prev) != 0 {
+		if prev, err := tx.Add(nil, t0); err != nil || len(prev) != 0 {
 			t.Errorf("Add of nothing = %v, %v", prev, err)
+		}
+		// Groups: in the order asked, nil for none, a key twice.
+		other := &alert.Group{Source: alert.SourceGeneric, Key: "fp", Route: "r", Action: alert.ActionOpen, Status: alert.StatusFiring, FirstSeen: t0, LastSeen: t0}
+		if err := tx.SaveGroup(other); err != nil {
+			return err
+		}
+		gs, err := tx.Groups([]alert.Key{{Source: alert.SourceGeneric, Key: "fp"}, {Source: alert.SourceSplunk, Key: "none"},
+			{Source: alert.SourceGrafana, Key: "fp"}, {Source: alert.SourceGeneric, Key: "fp"}})
+		if err != nil {
+			return err
+		}
+		if len(gs) != 4 || gs[0] == nil || gs[0].ID != other.ID || gs[1] != nil || gs[2] == nil || gs[2].ID != g.ID ||
+			gs[3] == nil || gs[3].ID != other.ID || gs[0] == gs[3] {
+			t.Errorf("Groups = %+v", gs)
+		}
+		// SaveGroups: several at once, every field.
+		gs[0].Title, gs[0].Received, gs[0].Storm, gs[0].StormMinute, gs[0].IncidentID = "one", 3, true, t0, 12
+		gs[0].Labels, gs[0].Systems, gs[0].ResolvedAt, gs[0].Refreshed = map[string]string{"a": "b"}, []string{"x"}, t0.Add(time.Second), t0
+		gs[2].Title, gs[2].Decision, gs[2].DecidedAt, gs[2].Reason, gs[2].Version = "two", alert.DecisionDismissed, t0.Add(time.Hour), "noise", 9
+		if err := tx.SaveGroups([]*alert.Group{gs[0], gs[2]}); err != nil {
+			return err
+		}
+		back, err := tx.Groups([]alert.Key{{Source: alert.SourceGeneric, Key: "fp"}, {Source: alert.SourceGrafana, Key: "fp"}})
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]*alert.Group{gs[0], gs[2]}, back); diff != "" {
+			t.Errorf("SaveGroups read back (-want +got):\n%s", diff)
 		}
 		// Several jobs at once, one of them known already.
 		if err := tx.Enqueue(jobs.Job{Kind: "k", Key: "j1", DueAt: t0}); err != nil {
