@@ -78,6 +78,9 @@ type PMEntry struct {
 	Actor   string
 	Subject string
 	AddedBy string
+	// By names who wrote the source entry when no person did: the
+	// monitoring product of an alert entry ("Alertmanager").
+	By string `json:",omitempty"`
 	// Names are the display names the source entry recorded, by user ID.
 	Names map[string]string `json:",omitempty"`
 	// Edits are the earlier versions, oldest first.

@@ -120,7 +120,7 @@ func (p *Postmortems) Start(ctx context.Context, incidentID int64, actor, channe
 			break
 		}
 		pm.Timeline = append(pm.Timeline, PMEntry{ID: len(pm.Timeline) + 1, At: e.At, Text: truncateRunes(describeEntry(e), MaxPMText),
-			Source: e.ID, Kind: e.Kind, Actor: e.Actor, Subject: e.Subject, Names: e.Facts.Names})
+			Source: e.ID, Kind: e.Kind, Actor: e.Actor, Subject: e.Subject, Names: e.Facts.Names, By: entryBy(e)})
 	}
 	err = p.store.CreatePostmortem(ctx, pm, func(pm *Postmortem) []jobs.Job { return []jobs.Job{PostmortemJob(pm, now)} })
 	if errors.Is(err, ErrDuplicate) {
@@ -554,4 +554,13 @@ func (p *Postmortems) Document(ctx context.Context, incidentID int64) (*Postmort
 		}
 	}
 	return doc, nil
+}
+
+// entryBy is who wrote e when no person did: the product of an alert
+// entry; "" otherwise.
+func entryBy(e TimelineEntry) string {
+	if e.Actor == "" && e.Kind == EntryAlert {
+		return e.Facts.Source
+	}
+	return ""
 }

@@ -30,7 +30,11 @@ func testPostmortems(t *testing.T, s *storage.Store) {
 	if _, err := pms.Start(ctx, inc.ID, "U1", "C1"); !errors.As(err, &fe) || !strings.Contains(fe.Problem, "starts once service is restored") {
 		t.Fatalf("start on an open incident: %v", err)
 	}
-	clk.Advance(10 * time.Minute)
+	clk.Advance(5 * time.Minute)
+	if _, _, _, err := svc.NoteAlert(ctx, inc.ID, incident.AlertNote{Key: "alert:1:resolved", Source: "Alertmanager", Text: "HighErrorRate resolved after 5 min"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(5 * time.Minute)
 	if _, _, err := svc.SetStatus(ctx, incident.StatusRequest{IncidentID: inc.ID, Actor: "U1", Status: incident.StatusRestored}); err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +42,16 @@ func testPostmortems(t *testing.T, s *storage.Store) {
 	pm, err := pms.Start(ctx, inc.ID, "U1", "C1")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Monitoring wrote the alert's entry: the export names the product.
+	var byMonitoring []string
+	for _, e := range pm.Timeline {
+		if e.Kind == incident.EntryAlert {
+			byMonitoring = append(byMonitoring, e.By)
+		}
+	}
+	if len(byMonitoring) != 1 || byMonitoring[0] != "Alertmanager" {
+		t.Errorf("the alert's entry in the postmortem is by %q, want Alertmanager", byMonitoring)
 	}
 	if pm.Phase != incident.PhaseTimeline || pm.Facilitator != "U1" || len(pm.Timeline) < 2 || pm.Timeline[0].Text != "Opened as SEV1: db down" {
 		t.Fatalf("started: %+v", pm)

@@ -92,8 +92,12 @@ func PostmortemMarkdown(d *incident.PostmortemDocument) string {
 			what += fmt.Sprintf(" *(corrected by %s; was %s \"%s\")*", who(last.EditedBy), at(last.At), cellNames(last.Text, names))
 		}
 		actor := ""
-		if e.Actor != "" {
+		switch {
+		case e.Actor != "":
 			actor = person(e.Actor, map[string]string{e.Actor: entryNames(e.Actor)})
+		case e.By != "":
+			// Monitoring wrote it: the product is who.
+			actor = cellEscaper.Replace(e.By)
 		}
 		w("| %s | %s | %s |\n", at(e.At), what, actor)
 	}

@@ -170,13 +170,15 @@ func TestDocumentsNameNotID(t *testing.T) {
 	}
 	pm := &incident.Postmortem{Facilitator: "U0BOB", StartedBy: "U0ALICE", StartedAt: to, Phase: incident.PhaseActions,
 		Timeline: []incident.PMEntry{{ID: 1, At: to, Text: "handed leadership over to <@U0BOB>", Kind: incident.EntryTDO, Actor: "U0ALICE", Subject: "U0BOB",
-			Names: handOff.Facts.Names, Edits: []incident.Edit{{Text: "asked <@U0BOB>", EditedBy: "U0BOB"}}}},
+			Names: handOff.Facts.Names, Edits: []incident.Edit{{Text: "asked <@U0BOB>", EditedBy: "U0BOB"}}},
+			{ID: 2, At: to, Text: "HighErrorRate resolved after 12 min", Kind: incident.EntryAlert, By: "Alertmanager"}},
 		Issues:  []incident.Issue{{ID: 1, Text: "nobody paged <@U0ALICE>", AddedBy: "U0BOB"}},
 		Actions: []incident.Action{{ID: 1, Issue: 1, Owner: "U0ALICE", Expected: "page", Due: to}}}
 	doc := PostmortemMarkdown(&incident.PostmortemDocument{Incident: &inc, Postmortem: pm, Summary: sum, Names: names})
 	for _, want := range []string{"Facilitated by @Bob Dobbs; started 2026-11-24 09:00 by @Alice Liddell", "db down, @Bob Dobbs on it",
 		"| handed leadership over to @Bob Dobbs *(corrected by @Bob Dobbs; was 0001-01-01 00:00 \"asked @Bob Dobbs\")* | @Alice Liddell |",
-		"nobody paged @Alice Liddell", "| 1 | page | @Alice Liddell |"} {
+		"nobody paged @Alice Liddell", "| 1 | page | @Alice Liddell |",
+		"| HighErrorRate resolved after 12 min | Alertmanager |"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("postmortem lacks %q:\n%s", want, doc)
 		}
