@@ -32,6 +32,9 @@ type memStore struct {
 	failBatches bool
 	// atGate counts the Intakes that reached the gate.
 	atGate atomic.Int64
+	// hide, when set, makes Groups answer nil for every key once: another
+	// transaction created the groups after this one looked.
+	hide bool
 	// offered counts, by key, the jobs given to Enqueue in committed
 	// intakes.
 	offered map[string]int
@@ -44,7 +47,7 @@ func newMemStore() *memStore {
 
 func (m *memStore) clone() *memStore {
 	c := &memStore{groups: map[int64]alert.Group{}, members: map[int64]map[string]alert.Status{},
-		alerts: slices.Clone(m.alerts), alertOf: map[int64]int64{}, storm: map[string]int{}, jobs: map[string]jobs.Job{}, nextID: m.nextID, fail: m.fail,
+		alerts: slices.Clone(m.alerts), alertOf: map[int64]int64{}, storm: map[string]int{}, jobs: map[string]jobs.Job{}, nextID: m.nextID, fail: m.fail, hide: m.hide,
 		offered: map[string]int{}}
 	for k, v := range m.offered {
 		c.offered[k] = v
@@ -117,6 +120,10 @@ func (t memTx) AddAlert(groupID int64, a *alert.Alert) error {
 
 func (t memTx) Groups(keys []alert.Key) ([]*alert.Group, error) {
 	out := make([]*alert.Group, len(keys))
+	if t.m.hide {
+		t.m.hide = false
+		return out, nil
+	}
 	for i, k := range keys {
 		out[i], _ = t.Group(k.Source, k.Key)
 	}
@@ -185,7 +192,7 @@ func (m *memStore) Intake(ctx context.Context, f func(alert.Tx) error) error {
 	if m.failBatches && len(c.alerts) > len(m.alerts)+1 {
 		return errBoom
 	}
-	m.groups, m.members, m.alerts, m.alertOf, m.storm, m.jobs, m.nextID, m.offered = c.groups, c.members, c.alerts, c.alertOf, c.storm, c.jobs, c.nextID, c.offered
+	m.groups, m.members, m.alerts, m.alertOf, m.storm, m.jobs, m.nextID, m.offered, m.hide = c.groups, c.members, c.alerts, c.alertOf, c.storm, c.jobs, c.nextID, c.offered, c.hide
 	return nil
 }
 

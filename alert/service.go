@@ -889,6 +889,7 @@ func (s *Service) Declare(ctx context.Context, id, incidentID int64, actor strin
 			return err
 		}
 		g.IncidentID, g.Decision, g.DecidedBy, g.DecidedAt = incidentID, DecisionDeclared, actor, now
+		g.Refreshed = time.Time{} // the incident is to be refreshed too
 		return nil
 	}, func(g *Group) []jobs.Job {
 		js := showJobs(g, now)
@@ -910,6 +911,7 @@ func (s *Service) Attach(ctx context.Context, id, incidentID int64, actor string
 			return err
 		}
 		g.IncidentID, g.Decision, g.DecidedBy, g.DecidedAt = incidentID, DecisionAttached, actor, now
+		g.Refreshed = time.Time{} // the incident is to be refreshed too
 		return nil
 	}, func(g *Group) []jobs.Job {
 		js := append(showJobs(g, now),
@@ -955,7 +957,7 @@ func (s *Service) Opened(ctx context.Context, id, incidentID int64) (*Group, err
 		if err := link(g, incidentID); err != nil {
 			return err
 		}
-		g.IncidentID, g.DecidedAt = incidentID, now
+		g.IncidentID, g.DecidedAt, g.Refreshed = incidentID, now, time.Time{}
 		if g.Decision == DecisionNone {
 			g.Decision = DecisionOpened
 		}

@@ -616,3 +616,41 @@ func TestConcurrentReceivesShareTransactions(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupCreatedMeanwhile: a group another intake created after this
+// one looked (Tx.SaveGroup answers ErrGroupExists) is joined, not doubled.
+func TestGroupCreatedMeanwhile(t *testing.T) {
+	e := newEnv(t, alert.Settings{})
+	first := e.receive(fire("g1", "a")).Groups[0]
+	e.store.hide = true
+	second := e.receive(fire("g1", "b")).Groups[0]
+	if e.store.hide {
+		t.Fatal("the test's Groups was not called")
+	}
+	if second.GroupID != first.GroupID || second.New {
+		t.Errorf("second = %+v, want the first's group, not new", second)
+	}
+	if g := e.group(first.GroupID); g.Received != 2 || g.Firing != 2 || len(e.store.groups) != 1 {
+		t.Errorf("group %+v; %d groups", g, len(e.store.groups))
+	}
+}
+
+// TestLinkInMidBucket: a repeat in the bucket in which the group was
+// linked to an incident, after its triage refresh was scheduled, still
+// schedules the incident's.
+func TestLinkInMidBucket(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, alert.Settings{})
+	id := e.receive(fire("g1", "f")).Groups[0].GroupID
+	e.clk.Set(t0.Add(time.Minute))
+	e.receive(fire("g1", "f"))
+	if _, err := e.svc.Attach(ctx, id, 77, "U2"); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Set(t0.Add(time.Minute + time.Second))
+	e.receive(fire("g1", "f"))
+	key := fmt.Sprintf("alert.incident:%d@%d", id, t0.Add(time.Minute).Unix())
+	if _, ok := e.store.jobs[key]; !ok {
+		t.Errorf("no incident refresh %s: %v", key, e.store.jobKeys())
+	}
+}
