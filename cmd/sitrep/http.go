@@ -70,7 +70,11 @@ func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APITo
 		webTokens[i] = web.Token{Name: t.Name, Secret: t.Secret}
 		names[i] = t.Name
 	}
-	alertHandler, alertNames, err := alertWebhooks(cfg, store, clk, reg, log, extra)
+	var wake func()
+	if a != nil && a.runner != nil {
+		wake = a.runner.Wake
+	}
+	alertHandler, alertNames, err := alertWebhooks(cfg, store, clk, wake, reg, log, extra)
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +110,10 @@ func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APITo
 // alertWebhooks returns the handler of POST /api/v1/alerts/{source}: alert
 // intake over store, routed by cfg's alerts section, for the sources cfg
 // gives credentials to and those of extra; and the sources' names. A
-// configured source whose variable is unset is an error naming it.
-func alertWebhooks(cfg config.Config, store *storage.Store, clk clock.Clock, reg prometheus.Registerer, log *slog.Logger, extra []alerts.Credentials) (http.Handler, []string, error) {
+// configured source whose variable is unset is an error naming it. wake,
+// when not nil, is called after alerts that started a group are stored, so
+// that their triage message, incident or change starts at once.
+func alertWebhooks(cfg config.Config, store *storage.Store, clk clock.Clock, wake func(), reg prometheus.Registerer, log *slog.Logger, extra []alerts.Credentials) (http.Handler, []string, error) {
 	settings, err := cfg.AlertSettings()
 	if err != nil {
 		return nil, nil, err
@@ -125,7 +131,7 @@ func alertWebhooks(cfg config.Config, store *storage.Store, clk clock.Clock, reg
 		names = append(names, string(c.Source))
 	}
 	h := alerts.NewHandler(alerts.Config{
-		Receiver: alert.NewService(store, clk, settings), Credentials: creds,
+		Receiver: wakingReceiver{alert.NewService(store, clk, settings), wake}, Credentials: creds,
 		Registerer: reg, Log: log.With("component", "alerts"),
 	})
 	return h, names, nil
@@ -256,4 +262,21 @@ func (f nowClock) Now() time.Time {
 		return time.Now().UTC()
 	}
 	return f().UTC()
+}
+
+// wakingReceiver is alert intake that wakes the job runner when an alert
+// started a group: the jobs of a new group are due at once, the runner's
+// next look may be seconds away. A repeat's refresh is due later and waits.
+type wakingReceiver struct {
+	svc  *alert.Service
+	wake func()
+}
+
+// Receive stores alerts, then wakes the runner if any started a group.
+func (w wakingReceiver) Receive(ctx context.Context, in []alert.Alert) (alert.Result, error) {
+	res, err := w.svc.Receive(ctx, in)
+	if err == nil && w.wake != nil && slices.ContainsFunc(res.Groups, func(g alert.Received) bool { return g.New }) {
+		w.wake()
+	}
+	return res, err
 }

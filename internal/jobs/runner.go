@@ -69,6 +69,8 @@ type Runner struct {
 	mu   sync.Mutex
 	stop context.CancelFunc
 	done chan struct{}
+	// wake, signalled by Wake, makes the loop look for due jobs at once.
+	wake chan struct{}
 }
 
 // NewRunner returns a Runner over q that takes its time from c.
@@ -81,6 +83,7 @@ func NewRunner(q Queue, c clock.Clock, log *slog.Logger) *Runner {
 		clock:       c,
 		log:         log,
 		handlers:    map[string]Handler{},
+		wake:        make(chan struct{}, 1),
 		Instance:    DefaultInstance(),
 		Lease:       time.Minute,
 		Deadline:    45 * time.Second,
@@ -482,6 +485,17 @@ func (r *Runner) Start(ctx context.Context, spec string) error {
 	return nil
 }
 
+// Wake makes a started runner look for due jobs now instead of at its next
+// tick: work that arrives from outside a handler (an alert's webhook)
+// starts at once. It never blocks; wakes while one is pending are one.
+// Jobs not yet due are left alone.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
 // parseSpec parses a cron spec, turning a parser panic into an error.
 func parseSpec(spec string) (sched cron.Schedule, err error) {
 	defer func() {
@@ -509,6 +523,8 @@ func (r *Runner) loop(claimCtx, runCtx context.Context, sched cron.Schedule) {
 			t.Stop()
 			return
 		case <-t.C:
+		case <-r.wake:
+			t.Stop()
 		}
 		full := false
 		for {

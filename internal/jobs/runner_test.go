@@ -251,3 +251,48 @@ func TestLaterRunsAgainWhenAsked(t *testing.T) {
 		t.Errorf("job = %s, want done", j.State)
 	}
 }
+
+// TestWakeRunsDueJobsAtOnce starts a runner that looks for jobs once an
+// hour: a job enqueued from outside runs only when Wake is called, and a
+// job not yet due is left for later.
+func TestWakeRunsDueJobsAtOnce(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, filepath.Join(t.TempDir(), "wake.db"))
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := clock.NewFake(t0)
+	r := jobs.NewRunner(s, clk, nil)
+	ran := make(chan string, 2)
+	r.Handle("alert", func(_ context.Context, j jobs.Job) error { ran <- j.Key; return nil })
+	if err := r.Start(ctx, "@every 1h"); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	if _, err := s.Enqueue(ctx, jobs.Job{Kind: "alert", Key: "now", DueAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue(ctx, jobs.Job{Kind: "alert", Key: "later", DueAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case k := <-ran:
+		t.Fatalf("job %q ran before Wake, with the next tick an hour away", k)
+	case <-time.After(100 * time.Millisecond):
+	}
+	r.Wake()
+	r.Wake() // a second wake while one is pending is the same wake
+	select {
+	case k := <-ran:
+		if k != "now" {
+			t.Fatalf("Wake ran %q, want the due job", k)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wake did not run the due job")
+	}
+	select {
+	case k := <-ran:
+		t.Fatalf("Wake ran %q, which is not due yet", k)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
