@@ -13,21 +13,21 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
-	"github.com/sitrep/sitrep/storage"
+	"github.com/sitrep/sitrep/internal/dashquery"
 	"github.com/sitrep/sitrep/web/signin"
 )
 
-// IncidentReader is what the incidents pages read; *storage.Store
+// IncidentReader is what the incidents pages read; storage
 // satisfies it.
 type IncidentReader interface {
 	// DashboardIncidents returns a page of the incidents list.
-	DashboardIncidents(ctx context.Context, f storage.IncidentFilter) (storage.IncidentPage, error)
+	DashboardIncidents(ctx context.Context, f dashquery.IncidentFilter) (dashquery.IncidentPage, error)
 	// EachDashboardIncident calls fn with every incident f selects.
-	EachDashboardIncident(ctx context.Context, f storage.IncidentFilter, fn func(*incident.Incident) error) error
+	EachDashboardIncident(ctx context.Context, f dashquery.IncidentFilter, fn func(*incident.Incident) error) error
 	// IncidentByNumber reads INC-<number>; incident.ErrNotFound if none.
 	IncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error)
 	// IncidentVersion reads what changes when the incident does.
-	IncidentVersion(ctx context.Context, id int64) (storage.IncidentVersion, error)
+	IncidentVersion(ctx context.Context, id int64) (dashquery.IncidentVersion, error)
 	// Timeline reads the incident's timeline, oldest first.
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
 	// Room reads the incident's Slack channel; incident.ErrNotFound if none.
