@@ -58,9 +58,7 @@ type changeListPage struct {
 	Kinds []incident.ChangeKind
 	Rows  []changeLogRow
 	Page  int
-	Prev  string
-	Next  string
-	CSV   string
+	Pager pager
 	// From and Until say the window searched, when one is.
 	From, Until time.Time
 	// NamesPartial says a person search did not look up every name.
@@ -110,14 +108,7 @@ func (db *Dashboard) changeList(w http.ResponseWriter, r *http.Request) {
 	for _, c := range changes {
 		p.Rows = append(p.Rows, db.changeRowOf(c, suspects[c.ID]))
 	}
-	link := pageLink("/changes", q.Form.values())
-	if q.page > 1 {
-		p.Prev = link(q.page - 1)
-	}
-	if more {
-		p.Next = link(q.page + 1)
-	}
-	p.CSV = "/changes.csv" + strings.TrimPrefix(link(1), "/changes")
+	p.Pager = listPager("/changes", q.Form.values(), q.page, 0, more, "← Newer", "Older →")
 	db.render(w, r, http.StatusOK, "changes", "Change log", "changes", p)
 }
 
@@ -159,11 +150,7 @@ func (db *Dashboard) changeCSV(w http.ResponseWriter, r *http.Request) {
 		db.fail(w, r, "finding the people searched for", err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="changes.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := newCSVOut(w)
-	cw.write(changeCSVHeader)
+	cw := newCSVDownload(w, "changes.csv", changeCSVHeader)
 	// Verdicts are read a batch at a time, as the changes come.
 	var batch []incident.Change
 	flush := func() error {

@@ -438,7 +438,7 @@ func TestChangeLog(t *testing.T) {
 		{"system", "?system=web", []string{id(1), id(0)}, []string{id(2)}},
 		{"person by ID, any case", "?person=u0bob", []string{id(0)}, []string{id(1)}},
 		{"person by name", "?person=dana%20ops", []string{id(1)}, []string{id(0)}},
-		{"person by a word of the name logged", "?person=Dana", []string{id(1)}, []string{id(0), id(2)}},
+		{"person by a word of the name logged", "?person=Dana", []string{"By anyone named “Dana”. Newest first.", id(1)}, []string{id(0), id(2)}},
 		{"person by the name sitrep knows for a user ID", "?person=alice", []string{id(2)}, []string{id(0), id(1)}},
 		{"person by the start of a name", "?person=ali", []string{id(2)}, []string{id(0), id(1)}},
 		{"not the inside of a name", "?person=lice", []string{"No changes match"}, []string{id(2)}},
