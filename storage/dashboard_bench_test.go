@@ -150,6 +150,7 @@ func BenchmarkDashboardChanges(b *testing.B) {
 				{"page-100", dashquery.ChangeFilter{Offset: 99 * 50}},
 				{"system", dashquery.ChangeFilter{System: "sys7"}},
 				{"person", dashquery.ChangeFilter{People: []string{"person 3"}}},
+				{"person-any-of-3", dashquery.ChangeFilter{People: []string{"person 3", "u0nobody", "Person 4"}}},
 				{"kind", dashquery.ChangeFilter{Kind: incident.KindData}},
 				{"text-common", dashquery.ChangeFilter{Text: "build"}},
 				{"text-rare-7d", dashquery.ChangeFilter{Text: "rollback", Since: end.Add(-7 * 24 * time.Hour)}},
@@ -180,6 +181,16 @@ func BenchmarkDashboardChanges(b *testing.B) {
 					}
 				})
 			}
+			// Who logged changes, for a search by name: a step of the
+			// index per person (20 of them), not a read of the log.
+			b.Run("change-people", func(b *testing.B) {
+				for b.Loop() {
+					people, err := s.ChangePeople(ctx, 5000)
+					if err != nil || len(people) != 20 {
+						b.Fatalf("%d people, %v", len(people), err)
+					}
+				}
+			})
 		})
 	}
 }
