@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,4 +156,56 @@ func openTrendStore(t *testing.T, url string) *Store {
 func newTrendIncident(opened time.Time, sev incident.Severity) *incident.Incident {
 	return &incident.Incident{Title: "trend", Severity: sev, Status: incident.StatusInvestigating, Systems: []string{"web"},
 		ReporterID: "U1", TDOID: "U1", ReportedIn: "C1", OpenedAt: opened, AcknowledgedAt: opened.Add(2 * time.Minute)}
+}
+
+// TestTrendRowsKeptConcurrently: pages of trends read at once while
+// incidents change share the rows kept without a race (go test -race),
+// and each reads every incident of its window.
+func TestTrendRowsKeptConcurrently(t *testing.T) {
+	t.Parallel()
+	s := openTrendStore(t, "sqlite:"+filepath.Join(t.TempDir(), "trends.db"))
+	ctx := context.Background()
+	from := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	var ids []int64
+	for i := range 40 {
+		inc := newTrendIncident(from.Add(time.Duration(i)*7*time.Hour), incident.Severity(1+i%4))
+		if err := s.CreateIncident(ctx, inc, nil); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, inc.ID)
+	}
+	to := from.AddDate(0, 0, 14)
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			for i := range 20 {
+				if w == 0 {
+					id := ids[i%len(ids)]
+					if _, _, err := s.UpdateIncident(ctx, id, func(inc *incident.Incident) ([]incident.TimelineEntry, error) {
+						inc.RestoredAt = inc.OpenedAt.Add(time.Duration(i+1) * time.Minute)
+						return nil, nil
+					}, nil); err != nil {
+						errs <- err
+						return
+					}
+					continue
+				}
+				got, err := s.TrendIncidents(ctx, from, to)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(got) != 40 {
+					errs <- fmt.Errorf("a page of trends read %d incidents, want 40", len(got))
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
