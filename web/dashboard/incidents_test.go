@@ -446,6 +446,7 @@ func TestChangeLog(t *testing.T) {
 		{"person as Slack's mention markup", "?person=%3C%40U0ALICE%7Calice%3E", []string{id(2)}, []string{id(0), id(1)}},
 		{"person as @ and an ID", "?person=%40U0BOB", []string{id(0)}, []string{id(1), id(2)}},
 		{"nobody of that name", "?person=zed", []string{"No changes match"}, []string{id(0), id(1), id(2)}},
+		{"an @ alone names no one", "?person=%40", []string{"No changes match"}, []string{id(0), id(1), id(2)}},
 		{"a person and a system", "?person=bob&system=api", []string{"No changes match"}, nil},
 		{"kind", "?kind=DEPLOY", []string{id(2)}, []string{id(0)}},
 		{"text", "?q=POOL", []string{id(0)}, []string{id(1)}},

@@ -72,11 +72,14 @@ func (db *Dashboard) people(ctx context.Context, s personSearch) (people []strin
 	if s.ID != "" {
 		return []string{s.ID}, false, nil
 	}
-	words := nameWords(s.Text)
-	if len(words) == 0 {
+	if s.Text == "" {
 		return nil, false, nil
 	}
 	people = []string{s.Text}
+	words := nameWords(s.Text)
+	if len(words) == 0 {
+		return people, false, nil // "...": as logged, or no one
+	}
 	logged, err := db.d.Changes.ChangePeople(ctx, maxChangePeople)
 	if err != nil {
 		return nil, false, err
