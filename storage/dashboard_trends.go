@@ -50,7 +50,8 @@ func (s *Store) trendIncidentsSQL() string {
 // one with earlier boxes comes back whole.
 //
 // The rows of each day (UTC) of openings are kept, with the day's version
-// in trend_days (migration 00028, moved by triggers on incidents); only
+// (the sum of its shards' in trend_days, migration 00028, moved by
+// triggers on incidents, so it only grows); only
 // the days whose version moved since are read again. The versions are
 // read before the rows, so rows kept are never older than their version:
 // a change committed in between is read now and read again next time.
@@ -71,7 +72,7 @@ func (s *Store) TrendIncidents(ctx context.Context, from, to time.Time) ([]incid
 		Version int64  `db:"version"`
 	}
 	db := s.r.db
-	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT day, version FROM trend_days WHERE day >= ? AND day <= ?`),
+	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT day, CAST(SUM(version) AS BIGINT) AS version FROM trend_days WHERE day >= ? AND day <= ? GROUP BY day`),
 		first.Format(time.DateOnly), last.Format(time.DateOnly)); err != nil {
 		return nil, fmt.Errorf("reading which days of incidents changed: %w", err)
 	}

@@ -97,7 +97,7 @@ func TestTrendRowsKept(t *testing.T) {
 			version := func(day time.Time) int64 {
 				t.Helper()
 				var v int64
-				err := s.db.GetContext(ctx, &v, s.db.Rebind(`SELECT COALESCE(MAX(version), 0) FROM trend_days WHERE day = ?`), day.UTC().Format(time.DateOnly))
+				err := s.db.GetContext(ctx, &v, s.db.Rebind(`SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM trend_days WHERE day = ?`), day.UTC().Format(time.DateOnly))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -4,21 +4,26 @@
 -- (storage/dashboard_trends.go). A trigger moves a day's version whenever
 -- an incident opened that day is added or removed, or changes a field the
 -- trends read. A day without a row has not changed since this migration.
+-- A day's version is the sum of its shards' (by incident ID modulo 16), so
+-- that incidents opened at once do not all wait for one row (an updated
+-- row stays locked until its transaction ends).
 CREATE TABLE trend_days (
-    day     TEXT PRIMARY KEY,
-    version BIGINT NOT NULL
+    day     TEXT NOT NULL,
+    shard   INT NOT NULL,
+    version BIGINT NOT NULL,
+    PRIMARY KEY (day, shard)
 );
 
 -- +goose StatementBegin
 CREATE FUNCTION incidents_trend_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO trend_days (day, version) VALUES (to_char(NEW.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1)
-            ON CONFLICT (day) DO UPDATE SET version = trend_days.version + 1;
+        INSERT INTO trend_days (day, shard, version) VALUES (to_char(NEW.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), NEW.id % 16, 1)
+            ON CONFLICT (day, shard) DO UPDATE SET version = trend_days.version + 1;
     END IF;
     IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.opened_at AT TIME ZONE 'UTC')::date <> (NEW.opened_at AT TIME ZONE 'UTC')::date) THEN
-        INSERT INTO trend_days (day, version) VALUES (to_char(OLD.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1)
-            ON CONFLICT (day) DO UPDATE SET version = trend_days.version + 1;
+        INSERT INTO trend_days (day, shard, version) VALUES (to_char(OLD.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), OLD.id % 16, 1)
+            ON CONFLICT (day, shard) DO UPDATE SET version = trend_days.version + 1;
     END IF;
     RETURN NULL;
 END
