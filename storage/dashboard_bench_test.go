@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/dashquery"
 )
 
 // seedDashIncidents bulk-loads n incidents, one every ten minutes from
@@ -65,16 +66,16 @@ func BenchmarkDashboardIncidents(b *testing.B) {
 			ctx := context.Background()
 			for _, tc := range []struct {
 				name string
-				f    IncidentFilter
+				f    dashquery.IncidentFilter
 			}{
-				{"open", IncidentFilter{Desc: true}},
-				{"all", IncidentFilter{All: true, Desc: true}},
-				{"all-page-1000", IncidentFilter{All: true, Desc: true, Offset: 49_950}},
-				{"all-by-severity", IncidentFilter{All: true, Sort: SortSeverity}},
-				{"all-by-ttr", IncidentFilter{All: true, Sort: SortRestore, Desc: true}},
-				{"sev1-system", IncidentFilter{All: true, Severity: incident.Sev1, System: "sys8"}},
-				{"class-C2", IncidentFilter{All: true, CostClass: incident.C2, Desc: true}},
-				{"last-30-days", IncidentFilter{All: true, Desc: true, From: start.Add(n*10*time.Minute - 30*24*time.Hour)}},
+				{"open", dashquery.IncidentFilter{Desc: true}},
+				{"all", dashquery.IncidentFilter{All: true, Desc: true}},
+				{"all-page-1000", dashquery.IncidentFilter{All: true, Desc: true, Offset: 49_950}},
+				{"all-by-severity", dashquery.IncidentFilter{All: true, Sort: dashquery.SortSeverity}},
+				{"all-by-ttr", dashquery.IncidentFilter{All: true, Sort: dashquery.SortRestore, Desc: true}},
+				{"sev1-system", dashquery.IncidentFilter{All: true, Severity: incident.Sev1, System: "sys8"}},
+				{"class-C2", dashquery.IncidentFilter{All: true, CostClass: incident.C2, Desc: true}},
+				{"last-30-days", dashquery.IncidentFilter{All: true, Desc: true, From: start.Add(n*10*time.Minute - 30*24*time.Hour)}},
 			} {
 				page, err := s.DashboardIncidents(ctx, tc.f)
 				if err != nil || len(page.Incidents) == 0 {
@@ -143,19 +144,20 @@ func BenchmarkDashboardChanges(b *testing.B) {
 			ctx := context.Background()
 			for _, tc := range []struct {
 				name string
-				f    ChangeFilter
+				f    dashquery.ChangeFilter
 			}{
-				{"all", ChangeFilter{}},
-				{"page-100", ChangeFilter{Offset: 99 * 50}},
-				{"system", ChangeFilter{System: "sys7"}},
-				{"person", ChangeFilter{Person: "person 3"}},
-				{"kind", ChangeFilter{Kind: incident.KindData}},
-				{"text-common", ChangeFilter{Text: "build"}},
-				{"text-rare-7d", ChangeFilter{Text: "rollback", Since: end.Add(-7 * 24 * time.Hour)}},
-				{"system-person-24h", ChangeFilter{System: "sys7", Person: "person 7", Since: end.Add(-24 * time.Hour)}},
-				{"text-rare-all", ChangeFilter{Text: "rollback"}},
-				{"text-absent-30d", ChangeFilter{Text: "no such words", Since: end.Add(-30 * 24 * time.Hour)}},
-				{"text-absent-all", ChangeFilter{Text: "no such words"}},
+				{"all", dashquery.ChangeFilter{}},
+				{"page-100", dashquery.ChangeFilter{Offset: 99 * 50}},
+				{"system", dashquery.ChangeFilter{System: "sys7"}},
+				{"person", dashquery.ChangeFilter{People: []string{"person 3"}}},
+				{"person-any-of-3", dashquery.ChangeFilter{People: []string{"person 3", "u0nobody", "Person 4"}}},
+				{"kind", dashquery.ChangeFilter{Kind: incident.KindData}},
+				{"text-common", dashquery.ChangeFilter{Text: "build"}},
+				{"text-rare-7d", dashquery.ChangeFilter{Text: "rollback", Since: end.Add(-7 * 24 * time.Hour)}},
+				{"system-person-24h", dashquery.ChangeFilter{System: "sys7", People: []string{"person 7"}, Since: end.Add(-24 * time.Hour)}},
+				{"text-rare-all", dashquery.ChangeFilter{Text: "rollback"}},
+				{"text-absent-30d", dashquery.ChangeFilter{Text: "no such words", Since: end.Add(-30 * 24 * time.Hour)}},
+				{"text-absent-all", dashquery.ChangeFilter{Text: "no such words"}},
 			} {
 				tc.f.Limit = 51
 				got, err := s.DashboardChanges(ctx, tc.f)
@@ -179,6 +181,16 @@ func BenchmarkDashboardChanges(b *testing.B) {
 					}
 				})
 			}
+			// Who logged changes, for a search by name: a step of the
+			// index per person (20 of them), not a read of the log.
+			b.Run("change-people", func(b *testing.B) {
+				for b.Loop() {
+					people, err := s.ChangePeople(ctx, 5000)
+					if err != nil || len(people) != 20 {
+						b.Fatalf("%d people, %v", len(people), err)
+					}
+				}
+			})
 		})
 	}
 }

@@ -7,50 +7,33 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/dashquery"
 )
 
 // The web dashboard's change log: a search by system, person, kind, text
 // and time window, newest first and paged, and the incidents whose rooms
 // judged each change suspect.
 
-// ChangeFilter selects changes for the dashboard. Its zero value is every
-// change, newest first.
-type ChangeFilter struct {
-	// System keeps changes to this (normalised) system.
-	System string
-	// Person keeps changes made by this person (a user ID or a name as
-	// logged), ignoring case.
-	Person string
-	// Kind keeps one kind of change.
-	Kind incident.ChangeKind
-	// Text keeps changes whose summary or reason holds it, ignoring
-	// case; it is matched as written (% and _ are not wildcards).
-	Text string
-	// Since and Until bound when the change happened: Since inclusive,
-	// Until exclusive; zero is unbounded.
-	Since, Until time.Time
-	// Offset and Limit page it; Limit 0 is 50.
-	Offset, Limit int
-
-	// window overrides changeSearchWindow (tests).
-	window int
-}
-
 // DashboardChanges returns up to f.Limit changes f selects, newest first,
 // from f.Offset. Ask for one more than a page to learn whether there is a
 // next one: it counts nothing, so its cost follows the page, not the log.
-func (s *Store) DashboardChanges(ctx context.Context, f ChangeFilter) ([]incident.Change, error) {
+func (s *Store) DashboardChanges(ctx context.Context, f dashquery.ChangeFilter) ([]incident.Change, error) {
+	return s.dashboardChanges(ctx, f, changeSearchWindow)
+}
+
+// dashboardChanges is DashboardChanges reading window changes first for a
+// text (tests make it small).
+func (s *Store) dashboardChanges(ctx context.Context, f dashquery.ChangeFilter, window int) ([]incident.Change, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
 	var out []incident.Change
-	err := s.eachChange(ctx, f, f.Offset, f.Limit, func(c incident.Change) error {
+	err := s.eachChange(ctx, f, window, f.Offset, f.Limit, func(c incident.Change) error {
 		out = append(out, c)
 		return nil
 	})
@@ -60,11 +43,11 @@ func (s *Store) DashboardChanges(ctx context.Context, f ChangeFilter) ([]inciden
 // EachDashboardChange calls fn with every change f selects, newest first,
 // ignoring its Offset and Limit: the CSV download. It reads a thousand at
 // a time and holds no connection while fn runs.
-func (s *Store) EachDashboardChange(ctx context.Context, f ChangeFilter, fn func(incident.Change) error) error {
+func (s *Store) EachDashboardChange(ctx context.Context, f dashquery.ChangeFilter, fn func(incident.Change) error) error {
 	const chunk = 1000
 	for offset := 0; ; offset += chunk {
 		n := 0
-		if err := s.eachChange(ctx, f, offset, chunk, func(c incident.Change) error {
+		if err := s.eachChange(ctx, f, changeSearchWindow, offset, chunk, func(c incident.Change) error {
 			n++
 			return fn(c)
 		}); err != nil {
@@ -82,8 +65,9 @@ func (s *Store) EachDashboardChange(ctx context.Context, f ChangeFilter, fn func
 const changeSearchWindow = 5_000
 
 // eachChange reads limit changes of f from offset, then calls fn with
-// each (after the rows are closed).
-func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit int, fn func(incident.Change) error) error {
+// each (after the rows are closed); a text is first looked for in the
+// newest window changes.
+func (s *Store) eachChange(ctx context.Context, f dashquery.ChangeFilter, window, offset, limit int, fn func(incident.Change) error) error {
 	var conds []string
 	var args []any
 	// With a system, the walk starts from change_systems' (system,
@@ -93,8 +77,13 @@ func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit in
 		from, at, id = "change_systems cs JOIN changes c ON c.id = cs.change_id", "cs.occurred_at", "cs.change_id"
 		conds, args = append(conds, "cs.system = ?"), append(args, f.System)
 	}
-	if f.Person != "" {
-		conds, args = append(conds, "lower(c.person) = ?"), append(args, strings.ToLower(f.Person))
+	if people := lowerPeople(f.People); len(people) > 0 {
+		// Each on the index of lower(person), newest first.
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(people)), ", ")
+		conds = append(conds, "lower(c.person) IN ("+marks+")")
+		for _, p := range people {
+			args = append(args, p)
+		}
 	}
 	if f.Kind != "" {
 		conds, args = append(conds, "c.kind = ?"), append(args, string(f.Kind))
@@ -114,10 +103,6 @@ func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit in
 			return fmt.Errorf("searching the change log: %w", err)
 		}
 		return eachChangeRow(rows, fn)
-	}
-	window := changeSearchWindow
-	if f.window > 0 {
-		window = f.window
 	}
 	pattern := "%" + dashEscapeLike(strings.ToLower(f.Text)) + "%"
 	like := `(lower(c.summary) LIKE ? ESCAPE '\' OR lower(c.reason) LIKE ? ESCAPE '\')`
@@ -168,6 +153,17 @@ func (s *Store) eachChange(ctx context.Context, f ChangeFilter, offset, limit in
 	return eachChangeRow(rows, fn)
 }
 
+// lowerPeople returns people in lower case, each once, without empty ones.
+func lowerPeople(people []string) []string {
+	var out []string
+	for _, p := range people {
+		if p = strings.ToLower(p); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // eachChangeRow calls fn with each row's change.
 func eachChangeRow(rows []changeRow, fn func(incident.Change) error) error {
 	for _, r := range rows {
@@ -178,22 +174,13 @@ func eachChangeRow(rows []changeRow, fn func(incident.Change) error) error {
 	return nil
 }
 
-// SuspectRef is an incident whose room judged a change suspect.
-type SuspectRef struct {
-	// Number is the incident's: INC-<Number>.
-	Number int64
-	// Private says its details are for its room's members; its number
-	// may be shown.
-	Private bool
-}
-
 // SuspectedBy returns, for each of these changes, the incidents whose
 // latest verdict on it is suspect (a change marked suspect and then not
 // related is not), by number ascending. Verdicts are the incidents'
 // timeline entries (incident.EntrySuspect, incident.EntryUnrelated),
 // found through a partial index on them (migration 00025).
-func (s *Store) SuspectedBy(ctx context.Context, changeIDs []int64) (map[int64][]SuspectRef, error) {
-	out := map[int64][]SuspectRef{}
+func (s *Store) SuspectedBy(ctx context.Context, changeIDs []int64) (map[int64][]dashquery.SuspectRef, error) {
+	out := map[int64][]dashquery.SuspectRef{}
 	if len(changeIDs) == 0 {
 		return out, nil
 	}
@@ -220,7 +207,7 @@ func (s *Store) SuspectedBy(ctx context.Context, changeIDs []int64) (map[int64][
 		change int64
 		number int64
 	}
-	latest := map[key]SuspectRef{}
+	latest := map[key]dashquery.SuspectRef{}
 	suspect := map[key]bool{}
 	for _, r := range rows {
 		id, err := strconv.ParseInt(r.Subject, 10, 64)
@@ -228,7 +215,7 @@ func (s *Store) SuspectedBy(ctx context.Context, changeIDs []int64) (map[int64][
 			continue
 		}
 		k := key{id, r.Number}
-		latest[k] = SuspectRef{Number: r.Number, Private: r.Private}
+		latest[k] = dashquery.SuspectRef{Number: r.Number, Private: r.Private}
 		suspect[k] = r.Kind == string(incident.EntrySuspect)
 	}
 	for k, ref := range latest {
@@ -240,4 +227,23 @@ func (s *Store) SuspectedBy(ctx context.Context, changeIDs []int64) (map[int64][
 		sort.Slice(refs, func(i, j int) bool { return refs[i].Number < refs[j].Number })
 	}
 	return out, nil
+}
+
+// ChangePeople returns who logged changes, each person once as logged
+// (one spelling of those that differ only in case), in lower-case order,
+// at most limit of them: the people a search by name is matched against.
+// It skips from one person to the next on the index of lower(person), so
+// it reads a row per person, not per change.
+func (s *Store) ChangePeople(ctx context.Context, limit int) ([]string, error) {
+	var people []string
+	err := s.db.SelectContext(ctx, &people, s.db.Rebind(`WITH RECURSIVE p(person, n) AS (
+		SELECT (SELECT person FROM changes ORDER BY lower(person) LIMIT 1), 1
+		UNION ALL
+		SELECT (SELECT c.person FROM changes c WHERE lower(c.person) > lower(p.person) ORDER BY lower(c.person) LIMIT 1), p.n + 1
+		FROM p WHERE p.person IS NOT NULL AND p.n < ?)
+		SELECT person FROM p WHERE person IS NOT NULL`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing who logged changes: %w", err)
+	}
+	return people, nil
 }

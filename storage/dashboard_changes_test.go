@@ -4,10 +4,12 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/dashquery"
 )
 
 // TestDashboardChanges searches the change log on both dialects, and
@@ -42,28 +44,31 @@ func TestDashboardChanges(t *testing.T) {
 			c1, c2, c3, c4 := changes[0].ID, changes[1].ID, changes[2].ID, changes[3].ID
 			for _, tc := range []struct {
 				name string
-				f    ChangeFilter
+				f    dashquery.ChangeFilter
 				want []int64
 			}{
-				{"everything, newest first", ChangeFilter{}, []int64{c4, c3, c2, c1}},
-				{"system", ChangeFilter{System: "web"}, []int64{c2, c1}},
-				{"person ignores case", ChangeFilter{Person: "BOB SMITH"}, []int64{c3, c2}},
-				{"kind", ChangeFilter{Kind: incident.KindDeploy}, []int64{c4, c3}},
-				{"text in summary or reason, any case", ChangeFilter{Text: "DEPLOY"}, []int64{c4, c3}},
-				{"text in reason", ChangeFilter{Text: "500s"}, []int64{c4}},
-				{"% is no wildcard", ChangeFilter{Text: "50%"}, []int64{c1}},
-				{"_ is no wildcard", ChangeFilter{Text: "o_r"}, nil},
-				{"_ as written", ChangeFilter{Text: "bloat_r"}, []int64{c2}},
-				{"window", ChangeFilter{Since: at(2), Until: at(4)}, []int64{c3, c2}},
-				{"system and window", ChangeFilter{System: "db", Since: at(3)}, []int64{c3}},
-				{"paged", ChangeFilter{Offset: 1, Limit: 2}, []int64{c3, c2}},
-				{"a page filled from the newest", ChangeFilter{Text: "DEPLOY", Limit: 1}, []int64{c4}},
-				{"a page past the newest", ChangeFilter{Text: "deploy", Offset: 1, Limit: 1}, []int64{c3}},
-				{"short text", ChangeFilter{Text: "V3"}, []int64{c4}},
-				{"quotes are text", ChangeFilter{Text: `"pool`}, nil},
-				{"text across words", ChangeFilter{Text: "the pool to"}, []int64{c1}},
-				{"text and system", ChangeFilter{Text: "vacuum", System: "web"}, []int64{c2}},
-				{"all together", ChangeFilter{System: "db", Person: "bob smith", Kind: incident.KindInfra, Text: "vac"}, []int64{c2}},
+				{"everything, newest first", dashquery.ChangeFilter{}, []int64{c4, c3, c2, c1}},
+				{"system", dashquery.ChangeFilter{System: "web"}, []int64{c2, c1}},
+				{"person ignores case", dashquery.ChangeFilter{People: []string{"BOB SMITH"}}, []int64{c3, c2}},
+				{"any of several people", dashquery.ChangeFilter{People: []string{"u0alice", "nobody", "Bob Smith"}}, []int64{c4, c3, c2, c1}},
+				{"any of several people, of a kind", dashquery.ChangeFilter{People: []string{"U0ALICE", "bob smith"}, Kind: incident.KindDeploy}, []int64{c4, c3}},
+				{"nobody", dashquery.ChangeFilter{People: []string{"U0CAROL"}}, nil},
+				{"kind", dashquery.ChangeFilter{Kind: incident.KindDeploy}, []int64{c4, c3}},
+				{"text in summary or reason, any case", dashquery.ChangeFilter{Text: "DEPLOY"}, []int64{c4, c3}},
+				{"text in reason", dashquery.ChangeFilter{Text: "500s"}, []int64{c4}},
+				{"% is no wildcard", dashquery.ChangeFilter{Text: "50%"}, []int64{c1}},
+				{"_ is no wildcard", dashquery.ChangeFilter{Text: "o_r"}, nil},
+				{"_ as written", dashquery.ChangeFilter{Text: "bloat_r"}, []int64{c2}},
+				{"window", dashquery.ChangeFilter{Since: at(2), Until: at(4)}, []int64{c3, c2}},
+				{"system and window", dashquery.ChangeFilter{System: "db", Since: at(3)}, []int64{c3}},
+				{"paged", dashquery.ChangeFilter{Offset: 1, Limit: 2}, []int64{c3, c2}},
+				{"a page filled from the newest", dashquery.ChangeFilter{Text: "DEPLOY", Limit: 1}, []int64{c4}},
+				{"a page past the newest", dashquery.ChangeFilter{Text: "deploy", Offset: 1, Limit: 1}, []int64{c3}},
+				{"short text", dashquery.ChangeFilter{Text: "V3"}, []int64{c4}},
+				{"quotes are text", dashquery.ChangeFilter{Text: `"pool`}, nil},
+				{"text across words", dashquery.ChangeFilter{Text: "the pool to"}, []int64{c1}},
+				{"text and system", dashquery.ChangeFilter{Text: "vacuum", System: "web"}, []int64{c2}},
+				{"all together", dashquery.ChangeFilter{System: "db", People: []string{"bob smith"}, Kind: incident.KindInfra, Text: "vac"}, []int64{c2}},
 			} {
 				got, err := s.DashboardChanges(ctx, tc.f)
 				if err != nil {
@@ -74,9 +79,7 @@ func TestDashboardChanges(t *testing.T) {
 				}
 				// The same, reading only the newest change before the
 				// whole window (on SQLite, through the text index).
-				narrow := tc.f
-				narrow.window = 1
-				if got, err := s.DashboardChanges(ctx, narrow); err != nil || !slices.Equal(ids(got), tc.want) {
+				if got, err := s.dashboardChanges(ctx, tc.f, 1); err != nil || !slices.Equal(ids(got), tc.want) {
 					t.Errorf("%s, past the newest change: got %v, want %v (%v)", tc.name, ids(got), tc.want, err)
 				}
 				var each []incident.Change
@@ -85,6 +88,24 @@ func TestDashboardChanges(t *testing.T) {
 				}
 				if tc.f.Limit == 0 && !slices.Equal(ids(each), tc.want) {
 					t.Errorf("%s: every change %v, want %v", tc.name, ids(each), tc.want)
+				}
+			}
+
+			// Who logged changes: each once, in any case.
+			for _, tc := range []struct {
+				limit int
+				want  []string
+			}{{10, []string{"bob smith", "u0alice"}}, {1, []string{"bob smith"}}} {
+				people, err := s.ChangePeople(ctx, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lower := make([]string, len(people))
+				for i, p := range people {
+					lower[i] = strings.ToLower(p)
+				}
+				if !slices.Equal(lower, tc.want) {
+					t.Errorf("change people, at most %d: %q, want %q (any case)", tc.limit, people, tc.want)
 				}
 			}
 
@@ -110,7 +131,7 @@ func TestDashboardChanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[int64][]SuspectRef{c2: {{Number: 1}, {Number: 2, Private: true}}}
+			want := map[int64][]dashquery.SuspectRef{c2: {{Number: 1}, {Number: 2, Private: true}}}
 			if len(got) != len(want) || !slices.Equal(got[c2], want[c2]) {
 				t.Errorf("suspected by %v, want %v", got, want)
 			}

@@ -6,75 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/dashquery"
 )
 
-// The web dashboard's incidents list: filtered, sorted and paged in SQL,
-// with counts by status, so a page costs the same with 100,000 incidents
-// in the history as with 100 (indexes in migration 00025).
+// The web dashboard's incidents list (dashquery.IncidentFilter): filtered,
+// sorted and paged in SQL, with counts by status, so a page costs the
+// same with 100,000 incidents in the history as with 100 (indexes in
+// migration 00025).
 
-// IncidentSort names the order of the incidents list.
-type IncidentSort string
-
-// The orders of the incidents list. Ties fall back to the newest first.
-const (
-	SortOpened   IncidentSort = "opened"
-	SortSeverity IncidentSort = "severity"
-	// SortRestore orders by time to restore; incidents not restored come
-	// last whichever way.
-	SortRestore IncidentSort = "ttr"
-)
-
-// IncidentSorts lists the orders, for messages and menus.
-func IncidentSorts() []IncidentSort { return []IncidentSort{SortOpened, SortSeverity, SortRestore} }
-
-// IncidentFilter selects incidents for the dashboard. Its zero value is
-// every incident not yet resolved, in the order they opened.
-type IncidentFilter struct {
-	// All keeps resolved incidents too; without it only those not yet
-	// resolved are kept.
-	All bool
-	// Severity keeps one severity; 0 any.
-	Severity incident.Severity
-	// System keeps incidents naming this (normalised) system. A private
-	// incident's systems are not shown outside its room, so it never
-	// matches: the list would otherwise tell which systems it touched.
-	System string
-	// Problem keeps incidents linked to PRB-<Problem>; 0 any.
-	Problem int64
-	// CostClass keeps incidents priced in that class; NoCost those with
-	// no cost entered. Both unset: any.
-	CostClass incident.CostClass
-	NoCost    bool
-	// From and To bound the opening time: From inclusive, To exclusive;
-	// zero is unbounded.
-	From, To time.Time
-	// Sort and Desc order the list; "" is SortOpened.
-	Sort IncidentSort
-	Desc bool
-	// Offset and Limit page it; Limit 0 is 50.
-	Offset, Limit int
-}
-
-// IncidentPage is one page of the incidents list.
-type IncidentPage struct {
-	// Incidents are the page's, as stored (not redacted).
-	Incidents []incident.Incident
-	// Total counts every incident the filter keeps, on every page.
-	Total int
-	// ByStatus counts the incidents the filter keeps by status, with
-	// resolved ones counted even when the filter leaves them out (All
-	// false), so the page can say how many it hides.
-	ByStatus map[incident.Status]int
-}
-
-// where returns the filter's conditions, all but the open/all one, and
+// incidentWhere returns f's conditions, all but the open/all one, and
 // their arguments.
-func (f IncidentFilter) where(dialect string) (conds []string, args []any) {
+func incidentWhere(f dashquery.IncidentFilter, dialect string) (conds []string, args []any) {
 	if f.Severity != 0 {
 		conds, args = append(conds, "severity = ?"), append(args, int(f.Severity))
 	}
@@ -111,18 +57,18 @@ func costClassExpr(dialect string) string {
 	return `(CASE WHEN cost = '' THEN 0 ELSE json_extract(cost, '$.class') END)`
 }
 
-// order is the filter's ORDER BY, each written as an index of migration
+// incidentOrder is f's ORDER BY, each written as an index of migration
 // 00025 is, so a page reads 50 rows of an index, not the table.
-func (f IncidentFilter) order(dialect string) string {
+func incidentOrder(f dashquery.IncidentFilter, dialect string) string {
 	switch f.Sort {
-	case SortSeverity:
+	case dashquery.SortSeverity:
 		// Ties newest first (mildest first: oldest first), on the index
 		// (severity, number DESC).
 		if f.Desc {
 			return "severity DESC, number ASC"
 		}
 		return "severity ASC, number DESC"
-	case SortRestore:
+	case dashquery.SortRestore:
 		// Incidents not restored come last either way.
 		if f.Desc {
 			return ttrKey(dialect, "-1") + " DESC, number DESC"
@@ -152,19 +98,19 @@ func dashEscapeLike(s string) string {
 
 // DashboardIncidents returns the page of incidents f selects, how many it
 // selects in all, and how many by status.
-func (s *Store) DashboardIncidents(ctx context.Context, f IncidentFilter) (IncidentPage, error) {
+func (s *Store) DashboardIncidents(ctx context.Context, f dashquery.IncidentFilter) (dashquery.IncidentPage, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	conds, args := f.where(s.dialect)
-	page := IncidentPage{ByStatus: map[incident.Status]int{}}
+	conds, args := incidentWhere(f, s.dialect)
+	page := dashquery.IncidentPage{ByStatus: map[incident.Status]int{}}
 	var counts []struct {
 		Status string `db:"status"`
 		N      int    `db:"n"`
 	}
 	if err := s.db.SelectContext(ctx, &counts, s.db.Rebind(`SELECT status, COUNT(*) AS n FROM incidents`+
 		dashWhere(conds)+` GROUP BY status`), args...); err != nil {
-		return IncidentPage{}, fmt.Errorf("counting incidents: %w", err)
+		return dashquery.IncidentPage{}, fmt.Errorf("counting incidents: %w", err)
 	}
 	for _, c := range counts {
 		page.ByStatus[incident.Status(c.Status)] = c.N
@@ -177,14 +123,14 @@ func (s *Store) DashboardIncidents(ctx context.Context, f IncidentFilter) (Incid
 	}
 	rows, err := s.incidentRows(ctx, f, conds, args, f.Offset, f.Limit)
 	if err != nil {
-		return IncidentPage{}, err
+		return dashquery.IncidentPage{}, err
 	}
 	page.Incidents, err = incidentsOf(rows)
 	return page, err
 }
 
 // incidentRows reads limit rows of f from offset.
-func (s *Store) incidentRows(ctx context.Context, f IncidentFilter, conds []string, args []any, offset, limit int) ([]incidentRow, error) {
+func (s *Store) incidentRows(ctx context.Context, f dashquery.IncidentFilter, conds []string, args []any, offset, limit int) ([]incidentRow, error) {
 	if !f.All {
 		// The literal, so the planner sees the partial index of the
 		// unresolved (migration 00019) covers the query.
@@ -192,7 +138,7 @@ func (s *Store) incidentRows(ctx context.Context, f IncidentFilter, conds []stri
 	}
 	var rows []incidentRow
 	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+incidentColumns+` FROM incidents`+dashWhere(conds)+
-		` ORDER BY `+f.order(s.dialect)+` LIMIT ? OFFSET ?`), append(args, limit, offset)...); err != nil {
+		` ORDER BY `+incidentOrder(f, s.dialect)+` LIMIT ? OFFSET ?`), append(args, limit, offset)...); err != nil {
 		return nil, fmt.Errorf("listing incidents: %w", err)
 	}
 	return rows, nil
@@ -202,9 +148,9 @@ func (s *Store) incidentRows(ctx context.Context, f IncidentFilter, conds []stri
 // order, ignoring its Offset and Limit: the CSV download. It reads a
 // thousand at a time and holds no connection while fn runs, so a slow
 // reader never blocks the database (SQLite has one connection).
-func (s *Store) EachDashboardIncident(ctx context.Context, f IncidentFilter, fn func(*incident.Incident) error) error {
+func (s *Store) EachDashboardIncident(ctx context.Context, f dashquery.IncidentFilter, fn func(*incident.Incident) error) error {
 	const chunk = 1000
-	conds, args := f.where(s.dialect)
+	conds, args := incidentWhere(f, s.dialect)
 	for offset := 0; ; offset += chunk {
 		rows, err := s.incidentRows(ctx, f, conds, args, offset, chunk)
 		if err != nil {
@@ -233,19 +179,8 @@ func dashWhere(conds []string) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
-// IncidentVersion is what changes when an incident does, cheap to read:
-// the dashboard polls it to tell a page following the incident to update.
-type IncidentVersion struct {
-	Status   incident.Status
-	Severity incident.Severity
-	TDOID    string
-	Closed   bool
-	// LastEntry is the ID of its newest timeline entry.
-	LastEntry int64
-}
-
 // IncidentVersion reads the version of the incident with this ID.
-func (s *Store) IncidentVersion(ctx context.Context, id int64) (IncidentVersion, error) {
+func (s *Store) IncidentVersion(ctx context.Context, id int64) (dashquery.IncidentVersion, error) {
 	var r struct {
 		Status    string        `db:"status"`
 		Severity  int           `db:"severity"`
@@ -257,12 +192,12 @@ func (s *Store) IncidentVersion(ctx context.Context, id int64) (IncidentVersion,
 		(SELECT MAX(id) FROM timeline_entries WHERE incident_id = incidents.id) AS last_entry
 		FROM incidents WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return IncidentVersion{}, fmt.Errorf("incident %d: %w", id, incident.ErrNotFound)
+		return dashquery.IncidentVersion{}, fmt.Errorf("incident %d: %w", id, incident.ErrNotFound)
 	}
 	if err != nil {
-		return IncidentVersion{}, fmt.Errorf("reading the version of incident %d: %w", id, err)
+		return dashquery.IncidentVersion{}, fmt.Errorf("reading the version of incident %d: %w", id, err)
 	}
-	return IncidentVersion{Status: incident.Status(r.Status), Severity: incident.Severity(r.Severity), TDOID: r.TDOID,
+	return dashquery.IncidentVersion{Status: incident.Status(r.Status), Severity: incident.Severity(r.Severity), TDOID: r.TDOID,
 		Closed: r.ClosedAt.Valid, LastEntry: r.LastEntry.Int64}, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/dashquery"
 	"github.com/sitrep/sitrep/internal/pgtest"
 )
 
@@ -111,30 +112,30 @@ func TestDashboardIncidents(t *testing.T) {
 			ctx := context.Background()
 			for _, tc := range []struct {
 				name   string
-				f      IncidentFilter
+				f      dashquery.IncidentFilter
 				want   []int64 // numbers, in order
 				total  int
 				status map[incident.Status]int
 			}{
-				{"open by default, newest first", IncidentFilter{Desc: true}, []int64{5, 3, 2}, 3,
+				{"open by default, newest first", dashquery.IncidentFilter{Desc: true}, []int64{5, 3, 2}, 3,
 					map[incident.Status]int{"resolved": 2, "investigating": 1, "restored": 1, "monitoring": 1}},
-				{"all, oldest first", IncidentFilter{All: true, Sort: SortOpened}, []int64{1, 2, 3, 4, 5}, 5, nil},
-				{"all, newest first", IncidentFilter{All: true, Desc: true}, []int64{5, 4, 3, 2, 1}, 5, nil},
-				{"severity", IncidentFilter{All: true, Severity: incident.Sev1}, []int64{1, 4}, 2,
+				{"all, oldest first", dashquery.IncidentFilter{All: true, Sort: dashquery.SortOpened}, []int64{1, 2, 3, 4, 5}, 5, nil},
+				{"all, newest first", dashquery.IncidentFilter{All: true, Desc: true}, []int64{5, 4, 3, 2, 1}, 5, nil},
+				{"severity", dashquery.IncidentFilter{All: true, Severity: incident.Sev1}, []int64{1, 4}, 2,
 					map[incident.Status]int{"resolved": 2}},
-				{"system takes whole names, _ is no wildcard", IncidentFilter{All: true, System: "web_api"}, []int64{2}, 1, nil},
-				{"system skips private incidents", IncidentFilter{All: true, System: "web"}, []int64{1}, 1, nil},
-				{"problem", IncidentFilter{All: true, Problem: 1}, []int64{1, 3}, 2, nil},
-				{"cost class", IncidentFilter{All: true, CostClass: incident.C3}, []int64{3, 5}, 2, nil},
-				{"no cost", IncidentFilter{All: true, NoCost: true}, []int64{2, 4}, 2, nil},
-				{"dates", IncidentFilter{All: true, From: day(2, 0), To: day(4, 0)}, []int64{2, 3}, 2, nil},
-				{"severity order", IncidentFilter{All: true, Sort: SortSeverity}, []int64{4, 1, 5, 2, 3}, 5, nil},
-				{"severity, mildest first", IncidentFilter{All: true, Sort: SortSeverity, Desc: true}, []int64{3, 2, 5, 1, 4}, 5, nil},
-				{"time to restore, unrestored last", IncidentFilter{All: true, Sort: SortRestore}, []int64{4, 1, 3, 2, 5}, 5, nil},
-				{"time to restore, longest first", IncidentFilter{All: true, Sort: SortRestore, Desc: true}, []int64{3, 1, 4, 5, 2}, 5, nil},
-				{"second page", IncidentFilter{All: true, Offset: 2, Limit: 2}, []int64{3, 4}, 5, nil},
-				{"past the end", IncidentFilter{All: true, Offset: 10, Limit: 2}, nil, 5, nil},
-				{"nothing", IncidentFilter{Problem: 99}, nil, 0, map[incident.Status]int{}},
+				{"system takes whole names, _ is no wildcard", dashquery.IncidentFilter{All: true, System: "web_api"}, []int64{2}, 1, nil},
+				{"system skips private incidents", dashquery.IncidentFilter{All: true, System: "web"}, []int64{1}, 1, nil},
+				{"problem", dashquery.IncidentFilter{All: true, Problem: 1}, []int64{1, 3}, 2, nil},
+				{"cost class", dashquery.IncidentFilter{All: true, CostClass: incident.C3}, []int64{3, 5}, 2, nil},
+				{"no cost", dashquery.IncidentFilter{All: true, NoCost: true}, []int64{2, 4}, 2, nil},
+				{"dates", dashquery.IncidentFilter{All: true, From: day(2, 0), To: day(4, 0)}, []int64{2, 3}, 2, nil},
+				{"severity order", dashquery.IncidentFilter{All: true, Sort: dashquery.SortSeverity}, []int64{4, 1, 5, 2, 3}, 5, nil},
+				{"severity, mildest first", dashquery.IncidentFilter{All: true, Sort: dashquery.SortSeverity, Desc: true}, []int64{3, 2, 5, 1, 4}, 5, nil},
+				{"time to restore, unrestored last", dashquery.IncidentFilter{All: true, Sort: dashquery.SortRestore}, []int64{4, 1, 3, 2, 5}, 5, nil},
+				{"time to restore, longest first", dashquery.IncidentFilter{All: true, Sort: dashquery.SortRestore, Desc: true}, []int64{3, 1, 4, 5, 2}, 5, nil},
+				{"second page", dashquery.IncidentFilter{All: true, Offset: 2, Limit: 2}, []int64{3, 4}, 5, nil},
+				{"past the end", dashquery.IncidentFilter{All: true, Offset: 10, Limit: 2}, nil, 5, nil},
+				{"nothing", dashquery.IncidentFilter{Problem: 99}, nil, 0, map[incident.Status]int{}},
 			} {
 				page, err := s.DashboardIncidents(ctx, tc.f)
 				if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
@@ -47,13 +48,137 @@ func (s *Store) trendIncidentsSQL() string {
 // TrendIncidents implements incident.TrendStore. A diagnosis clock comes
 // back with what its verdict needs (generation, start, deadline, end);
 // one with earlier boxes comes back whole.
+//
+// The rows of each day (UTC) of openings are kept, with the day's version
+// (the sum of its shards' in trend_days, migration 00028, moved by
+// triggers on incidents, so it only grows); only
+// the days whose version moved since are read again. The versions are
+// read before the rows, so rows kept are never older than their version:
+// a change committed in between is read now and read again next time.
+// The answer shares the clocks (Timebox) of the kept rows: callers read
+// them, never change them.
 func (s *Store) TrendIncidents(ctx context.Context, from, to time.Time) ([]incident.TrendIncident, error) {
-	rows, err := s.db.QueryContext(ctx, s.db.Rebind(s.trendIncidentsSQL()), ts(from), ts(to))
+	from, to = from.UTC(), to.UTC()
+	if !from.Before(to) {
+		return nil, nil
+	}
+	first, last := trendDay(from), trendDay(to.Add(-time.Nanosecond))
+	c := &s.trends
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	versions := map[string]int64{}
+	var rows []struct {
+		Day     string `db:"day"`
+		Version int64  `db:"version"`
+	}
+	db := s.r.db
+	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT day, CAST(SUM(version) AS BIGINT) AS version FROM trend_days WHERE day >= ? AND day <= ? GROUP BY day`),
+		first.Format(time.DateOnly), last.Format(time.DateOnly)); err != nil {
+		return nil, fmt.Errorf("reading which days of incidents changed: %w", err)
+	}
+	for _, r := range rows {
+		versions[r.Day] = r.Version
+	}
+	if c.days == nil {
+		c.days = map[string]trendDayRows{}
+	}
+	// Each run of days whose rows are not kept, or kept at another
+	// version, is read again in one query.
+	var runStart time.Time
+	refresh := func(end time.Time) error {
+		if runStart.IsZero() {
+			return nil
+		}
+		incs, err := s.readTrendIncidents(ctx, runStart, end)
+		if err != nil {
+			return err
+		}
+		byDay := map[string][]incident.TrendIncident{}
+		for _, ti := range incs {
+			k := ti.OpenedAt.UTC().Format(time.DateOnly)
+			byDay[k] = append(byDay[k], ti)
+		}
+		for d := runStart; d.Before(end); d = d.AddDate(0, 0, 1) {
+			k := d.Format(time.DateOnly)
+			c.days[k] = trendDayRows{version: versions[k], incs: byDay[k]}
+		}
+		runStart = time.Time{}
+		return nil
+	}
+	n := 0
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		k := d.Format(time.DateOnly)
+		if kept, ok := c.days[k]; ok && kept.version == versions[k] {
+			if err := refresh(d); err != nil {
+				return nil, err
+			}
+			n += len(kept.incs)
+			continue
+		}
+		if runStart.IsZero() {
+			runStart = d
+		}
+	}
+	if err := refresh(last.AddDate(0, 0, 1)); err != nil {
+		return nil, err
+	}
+	out := make([]incident.TrendIncident, 0, n)
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		for _, ti := range c.days[d.Format(time.DateOnly)].incs {
+			if !ti.OpenedAt.Before(from) && ti.OpenedAt.Before(to) {
+				out = append(out, ti)
+			}
+		}
+	}
+	// Days older than the longest window are let go.
+	oldest := last.AddDate(0, 0, -7*incident.MaxTrendWeeks-7).Format(time.DateOnly)
+	for k := range c.days {
+		if k < oldest {
+			delete(c.days, k)
+		}
+	}
+	return out, nil
+}
+
+// trendCache keeps the trend rows of each day of openings read (see
+// TrendIncidents).
+type trendCache struct {
+	mu sync.Mutex
+	// days are by UTC day, "2006-01-02".
+	days map[string]trendDayRows
+}
+
+// trendDayRows are the trend rows of the incidents opened on one day, as
+// of the day's version.
+type trendDayRows struct {
+	version int64
+	incs    []incident.TrendIncident
+}
+
+// trendDay is the start (UTC) of t's day.
+func trendDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// readTrendIncidents reads the trend rows of the incidents opened at or
+// after from and before to.
+func (s *Store) readTrendIncidents(ctx context.Context, from, to time.Time) ([]incident.TrendIncident, error) {
+	// The readers' pool: on SQLite a page of trends never holds the one
+	// writer's connection.
+	db := s.r.db
+	// Counted first (from the index alone), so the rows are read into a
+	// slice of their size, not one grown and copied as they come.
+	var n int
+	if err := db.GetContext(ctx, &n, db.Rebind(`SELECT COUNT(*) FROM incidents WHERE opened_at >= ? AND opened_at < ?`), ts(from), ts(to)); err != nil {
+		return nil, fmt.Errorf("counting the incidents of the trends: %w", err)
+	}
+	rows, err := db.QueryContext(ctx, db.Rebind(s.trendIncidentsSQL()), ts(from), ts(to))
 	if err != nil {
 		return nil, fmt.Errorf("reading the incidents of the trends: %w", err)
 	}
 	defer rows.Close()
-	out := make([]incident.TrendIncident, 0, 1024)
+	out := make([]incident.TrendIncident, 0, n+n/16)
 	for rows.Next() {
 		ti, err := scanTrend(rows)
 		if err != nil {
@@ -262,7 +387,7 @@ func fastTime(s string) (time.Time, bool) {
 // as only their documents know when each action was done.
 func (s *Store) TrendActions(ctx context.Context, from, to time.Time) ([]incident.TrendAction, error) {
 	var docs []string
-	if err := s.db.SelectContext(ctx, &docs, s.db.Rebind(`SELECT doc FROM postmortems WHERE incident_id IN
+	if err := s.r.db.SelectContext(ctx, &docs, s.r.db.Rebind(`SELECT doc FROM postmortems WHERE incident_id IN
 		(SELECT incident_id FROM postmortem_actions WHERE due >= ? AND due < ?) ORDER BY incident_id`), ts(from), ts(to)); err != nil {
 		return nil, fmt.Errorf("reading the actions of the trends: %w", err)
 	}

@@ -126,9 +126,42 @@ func BenchmarkTrends(b *testing.B) {
 							b.Logf("%s", strings.Join(plan, "\n"))
 						}
 					}
+					// reader: nothing changed since the last read (the rows of
+					// every day are kept); reader-after-a-change: one incident
+					// of the window restored again before each read (its day
+					// read again); reader-cold: nothing kept (the first read
+					// of a process).
 					b.Run(fmt.Sprintf("%dw/reader", weeks), func(b *testing.B) {
 						cpu := cpuTime()
 						for b.Loop() {
+							if _, err := reader.Trends(ctx, now, weeks); err != nil {
+								b.Fatal(err)
+							}
+						}
+						reportCPU(b, cpu)
+					})
+					b.Run(fmt.Sprintf("%dw/reader-after-a-change", weeks), func(b *testing.B) {
+						update := s.db.Rebind(`UPDATE incidents SET restored_at = ? WHERE id = ?`)
+						i := 0
+						cpu := cpuTime()
+						for b.Loop() {
+							i++
+							id := n - i%500
+							if _, err := s.db.ExecContext(ctx, update, ts(now.Add(-time.Duration(i)*time.Second)), id); err != nil {
+								b.Fatal(err)
+							}
+							if _, err := reader.Trends(ctx, now, weeks); err != nil {
+								b.Fatal(err)
+							}
+						}
+						reportCPU(b, cpu)
+					})
+					b.Run(fmt.Sprintf("%dw/reader-cold", weeks), func(b *testing.B) {
+						cpu := cpuTime()
+						for b.Loop() {
+							s.trends.mu.Lock()
+							s.trends.days = nil
+							s.trends.mu.Unlock()
 							if _, err := reader.Trends(ctx, now, weeks); err != nil {
 								b.Fatal(err)
 							}

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sitrep/sitrep/web/signin"
+	"github.com/sitrep/sitrep/internal/session"
 )
 
-// Store satisfies signin.Store: the web dashboard's sessions (table
+// Store satisfies session.Store: the web dashboard's sessions (table
 // web_sessions, migration 00024).
-var _ signin.Store = (*Store)(nil)
+var _ session.Store = (*Store)(nil)
 
 type sessionRow struct {
 	IDHash   string    `db:"id_hash"`
@@ -25,8 +25,8 @@ type sessionRow struct {
 	Expires  time.Time `db:"expires_at"`
 }
 
-// CreateSession implements signin.Store.
-func (s *Store) CreateSession(ctx context.Context, ss signin.Session) error {
+// CreateSession implements session.Store.
+func (s *Store) CreateSession(ctx context.Context, ss session.Session) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO web_sessions
 		(id_hash, user_id, team_id, name, csrf_token, created_at, last_seen_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -37,24 +37,24 @@ func (s *Store) CreateSession(ctx context.Context, ss signin.Session) error {
 	return nil
 }
 
-// Session implements signin.Store.
-func (s *Store) Session(ctx context.Context, idHash string) (signin.Session, error) {
+// Session implements session.Store.
+func (s *Store) Session(ctx context.Context, idHash string) (session.Session, error) {
 	var r sessionRow
 	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT id_hash, user_id, team_id, name, csrf_token,
 		created_at, last_seen_at, expires_at FROM web_sessions WHERE id_hash = ?`), idHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return signin.Session{}, signin.ErrNoSession
+		return session.Session{}, session.ErrNotFound
 	}
 	if err != nil {
-		return signin.Session{}, fmt.Errorf("reading a web session: %w", err)
+		return session.Session{}, fmt.Errorf("reading a web session: %w", err)
 	}
-	return signin.Session{
-		IDHash: r.IDHash, User: signin.User{ID: r.UserID, TeamID: r.TeamID, Name: r.Name}, CSRF: r.CSRF,
+	return session.Session{
+		IDHash: r.IDHash, User: session.User{ID: r.UserID, TeamID: r.TeamID, Name: r.Name}, CSRF: r.CSRF,
 		Created: r.Created.UTC(), LastSeen: r.LastSeen.UTC(), Expires: r.Expires.UTC(),
 	}, nil
 }
 
-// TouchSession implements signin.Store.
+// TouchSession implements session.Store.
 func (s *Store) TouchSession(ctx context.Context, idHash string, lastSeen, expires time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE web_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?`),
 		ts(lastSeen), ts(expires), idHash)
@@ -64,7 +64,7 @@ func (s *Store) TouchSession(ctx context.Context, idHash string, lastSeen, expir
 	return nil
 }
 
-// DeleteSession implements signin.Store.
+// DeleteSession implements session.Store.
 func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM web_sessions WHERE id_hash = ?`), idHash); err != nil {
 		return fmt.Errorf("ending a web session: %w", err)
@@ -72,7 +72,7 @@ func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 	return nil
 }
 
-// PruneSessions implements signin.Store.
+// PruneSessions implements session.Store.
 func (s *Store) PruneSessions(ctx context.Context, now time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM web_sessions WHERE expires_at <= ?`), ts(now))
 	if err != nil {

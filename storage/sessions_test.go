@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sitrep/sitrep/internal/session"
 	"github.com/sitrep/sitrep/storage"
-	"github.com/sitrep/sitrep/web/signin"
 )
 
 func TestSessionsSQLite(t *testing.T)   { t.Parallel(); testSessions(t, openSQLite(t)) }
@@ -20,11 +20,11 @@ func TestSessionsPostgres(t *testing.T) { t.Parallel(); testSessions(t, openPost
 func testSessions(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	a := signin.Session{IDHash: "aa11", User: signin.User{ID: "U0ALICE", TeamID: "T0SIM", Name: "Alice Liddell"},
+	a := session.Session{IDHash: "aa11", User: session.User{ID: "U0ALICE", TeamID: "T0SIM", Name: "Alice Liddell"},
 		CSRF: "tok-a", Created: t0, LastSeen: t0, Expires: t0.Add(12 * time.Hour)}
-	b := signin.Session{IDHash: "bb22", User: signin.User{ID: "U0BOB", TeamID: "T0SIM", Name: "Bob"},
+	b := session.Session{IDHash: "bb22", User: session.User{ID: "U0BOB", TeamID: "T0SIM", Name: "Bob"},
 		CSRF: "tok-b", Created: t0, LastSeen: t0, Expires: t0.Add(time.Hour)}
-	for _, ss := range []signin.Session{a, b} {
+	for _, ss := range []session.Session{a, b} {
 		if err := s.CreateSession(ctx, ss); err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +39,7 @@ func testSessions(t *testing.T, s *storage.Store) {
 	if d := cmp.Diff(a, got); d != "" {
 		t.Errorf("Session read back (-want +got):\n%s", d)
 	}
-	if _, err := s.Session(ctx, "nope"); !errors.Is(err, signin.ErrNoSession) {
+	if _, err := s.Session(ctx, "nope"); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("Session(unknown) = %v, want ErrNoSession", err)
 	}
 
@@ -57,7 +57,7 @@ func testSessions(t *testing.T, s *storage.Store) {
 	if err != nil || n != 1 {
 		t.Errorf("PruneSessions = %d, %v; want 1 pruned", n, err)
 	}
-	if _, err := s.Session(ctx, "bb22"); !errors.Is(err, signin.ErrNoSession) {
+	if _, err := s.Session(ctx, "bb22"); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("expired session still there after pruning: %v", err)
 	}
 	if _, err := s.Session(ctx, "aa11"); err != nil {
@@ -70,7 +70,7 @@ func testSessions(t *testing.T, s *storage.Store) {
 	if err := s.DeleteSession(ctx, "aa11"); err != nil {
 		t.Errorf("ending a session twice: %v", err)
 	}
-	if _, err := s.Session(ctx, "aa11"); !errors.Is(err, signin.ErrNoSession) {
+	if _, err := s.Session(ctx, "aa11"); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("ended session still there: %v", err)
 	}
 }

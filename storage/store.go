@@ -55,6 +55,8 @@ type Store struct {
 	// write-ahead log in parallel while db writes.
 	r       *pool
 	dialect string
+	// trends keeps the dashboard's trend rows by day (dashboard_trends.go).
+	trends trendCache
 	// where names the database in errors, without a password.
 	where string
 	// inbox commits concurrent envelope writes together, over inboxDB:

@@ -249,3 +249,118 @@ func TestBrowserIncidents(t *testing.T) {
 	}
 	b.Screenshot("private-not-found")
 }
+
+// pageAudit is what TestBrowserPages reads of each page in the browser.
+type pageAudit struct {
+	Title      string   `json:"title"`
+	Lang       string   `json:"lang"`
+	Unlabelled []string `json:"unlabelled"`
+	NoScope    int      `json:"noScope"`
+	Width      int      `json:"width"`
+	H1         string   `json:"h1"`
+}
+
+// auditJS reads a pageAudit: the form controls with no label (a <label>,
+// aria-label or, for a button, its text), the table headers without a
+// scope, and how wide the page is.
+const auditJS = `(() => {
+  const named = e => (e.labels && e.labels.length > 0) || e.getAttribute("aria-label") ||
+    (e.tagName === "BUTTON" && e.textContent.trim() !== "");
+  const controls = [...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")];
+  const h1 = document.querySelector("h1");
+  return {
+    title: document.title, lang: document.documentElement.lang,
+    unlabelled: controls.filter(e => !named(e)).map(e => e.name || e.outerHTML.slice(0, 80)),
+    noScope: document.querySelectorAll("th:not([scope])").length,
+    width: document.documentElement.scrollWidth,
+    h1: h1 ? h1.innerText : "",
+  };
+})()`
+
+// TestBrowserPages drives Chromium through every section of the
+// dashboard, on a desktop and on a 375 px phone: each page has a title, a
+// language, a label for every control and a scope for every table
+// header, and the skip link is the first stop of the keyboard, visibly
+// focused; on the phone nothing scrolls sideways. The change log finds
+// Bob's change by his name as Slack tells it, though it was logged under
+// his user ID.
+func TestBrowserPages(t *testing.T) {
+	b := browsertest.New(t, 1200, 900)
+	sim := startSim(t)
+	sim.AddUser(slacksim.User{ID: "U0BOB", Name: "bob", RealName: "Bob Dobbs"})
+	general := sim.AddChannel("general", "U0ALICE", "U0BOB")
+	sim.AddChannel("incidents", "U0ALICE", "U0BOB")
+	sim.SetSignInUser("U0ALICE")
+	base := startSiteRun(t, sim)
+	const wait = 20 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	slash := func(user, command, text string) {
+		t.Helper()
+		if _, err := sim.SlashCommand(ctx, user, general, command, text); err != nil {
+			t.Fatalf("%s %s: %v", command, text, err)
+		}
+	}
+	slash("U0BOB", "/change", "web: raised the pool to 50 because timeouts")
+	slash("U0ALICE", "/change", "search: reindexed the catalogue")
+	slash("U0ALICE", "/incident", "open checkout fails sev1 systems:web")
+	if err := sim.Wait(ctx, func() bool { return sim.ChannelByName("inc-1-checkout-fails") != nil }); err != nil {
+		t.Fatalf("no incident room: %v", err)
+	}
+
+	b.Do("signing in", wait, chromedp.Navigate(base+"/changes"), chromedp.WaitVisible(chromedp.CSS("a.button")),
+		chromedp.Click(chromedp.CSS("a.button")), chromedp.WaitVisible(chromedp.CSS("form.filters")))
+	b.Do("searching the change log for Dobbs", wait, chromedp.SetValue(chromedp.CSS(`input[name=person]`), "dobbs"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)))
+	b.WaitLocation("waiting for the search", wait, func(u string) bool { return strings.Contains(u, "person=dobbs") })
+	if text := b.Text(); !strings.Contains(text, "raised the pool to 50") || strings.Contains(text, "reindexed the catalogue") ||
+		!strings.Contains(text, "Bob Dobbs") {
+		t.Errorf("the change log searched for dobbs says:\n%s", text)
+	}
+	b.Screenshot("changes-dobbs")
+
+	phone := browsertest.New(t, 375, 812)
+	phone.Do("signing in on the phone", wait, chromedp.Navigate(base+"/incidents"), chromedp.WaitVisible(chromedp.CSS("a.button")),
+		chromedp.Click(chromedp.CSS("a.button")), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	pages := []struct{ path, name, h1 string }{
+		{"/incidents?state=all", "incidents", "Incidents"},
+		{"/incidents/INC-1", "incident", "INC-1"},
+		{"/changes", "changes", "Change log"},
+		{"/problems", "problems", "Problems"},
+		{"/postmortems", "postmortems", "Postmortem actions"},
+		{"/trends?weeks=12", "trends", "Trends"},
+	}
+	for _, br := range []*browsertest.Browser{b, phone} {
+		for _, p := range pages {
+			br.Do("opening "+p.path, wait, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+			a := browsertest.Run(br, "auditing "+p.path, wait, chromedp.Evaluate[pageAudit](auditJS))
+			if !strings.HasSuffix(a.Title, "· sitrep") || !strings.Contains(a.Title, strings.SplitN(p.h1, " ", 2)[0]) || !strings.Contains(a.H1, p.h1) {
+				t.Errorf("%s: title %q, heading %q; want both to name %q", p.path, a.Title, a.H1, p.h1)
+			}
+			if a.Lang != "en" {
+				t.Errorf("%s: lang %q", p.path, a.Lang)
+			}
+			if len(a.Unlabelled) > 0 {
+				t.Errorf("%s: controls without a label: %q", p.path, a.Unlabelled)
+			}
+			if a.NoScope > 0 {
+				t.Errorf("%s: %d table headers without a scope", p.path, a.NoScope)
+			}
+			if br == phone && a.Width > 375 {
+				t.Errorf("%s on a 375 px phone is %d px wide: it scrolls sideways", p.path, a.Width)
+			}
+			br.Screenshot(p.name)
+		}
+	}
+	// The keyboard's first stop is the skip link, shown with a focus ring.
+	b.Do("opening the trends", wait, chromedp.Navigate(base+"/trends"), chromedp.WaitVisible(chromedp.CSS("main h1")),
+		chromedp.KeyEvent("\t"))
+	focus := browsertest.Run(b, "reading the focus", wait, chromedp.Evaluate[string](`(() => {
+	  const e = document.activeElement, r = e.getBoundingClientRect(), s = getComputedStyle(e);
+	  return e.className + " " + (r.left >= 0 && r.top >= 0 && r.width > 0) + " " + s.outlineStyle;
+	})()`))
+	if focus != "skip true solid" {
+		t.Errorf("after one Tab the focus is %q, want the skip link, on screen, outlined (skip true solid)", focus)
+	}
+	b.Screenshot("skip-link-focused")
+}

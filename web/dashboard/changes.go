@@ -9,21 +9,24 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/dashquery"
 	"github.com/sitrep/sitrep/internal/slacktext"
-	"github.com/sitrep/sitrep/storage"
 )
 
-// ChangeReader is what the change log pages read; *storage.Store
+// ChangeReader is what the change log pages read; storage.Store
 // satisfies it.
 type ChangeReader interface {
 	// DashboardChanges returns up to f.Limit changes f selects, newest
 	// first, from f.Offset.
-	DashboardChanges(ctx context.Context, f storage.ChangeFilter) ([]incident.Change, error)
+	DashboardChanges(ctx context.Context, f dashquery.ChangeFilter) ([]incident.Change, error)
 	// EachDashboardChange calls fn with every change f selects.
-	EachDashboardChange(ctx context.Context, f storage.ChangeFilter, fn func(incident.Change) error) error
+	EachDashboardChange(ctx context.Context, f dashquery.ChangeFilter, fn func(incident.Change) error) error
 	// SuspectedBy returns the incidents whose latest verdict on each
 	// change is suspect.
-	SuspectedBy(ctx context.Context, changeIDs []int64) (map[int64][]storage.SuspectRef, error)
+	SuspectedBy(ctx context.Context, changeIDs []int64) (map[int64][]dashquery.SuspectRef, error)
+	// ChangePeople returns who logged changes, each once as logged, at
+	// most limit of them.
+	ChangePeople(ctx context.Context, limit int) ([]string, error)
 }
 
 // changeRoutes adds the changes pages.
@@ -55,11 +58,22 @@ type changeListPage struct {
 	Kinds []incident.ChangeKind
 	Rows  []changeLogRow
 	Page  int
-	Prev  string
-	Next  string
-	CSV   string
+	Pager pager
 	// From and Until say the window searched, when one is.
 	From, Until time.Time
+	// NamesPartial says a person search did not look up every name.
+	NamesPartial bool
+}
+
+// searchPeople returns the people q's person search matches (nil when q
+// searches for no person); nobody is true when it searches for someone
+// no change could name.
+func (db *Dashboard) searchPeople(ctx context.Context, q changeQuery) (people []string, partial, nobody bool, err error) {
+	if q.Form.Person == "" {
+		return nil, false, false, nil
+	}
+	people, partial, err = db.people(ctx, q.person)
+	return people, partial, err == nil && len(people) == 0, err
 }
 
 func (db *Dashboard) changeList(w http.ResponseWriter, r *http.Request) {
@@ -68,10 +82,17 @@ func (db *Dashboard) changeList(w http.ResponseWriter, r *http.Request) {
 		db.badRequest(w, r, err.Error())
 		return
 	}
-	changes, err := db.d.Changes.DashboardChanges(r.Context(), q.filter)
-	if err != nil {
-		db.fail(w, r, "searching the change log", err)
+	var partial, nobody bool
+	if q.filter.People, partial, nobody, err = db.searchPeople(r.Context(), q); err != nil {
+		db.fail(w, r, "finding the people searched for", err)
 		return
+	}
+	var changes []incident.Change
+	if !nobody {
+		if changes, err = db.d.Changes.DashboardChanges(r.Context(), q.filter); err != nil {
+			db.fail(w, r, "searching the change log", err)
+			return
+		}
 	}
 	more := len(changes) > listPageSize
 	if more {
@@ -82,23 +103,17 @@ func (db *Dashboard) changeList(w http.ResponseWriter, r *http.Request) {
 		db.fail(w, r, "reading verdicts on changes", err)
 		return
 	}
-	p := changeListPage{Form: q.Form, Kinds: incident.ChangeKinds(), Page: q.page, From: q.filter.Since, Until: q.filter.Until}
+	p := changeListPage{Form: q.Form, Kinds: incident.ChangeKinds(), Page: q.page, From: q.filter.Since, Until: q.filter.Until,
+		NamesPartial: partial}
 	for _, c := range changes {
 		p.Rows = append(p.Rows, db.changeRowOf(c, suspects[c.ID]))
 	}
-	link := pageLink("/changes", q.Form.values())
-	if q.page > 1 {
-		p.Prev = link(q.page - 1)
-	}
-	if more {
-		p.Next = link(q.page + 1)
-	}
-	p.CSV = "/changes.csv" + strings.TrimPrefix(link(1), "/changes")
+	p.Pager = listPager("/changes", q.Form.values(), q.page, 0, more, "← Newer", "Older →")
 	db.render(w, r, http.StatusOK, "changes", "Change log", "changes", p)
 }
 
 // suspects reads the incidents that judged each change suspect.
-func (db *Dashboard) suspects(ctx context.Context, changes []incident.Change) (map[int64][]storage.SuspectRef, error) {
+func (db *Dashboard) suspects(ctx context.Context, changes []incident.Change) (map[int64][]dashquery.SuspectRef, error) {
 	ids := make([]int64, len(changes))
 	for i, c := range changes {
 		ids[i] = c.ID
@@ -107,7 +122,7 @@ func (db *Dashboard) suspects(ctx context.Context, changes []incident.Change) (m
 }
 
 // changeRowOf shows c: people by name, mentions as names.
-func (db *Dashboard) changeRowOf(c incident.Change, refs []storage.SuspectRef) changeLogRow {
+func (db *Dashboard) changeRowOf(c incident.Change, refs []dashquery.SuspectRef) changeLogRow {
 	row := changeLogRow{Change: c, Person: db.whoIs(c.Person), Summary: slacktext.PlainNames(c.Summary, db.whoIs),
 		Reason: slacktext.PlainNames(c.Reason, db.whoIs)}
 	for _, ref := range refs {
@@ -130,11 +145,12 @@ func (db *Dashboard) changeCSV(w http.ResponseWriter, r *http.Request) {
 		db.badRequest(w, r, err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="changes.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := newCSVOut(w)
-	cw.write(changeCSVHeader)
+	var nobody bool
+	if q.filter.People, _, nobody, err = db.searchPeople(r.Context(), q); err != nil {
+		db.fail(w, r, "finding the people searched for", err)
+		return
+	}
+	cw := newCSVDownload(w, "changes.csv", changeCSVHeader)
 	// Verdicts are read a batch at a time, as the changes come.
 	var batch []incident.Change
 	flush := func() error {
@@ -153,6 +169,10 @@ func (db *Dashboard) changeCSV(w http.ResponseWriter, r *http.Request) {
 		}
 		batch = batch[:0]
 		return cw.err()
+	}
+	if nobody {
+		cw.flush()
+		return
 	}
 	err = db.d.Changes.EachDashboardChange(r.Context(), q.filter, func(c incident.Change) error {
 		if batch = append(batch, c); len(batch) == 500 {

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sitrep/sitrep/internal/human"
@@ -46,4 +47,37 @@ func pageLink(path string, v url.Values) func(n int) string {
 		}
 		return path + "?" + v.Encode()
 	}
+}
+
+// pager is the control under every paged list (template "pager").
+type pager struct {
+	// Page is the page shown, from 1; Pages how many there are, 0 when
+	// the list does not count them (the change log).
+	Page, Pages int
+	// Prev and Next link the neighbouring pages, "" when there is none.
+	Prev, Next string
+	// PrevText and NextText name the links ("← Previous", "← Newer").
+	PrevText, NextText string
+	// CSV downloads every page of the list with the same filters.
+	CSV string
+}
+
+// listPager links page of the list at path (with the filters v) to its
+// neighbours and to its CSV (path + ".csv"): a previous page from 2 on
+// (the last one, past the end), a next one while more follow.
+func listPager(path string, v url.Values, page, pages int, more bool, prevText, nextText string) pager {
+	link := pageLink(path, v)
+	p := pager{Page: page, Pages: pages, PrevText: prevText, NextText: nextText}
+	if page > 1 {
+		prev := page - 1
+		if pages > 0 {
+			prev = min(prev, pages)
+		}
+		p.Prev = link(prev)
+	}
+	if more {
+		p.Next = link(page + 1)
+	}
+	p.CSV = path + ".csv" + strings.TrimPrefix(link(1), path)
+	return p
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
-	"github.com/sitrep/sitrep/storage"
+	"github.com/sitrep/sitrep/internal/dashquery"
 )
 
 // Live updates of an open incident's page, with Server-Sent Events. The
@@ -122,6 +122,6 @@ func (db *Dashboard) incidentEvents(w http.ResponseWriter, r *http.Request) {
 
 // eventData is an update's payload: enough for a script to say what
 // changed without a fetch.
-func eventData(v storage.IncidentVersion) string {
+func eventData(v dashquery.IncidentVersion) string {
 	return fmt.Sprintf(`{"status":%q,"severity":%q,"entry":%d,"closed":%t}`, v.Status, v.Severity.String(), v.LastEntry, v.Closed)
 }

@@ -13,21 +13,21 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
-	"github.com/sitrep/sitrep/storage"
+	"github.com/sitrep/sitrep/internal/dashquery"
 	"github.com/sitrep/sitrep/web/signin"
 )
 
-// IncidentReader is what the incidents pages read; *storage.Store
+// IncidentReader is what the incidents pages read; storage
 // satisfies it.
 type IncidentReader interface {
 	// DashboardIncidents returns a page of the incidents list.
-	DashboardIncidents(ctx context.Context, f storage.IncidentFilter) (storage.IncidentPage, error)
+	DashboardIncidents(ctx context.Context, f dashquery.IncidentFilter) (dashquery.IncidentPage, error)
 	// EachDashboardIncident calls fn with every incident f selects.
-	EachDashboardIncident(ctx context.Context, f storage.IncidentFilter, fn func(*incident.Incident) error) error
+	EachDashboardIncident(ctx context.Context, f dashquery.IncidentFilter, fn func(*incident.Incident) error) error
 	// IncidentByNumber reads INC-<number>; incident.ErrNotFound if none.
 	IncidentByNumber(ctx context.Context, number int64) (*incident.Incident, error)
 	// IncidentVersion reads what changes when the incident does.
-	IncidentVersion(ctx context.Context, id int64) (storage.IncidentVersion, error)
+	IncidentVersion(ctx context.Context, id int64) (dashquery.IncidentVersion, error)
 	// Timeline reads the incident's timeline, oldest first.
 	Timeline(ctx context.Context, incidentID int64) ([]incident.TimelineEntry, error)
 	// Room reads the incident's Slack channel; incident.ErrNotFound if none.
@@ -87,9 +87,7 @@ type incidentListPage struct {
 	Counts []incStatusCount
 	Page   int
 	Pages  int
-	Prev   string
-	Next   string
-	CSV    string
+	Pager  pager
 	// Severities and Classes are the filter form's choices.
 	Severities, Classes []string
 }
@@ -120,14 +118,7 @@ func (db *Dashboard) incidentList(w http.ResponseWriter, r *http.Request) {
 	for i := range res.Incidents {
 		p.Rows = append(p.Rows, db.listRow(r.Context(), &res.Incidents[i]))
 	}
-	link := pageLink("/incidents", q.Form.values())
-	if q.page > 1 {
-		p.Prev = link(min(q.page-1, p.Pages))
-	}
-	if q.page < p.Pages {
-		p.Next = link(q.page + 1)
-	}
-	p.CSV = "/incidents.csv" + strings.TrimPrefix(link(1), "/incidents")
+	p.Pager = listPager("/incidents", q.Form.values(), q.page, p.Pages, q.page < p.Pages, "← Previous", "Next →")
 	db.render(w, r, http.StatusOK, "incidents", "Incidents", "incidents", p)
 }
 
@@ -155,11 +146,7 @@ func (db *Dashboard) incidentCSV(w http.ResponseWriter, r *http.Request) {
 		db.badRequest(w, r, err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="incidents.csv"`)
-	w.Header().Set("Cache-Control", "no-store")
-	cw := newCSVOut(w)
-	cw.write(csvHeader)
+	cw := newCSVDownload(w, "incidents.csv", csvHeader)
 	err = db.d.Incidents.EachDashboardIncident(r.Context(), q.filter, func(inc *incident.Incident) error {
 		cw.write(db.incidentRecord(r.Context(), inc))
 		return cw.err()
@@ -217,10 +204,17 @@ func (db *Dashboard) whoIs(id string) string {
 // spreadsheet would read as a formula neutralised.
 type csvOut struct{ w *csv.Writer }
 
-func newCSVOut(w http.ResponseWriter) *csvOut {
+// newCSVDownload starts the answer as a CSV file named filename, not to
+// be cached, and writes its header row.
+func newCSVDownload(w http.ResponseWriter, filename string, header []string) *csvOut {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
-	return &csvOut{cw}
+	out := &csvOut{cw}
+	out.write(header)
+	return out
 }
 
 func (c *csvOut) write(record []string) {

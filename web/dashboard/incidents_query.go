@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/sitrep/sitrep/incident"
+	"github.com/sitrep/sitrep/internal/dashquery"
 	"github.com/sitrep/sitrep/internal/human"
-	"github.com/sitrep/sitrep/storage"
 )
 
 // Reading the query of the incidents and changes pages. Every value is
@@ -110,7 +110,7 @@ func (r *filterReader) system() string {
 
 // incidentQuery is the incidents list's query, read and checked.
 type incidentQuery struct {
-	filter storage.IncidentFilter
+	filter dashquery.IncidentFilter
 	page   int
 	// Form holds the values as the filter form shows them.
 	Form incidentForm
@@ -179,18 +179,18 @@ func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) 
 	out.Form.From, out.Form.To = r.get("from"), r.get("to")
 
 	switch v := strings.ToLower(r.get("sort")); v {
-	case "", string(storage.SortOpened):
-		f.Sort = storage.SortOpened
-	case string(storage.SortSeverity):
-		f.Sort = storage.SortSeverity
-	case string(storage.SortRestore):
-		f.Sort = storage.SortRestore
+	case "", string(dashquery.SortOpened):
+		f.Sort = dashquery.SortOpened
+	case string(dashquery.SortSeverity):
+		f.Sort = dashquery.SortSeverity
+	case string(dashquery.SortRestore):
+		f.Sort = dashquery.SortRestore
 	default:
 		r.fail(badFilter("sort", v, "write sort=opened (when opened, the default), sort=severity or sort=ttr (time to restore)"))
 	}
 	out.Form.Sort = string(f.Sort)
 	// Each order's natural way first: newest, worst, longest.
-	f.Desc = f.Sort != storage.SortSeverity
+	f.Desc = f.Sort != dashquery.SortSeverity
 	switch v := strings.ToLower(r.get("order")); v {
 	case "":
 	case "asc":
@@ -214,7 +214,10 @@ func readIncidentQuery(q url.Values, loc *time.Location) (incidentQuery, error) 
 
 // changeQuery is the change log's query, read and checked.
 type changeQuery struct {
-	filter storage.ChangeFilter
+	filter dashquery.ChangeFilter
+	// person is the person searched for; the handler turns it into
+	// filter.People.
+	person personSearch
 	page   int
 	Form   changeForm
 }
@@ -249,7 +252,7 @@ func readChangeQuery(q url.Values, now time.Time, loc *time.Location) (changeQue
 		if len(v) > incident.MaxChangePerson {
 			r.fail(badFilter("person", v[:20]+"…", fmt.Sprintf("write a user ID or a name of at most %d characters, e.g. person=U0ALICE", incident.MaxChangePerson)))
 		}
-		f.Person, out.Form.Person = v, v
+		out.person, out.Form.Person = readPerson(v), v
 	}
 	if v := strings.ToLower(r.get("kind")); v != "" {
 		var names []string

@@ -1,10 +1,13 @@
 package dashboard
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sitrep/sitrep/web/signin"
 )
 
 // FuzzReadQueries: any query either reads into a filter a page can run
@@ -68,6 +71,34 @@ func FuzzListPages(f *testing.F) {
 			code, body, _ := fx.get(t, "", path+raw)
 			if code != 200 && code != 400 {
 				t.Fatalf("%s%s: %d\n%s", path, raw, code, body)
+			}
+		}
+	})
+}
+
+// FuzzInsightPages: whatever the query, the problems, postmortems,
+// actions and trends pages answer 200 or a 400 that says what was wrong;
+// never a 500.
+func FuzzInsightPages(f *testing.F) {
+	for _, seed := range []string{"", "window=all", "window=7d", "window=-1d", "window=99999w", "weeks=52", "weeks=0", "weeks=53",
+		"weeks=1e3", "weeks=%2012", "owner=U0ALICE&overdue=yes", "owner=alice", "overdue=maybe", "weeks=12&weeks=4", "window=%00"} {
+		f.Add(seed)
+	}
+	w := newInsightsWorld(f)
+	alice := signin.User{ID: "U0ALICE", TeamID: "T1", Name: "Alice"}
+	paths := []string{"/problems?", "/postmortems?", "/trends?"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if _, err := url.ParseRequestURI("/trends?" + raw); err != nil || strings.ContainsAny(raw, "# ") || len(raw) > 500 {
+			return // not a query a request line can carry
+		}
+		for _, path := range paths {
+			rec := w.get(path+raw, alice)
+			if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+				t.Fatalf("%s%s: %d\n%s", path, raw, rec.Code, rec.Body.String())
+			}
+			if body := strings.ToLower(rec.Body.String()); rec.Code == http.StatusBadRequest &&
+				(!strings.Contains(body, `role="alert"`) || !strings.Contains(body, "write") && !strings.Contains(body, "pick")) {
+				t.Errorf("%s%s: a 400 that does not say what to write:\n%s", path, raw, rec.Body.String())
 			}
 		}
 	})

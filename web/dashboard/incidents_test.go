@@ -438,6 +438,16 @@ func TestChangeLog(t *testing.T) {
 		{"system", "?system=web", []string{id(1), id(0)}, []string{id(2)}},
 		{"person by ID, any case", "?person=u0bob", []string{id(0)}, []string{id(1)}},
 		{"person by name", "?person=dana%20ops", []string{id(1)}, []string{id(0)}},
+		{"person by a word of the name logged", "?person=Dana", []string{"By anyone named “Dana”. Newest first.", id(1)}, []string{id(0), id(2)}},
+		{"person by the name sitrep knows for a user ID", "?person=alice", []string{id(2)}, []string{id(0), id(1)}},
+		{"person by the start of a name", "?person=ali", []string{id(2)}, []string{id(0), id(1)}},
+		{"not the inside of a name", "?person=lice", []string{"No changes match"}, []string{id(2)}},
+		{"person as an @mention", "?person=%40bob", []string{id(0)}, []string{id(1), id(2)}},
+		{"person as Slack's mention markup", "?person=%3C%40U0ALICE%7Calice%3E", []string{id(2)}, []string{id(0), id(1)}},
+		{"person as @ and an ID", "?person=%40U0BOB", []string{id(0)}, []string{id(1), id(2)}},
+		{"nobody of that name", "?person=zed", []string{"No changes match"}, []string{id(0), id(1), id(2)}},
+		{"an @ alone names no one", "?person=%40", []string{"No changes match"}, []string{id(0), id(1), id(2)}},
+		{"a person and a system", "?person=bob&system=api", []string{"No changes match"}, nil},
 		{"kind", "?kind=DEPLOY", []string{id(2)}, []string{id(0)}},
 		{"text", "?q=POOL", []string{id(0)}, []string{id(1)}},
 		{"text with a wildcard", "?q=%25", []string{"No changes match"}, nil},
@@ -475,6 +485,104 @@ func TestChangeLog(t *testing.T) {
 	row = row[:strings.Index(row, "</tr>")]
 	if strings.Contains(row, "INC-1") {
 		t.Errorf("change 2, marked not related after suspect, still shows INC-1:\n%s", row)
+	}
+}
+
+// TestChangePersonSearch: a search by name reads the names of the users
+// who logged changes only as long as nameBudget allows; the page says
+// when it stopped short, and the CSV matches the same people.
+func TestChangePersonSearch(t *testing.T) {
+	t.Parallel()
+	f := newIncFixture(t)
+	slow := slowNames{clk: f.clk, names: incNames}
+	db, err := New(Deps{Incidents: f.store, Changes: f.store, Names: slow, Now: f.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	db.Routes(mux, asIncViewer)
+	get := func(path string) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", path, w.Code)
+		}
+		return w.Body.String()
+	}
+	// Each name takes 2.5 s to learn: the first user ID (U0ALICE, in
+	// order) is read, the second (U0BOB) is past the budget.
+	body := get("/changes?person=bob")
+	if !strings.Contains(body, "has not learned every person") || strings.Contains(body, "change-"+strconv.FormatInt(f.changes[0].ID, 10)) {
+		t.Errorf("a search past the budget: want the note and no change of Bob's:\n%s", body)
+	}
+	body = get("/changes?person=U0BOB")
+	if strings.Contains(body, "has not learned every person") || !strings.Contains(body, "change-"+strconv.FormatInt(f.changes[0].ID, 10)) {
+		t.Errorf("a search by ID asks no name: want Bob's change and no note:\n%s", body)
+	}
+	if _, csv, _ := f.get(t, "", "/changes.csv?person=alice"); !strings.Contains(csv, "deploy v2") || strings.Contains(csv, "vacuum") {
+		t.Errorf("CSV of alice's changes:\n%s", csv)
+	}
+	if _, csv, _ := f.get(t, "", "/changes.csv?person=zed"); strings.Count(csv, "\r\n") != 1 {
+		t.Errorf("CSV of nobody: want the header alone:\n%s", csv)
+	}
+}
+
+// slowNames is a names cache that takes 2.5 s (of the fake clock) to
+// learn each name.
+type slowNames struct {
+	clk   *clock.Fake
+	names nameBook
+}
+
+func (n slowNames) Name(ctx context.Context, id string) string {
+	n.clk.Advance(2500 * time.Millisecond)
+	return n.names.Name(ctx, id)
+}
+
+func TestNameMatches(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, search string
+		want         bool
+	}{
+		{"Alice Liddell", "alice", true},
+		{"Alice Liddell", "ALI lid", true},
+		{"Alice Liddell", "Alice Liddell", true},
+		{"Alice Liddell", "liddell alice", true},
+		{"Alice Liddell", "lice", false},
+		{"Alice Liddell", "alice smith", false},
+		{"alice.liddell", "liddell", true},
+		{"deploy-bot", "bot", true},
+		{"Ødegård", "øde", true},
+		{"Alice", "", false},
+		{"", "alice", false},
+	} {
+		if got := nameMatches(tc.name, nameWords(tc.search)); got != tc.want {
+			t.Errorf("nameMatches(%q, %q) = %v, want %v", tc.name, tc.search, got, tc.want)
+		}
+	}
+}
+
+func TestReadPerson(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		typed string
+		want  personSearch
+	}{
+		{"U0ALICE", personSearch{ID: "U0ALICE"}},
+		{" @U0ALICE ", personSearch{ID: "U0ALICE"}},
+		{"<@U0ALICE>", personSearch{ID: "U0ALICE"}},
+		{"<@W0ALICE|alice>", personSearch{ID: "W0ALICE"}},
+		{"@alice", personSearch{Text: "alice"}},
+		{"u0alice", personSearch{Text: "u0alice"}},
+		{"Bob Smith", personSearch{Text: "Bob Smith"}},
+		{"<@nope>", personSearch{Text: "<@nope>"}},
+		{"@", personSearch{}},
+	} {
+		if got := readPerson(tc.typed); got != tc.want {
+			t.Errorf("readPerson(%q) = %+v, want %+v", tc.typed, got, tc.want)
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ type insightsWorld struct {
 	store *storage.Store
 }
 
-func newInsightsWorld(t *testing.T) *insightsWorld {
+func newInsightsWorld(t testing.TB) *insightsWorld {
 	t.Helper()
 	ctx := context.Background()
 	store, err := storage.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "dash.db"))

@@ -1,43 +1,12 @@
 package signin
 
-import (
-	"context"
-	"errors"
-	"time"
-)
+import "github.com/sitrep/sitrep/internal/session"
 
-// Session is one signed-in visit as the store keeps it. The cookie holds a
-// random secret; the store holds only its hash (IDHash), so a copy of the
-// table signs no one in.
-type Session struct {
-	// IDHash is the hex SHA-256 of the cookie's secret.
-	IDHash string
-	// User is who signed in.
-	User User
-	// CSRF is the token every form of this session carries.
-	CSRF string
-	// Created is when they signed in; LastSeen their last request.
-	Created, LastSeen time.Time
-	// Expires is when the session ends unless used again (sliding, never
-	// later than Created plus the longest life).
-	Expires time.Time
-}
+// Session is one signed-in visit as the store keeps it (session.Session).
+type Session = session.Session
+
+// Store keeps sessions (session.Store); storage.Store satisfies it.
+type Store = session.Store
 
 // ErrNoSession is what a Store answers for a session it does not hold.
-var ErrNoSession = errors.New("no such session")
-
-// Store keeps sessions; storage.Store satisfies it on SQLite and
-// PostgreSQL.
-type Store interface {
-	// CreateSession records a new session.
-	CreateSession(ctx context.Context, s Session) error
-	// Session returns the session whose secret hashes to idHash, expired
-	// or not, or ErrNoSession.
-	Session(ctx context.Context, idHash string) (Session, error)
-	// TouchSession records a request at lastSeen and moves the expiry.
-	TouchSession(ctx context.Context, idHash string, lastSeen, expires time.Time) error
-	// DeleteSession ends a session; ending one already gone is no error.
-	DeleteSession(ctx context.Context, idHash string) error
-	// PruneSessions deletes sessions expired before now and tells how many.
-	PruneSessions(ctx context.Context, now time.Time) (int64, error)
-}
+var ErrNoSession = session.ErrNotFound

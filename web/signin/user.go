@@ -3,15 +3,14 @@
 // cross-site requests. Pages learn who is signed in with UserFrom.
 package signin
 
-import "context"
+import (
+	"context"
 
-// User is a person signed in with Slack.
-type User struct {
-	// ID is their Slack user ID ("U0ALICE"); TeamID their workspace's.
-	ID, TeamID string
-	// Name is how they are shown: their Slack display or real name.
-	Name string
-}
+	"github.com/sitrep/sitrep/internal/session"
+)
+
+// User is a person signed in with Slack (session.User).
+type User = session.User
 
 type userKey struct{}
 
