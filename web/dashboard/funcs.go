@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"github.com/sitrep/sitrep/incident"
 	"html/template"
 	"net/url"
 	"strconv"
@@ -13,6 +14,15 @@ import (
 
 // funcs are the template functions every page may use.
 func funcs(d Deps) template.FuncMap {
+	name := func(id string) string {
+		if d.Names == nil || id == "" {
+			return id
+		}
+		if n := d.Names.Name(context.Background(), id); n != "" {
+			return n
+		}
+		return id
+	}
 	return template.FuncMap{
 		// when writes a time in the dashboard's zone: "Tue 24 Nov 2026 03:04".
 		"when": func(t time.Time) string {
@@ -24,14 +34,15 @@ func funcs(d Deps) template.FuncMap {
 		// duration says how long, as people say it: "1 h 30 min".
 		"duration": human.Duration,
 		// name shows a user ID as their display name when known.
-		"name": func(id string) string {
-			if d.Names == nil || id == "" {
-				return id
+		"name": name,
+		// reporter shows who reported an incident: a person's name, or
+		// the monitoring product that opened it ("Alertmanager").
+		"reporter": func(inc *incident.Incident) string {
+			who, person := inc.Reporter()
+			if person {
+				return name(who)
 			}
-			if n := d.Names.Name(context.Background(), id); n != "" {
-				return n
-			}
-			return id
+			return who
 		},
 	}
 }

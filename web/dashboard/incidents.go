@@ -185,8 +185,18 @@ func (db *Dashboard) incidentRecord(ctx context.Context, inc *incident.Incident)
 		problems = append(problems, "PRB-"+strconv.FormatInt(id, 10))
 	}
 	return []string{inc.Ref(), shown.Title, inc.Severity.String(), string(inc.Status), strings.Join(shown.Systems, " "),
-		db.whoIs(inc.TDOID), db.whoIs(inc.ReporterID), stamp(inc.OpenedAt), stamp(inc.AcknowledgedAt), stamp(inc.RestoredAt),
+		db.whoIs(inc.TDOID), db.reporter(inc), stamp(inc.OpenedAt), stamp(inc.AcknowledgedAt), stamp(inc.RestoredAt),
 		stamp(inc.ResolvedAt), stamp(inc.ClosedAt), ttr, cost, class, currency, strings.Join(problems, " "), strconv.FormatBool(inc.Private)}
+}
+
+// reporter is who reported inc: a person's display name, or the
+// monitoring product that opened it.
+func (db *Dashboard) reporter(inc *incident.Incident) string {
+	who, person := inc.Reporter()
+	if person {
+		return db.whoIs(who)
+	}
+	return who
 }
 
 // whoIs is a user's display name, or their ID when it is not known.
