@@ -63,7 +63,8 @@ func startSiteRun(t *testing.T, sim *slacksim.Sim) string {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			if strings.Contains(logs.String(), "web dashboard on") {
+			// Up, with the trends read ahead of the first visit.
+			if strings.Contains(logs.String(), "web dashboard on") && strings.Contains(logs.String(), "dashboard trends read ahead") {
 				break
 			}
 		}

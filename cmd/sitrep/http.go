@@ -31,6 +31,10 @@ type httpServer struct {
 	srv  *http.Server
 	done chan struct{}
 	addr string
+	// stopWarm ends the dashboard's warm-up, and warmed is closed once it
+	// has (nil without a dashboard).
+	stopWarm context.CancelFunc
+	warmed   chan struct{}
 }
 
 // startHTTP serves the change API, authorised by tokens (cfg.APITokens),
@@ -89,14 +93,24 @@ func startHTTPSite(ctx context.Context, cfg config.Config, tokens []config.APITo
 	if len(tokens) == 0 {
 		log.Warn("no API token (SITREP_API_TOKEN or api.tokens) is set: the change API refuses calls until one is", "addr", ln.Addr().String())
 	}
+	var warm func(context.Context)
 	if site != nil {
-		handler, err = serveDashboard(ctx, ln.Addr().String(), handler, store, site, log)
+		handler, warm, err = serveDashboard(ctx, ln.Addr().String(), handler, store, site, log)
 		if err != nil {
 			_ = ln.Close()
 			return nil, err
 		}
 	}
 	s := &httpServer{srv: web.NewServer(handler, limits, log.With("component", "web")), done: make(chan struct{}), addr: ln.Addr().String()}
+	if warm != nil {
+		var wctx context.Context
+		wctx, s.stopWarm = context.WithCancel(ctx)
+		s.warmed = make(chan struct{})
+		go func() {
+			defer close(s.warmed)
+			warm(wctx)
+		}()
+	}
 	go func() {
 		defer close(s.done)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -143,6 +157,10 @@ func (s *httpServer) shutdown() {
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
 	<-s.done
+	if s.stopWarm != nil {
+		s.stopWarm()
+		<-s.warmed
+	}
 }
 
 // siteConfig turns on the web dashboard, behind Sign in with Slack.
@@ -205,7 +223,11 @@ func issuerFor(apiURL string) string {
 // serveDashboard returns api with the dashboard and sign-in beside it:
 // /api/, /healthz and /metrics stay api's; every other path is the
 // dashboard's.
-func serveDashboard(ctx context.Context, addr string, api http.Handler, store *storage.Store, site *siteConfig, log *slog.Logger) (http.Handler, error) {
+//
+// warm reads the trends of the longest window once, so that the first
+// visitor after a start does not wait for the weeks to be read: the store
+// keeps them, and reads again only the days that change.
+func serveDashboard(ctx context.Context, addr string, api http.Handler, store *storage.Store, site *siteConfig, log *slog.Logger) (h http.Handler, warm func(context.Context), err error) {
 	base := site.BaseURL
 	if base == "" {
 		base = "http://" + addr
@@ -217,7 +239,7 @@ func serveDashboard(ctx context.Context, addr string, api http.Handler, store *s
 		Log: log.With("component", "signin"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("the web dashboard: %w", err)
+		return nil, nil, fmt.Errorf("the web dashboard: %w", err)
 	}
 	clk := nowClock(site.Now)
 	incidents := incident.NewService(store, clk)
@@ -227,17 +249,18 @@ func serveDashboard(ctx context.Context, addr string, api http.Handler, store *s
 	}
 	incidents.SetCostModel(costs)
 	postmortems := incident.NewPostmortems(store, incidents, incident.NewChangeLog(store, clk), clk)
+	trends := incident.TrendReader{Store: store, Location: site.Location}
 	dash, err := dashboard.New(dashboard.Deps{
 		Incidents: store, Changes: store,
 		Problems:    incident.NewProblems(store, incidents, clk),
 		Postmortems: dashboard.PostmortemSource{Postmortems: postmortems, Incidents: incidents},
-		Trends:      incident.TrendReader{Store: store, Location: site.Location},
+		Trends:      trends,
 		MaySee:      site.MaySee, Names: site.Names, TeamID: site.TeamID,
 		Now: site.Now, Location: site.Location, Currency: site.Currency,
 		Log: log.With("component", "dashboard"),
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
@@ -250,7 +273,17 @@ func serveDashboard(ctx context.Context, addr string, api http.Handler, store *s
 	mux.Handle("/", auth.Guard(http.NotFoundHandler()))
 	go auth.RunPruner(ctx, time.Hour)
 	log.Info("web dashboard on", "url", base+"/", "issuer", site.Issuer, "team", site.TeamID)
-	return mux, nil
+	warm = func(ctx context.Context) {
+		start := time.Now()
+		if _, err := trends.Trends(ctx, clk.Now(), incident.MaxTrendWeeks); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("reading the dashboard's trends ahead of the first visit; the first visit reads them", "err", err)
+			}
+			return
+		}
+		log.Debug("dashboard trends read ahead", "weeks", incident.MaxTrendWeeks, "took", time.Since(start))
+	}
+	return mux, warm, nil
 }
 
 // nowClock is a clock.Clock reading now; nil reads the wall clock.
