@@ -181,7 +181,7 @@ func authorizer(tokens []Token) func(http.Handler) http.Handler {
 				writeJSON(w, http.StatusForbidden, apiError{Error: "the API is off: set SITREP_API_TOKEN, or api.tokens in the configuration, on the sitrep server to turn it on"})
 				return
 			}
-			secret, problem := bearer(r.Header.Get("Authorization"))
+			secret, problem := Bearer(r.Header.Get("Authorization"))
 			match := -1
 			if problem == "" {
 				sent := sha256.Sum256([]byte(secret))
@@ -202,9 +202,10 @@ func authorizer(tokens []Token) func(http.Handler) http.Handler {
 	}
 }
 
-// bearer returns the credentials of an Authorization header of the Bearer
-// scheme, in any case, or says what is wrong with the header.
-func bearer(header string) (secret, problem string) {
+// Bearer returns the credentials of an Authorization header of the Bearer
+// scheme, in any case (RFC 9110), or says what is wrong with the header:
+// the change API and the alert webhooks read tokens alike.
+func Bearer(header string) (secret, problem string) {
 	header = strings.TrimSpace(header)
 	if header == "" {
 		return "", "no token sent"

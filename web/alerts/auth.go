@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sitrep/sitrep/alert"
+	"github.com/sitrep/sitrep/web"
 )
 
 // Credentials are what one source must send. Alertmanager, Grafana and
@@ -92,7 +93,7 @@ func (v *verifier) checkRequest(r *http.Request) string {
 			return "no token sent: add ?token=<token> to the webhook's URL, with a token of the splunk source in sitrep's configuration"
 		}
 	}
-	secret, problem := bearer(r.Header.Get("Authorization"))
+	secret, problem := web.Bearer(r.Header.Get("Authorization"))
 	if problem == "" && !v.token(secret) {
 		problem = "the token sent is not one sitrep accepts for " + string(v.source)
 	}
@@ -147,21 +148,4 @@ func (v *verifier) checkSignature(header string, body []byte) string {
 		return "no signature in " + HeaderPagerDutySignature + " matches the body with a secret sitrep holds for pagerduty: check the webhook subscription's secret in sitrep's configuration"
 	}
 	return ""
-}
-
-// bearer returns the credentials of an Authorization header of the Bearer
-// scheme, in any case (RFC 9110), or says what is wrong with the header.
-func bearer(header string) (secret, problem string) {
-	header = strings.TrimSpace(header)
-	if header == "" {
-		return "", "no token sent"
-	}
-	scheme, secret, _ := strings.Cut(header, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", "the Authorization header is not of the Bearer scheme"
-	}
-	if secret = strings.TrimSpace(secret); secret == "" {
-		return "", "no token after Bearer"
-	}
-	return secret, ""
 }
